@@ -1,0 +1,71 @@
+// Configuration from environment variables, validated once at start-up.
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The project's root folder (this file is src/config.ts). */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const PRISMA_SCHEMA_FILE = join(PROJECT_ROOT, 'prisma', 'schema.prisma');
+export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'prisma', 'migrations');
+/** The datamodel the migrations produce; `migrate:new` diffs from it. */
+export const MIGRATED_SCHEMA_FILE = join(MIGRATIONS_DIR, 'schema.snapshot.prisma');
+export const SCHEMA_FILE = join(PROJECT_ROOT, 'schema.graphql');
+
+const port = z.coerce.number().int().min(0).max(65535);
+const blankAsAbsent = (value: unknown) => (value === '' ? undefined : value);
+
+const environment = z.object({
+  PORT: z.preprocess(blankAsAbsent, port.default(4000)),
+  HOST: z.preprocess(blankAsAbsent, z.string().min(1).default('127.0.0.1')),
+  DATABASE_URL: z.preprocess(
+    blankAsAbsent,
+    z
+      .string()
+      .refine((value) => /^postgres(ql)?:\/\/.+/.test(value) && URL.canParse(value), 'must be a postgresql:// connection URL')
+      .optional(),
+  ),
+  DATABASE_POOL_SIZE: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(500).default(10)),
+  EMBEDDED_PG_DATA_DIR: z.preprocess(blankAsAbsent, z.string().default(join(PROJECT_ROOT, '.data', 'postgres'))),
+  EMBEDDED_PG_PORT: z.preprocess(blankAsAbsent, port.min(1).optional()),
+  EMBEDDED_PG_OS_USER: z.preprocess(blankAsAbsent, z.string().regex(/^[a-z_][a-z0-9_-]*$/).default('postgres')),
+  EMBEDDED_PG_STAGE_DIR: z.preprocess(blankAsAbsent, z.string().default('/var/lib/fifo-case-gateway')),
+});
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** An external PostgreSQL; when absent the gateway runs an embedded one. */
+  readonly databaseUrl: string | undefined;
+  readonly databasePoolSize: number;
+  readonly embedded: {
+    readonly dataDir: string;
+    readonly port: number | undefined;
+    readonly osUser: string;
+    readonly stageDir: string;
+  };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environment.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
+    throw new ConfigError(`invalid configuration:\n${problems}`);
+  }
+  const value = parsed.data;
+  return {
+    port: value.PORT,
+    host: value.HOST,
+    databaseUrl: value.DATABASE_URL,
+    databasePoolSize: value.DATABASE_POOL_SIZE,
+    embedded: {
+      dataDir: resolve(value.EMBEDDED_PG_DATA_DIR),
+      port: value.EMBEDDED_PG_PORT,
+      osUser: value.EMBEDDED_PG_OS_USER,
+      stageDir: resolve(value.EMBEDDED_PG_STAGE_DIR),
+    },
+  };
+}

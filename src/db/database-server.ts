@@ -1,0 +1,35 @@
+// Which PostgreSQL the gateway talks to: the one DATABASE_URL names, or an
+// embedded one it starts itself. Either way, pending migrations are applied.
+import type { Config } from '../config.js';
+import { MIGRATIONS_DIR } from '../config.js';
+import type { Logger } from '../log.js';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { applyPendingMigrations } from './migrations.js';
+
+export interface DatabaseServer {
+  readonly url: string;
+  /** Stops the embedded server; an external one is left alone. */
+  stop(): Promise<void>;
+}
+
+async function connect(config: Config, log: Logger): Promise<DatabaseServer> {
+  if (config.databaseUrl) {
+    log.info('database: the PostgreSQL server named by DATABASE_URL');
+    return { url: config.databaseUrl, stop: async () => undefined };
+  }
+  const server = await startEmbeddedPostgres({ ...config.embedded });
+  log.info(`database: embedded PostgreSQL on 127.0.0.1:${server.port}, data in ${server.dataDir}`);
+  return server;
+}
+
+export async function openDatabaseServer(config: Config, log: Logger): Promise<DatabaseServer> {
+  const server = await connect(config, log);
+  try {
+    const applied = await applyPendingMigrations(server.url, MIGRATIONS_DIR);
+    log.info(applied.length ? `database: applied migrations ${applied.join(', ')}` : 'database: schema up to date');
+    return server;
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,46 @@
+// Assembles the gateway: database, GraphQL, HTTP. Used by main.ts and by the
+// tests, which start real gateways on free ports.
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { openDatabaseServer } from './db/database-server.js';
+import { createDatabaseClient } from './db/prisma-client.js';
+import { createApolloServer } from './graphql/apollo.js';
+import { contextFactory } from './graphql/context.js';
+import { graphqlRoute } from './http/graphql-route.js';
+import { healthRoute } from './http/health-route.js';
+import { createHttpServer, GRAPHQL_PATH } from './http/server.js';
+import type { Logger } from './log.js';
+
+export interface Gateway {
+  /** Full URL of the GraphQL endpoint. */
+  readonly url: string;
+  /** The database the gateway uses (embedded or external). */
+  readonly databaseUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
+  const databaseServer = await openDatabaseServer(config, log);
+  const db = createDatabaseClient(databaseServer.url, config.databasePoolSize);
+  const apollo = createApolloServer(log);
+  await apollo.start();
+  const http = createHttpServer({ graphql: graphqlRoute(apollo, contextFactory(db)), health: healthRoute(db) }, log);
+  http.listen(config.port, config.host);
+  await once(http, 'listening');
+  const { port } = http.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}${GRAPHQL_PATH}`,
+    databaseUrl: databaseServer.url,
+    async stop() {
+      // Stop taking requests, let the ones in flight finish, then release the database.
+      const closed = new Promise<void>((resolveClose) => http.close(() => resolveClose()));
+      http.closeIdleConnections();
+      await apollo.stop();
+      await closed;
+      await db.$disconnect();
+      await databaseServer.stop();
+    },
+  };
+}

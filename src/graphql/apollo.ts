@@ -1,0 +1,18 @@
+// The GraphQL server: the contract (schema.graphql) plus the resolvers.
+import { readFileSync } from 'node:fs';
+import { ApolloServer } from '@apollo/server';
+import { SCHEMA_FILE } from '../config.js';
+import type { Logger } from '../log.js';
+import type { GraphQLContext } from './context.js';
+import { errorFormatter } from './errors.js';
+import { resolvers } from './resolvers/index.js';
+
+export function createApolloServer(log: Logger): ApolloServer<GraphQLContext> {
+  return new ApolloServer<GraphQLContext>({
+    typeDefs: readFileSync(SCHEMA_FILE, 'utf8'),
+    resolvers,
+    formatError: errorFormatter(log),
+    // Integrators explore the API and generate clients from it.
+    introspection: true,
+  });
+}

@@ -1,0 +1,11 @@
+// What every resolver receives. Built fresh for each request from the
+// long-lived pieces created once at start-up.
+import type { Database } from '../db/prisma-client.js';
+
+export interface GraphQLContext {
+  readonly db: Database;
+}
+
+export function contextFactory(db: Database): () => Promise<GraphQLContext> {
+  return async () => ({ db });
+}

@@ -1,0 +1,30 @@
+// Starts the gateway and stops it cleanly on SIGINT or SIGTERM.
+import { ConfigError, loadConfig } from './config.js';
+import { startGateway } from './gateway.js';
+import { consoleLogger as log } from './log.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const gateway = await startGateway(config, log);
+  log.info(`GraphQL endpoint: ${gateway.url}`);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: shutting down`);
+    gateway.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error('shutdown failed', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  log.error(error instanceof ConfigError ? error.message : 'the gateway could not start:', error instanceof ConfigError ? undefined : error);
+  process.exit(1);
+});

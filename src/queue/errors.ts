@@ -1,0 +1,31 @@
+// Errors the queue's rules raise. Each carries a code clients can switch on,
+// and, for input problems, the input field and the rule it broke.
+
+export type QueueErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT';
+
+export interface FieldIssue {
+  /** Path of the input field, e.g. `subject` or `customProperties[2].key`. */
+  readonly field: string;
+  /** Name of the rule broken, e.g. `maxLength`, `required`, `unique`. */
+  readonly rule: string;
+  readonly message: string;
+}
+
+export class QueueError extends Error {
+  override readonly name = 'QueueError';
+
+  constructor(
+    readonly code: QueueErrorCode,
+    /** The first (or only) problem; `issues` lists all of them. */
+    readonly issue: FieldIssue,
+    readonly issues: readonly FieldIssue[] = [issue],
+  ) {
+    super(`${issue.field}: ${issue.message}`);
+  }
+}
+
+export const badInput = (field: string, rule: string, message: string): QueueError => new QueueError('BAD_USER_INPUT', { field, rule, message });
+
+export const notFound = (field: string, message: string): QueueError => new QueueError('NOT_FOUND', { field, rule: 'exists', message });
+
+export const conflict = (field: string, message: string): QueueError => new QueueError('CONFLICT', { field, rule: 'unique', message });
