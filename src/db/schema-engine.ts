@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import * as bindings from '@prisma/schema-engine-wasm/schema_engine_bg';
 import type { SchemaEngine } from '@prisma/schema-engine-wasm';
@@ -52,15 +53,22 @@ function asError(reason: unknown): Error {
 export async function withSchemaEngine<T>(databaseUrl: string, use: (engine: SchemaEngine) => Promise<T>): Promise<T> {
   initialised ??= instantiate();
   await initialised;
-  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg({ connectionString: databaseUrl, max: 2 }));
-  const engine = await bindings.SchemaEngine.new({ datamodels: undefined }, () => undefined, adapter).catch((reason: unknown) => {
-    throw asError(reason);
-  });
+  // Our own pool, so that its connections are closed when we are done: the
+  // engine does not close what the adapter opened.
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   try {
-    return await use(engine).catch((reason: unknown) => {
+    const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool));
+    const engine = await bindings.SchemaEngine.new({ datamodels: undefined }, () => undefined, adapter).catch((reason: unknown) => {
       throw asError(reason);
     });
+    try {
+      return await use(engine).catch((reason: unknown) => {
+        throw asError(reason);
+      });
+    } finally {
+      engine.free();
+    }
   } finally {
-    engine.free();
+    await pool.end();
   }
 }

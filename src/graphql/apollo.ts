@@ -14,5 +14,7 @@ export function createApolloServer(log: Logger): ApolloServer<GraphQLContext> {
     formatError: errorFormatter(log),
     // Integrators explore the API and generate clients from it.
     introspection: true,
+    // Stack traces name files and lines of this server: never send them.
+    includeStacktraceInErrorResponses: false,
   });
 }

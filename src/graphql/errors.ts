@@ -13,7 +13,9 @@ export function errorFormatter(log: Logger): (formatted: GraphQLFormattedError, 
       const { code, issue, issues } = original;
       return { ...formatted, message: original.message, extensions: { code, field: issue.field, rule: issue.rule, issues: issues.map((each) => ({ ...each })) } };
     }
-    // Parse, validation and variable errors from GraphQL itself are safe to show.
+    // Not from a resolver: parse, validation and variable errors, safe to show.
+    if (original === error) return formatted;
+    // A resolver chose to throw a GraphQLError: it is meant for the client.
     if (original instanceof GraphQLError) return formatted;
     log.error('unexpected error while resolving', original);
     return { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' }, ...(formatted.path ? { path: formatted.path } : {}) };

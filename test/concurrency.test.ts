@@ -1,0 +1,120 @@
+// Enqueues racing each other: none lost, none doubled, and each service's
+// FIFO order total and consistent with the ids handed back.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateServiceDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
+import { expectData } from './helpers/graphql-client.js';
+import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+
+let t: TestGateway;
+const ENQUEUES = 200;
+
+beforeAll(async () => {
+  t = await startTestGateway();
+});
+
+afterAll(async () => {
+  await t?.stop();
+});
+
+describe('200 enqueues fired at once into two services', () => {
+  it('stores every one exactly once, in a FIFO order that agrees with the ids', async () => {
+    const services = await Promise.all(
+      ['Race A', 'Race B'].map(async (name) => expectData(await t.request(CreateServiceDocument, { input: { name } })).createService.id),
+    );
+    const requests = Array.from({ length: ENQUEUES }, (_, index) => ({
+      serviceId: services[index % 2]!,
+      subject: `request ${index}`,
+      customProperties: [{ key: 'request', value: String(index) }],
+    }));
+
+    // While the enqueues race, watch the queue of one service: cases may only
+    // ever join at the back. A case appearing ahead of one already visible
+    // would be served after a case that joined later than it.
+    let racing = true;
+    const snapshots: number[][] = [];
+    const watcher = (async () => {
+      while (racing) {
+        const { rows } = await t.sql.query<{ id: number }>(`SELECT id FROM cases WHERE service_id = $1 AND status = 'WAITING' ORDER BY enqueued_at, id`, [services[0]]);
+        snapshots.push(rows.map((row) => row.id));
+      }
+    })();
+    const responses = await Promise.all(requests.map((input) => t.request(EnqueueCaseDocument, { input })));
+    racing = false;
+    await watcher;
+    expect(snapshots.length).toBeGreaterThan(1);
+    snapshots.forEach((snapshot, index) => {
+      const next = snapshots[index + 1];
+      if (next) expect(next.slice(0, snapshot.length)).toEqual(snapshot);
+    });
+
+    const returned = responses.map((response, index) => {
+      const { enqueueCase: result } = expectData(response);
+      expect(result.subject).toBe(requests[index]!.subject);
+      expect(result.serviceId).toBe(requests[index]!.serviceId);
+      return result;
+    });
+    const ids = returned.map((result) => result.caseId);
+    expect(new Set(ids).size).toBe(ENQUEUES);
+
+    const stored = await t.sql.query<{ id: number; service_id: number; subject: string; value: string }>(
+      `SELECT c.id, c.service_id, c.subject, p.value
+         FROM cases c JOIN case_properties p ON p.case_id = c.id AND p.key = 'request'
+        WHERE c.service_id = ANY($1)`,
+      [services],
+    );
+    expect(stored.rows).toHaveLength(ENQUEUES);
+    expect(stored.rows.map((row) => row.id).sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
+    for (const row of stored.rows) expect(row.subject).toBe(`request ${row.value}`);
+
+    for (const service of services) {
+      // The queue as the index serves it: oldest first.
+      const queue = await t.sql.query<{ id: number; enqueued_at: Date }>(
+        `SELECT id, enqueued_at FROM cases WHERE service_id = $1 AND status = 'WAITING' ORDER BY enqueued_at, id`,
+        [service],
+      );
+      const queueIds = queue.rows.map((row) => row.id);
+      expect(queueIds).toHaveLength(ENQUEUES / 2);
+      // Total and consistent: FIFO order is exactly ascending id order...
+      expect(queueIds).toEqual([...queueIds].sort((a, b) => a - b));
+      // ...and the times the clients were told agree with it.
+      const told = new Map(returned.map((result) => [result.caseId, Date.parse(result.enqueuedAt)]));
+      const times = queueIds.map((id) => told.get(id)!);
+      expect(times).toEqual([...times].sort((a, b) => a - b));
+    }
+  });
+});
+
+describe('the per-service enqueue lock', () => {
+  it('makes an enqueue wait for one in progress on its service, and only on its service', async () => {
+    const [held, free] = await Promise.all(
+      ['Held', 'Free'].map(async (name) => expectData(await t.request(CreateServiceDocument, { input: { name } })).createService.id),
+    );
+    // Stand in for a slow enqueue: hold the lock every enqueue into `held` takes.
+    const blocker = await t.sql.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE', [held]);
+      let waitingDone = false;
+      const waiting = t.request(EnqueueCaseDocument, { input: { serviceId: held, subject: 'waits' } }).then((response) => {
+        waitingDone = true;
+        return response;
+      });
+      // Another service is not held up...
+      const other = expectData(await t.request(EnqueueCaseDocument, { input: { serviceId: free, subject: 'passes' } }));
+      expect(other.enqueueCase.subject).toBe('passes');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // ...but the held service's enqueue is still waiting, and not yet visible.
+      expect(waitingDone).toBe(false);
+      const visible = await t.sql.query(`SELECT id FROM cases WHERE service_id = $1`, [held]);
+      expect(visible.rows).toEqual([]);
+      await blocker.query('COMMIT');
+      const { enqueueCase: result } = expectData(await waiting);
+      expect(result.serviceId).toBe(held);
+      // It read the clock after the lock was released, not before.
+      expect(Date.parse(result.enqueuedAt)).toBeGreaterThan(Date.parse(other.enqueueCase.enqueuedAt) + 250);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+    }
+  });
+});

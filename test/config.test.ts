@@ -1,0 +1,30 @@
+// Configuration is validated at start, with messages that name the variable.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, PROJECT_ROOT } from '../src/config.js';
+
+describe('configuration', () => {
+  it('defaults to port 4000 on loopback with an embedded database in the project', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', databaseUrl: undefined, databasePoolSize: 10 });
+    expect(config.embedded.dataDir).toBe(`${PROJECT_ROOT}/.data/postgres`);
+  });
+
+  it('reads PORT and DATABASE_URL', () => {
+    const config = loadConfig({ PORT: '8080', DATABASE_URL: 'postgresql://u:p@db.example:5432/queue' });
+    expect(config).toMatchObject({ port: 8080, databaseUrl: 'postgresql://u:p@db.example:5432/queue' });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', PORT: '' })).toMatchObject({ port: 4000, databaseUrl: undefined });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://localhost/db' }, 'DATABASE_URL'],
+    [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE'],
+  ])('rejects %j, naming %s', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration:\\n  ${variable}: `));
+  });
+});

@@ -1,0 +1,47 @@
+// Databases for tests: each one a copy of the migrated template, so tests in
+// different files never see each other's rows and can run concurrently.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export const TEMPLATE_DATABASE = 'gateway_test_template';
+// Copying a template fails while another copy of it is being made, so
+// copies are made one at a time across all test workers.
+const CREATE_LOCK = 7_310_001;
+
+export function databaseUrl(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+export interface TestDatabase {
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+async function asAdmin<T>(serverUrl: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new database: a copy of the migrated template, or empty with `migrated: false`. */
+export async function createTestDatabase(serverUrl: string, { migrated = true } = {}): Promise<TestDatabase> {
+  const name = `gateway_test_${randomBytes(6).toString('hex')}`;
+  await asAdmin(serverUrl, async (client) => {
+    await client.query('SELECT pg_advisory_lock($1)', [CREATE_LOCK]);
+    try {
+      await client.query(`CREATE DATABASE ${name} TEMPLATE ${migrated ? TEMPLATE_DATABASE : 'template0'}`);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [CREATE_LOCK]);
+    }
+  });
+  return {
+    url: databaseUrl(serverUrl, name),
+    drop: () => asAdmin(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => undefined)),
+  };
+}

@@ -1,0 +1,46 @@
+// Typed GraphQL requests over real HTTP, using the operations codegen typed
+// from operations/*.graphql.
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type GraphQLFormattedError } from 'graphql';
+import { expect } from 'vitest';
+
+export interface GraphQLResponse<TData> {
+  readonly status: number;
+  readonly data?: TData | null;
+  readonly errors?: readonly GraphQLFormattedError[];
+}
+
+export interface ErrorExtensions {
+  readonly code?: string;
+  readonly field?: string;
+  readonly rule?: string;
+}
+
+export type Client = <TData, TVariables>(document: TypedDocumentNode<TData, TVariables>, variables: TVariables) => Promise<GraphQLResponse<TData>>;
+
+export function graphqlClient(url: string): Client {
+  return async (document, variables) => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: print(document), variables }),
+    });
+    const body = (await response.json()) as Omit<GraphQLResponse<never>, 'status'>;
+    return { status: response.status, ...body };
+  };
+}
+
+/** The response's data, after asserting there were no errors. */
+export function expectData<TData>(response: GraphQLResponse<TData>): TData {
+  expect(response.errors ?? []).toEqual([]);
+  expect(response.data).toBeTruthy();
+  return response.data as TData;
+}
+
+/** The single error of a response, with its extensions typed. */
+export function expectError(response: GraphQLResponse<unknown>): { message: string; extensions: ErrorExtensions } {
+  expect(response.status).toBe(200);
+  expect(response.errors).toHaveLength(1);
+  const [error] = response.errors ?? [];
+  return { message: error?.message ?? '', extensions: (error?.extensions ?? {}) as ErrorExtensions };
+}

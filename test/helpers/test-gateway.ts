@@ -1,0 +1,43 @@
+// A real gateway on a free port over a database of its own.
+import pg from 'pg';
+import { inject } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { startGateway, type Gateway } from '../../src/gateway.js';
+import { silentLogger } from '../../src/log.js';
+import { createTestDatabase } from './databases.js';
+import { graphqlClient, type Client } from './graphql-client.js';
+
+export interface TestGateway {
+  readonly gateway: Gateway;
+  readonly request: Client;
+  /** Direct SQL on the gateway's database, for checking what was stored. */
+  readonly sql: pg.Pool;
+  stop(): Promise<void>;
+}
+
+export async function startTestGateway(): Promise<TestGateway> {
+  const database = await createTestDatabase(inject('serverUrl'));
+  const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', DATABASE_POOL_SIZE: '20' });
+  const gateway = await startGateway(config, silentLogger);
+  const sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  return {
+    gateway,
+    request: graphqlClient(gateway.url),
+    sql,
+    async stop() {
+      await sql.end();
+      await gateway.stop();
+      await database.drop();
+    },
+  };
+}
+
+/** Rows in the tables a case writes, to show a rejected request wrote nothing. */
+export async function rowCounts(sql: pg.Pool): Promise<{ cases: number; properties: number }> {
+  const { rows } = await sql.query<{ cases: number; properties: number }>(
+    'SELECT (SELECT count(*)::int FROM cases) AS cases, (SELECT count(*)::int FROM case_properties) AS properties',
+  );
+  const [counts] = rows;
+  if (!counts) throw new Error('count query returned no row');
+  return counts;
+}
