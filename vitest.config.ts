@@ -12,6 +12,9 @@ export default defineConfig({
     // One PostgreSQL server for the run; each test file gets its own database.
     globalSetup: ['test/helpers/global-setup.ts'],
     pool: 'forks',
+    // CI also writes a JSON report, from which .ci/run prints a summary line.
+    reporters: process.env['CI'] ? ['default', 'json'] : ['default'],
+    outputFile: { json: 'test-results.json' },
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },
