@@ -25,6 +25,7 @@ const environment = z.object({
       .optional(),
   ),
   DATABASE_POOL_SIZE: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(500).default(10)),
+  SHUTDOWN_GRACE_MS: z.preprocess(blankAsAbsent, z.coerce.number().int().min(0).max(600_000).default(10_000)),
   EMBEDDED_PG_DATA_DIR: z.preprocess(blankAsAbsent, z.string().default(join(PROJECT_ROOT, '.data', 'postgres'))),
   EMBEDDED_PG_PORT: z.preprocess(blankAsAbsent, port.min(1).optional()),
   EMBEDDED_PG_OS_USER: z.preprocess(blankAsAbsent, z.string().regex(/^[a-z_][a-z0-9_-]*$/).default('postgres')),
@@ -37,6 +38,8 @@ export interface Config {
   /** An external PostgreSQL; when absent the gateway runs an embedded one. */
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
+  /** How long shutdown waits for requests in flight before closing their connections. */
+  readonly shutdownGraceMs: number;
   readonly embedded: {
     readonly dataDir: string;
     readonly port: number | undefined;
@@ -61,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: value.HOST,
     databaseUrl: value.DATABASE_URL,
     databasePoolSize: value.DATABASE_POOL_SIZE,
+    shutdownGraceMs: value.SHUTDOWN_GRACE_MS,
     embedded: {
       dataDir: resolve(value.EMBEDDED_PG_DATA_DIR),
       port: value.EMBEDDED_PG_PORT,

@@ -34,11 +34,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}${GRAPHQL_PATH}`,
     databaseUrl: databaseServer.url,
     async stop() {
-      // Stop taking requests, let the ones in flight finish, then release the database.
+      // Stop taking requests and let the ones in flight finish, for a while:
+      // a stalled client must not hold the gateway up for ever.
       const closed = new Promise<void>((resolveClose) => http.close(() => resolveClose()));
       http.closeIdleConnections();
-      await apollo.stop();
+      const grace = setTimeout(() => http.closeAllConnections(), config.shutdownGraceMs);
       await closed;
+      clearTimeout(grace);
+      await apollo.stop();
       await db.$disconnect();
       await databaseServer.stop();
     },

@@ -1,7 +1,12 @@
 // The HTTP edge: malformed and hostile requests get clear 4xx answers, never
-// a crash or a 500; health reports the database.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// a crash or a 500; health reports the database; shutdown is bounded.
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { startGateway } from '../src/gateway.js';
 import { MAX_BODY_BYTES } from '../src/http/body.js';
+import { silentLogger } from '../src/log.js';
+import { createTestDatabase } from './helpers/databases.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 let t: TestGateway;
@@ -62,5 +67,26 @@ describe('HTTP edge', () => {
     const response = await post(JSON.stringify({ query: '{ __type(name: "CaseEnqueueInput") { inputFields { name } } }' }));
     const body = (await response.json()) as { data: { __type: { inputFields: { name: string }[] } } };
     expect(body.data.__type.inputFields.map((field) => field.name)).toContain('serviceIdExtRef');
+  });
+});
+
+describe('shutdown', () => {
+  it('closes a stalled client\'s connection after the grace period instead of waiting for it', async () => {
+    const database = await createTestDatabase(inject('serverUrl'));
+    const gateway = await startGateway(loadConfig({ DATABASE_URL: database.url, PORT: '0', SHUTDOWN_GRACE_MS: '300' }), silentLogger);
+    try {
+      const { port } = new URL(gateway.url);
+      // Sends headers and half a body, then stalls.
+      const socket = connect(Number(port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write('POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query":');
+      const socketClosed = new Promise((resolve) => socket.once('close', resolve));
+      const started = Date.now();
+      await gateway.stop();
+      await socketClosed;
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await database.drop();
+    }
   });
 });

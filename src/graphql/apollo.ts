@@ -16,5 +16,7 @@ export function createApolloServer(log: Logger): ApolloServer<GraphQLContext> {
     introspection: true,
     // Stack traces name files and lines of this server: never send them.
     includeStacktraceInErrorResponses: false,
+    // main.ts owns shutdown (HTTP, Apollo, database, in that order).
+    stopOnTerminationSignals: false,
   });
 }

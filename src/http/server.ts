@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { sendJson } from './respond.js';
 
 export const GRAPHQL_PATH = '/graphql';
+const REQUEST_TIMEOUT_MS = 30_000;
 
 type Route = (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void>;
 
@@ -18,7 +19,7 @@ export function createHttpServer(routes: Routes, log: Logger): Server {
     [GRAPHQL_PATH, routes.graphql],
     ['/health', routes.health],
   ]);
-  return createServer((request, response) => {
+  const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://gateway.invalid');
     const route = table.get(url.pathname);
     if (!route) return sendJson(response, 404, { error: `nothing at ${url.pathname}; GraphQL is at ${GRAPHQL_PATH}` });
@@ -28,4 +29,7 @@ export function createHttpServer(routes: Routes, log: Logger): Server {
       else response.destroy();
     });
   });
+  // A client gets this long to send a whole request (headers and body).
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  return server;
 }
