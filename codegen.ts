@@ -20,7 +20,17 @@ const config: CodegenConfig = {
         // and only fields that differ get a resolver of their own.
         mappers: {
           Service: './prisma/client.js#Service as ServiceModel',
-          CaseEnqueuePayload: '../queue/enqueue-case.js#EnqueuedCase',
+          Customer: './prisma/client.js#Customer as CustomerModel',
+          Case: './prisma/client.js#Case as CaseModel',
+          CaseEnqueuePayload: './prisma/client.js#Case as CaseModel',
+          CaseEvent: './prisma/client.js#CaseEvent as CaseEventModel',
+          CustomProperty: './prisma/client.js#CaseProperty as CasePropertyModel',
+          Classification: './prisma/client.js#Classification as ClassificationModel',
+          Procedure: './prisma/client.js#Procedure as ProcedureModel',
+          ProcedureOption: './prisma/client.js#ProcedureOption as ProcedureOptionModel',
+          QueueConnection: '../queue/queue-reads.js#QueuePage as QueuePageModel',
+          QueueEdge: '../queue/queue-reads.js#QueueEdge as QueueEdgeModel',
+          QueueStatistics: '../queue/queue-reads.js#QueueStatistics as QueueStatisticsModel',
         },
         avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },
       },

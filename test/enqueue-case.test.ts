@@ -1,7 +1,14 @@
 // enqueueCase over HTTP: the seed's sample, service resolution, customers,
 // custom properties and autoClose.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateServiceDocument, EnqueueCaseDocument, type CaseEnqueueInput } from '../src/generated/operations/graphql.js';
+import {
+  CreateClassificationDocument,
+  CreateCustomerDocument,
+  CreateProcedureDocument,
+  CreateServiceDocument,
+  EnqueueCaseDocument,
+  type CaseEnqueueInput,
+} from '../src/generated/operations/graphql.js';
 import { expectData, expectError } from './helpers/graphql-client.js';
 import { rowCounts, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -16,8 +23,13 @@ beforeAll(async () => {
   serviceId = created.createService.id;
   const other = expectData(await t.request(CreateServiceDocument, { input: { name: 'IT help desk', extRef: 'IT' } }));
   otherServiceId = other.createService.id;
-  const { rows } = await t.sql.query<{ id: number }>(`INSERT INTO customers (name) VALUES ('Ada') RETURNING id`);
-  customerId = rows[0]!.id;
+  customerId = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Ada' } })).createCustomer.id;
+  // The reference data the seed's sample names.
+  expectData(await t.request(CreateClassificationDocument, { input: { code: 'sample string 8', name: 'Sample' } }));
+  expectData(
+    await t.request(CreateProcedureDocument, { input: { extRef: 'sample string 10', name: 'Sample', options: [{ extRef: 'sample string 11', name: 'Option' }] } }),
+  );
+  expectData(await t.request(CreateProcedureDocument, { input: { extRef: 'p', name: 'P' } }));
 });
 
 afterAll(async () => {
@@ -47,10 +59,13 @@ describe('the seed sample request', () => {
     };
     const before = Date.now();
     const { enqueueCase: result } = expectData(await enqueue(input));
-    const { caseId, enqueuedAt, closedAt, status, ...echoed } = result;
+    const { caseId, enqueuedAt, closedAt, status, ticket, position, estimatedWaitSeconds, ...echoed } = result;
     expect(echoed).toEqual(input);
     expect(caseId).toBeGreaterThan(0);
-    expect(status).toBe('CLOSED');
+    expect(ticket).toMatch(/^E\d{3}$/);
+    expect(position).toBeNull();
+    expect(estimatedWaitSeconds).toBeNull();
+    expect(status).toBe('COMPLETED');
     expect(closedAt).toBe(enqueuedAt);
     expect(Math.abs(Date.parse(enqueuedAt) - before)).toBeLessThan(60_000);
 
@@ -66,7 +81,7 @@ describe('the seed sample request', () => {
       auto_close: true,
       procedure_ext_ref: input.procedureExtRef,
       procedure_option_ext_ref: input.procedureOptionExtRef,
-      status: 'CLOSED',
+      status: 'COMPLETED',
     });
     expect((rows[0] as { enqueued_at: Date }).enqueued_at.toISOString()).toBe(enqueuedAt);
     const properties = await t.sql.query('SELECT key, value FROM case_properties WHERE case_id = $1 ORDER BY key', [caseId]);
@@ -173,7 +188,7 @@ describe('customers, properties and autoClose', () => {
 
   it('stores an autoClose case closed, outside the waiting queue', async () => {
     const { enqueueCase: result } = expectData(await enqueue({ serviceId: otherServiceId, autoClose: true }));
-    expect(result.status).toBe('CLOSED');
+    expect(result.status).toBe('COMPLETED');
     expect(result.closedAt).toBe(result.enqueuedAt);
     const { rows } = await t.sql.query(`SELECT id FROM cases WHERE service_id = $1 AND status = 'WAITING'`, [otherServiceId]);
     expect(rows.map((row: { id: number }) => row.id)).not.toContain(result.caseId);
@@ -185,7 +200,7 @@ describe('customers, properties and autoClose', () => {
   });
 
   it('requires the procedure when a procedure option is given', async () => {
-    const error = expectError(await enqueue({ serviceId, procedureOptionExtRef: 'opt' }));
+    const error = expectError(await enqueue({ serviceId, procedureOptionExtRef: 'sample string 11' }));
     expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'procedureExtRef', rule: 'required' });
   });
 });

@@ -1,19 +1,25 @@
-// Enqueue: a new case joins the back of its service's queue.
+// Enqueue: a new case joins the back of its service's queue, with a ticket.
 //
-// FIFO order within a service is (enqueued_at, id), both assigned by the
+// FIFO order within a service is (queued_at, id), both assigned by the
 // database. The enqueue is one SQL statement that first locks its service's
-// row, then takes the clock reading and the id: enqueues into one service
-// therefore commit one at a time, in the order of their clock readings and
-// ids, so a case that is visible in the queue never gets a case ahead of it
-// later. One statement (not a transaction of several) keeps the lock for
-// microseconds rather than for network round trips, and enqueues into
-// different services never wait for each other.
+// row, then takes the clock reading, the ticket number and the id: enqueues
+// into one service therefore commit one at a time, in the order of their
+// clock readings and ids, so a case visible in the queue never gets a case
+// ahead of it later (docs/architecture.md). One statement, not a transaction
+// of several, keeps the lock for microseconds rather than network round trips;
+// enqueues into different services never wait for each other.
+//
+// Tickets: a counter row per service and calendar day (in the service's time
+// zone), incremented in the same statement under the same lock, and a unique
+// index on (service, day, number) behind it: a number is never handed out twice.
+import { createHash } from 'node:crypto';
 import { Prisma } from '../generated/prisma/client.js';
+import type { Case } from '../generated/prisma/client.js';
 import type { Database } from '../db/prisma-client.js';
 import { isForeignKeyViolation } from '../db/prisma-errors.js';
-import type { Case } from '../generated/prisma/client.js';
-import { badInput, notFound, type QueueError } from './errors.js';
+import { badInput, conflict, notFound, type QueueError } from './errors.js';
 import { caseEnqueueRules, parseInput, type CaseEnqueue } from './input-rules.js';
+import { checkCaseReferences } from './references.js';
 
 /** The request as clients send it; `null` and absent both mean "not given". */
 export interface CaseEnqueueRequest {
@@ -28,22 +34,7 @@ export interface CaseEnqueueRequest {
   readonly customProperties?: ReadonlyArray<{ readonly key: string; readonly value: string }> | null;
   readonly procedureExtRef?: string | null;
   readonly procedureOptionExtRef?: string | null;
-}
-
-/** A stored case with what the enqueue response echoes. */
-export interface EnqueuedCase extends Case {
-  readonly service: { readonly extRef: string | null };
-  /** In the order they were given. */
-  readonly properties: Array<{ key: string; value: string }>;
-}
-
-interface InsertedRow {
-  readonly id: number;
-  readonly serviceId: number;
-  readonly serviceExtRef: string | null;
-  readonly status: Case['status'];
-  readonly enqueuedAt: Date;
-  readonly closedAt: Date | null;
+  readonly idempotencyKey?: string | null;
 }
 
 /** The service to lock: by id, by external reference, or by both at once. */
@@ -53,81 +44,109 @@ function serviceMatch(input: CaseEnqueue): Prisma.Sql {
   return Prisma.sql`TRUE ${byId} ${byExtRef}`;
 }
 
-function insertCase(db: Database, input: CaseEnqueue): Promise<InsertedRow[]> {
+/** Identifies what was asked for, so a retry with the same key can be told from a different request. */
+function requestHash(input: CaseEnqueue): string {
+  const { idempotencyKey: _key, ...asked } = input;
+  return createHash('sha256').update(JSON.stringify(asked)).digest('hex');
+}
+
+async function insertCase(db: Database, input: CaseEnqueue): Promise<number | undefined> {
   const keys = input.customProperties.map((property) => property.key);
   const values = input.customProperties.map((property) => property.value);
-  // The customer check lives in the statement so the happy path is one
-  // round trip; the foreign key still guards a customer deleted meanwhile.
-  // FOR NO KEY UPDATE serialises enqueues into the service without blocking
-  // other transactions' foreign-key checks against it. The clock is read in
-  // the INSERT, after the lock is held, never in the locking SELECT.
-  return db.$queryRaw<InsertedRow[]>`
+  const firstAction = input.autoClose ? 'AUTO_CLOSE' : 'ENQUEUE';
+  const status = input.autoClose ? 'COMPLETED' : 'WAITING';
+  // The service and customer checks live in the statement so the usual path
+  // is one round trip; the foreign key still guards a customer deleted
+  // meanwhile. FOR NO KEY UPDATE serialises enqueues into the service without
+  // blocking other transactions' foreign-key checks against it. The clock is
+  // read after the lock is held (stamp reads from service), never before.
+  const rows = await db.$queryRaw<{ id: number }[]>`
     WITH service AS (
-      SELECT s.id, s.ext_ref
+      SELECT s.id, s.queue_code, s.time_zone
         FROM services s
-       WHERE ${serviceMatch(input)}
-         AND (${input.customerId}::int IS NULL OR EXISTS (SELECT 1 FROM customers c WHERE c.id = ${input.customerId}::int))
+       WHERE ${serviceMatch(input)} AND s.active
+         AND (${input.customerId}::int IS NULL
+              OR EXISTS (SELECT 1 FROM customers c WHERE c.id = ${input.customerId}::int AND c.active))
          FOR NO KEY UPDATE
+    ), stamp AS (
+      SELECT service.*, now.at, (now.at AT TIME ZONE service.time_zone)::date AS day
+        FROM service CROSS JOIN LATERAL (SELECT clock_timestamp() AS at) now
+    ), ticket AS (
+      INSERT INTO ticket_counters (service_id, day, last_number)
+      SELECT id, day, 1 FROM stamp
+      ON CONFLICT (service_id, day) DO UPDATE SET last_number = ticket_counters.last_number + 1
+      RETURNING last_number
     ), created AS (
       INSERT INTO cases (service_id, customer_id, ext_ref, notes, subject, classification_code, auto_close,
-                         procedure_ext_ref, procedure_option_ext_ref, status, enqueued_at, closed_at)
-      SELECT service.id, ${input.customerId}::int, ${input.extRef}, ${input.notes}, ${input.subject},
+                         procedure_ext_ref, procedure_option_ext_ref, status, ticket_day, ticket_number, ticket,
+                         enqueued_at, queued_at, updated_at, closed_at, last_action, idempotency_key, request_hash)
+      SELECT stamp.id, ${input.customerId}::int, ${input.extRef}, ${input.notes}, ${input.subject},
              ${input.classificationCode}, ${input.autoClose}, ${input.procedureExtRef}, ${input.procedureOptionExtRef},
-             CASE WHEN ${input.autoClose} THEN 'CLOSED' ELSE 'WAITING' END::case_status,
-             now.at, CASE WHEN ${input.autoClose} THEN now.at END
-        FROM service CROSS JOIN LATERAL (SELECT clock_timestamp() AS at) now
-      RETURNING id, service_id, status, enqueued_at, closed_at
+             ${status}::case_status, stamp.day, ticket.last_number,
+             coalesce(stamp.queue_code, '') || lpad(ticket.last_number::text, greatest(3, length(ticket.last_number::text)), '0'),
+             stamp.at, stamp.at, stamp.at, CASE WHEN ${input.autoClose} THEN stamp.at END, ${firstAction}::case_action,
+             ${input.idempotencyKey}, ${input.idempotencyKey === null ? null : requestHash(input)}
+        FROM stamp, ticket
+      ON CONFLICT (idempotency_key) DO NOTHING
+      RETURNING id, enqueued_at
     ), properties AS (
-      INSERT INTO case_properties (case_id, key, value)
-      SELECT created.id, property.key, property.value
-        FROM created, unnest(${keys}::text[], ${values}::text[]) AS property(key, value)
+      INSERT INTO case_properties (case_id, key, value, position)
+      SELECT created.id, property.key, property.value, property.position
+        FROM created, unnest(${keys}::text[], ${values}::text[]) WITH ORDINALITY AS property(key, value, position)
+    ), event AS (
+      INSERT INTO case_events (case_id, action, to_status, at)
+      SELECT id, ${firstAction}::case_action, ${status}::case_status, enqueued_at FROM created
     )
-    SELECT created.id, created.service_id AS "serviceId", service.ext_ref AS "serviceExtRef",
-           created.status::text AS status, created.enqueued_at AS "enqueuedAt", created.closed_at AS "closedAt"
-      FROM created, service`;
+    SELECT id FROM created`;
+  return rows[0]?.id;
 }
 
-/** Nothing was inserted: says which reference named nothing. */
-async function whyNothingWasInserted(db: Database, input: CaseEnqueue): Promise<QueueError> {
-  if (input.serviceId !== null) {
-    const service = await db.service.findUnique({ where: { id: input.serviceId }, select: { extRef: true } });
-    if (!service) return notFound('serviceId', `no service has the id ${input.serviceId}`);
-    if (input.serviceIdExtRef !== null && service.extRef !== input.serviceIdExtRef) {
-      return badInput('serviceIdExtRef', 'matchesServiceId', `"${input.serviceIdExtRef}" is not the external reference of service ${input.serviceId}`);
+/** Nothing was inserted: a retry, or a reference that names nothing usable. */
+async function whyNothingWasInserted(db: Database, input: CaseEnqueue): Promise<Case | QueueError> {
+  if (input.idempotencyKey !== null) {
+    const earlier = await db.case.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
+    if (earlier) {
+      if (earlier.requestHash === requestHash(input)) return earlier;
+      return conflict('idempotencyKey', 'was used before for a different request');
     }
-  } else if (!(await db.service.findUnique({ where: { extRef: input.serviceIdExtRef ?? '' }, select: { id: true } }))) {
-    return notFound('serviceIdExtRef', `no service has the external reference "${input.serviceIdExtRef}"`);
   }
-  return notFound('customerId', `no customer has the id ${input.customerId}`);
+  const service =
+    input.serviceId !== null
+      ? await db.service.findUnique({ where: { id: input.serviceId }, select: { extRef: true, active: true } })
+      : await db.service.findUnique({ where: { extRef: input.serviceIdExtRef ?? '' }, select: { extRef: true, active: true } });
+  const serviceField = input.serviceId !== null ? 'serviceId' : 'serviceIdExtRef';
+  if (!service) {
+    return input.serviceId !== null
+      ? notFound('serviceId', `no service has the id ${input.serviceId}`)
+      : notFound('serviceIdExtRef', `no service has the external reference "${input.serviceIdExtRef}"`);
+  }
+  if (input.serviceId !== null && input.serviceIdExtRef !== null && service.extRef !== input.serviceIdExtRef) {
+    return badInput('serviceIdExtRef', 'matchesServiceId', `"${input.serviceIdExtRef}" is not the external reference of service ${input.serviceId}`);
+  }
+  if (!service.active) return badInput(serviceField, 'active', 'the service is inactive: it takes no new cases');
+  const customer = await db.customer.findUnique({ where: { id: input.customerId ?? 0 }, select: { active: true } });
+  if (!customer) return notFound('customerId', `no customer has the id ${input.customerId}`);
+  return badInput('customerId', 'active', `the customer ${input.customerId} is inactive`);
 }
 
-export async function enqueueCase(db: Database, request: CaseEnqueueRequest): Promise<EnqueuedCase> {
+/** Enqueues the case, or returns the case an earlier request with the same idempotency key created. */
+export async function enqueueCase(db: Database, request: CaseEnqueueRequest): Promise<Case> {
   const input = parseInput(caseEnqueueRules, request);
-  let rows: InsertedRow[];
+  await checkCaseReferences(db, input);
+  let id: number | undefined;
   try {
-    rows = await insertCase(db, input);
+    id = await insertCase(db, input);
   } catch (error) {
     // The customer was deleted between the check and the insert.
     if (isForeignKeyViolation(error)) throw notFound('customerId', `no customer has the id ${input.customerId}`);
     throw error;
   }
-  const [row] = rows;
-  if (!row) throw await whyNothingWasInserted(db, input);
-  return {
-    id: row.id,
-    serviceId: row.serviceId,
-    customerId: input.customerId,
-    extRef: input.extRef,
-    notes: input.notes,
-    subject: input.subject,
-    classificationCode: input.classificationCode,
-    autoClose: input.autoClose,
-    procedureExtRef: input.procedureExtRef,
-    procedureOptionExtRef: input.procedureOptionExtRef,
-    status: row.status,
-    enqueuedAt: row.enqueuedAt,
-    closedAt: row.closedAt,
-    service: { extRef: row.serviceExtRef },
-    properties: input.customProperties,
-  };
+  if (id === undefined) {
+    const outcome = await whyNothingWasInserted(db, input);
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
+  }
+  const created = await db.case.findUnique({ where: { id } });
+  if (!created) throw new Error(`case ${id} vanished after it was enqueued`);
+  return created;
 }

@@ -1,7 +1,7 @@
 // Errors the queue's rules raise. Each carries a code clients can switch on,
 // and, for input problems, the input field and the rule it broke.
 
-export type QueueErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT';
+export type QueueErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'ILLEGAL_TRANSITION';
 
 export interface FieldIssue {
   /** Path of the input field, e.g. `subject` or `customProperties[2].key`. */
@@ -29,3 +29,7 @@ export const badInput = (field: string, rule: string, message: string): QueueErr
 export const notFound = (field: string, message: string): QueueError => new QueueError('NOT_FOUND', { field, rule: 'exists', message });
 
 export const conflict = (field: string, message: string): QueueError => new QueueError('CONFLICT', { field, rule: 'unique', message });
+
+/** The case is not in a status the action may start from. */
+export const illegalTransition = (action: string, status: string, caseId: number): QueueError =>
+  new QueueError('ILLEGAL_TRANSITION', { field: 'caseId', rule: 'transition', message: `case ${caseId} is ${status}: it cannot be given ${action}` });

@@ -5,7 +5,13 @@ import { z } from 'zod';
 import { QueueError, type FieldIssue } from './errors.js';
 
 export const LIMITS = {
-  service: { name: 100, extRef: 100, queueCode: 10 },
+  service: { name: 100, extRef: 100, queueCode: 10, timeZone: 64 },
+  customer: { name: 200, extRef: 100 },
+  classification: { code: 50, name: 100 },
+  procedure: { extRef: 100, name: 100, options: 100 },
+  action: { agent: 100, reason: 500, callNextServices: 20 },
+  queuePage: { first: 100 },
+  statistics: { windowMinutes: 1440 },
   case: {
     serviceIdExtRef: 100,
     extRef: 200,
@@ -17,6 +23,7 @@ export const LIMITS = {
     customProperties: 50,
     propertyKey: 100,
     propertyValue: 1000,
+    idempotencyKey: 100,
   },
 } as const;
 
@@ -40,6 +47,19 @@ const text = (max: number, min = 0) =>
 
 /** Absent and null mean the same: not given, stored as NULL. */
 const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? null);
+
+/** In a change: absent or null leaves the value as it is. */
+const unchangedIfAbsent = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
+
+/** In a change: absent leaves the value, null clears it. */
+const clearable = <T extends z.ZodType>(schema: T) => schema.nullable().optional();
+
+type WithoutUndefined<T> = { [K in keyof T]?: Exclude<T[K], undefined> };
+
+/** A change with its absent fields left out, as Prisma's update inputs want it. */
+export function changeOf<T extends object>(change: T): WithoutUndefined<T> {
+  return Object.fromEntries(Object.entries(change).filter(([, value]) => value !== undefined)) as WithoutUndefined<T>;
+}
 
 const id = z.number().int().refine((value) => value > 0, rule('positive', 'must be a positive id'));
 
@@ -67,6 +87,7 @@ export const caseEnqueueRules = z
     customProperties: optional(customProperties).transform((value) => value ?? []),
     procedureExtRef: optional(text(LIMITS.case.procedureExtRef, 1)),
     procedureOptionExtRef: optional(text(LIMITS.case.procedureOptionExtRef, 1)),
+    idempotencyKey: optional(text(LIMITS.case.idempotencyKey, 1)),
   })
   .superRefine((input, context) => {
     if (input.serviceId === null && input.serviceIdExtRef === null) {
@@ -79,15 +100,140 @@ export const caseEnqueueRules = z
 
 export type CaseEnqueue = z.output<typeof caseEnqueueRules>;
 
+const name = (max: number) => text(max, 1).refine((value) => value.trim().length > 0, rule('notBlank', 'must not be only white space'));
+const queueCode = text(LIMITS.service.queueCode, 1).refine((value) => /^[A-Z0-9]+$/.test(value), rule('pattern', 'must be upper-case letters A-Z and digits only'));
+// Existence is checked against the database's time zone list; this only keeps out what cannot be a zone name.
+const timeZone = text(LIMITS.service.timeZone, 1).refine((value) => /^[A-Za-z0-9_+\-/]+$/.test(value), rule('timeZone', 'must be an IANA time zone name such as Europe/Dublin'));
+
 export const createServiceRules = z.object({
-  name: text(LIMITS.service.name, 1).refine((value) => value.trim().length > 0, rule('notBlank', 'must not be only white space')),
+  name: name(LIMITS.service.name),
   extRef: optional(text(LIMITS.service.extRef, 1)),
-  queueCode: optional(
-    text(LIMITS.service.queueCode, 1).refine((value) => /^[A-Z0-9]+$/.test(value), rule('pattern', 'must be upper-case letters A-Z and digits only')),
-  ),
+  queueCode: optional(queueCode),
+  timeZone: z.preprocess((value) => value ?? 'UTC', timeZone),
 });
 
 export type CreateService = z.output<typeof createServiceRules>;
+
+export const updateServiceRules = z.object({
+  name: unchangedIfAbsent(name(LIMITS.service.name)),
+  extRef: clearable(text(LIMITS.service.extRef, 1)),
+  queueCode: clearable(queueCode),
+  active: unchangedIfAbsent(z.boolean()),
+  timeZone: unchangedIfAbsent(timeZone),
+});
+
+export type UpdateService = z.output<typeof updateServiceRules>;
+
+export const customerRules = z.object({
+  name: clearable(name(LIMITS.customer.name)),
+  extRef: clearable(text(LIMITS.customer.extRef, 1)),
+  active: unchangedIfAbsent(z.boolean()),
+});
+
+export type CustomerChange = z.output<typeof customerRules>;
+
+const serviceIds = z
+  .array(id)
+  .refine((ids) => new Set(ids).size === ids.length, rule('unique', 'must not name a service twice'));
+
+export const createClassificationRules = z.object({
+  code: text(LIMITS.classification.code, 1),
+  name: name(LIMITS.classification.name),
+  serviceIds: serviceIds.nullish().transform((value) => value ?? []),
+});
+
+export type CreateClassification = z.output<typeof createClassificationRules>;
+
+export const updateClassificationRules = z.object({
+  name: unchangedIfAbsent(name(LIMITS.classification.name)),
+  active: unchangedIfAbsent(z.boolean()),
+  serviceIds: unchangedIfAbsent(serviceIds),
+});
+
+export type UpdateClassification = z.output<typeof updateClassificationRules>;
+
+export const procedureOptionRules = z.object({
+  extRef: text(LIMITS.procedure.extRef, 1),
+  name: name(LIMITS.procedure.name),
+});
+
+export const createProcedureRules = z.object({
+  extRef: text(LIMITS.procedure.extRef, 1),
+  name: name(LIMITS.procedure.name),
+  options: z
+    .array(procedureOptionRules)
+    .refine((list) => list.length <= LIMITS.procedure.options, rule('maxItems', `must have at most ${LIMITS.procedure.options} entries`))
+    .superRefine((list, context) => {
+      const seen = new Set<string>();
+      list.forEach((option, index) => {
+        if (seen.has(option.extRef)) context.addIssue({ code: 'custom', path: [index, 'extRef'], message: `duplicates "${option.extRef}"`, params: { rule: 'unique' } });
+        seen.add(option.extRef);
+      });
+    })
+    .nullish()
+    .transform((value) => value ?? []),
+});
+
+export type CreateProcedure = z.output<typeof createProcedureRules>;
+
+export const updateProcedureRules = z.object({
+  name: unchangedIfAbsent(name(LIMITS.procedure.name)),
+  active: unchangedIfAbsent(z.boolean()),
+});
+
+export type UpdateProcedure = z.output<typeof updateProcedureRules>;
+
+const agent = text(LIMITS.action.agent, 1);
+const reason = text(LIMITS.action.reason, 1);
+
+export const callNextRules = z.object({
+  serviceIds: serviceIds
+    .refine((ids) => ids.length >= 1, rule('minItems', 'must name at least one service'))
+    .refine((ids) => ids.length <= LIMITS.action.callNextServices, rule('maxItems', `must name at most ${LIMITS.action.callNextServices} services`)),
+  agent,
+});
+
+export type CallNext = z.output<typeof callNextRules>;
+
+export const caseActionRules = z.object({ caseId: id, agent });
+
+export type CaseAction = z.output<typeof caseActionRules>;
+
+export const PLACEMENTS = ['BACK', 'FRONT', 'ORIGINAL'] as const;
+
+export const returnToQueueRules = z.object({
+  caseId: id,
+  agent,
+  placement: z.enum(PLACEMENTS).nullish().transform((value) => value ?? 'BACK'),
+  reason,
+});
+
+export type ReturnToQueue = z.output<typeof returnToQueueRules>;
+
+export const cancelCaseRules = z.object({ caseId: id, agent, reason });
+
+export type CancelCase = z.output<typeof cancelCaseRules>;
+
+export const queuePageRules = z.object({
+  first: z
+    .number()
+    .int()
+    .nullish()
+    .transform((value) => value ?? 20)
+    .refine((value) => value >= 1 && value <= LIMITS.queuePage.first, rule('range', `must be from 1 to ${LIMITS.queuePage.first}`)),
+  after: optional(text(200, 1)),
+});
+
+export type QueuePageRequest = z.output<typeof queuePageRules>;
+
+export const statisticsRules = z.object({
+  windowMinutes: z
+    .number()
+    .int()
+    .nullish()
+    .transform((value) => value ?? 60)
+    .refine((value) => value >= 1 && value <= LIMITS.statistics.windowMinutes, rule('range', `must be from 1 to ${LIMITS.statistics.windowMinutes}`)),
+});
 
 function fieldPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((joined, part) => (typeof part === 'number' ? `${joined}[${part}]` : joined ? `${joined}.${String(part)}` : String(part)), '');

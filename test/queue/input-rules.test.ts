@@ -27,6 +27,7 @@ describe('case enqueue rules', () => {
       customProperties: [],
       procedureExtRef: null,
       procedureOptionExtRef: null,
+      idempotencyKey: null,
     });
   });
 
@@ -55,7 +56,7 @@ describe('case enqueue rules', () => {
 
 describe('service rules', () => {
   it('accepts a well-formed service', () => {
-    expect(parseInput(createServiceRules, { name: 'Desk', queueCode: 'B7' })).toEqual({ name: 'Desk', extRef: null, queueCode: 'B7' });
+    expect(parseInput(createServiceRules, { name: 'Desk', queueCode: 'B7' })).toEqual({ name: 'Desk', extRef: null, queueCode: 'B7', timeZone: 'UTC' });
   });
 
   it('rejects a lower-case queue code', () => {

@@ -52,9 +52,30 @@ export type Service = Prisma.ServiceModel
  */
 export type Customer = Prisma.CustomerModel
 /**
+ * Model Classification
+ * A classification code cases may carry; limited to some services when any are linked.
+ */
+export type Classification = Prisma.ClassificationModel
+/**
+ * Model ClassificationService
+ * 
+ */
+export type ClassificationService = Prisma.ClassificationServiceModel
+/**
+ * Model Procedure
+ * A procedure a case may follow, named by external reference.
+ */
+export type Procedure = Prisma.ProcedureModel
+/**
+ * Model ProcedureOption
+ * An option of one procedure; its external reference is unique within the procedure.
+ */
+export type ProcedureOption = Prisma.ProcedureOptionModel
+/**
  * Model Case
  * One visit of one person to one service. FIFO order within a service is
- * (enqueued_at, id): the database clock, then the id sequence as tie-breaker.
+ * (queued_at, id): the database clock, then the id sequence as tie-breaker.
+ * queued_at is enqueued_at until the case is returned to the queue.
  */
 export type Case = Prisma.CaseModel
 /**
@@ -62,3 +83,13 @@ export type Case = Prisma.CaseModel
  * A custom property of a case: one row per key, so cases can be found by key.
  */
 export type CaseProperty = Prisma.CasePropertyModel
+/**
+ * Model TicketCounter
+ * Running ticket numbers per service and day; a row lock serialises them.
+ */
+export type TicketCounter = Prisma.TicketCounterModel
+/**
+ * Model CaseEvent
+ * What happened to a case, when, by whom and why: its history.
+ */
+export type CaseEvent = Prisma.CaseEventModel

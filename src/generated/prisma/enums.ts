@@ -11,7 +11,22 @@
 
 export const CaseStatus = {
   WAITING: 'WAITING',
-  CLOSED: 'CLOSED'
+  IN_SERVICE: 'IN_SERVICE',
+  COMPLETED: 'COMPLETED',
+  CANCELLED: 'CANCELLED'
 } as const
 
 export type CaseStatus = (typeof CaseStatus)[keyof typeof CaseStatus]
+
+
+export const CaseAction = {
+  ENQUEUE: 'ENQUEUE',
+  AUTO_CLOSE: 'AUTO_CLOSE',
+  CALL_NEXT: 'CALL_NEXT',
+  CALL_CASE: 'CALL_CASE',
+  COMPLETE: 'COMPLETE',
+  RETURN_TO_QUEUE: 'RETURN_TO_QUEUE',
+  CANCEL: 'CANCEL'
+} as const
+
+export type CaseAction = (typeof CaseAction)[keyof typeof CaseAction]

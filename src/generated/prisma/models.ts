@@ -10,6 +10,12 @@
  */
 export type * from './models/Service.js'
 export type * from './models/Customer.js'
+export type * from './models/Classification.js'
+export type * from './models/ClassificationService.js'
+export type * from './models/Procedure.js'
+export type * from './models/ProcedureOption.js'
 export type * from './models/Case.js'
 export type * from './models/CaseProperty.js'
+export type * from './models/TicketCounter.js'
+export type * from './models/CaseEvent.js'
 export type * from './commonInputTypes.js'

@@ -399,8 +399,14 @@ type FieldRefInputType<Model, FieldType> = Model extends never ? never : FieldRe
 export const ModelName = {
   Service: 'Service',
   Customer: 'Customer',
+  Classification: 'Classification',
+  ClassificationService: 'ClassificationService',
+  Procedure: 'Procedure',
+  ProcedureOption: 'ProcedureOption',
   Case: 'Case',
-  CaseProperty: 'CaseProperty'
+  CaseProperty: 'CaseProperty',
+  TicketCounter: 'TicketCounter',
+  CaseEvent: 'CaseEvent'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -416,7 +422,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "service" | "customer" | "case" | "caseProperty"
+    modelProps: "service" | "customer" | "classification" | "classificationService" | "procedure" | "procedureOption" | "case" | "caseProperty" | "ticketCounter" | "caseEvent"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -568,6 +574,302 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    Classification: {
+      payload: Prisma.$ClassificationPayload<ExtArgs>
+      fields: Prisma.ClassificationFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ClassificationFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ClassificationFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationPayload>
+        }
+        findFirst: {
+          args: Prisma.ClassificationFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ClassificationFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationPayload>
+        }
+        findMany: {
+          args: Prisma.ClassificationFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationPayload>[]
+        }
+        create: {
+          args: Prisma.ClassificationCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationPayload>
+        }
+        createMany: {
+          args: Prisma.ClassificationCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ClassificationCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationPayload>[]
+        }
+        delete: {
+          args: Prisma.ClassificationDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationPayload>
+        }
+        update: {
+          args: Prisma.ClassificationUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationPayload>
+        }
+        deleteMany: {
+          args: Prisma.ClassificationDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ClassificationUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ClassificationUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationPayload>[]
+        }
+        upsert: {
+          args: Prisma.ClassificationUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationPayload>
+        }
+        aggregate: {
+          args: Prisma.ClassificationAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateClassification>
+        }
+        groupBy: {
+          args: Prisma.ClassificationGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ClassificationGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ClassificationCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ClassificationCountAggregateOutputType> | number
+        }
+      }
+    }
+    ClassificationService: {
+      payload: Prisma.$ClassificationServicePayload<ExtArgs>
+      fields: Prisma.ClassificationServiceFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ClassificationServiceFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationServicePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ClassificationServiceFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationServicePayload>
+        }
+        findFirst: {
+          args: Prisma.ClassificationServiceFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationServicePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ClassificationServiceFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationServicePayload>
+        }
+        findMany: {
+          args: Prisma.ClassificationServiceFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationServicePayload>[]
+        }
+        create: {
+          args: Prisma.ClassificationServiceCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationServicePayload>
+        }
+        createMany: {
+          args: Prisma.ClassificationServiceCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ClassificationServiceCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationServicePayload>[]
+        }
+        delete: {
+          args: Prisma.ClassificationServiceDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationServicePayload>
+        }
+        update: {
+          args: Prisma.ClassificationServiceUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationServicePayload>
+        }
+        deleteMany: {
+          args: Prisma.ClassificationServiceDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ClassificationServiceUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ClassificationServiceUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationServicePayload>[]
+        }
+        upsert: {
+          args: Prisma.ClassificationServiceUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ClassificationServicePayload>
+        }
+        aggregate: {
+          args: Prisma.ClassificationServiceAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateClassificationService>
+        }
+        groupBy: {
+          args: Prisma.ClassificationServiceGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ClassificationServiceGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ClassificationServiceCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ClassificationServiceCountAggregateOutputType> | number
+        }
+      }
+    }
+    Procedure: {
+      payload: Prisma.$ProcedurePayload<ExtArgs>
+      fields: Prisma.ProcedureFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ProcedureFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedurePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ProcedureFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedurePayload>
+        }
+        findFirst: {
+          args: Prisma.ProcedureFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedurePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ProcedureFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedurePayload>
+        }
+        findMany: {
+          args: Prisma.ProcedureFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedurePayload>[]
+        }
+        create: {
+          args: Prisma.ProcedureCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedurePayload>
+        }
+        createMany: {
+          args: Prisma.ProcedureCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ProcedureCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedurePayload>[]
+        }
+        delete: {
+          args: Prisma.ProcedureDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedurePayload>
+        }
+        update: {
+          args: Prisma.ProcedureUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedurePayload>
+        }
+        deleteMany: {
+          args: Prisma.ProcedureDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ProcedureUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ProcedureUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedurePayload>[]
+        }
+        upsert: {
+          args: Prisma.ProcedureUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedurePayload>
+        }
+        aggregate: {
+          args: Prisma.ProcedureAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateProcedure>
+        }
+        groupBy: {
+          args: Prisma.ProcedureGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ProcedureGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ProcedureCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ProcedureCountAggregateOutputType> | number
+        }
+      }
+    }
+    ProcedureOption: {
+      payload: Prisma.$ProcedureOptionPayload<ExtArgs>
+      fields: Prisma.ProcedureOptionFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ProcedureOptionFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedureOptionPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ProcedureOptionFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedureOptionPayload>
+        }
+        findFirst: {
+          args: Prisma.ProcedureOptionFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedureOptionPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ProcedureOptionFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedureOptionPayload>
+        }
+        findMany: {
+          args: Prisma.ProcedureOptionFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedureOptionPayload>[]
+        }
+        create: {
+          args: Prisma.ProcedureOptionCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedureOptionPayload>
+        }
+        createMany: {
+          args: Prisma.ProcedureOptionCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ProcedureOptionCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedureOptionPayload>[]
+        }
+        delete: {
+          args: Prisma.ProcedureOptionDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedureOptionPayload>
+        }
+        update: {
+          args: Prisma.ProcedureOptionUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedureOptionPayload>
+        }
+        deleteMany: {
+          args: Prisma.ProcedureOptionDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ProcedureOptionUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ProcedureOptionUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedureOptionPayload>[]
+        }
+        upsert: {
+          args: Prisma.ProcedureOptionUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ProcedureOptionPayload>
+        }
+        aggregate: {
+          args: Prisma.ProcedureOptionAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateProcedureOption>
+        }
+        groupBy: {
+          args: Prisma.ProcedureOptionGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ProcedureOptionGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ProcedureOptionCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ProcedureOptionCountAggregateOutputType> | number
+        }
+      }
+    }
     Case: {
       payload: Prisma.$CasePayload<ExtArgs>
       fields: Prisma.CaseFieldRefs
@@ -716,6 +1018,154 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    TicketCounter: {
+      payload: Prisma.$TicketCounterPayload<ExtArgs>
+      fields: Prisma.TicketCounterFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.TicketCounterFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TicketCounterPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.TicketCounterFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TicketCounterPayload>
+        }
+        findFirst: {
+          args: Prisma.TicketCounterFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TicketCounterPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.TicketCounterFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TicketCounterPayload>
+        }
+        findMany: {
+          args: Prisma.TicketCounterFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TicketCounterPayload>[]
+        }
+        create: {
+          args: Prisma.TicketCounterCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TicketCounterPayload>
+        }
+        createMany: {
+          args: Prisma.TicketCounterCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.TicketCounterCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TicketCounterPayload>[]
+        }
+        delete: {
+          args: Prisma.TicketCounterDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TicketCounterPayload>
+        }
+        update: {
+          args: Prisma.TicketCounterUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TicketCounterPayload>
+        }
+        deleteMany: {
+          args: Prisma.TicketCounterDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.TicketCounterUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.TicketCounterUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TicketCounterPayload>[]
+        }
+        upsert: {
+          args: Prisma.TicketCounterUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$TicketCounterPayload>
+        }
+        aggregate: {
+          args: Prisma.TicketCounterAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateTicketCounter>
+        }
+        groupBy: {
+          args: Prisma.TicketCounterGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.TicketCounterGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.TicketCounterCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.TicketCounterCountAggregateOutputType> | number
+        }
+      }
+    }
+    CaseEvent: {
+      payload: Prisma.$CaseEventPayload<ExtArgs>
+      fields: Prisma.CaseEventFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.CaseEventFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CaseEventPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.CaseEventFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CaseEventPayload>
+        }
+        findFirst: {
+          args: Prisma.CaseEventFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CaseEventPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.CaseEventFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CaseEventPayload>
+        }
+        findMany: {
+          args: Prisma.CaseEventFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CaseEventPayload>[]
+        }
+        create: {
+          args: Prisma.CaseEventCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CaseEventPayload>
+        }
+        createMany: {
+          args: Prisma.CaseEventCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.CaseEventCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CaseEventPayload>[]
+        }
+        delete: {
+          args: Prisma.CaseEventDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CaseEventPayload>
+        }
+        update: {
+          args: Prisma.CaseEventUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CaseEventPayload>
+        }
+        deleteMany: {
+          args: Prisma.CaseEventDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.CaseEventUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.CaseEventUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CaseEventPayload>[]
+        }
+        upsert: {
+          args: Prisma.CaseEventUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$CaseEventPayload>
+        }
+        aggregate: {
+          args: Prisma.CaseEventAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateCaseEvent>
+        }
+        groupBy: {
+          args: Prisma.CaseEventGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.CaseEventGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.CaseEventCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.CaseEventCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -760,6 +1210,8 @@ export const ServiceScalarFieldEnum = {
   name: 'name',
   extRef: 'extRef',
   queueCode: 'queueCode',
+  active: 'active',
+  timeZone: 'timeZone',
   createdAt: 'createdAt'
 } as const
 
@@ -770,10 +1222,52 @@ export const CustomerScalarFieldEnum = {
   id: 'id',
   name: 'name',
   extRef: 'extRef',
+  active: 'active',
   createdAt: 'createdAt'
 } as const
 
 export type CustomerScalarFieldEnum = (typeof CustomerScalarFieldEnum)[keyof typeof CustomerScalarFieldEnum]
+
+
+export const ClassificationScalarFieldEnum = {
+  id: 'id',
+  code: 'code',
+  name: 'name',
+  active: 'active',
+  createdAt: 'createdAt'
+} as const
+
+export type ClassificationScalarFieldEnum = (typeof ClassificationScalarFieldEnum)[keyof typeof ClassificationScalarFieldEnum]
+
+
+export const ClassificationServiceScalarFieldEnum = {
+  classificationId: 'classificationId',
+  serviceId: 'serviceId'
+} as const
+
+export type ClassificationServiceScalarFieldEnum = (typeof ClassificationServiceScalarFieldEnum)[keyof typeof ClassificationServiceScalarFieldEnum]
+
+
+export const ProcedureScalarFieldEnum = {
+  id: 'id',
+  extRef: 'extRef',
+  name: 'name',
+  active: 'active',
+  createdAt: 'createdAt'
+} as const
+
+export type ProcedureScalarFieldEnum = (typeof ProcedureScalarFieldEnum)[keyof typeof ProcedureScalarFieldEnum]
+
+
+export const ProcedureOptionScalarFieldEnum = {
+  id: 'id',
+  procedureId: 'procedureId',
+  extRef: 'extRef',
+  name: 'name',
+  active: 'active'
+} as const
+
+export type ProcedureOptionScalarFieldEnum = (typeof ProcedureOptionScalarFieldEnum)[keyof typeof ProcedureOptionScalarFieldEnum]
 
 
 export const CaseScalarFieldEnum = {
@@ -788,8 +1282,18 @@ export const CaseScalarFieldEnum = {
   procedureExtRef: 'procedureExtRef',
   procedureOptionExtRef: 'procedureOptionExtRef',
   status: 'status',
+  ticketDay: 'ticketDay',
+  ticketNumber: 'ticketNumber',
+  ticket: 'ticket',
   enqueuedAt: 'enqueuedAt',
-  closedAt: 'closedAt'
+  queuedAt: 'queuedAt',
+  calledAt: 'calledAt',
+  closedAt: 'closedAt',
+  updatedAt: 'updatedAt',
+  lastAction: 'lastAction',
+  lastAgent: 'lastAgent',
+  idempotencyKey: 'idempotencyKey',
+  requestHash: 'requestHash'
 } as const
 
 export type CaseScalarFieldEnum = (typeof CaseScalarFieldEnum)[keyof typeof CaseScalarFieldEnum]
@@ -798,10 +1302,34 @@ export type CaseScalarFieldEnum = (typeof CaseScalarFieldEnum)[keyof typeof Case
 export const CasePropertyScalarFieldEnum = {
   caseId: 'caseId',
   key: 'key',
-  value: 'value'
+  value: 'value',
+  position: 'position'
 } as const
 
 export type CasePropertyScalarFieldEnum = (typeof CasePropertyScalarFieldEnum)[keyof typeof CasePropertyScalarFieldEnum]
+
+
+export const TicketCounterScalarFieldEnum = {
+  serviceId: 'serviceId',
+  day: 'day',
+  lastNumber: 'lastNumber'
+} as const
+
+export type TicketCounterScalarFieldEnum = (typeof TicketCounterScalarFieldEnum)[keyof typeof TicketCounterScalarFieldEnum]
+
+
+export const CaseEventScalarFieldEnum = {
+  id: 'id',
+  caseId: 'caseId',
+  action: 'action',
+  agent: 'agent',
+  reason: 'reason',
+  fromStatus: 'fromStatus',
+  toStatus: 'toStatus',
+  at: 'at'
+} as const
+
+export type CaseEventScalarFieldEnum = (typeof CaseEventScalarFieldEnum)[keyof typeof CaseEventScalarFieldEnum]
 
 
 export const SortOrder = {
@@ -863,6 +1391,13 @@ export type ListStringFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaMod
 
 
 /**
+ * Reference to a field of type 'Boolean'
+ */
+export type BooleanFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Boolean'>
+    
+
+
+/**
  * Reference to a field of type 'DateTime'
  */
 export type DateTimeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'DateTime'>
@@ -877,13 +1412,6 @@ export type ListDateTimeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaM
 
 
 /**
- * Reference to a field of type 'Boolean'
- */
-export type BooleanFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'Boolean'>
-    
-
-
-/**
  * Reference to a field of type 'CaseStatus'
  */
 export type EnumCaseStatusFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'CaseStatus'>
@@ -894,6 +1422,34 @@ export type EnumCaseStatusFieldRefInput<$PrismaModel> = FieldRefInputType<$Prism
  * Reference to a field of type 'CaseStatus[]'
  */
 export type ListEnumCaseStatusFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'CaseStatus[]'>
+    
+
+
+/**
+ * Reference to a field of type 'CaseAction'
+ */
+export type EnumCaseActionFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'CaseAction'>
+    
+
+
+/**
+ * Reference to a field of type 'CaseAction[]'
+ */
+export type ListEnumCaseActionFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'CaseAction[]'>
+    
+
+
+/**
+ * Reference to a field of type 'BigInt'
+ */
+export type BigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'BigInt'>
+    
+
+
+/**
+ * Reference to a field of type 'BigInt[]'
+ */
+export type ListBigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'BigInt[]'>
     
 
 
@@ -1063,8 +1619,14 @@ export type PrismaClientOptions = PrismaClientOptionsWithAccelerateUrl | PrismaC
 export type GlobalOmitConfig = {
   service?: Prisma.ServiceOmit
   customer?: Prisma.CustomerOmit
+  classification?: Prisma.ClassificationOmit
+  classificationService?: Prisma.ClassificationServiceOmit
+  procedure?: Prisma.ProcedureOmit
+  procedureOption?: Prisma.ProcedureOptionOmit
   case?: Prisma.CaseOmit
   caseProperty?: Prisma.CasePropertyOmit
+  ticketCounter?: Prisma.TicketCounterOmit
+  caseEvent?: Prisma.CaseEventOmit
 }
 
 /* Types for Logging */

@@ -53,8 +53,14 @@ export const AnyNull = runtime.AnyNull
 export const ModelName = {
   Service: 'Service',
   Customer: 'Customer',
+  Classification: 'Classification',
+  ClassificationService: 'ClassificationService',
+  Procedure: 'Procedure',
+  ProcedureOption: 'ProcedureOption',
   Case: 'Case',
-  CaseProperty: 'CaseProperty'
+  CaseProperty: 'CaseProperty',
+  TicketCounter: 'TicketCounter',
+  CaseEvent: 'CaseEvent'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -78,6 +84,8 @@ export const ServiceScalarFieldEnum = {
   name: 'name',
   extRef: 'extRef',
   queueCode: 'queueCode',
+  active: 'active',
+  timeZone: 'timeZone',
   createdAt: 'createdAt'
 } as const
 
@@ -88,10 +96,52 @@ export const CustomerScalarFieldEnum = {
   id: 'id',
   name: 'name',
   extRef: 'extRef',
+  active: 'active',
   createdAt: 'createdAt'
 } as const
 
 export type CustomerScalarFieldEnum = (typeof CustomerScalarFieldEnum)[keyof typeof CustomerScalarFieldEnum]
+
+
+export const ClassificationScalarFieldEnum = {
+  id: 'id',
+  code: 'code',
+  name: 'name',
+  active: 'active',
+  createdAt: 'createdAt'
+} as const
+
+export type ClassificationScalarFieldEnum = (typeof ClassificationScalarFieldEnum)[keyof typeof ClassificationScalarFieldEnum]
+
+
+export const ClassificationServiceScalarFieldEnum = {
+  classificationId: 'classificationId',
+  serviceId: 'serviceId'
+} as const
+
+export type ClassificationServiceScalarFieldEnum = (typeof ClassificationServiceScalarFieldEnum)[keyof typeof ClassificationServiceScalarFieldEnum]
+
+
+export const ProcedureScalarFieldEnum = {
+  id: 'id',
+  extRef: 'extRef',
+  name: 'name',
+  active: 'active',
+  createdAt: 'createdAt'
+} as const
+
+export type ProcedureScalarFieldEnum = (typeof ProcedureScalarFieldEnum)[keyof typeof ProcedureScalarFieldEnum]
+
+
+export const ProcedureOptionScalarFieldEnum = {
+  id: 'id',
+  procedureId: 'procedureId',
+  extRef: 'extRef',
+  name: 'name',
+  active: 'active'
+} as const
+
+export type ProcedureOptionScalarFieldEnum = (typeof ProcedureOptionScalarFieldEnum)[keyof typeof ProcedureOptionScalarFieldEnum]
 
 
 export const CaseScalarFieldEnum = {
@@ -106,8 +156,18 @@ export const CaseScalarFieldEnum = {
   procedureExtRef: 'procedureExtRef',
   procedureOptionExtRef: 'procedureOptionExtRef',
   status: 'status',
+  ticketDay: 'ticketDay',
+  ticketNumber: 'ticketNumber',
+  ticket: 'ticket',
   enqueuedAt: 'enqueuedAt',
-  closedAt: 'closedAt'
+  queuedAt: 'queuedAt',
+  calledAt: 'calledAt',
+  closedAt: 'closedAt',
+  updatedAt: 'updatedAt',
+  lastAction: 'lastAction',
+  lastAgent: 'lastAgent',
+  idempotencyKey: 'idempotencyKey',
+  requestHash: 'requestHash'
 } as const
 
 export type CaseScalarFieldEnum = (typeof CaseScalarFieldEnum)[keyof typeof CaseScalarFieldEnum]
@@ -116,10 +176,34 @@ export type CaseScalarFieldEnum = (typeof CaseScalarFieldEnum)[keyof typeof Case
 export const CasePropertyScalarFieldEnum = {
   caseId: 'caseId',
   key: 'key',
-  value: 'value'
+  value: 'value',
+  position: 'position'
 } as const
 
 export type CasePropertyScalarFieldEnum = (typeof CasePropertyScalarFieldEnum)[keyof typeof CasePropertyScalarFieldEnum]
+
+
+export const TicketCounterScalarFieldEnum = {
+  serviceId: 'serviceId',
+  day: 'day',
+  lastNumber: 'lastNumber'
+} as const
+
+export type TicketCounterScalarFieldEnum = (typeof TicketCounterScalarFieldEnum)[keyof typeof TicketCounterScalarFieldEnum]
+
+
+export const CaseEventScalarFieldEnum = {
+  id: 'id',
+  caseId: 'caseId',
+  action: 'action',
+  agent: 'agent',
+  reason: 'reason',
+  fromStatus: 'fromStatus',
+  toStatus: 'toStatus',
+  at: 'at'
+} as const
+
+export type CaseEventScalarFieldEnum = (typeof CaseEventScalarFieldEnum)[keyof typeof CaseEventScalarFieldEnum]
 
 
 export const SortOrder = {

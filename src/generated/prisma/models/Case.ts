@@ -15,7 +15,8 @@ import type * as Prisma from "../internal/prismaNamespace.js"
 /**
  * Model Case
  * One visit of one person to one service. FIFO order within a service is
- * (enqueued_at, id): the database clock, then the id sequence as tie-breaker.
+ * (queued_at, id): the database clock, then the id sequence as tie-breaker.
+ * queued_at is enqueued_at until the case is returned to the queue.
  */
 export type CaseModel = runtime.Types.Result.DefaultSelection<Prisma.$CasePayload>
 
@@ -31,12 +32,14 @@ export type CaseAvgAggregateOutputType = {
   id: number | null
   serviceId: number | null
   customerId: number | null
+  ticketNumber: number | null
 }
 
 export type CaseSumAggregateOutputType = {
   id: number | null
   serviceId: number | null
   customerId: number | null
+  ticketNumber: number | null
 }
 
 export type CaseMinAggregateOutputType = {
@@ -51,8 +54,18 @@ export type CaseMinAggregateOutputType = {
   procedureExtRef: string | null
   procedureOptionExtRef: string | null
   status: $Enums.CaseStatus | null
+  ticketDay: Date | null
+  ticketNumber: number | null
+  ticket: string | null
   enqueuedAt: Date | null
+  queuedAt: Date | null
+  calledAt: Date | null
   closedAt: Date | null
+  updatedAt: Date | null
+  lastAction: $Enums.CaseAction | null
+  lastAgent: string | null
+  idempotencyKey: string | null
+  requestHash: string | null
 }
 
 export type CaseMaxAggregateOutputType = {
@@ -67,8 +80,18 @@ export type CaseMaxAggregateOutputType = {
   procedureExtRef: string | null
   procedureOptionExtRef: string | null
   status: $Enums.CaseStatus | null
+  ticketDay: Date | null
+  ticketNumber: number | null
+  ticket: string | null
   enqueuedAt: Date | null
+  queuedAt: Date | null
+  calledAt: Date | null
   closedAt: Date | null
+  updatedAt: Date | null
+  lastAction: $Enums.CaseAction | null
+  lastAgent: string | null
+  idempotencyKey: string | null
+  requestHash: string | null
 }
 
 export type CaseCountAggregateOutputType = {
@@ -83,8 +106,18 @@ export type CaseCountAggregateOutputType = {
   procedureExtRef: number
   procedureOptionExtRef: number
   status: number
+  ticketDay: number
+  ticketNumber: number
+  ticket: number
   enqueuedAt: number
+  queuedAt: number
+  calledAt: number
   closedAt: number
+  updatedAt: number
+  lastAction: number
+  lastAgent: number
+  idempotencyKey: number
+  requestHash: number
   _all: number
 }
 
@@ -93,12 +126,14 @@ export type CaseAvgAggregateInputType = {
   id?: true
   serviceId?: true
   customerId?: true
+  ticketNumber?: true
 }
 
 export type CaseSumAggregateInputType = {
   id?: true
   serviceId?: true
   customerId?: true
+  ticketNumber?: true
 }
 
 export type CaseMinAggregateInputType = {
@@ -113,8 +148,18 @@ export type CaseMinAggregateInputType = {
   procedureExtRef?: true
   procedureOptionExtRef?: true
   status?: true
+  ticketDay?: true
+  ticketNumber?: true
+  ticket?: true
   enqueuedAt?: true
+  queuedAt?: true
+  calledAt?: true
   closedAt?: true
+  updatedAt?: true
+  lastAction?: true
+  lastAgent?: true
+  idempotencyKey?: true
+  requestHash?: true
 }
 
 export type CaseMaxAggregateInputType = {
@@ -129,8 +174,18 @@ export type CaseMaxAggregateInputType = {
   procedureExtRef?: true
   procedureOptionExtRef?: true
   status?: true
+  ticketDay?: true
+  ticketNumber?: true
+  ticket?: true
   enqueuedAt?: true
+  queuedAt?: true
+  calledAt?: true
   closedAt?: true
+  updatedAt?: true
+  lastAction?: true
+  lastAgent?: true
+  idempotencyKey?: true
+  requestHash?: true
 }
 
 export type CaseCountAggregateInputType = {
@@ -145,8 +200,18 @@ export type CaseCountAggregateInputType = {
   procedureExtRef?: true
   procedureOptionExtRef?: true
   status?: true
+  ticketDay?: true
+  ticketNumber?: true
+  ticket?: true
   enqueuedAt?: true
+  queuedAt?: true
+  calledAt?: true
   closedAt?: true
+  updatedAt?: true
+  lastAction?: true
+  lastAgent?: true
+  idempotencyKey?: true
+  requestHash?: true
   _all?: true
 }
 
@@ -248,8 +313,18 @@ export type CaseGroupByOutputType = {
   procedureExtRef: string | null
   procedureOptionExtRef: string | null
   status: $Enums.CaseStatus
+  ticketDay: Date
+  ticketNumber: number
+  ticket: string
   enqueuedAt: Date
+  queuedAt: Date
+  calledAt: Date | null
   closedAt: Date | null
+  updatedAt: Date
+  lastAction: $Enums.CaseAction
+  lastAgent: string | null
+  idempotencyKey: string | null
+  requestHash: string | null
   _count: CaseCountAggregateOutputType | null
   _avg: CaseAvgAggregateOutputType | null
   _sum: CaseSumAggregateOutputType | null
@@ -287,11 +362,22 @@ export type CaseWhereInput = {
   procedureExtRef?: Prisma.StringNullableFilter<"Case"> | string | null
   procedureOptionExtRef?: Prisma.StringNullableFilter<"Case"> | string | null
   status?: Prisma.EnumCaseStatusFilter<"Case"> | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFilter<"Case"> | Date | string
+  ticketNumber?: Prisma.IntFilter<"Case"> | number
+  ticket?: Prisma.StringFilter<"Case"> | string
   enqueuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
+  queuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
+  calledAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
   closedAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
+  updatedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
+  lastAction?: Prisma.EnumCaseActionFilter<"Case"> | $Enums.CaseAction
+  lastAgent?: Prisma.StringNullableFilter<"Case"> | string | null
+  idempotencyKey?: Prisma.StringNullableFilter<"Case"> | string | null
+  requestHash?: Prisma.StringNullableFilter<"Case"> | string | null
   service?: Prisma.XOR<Prisma.ServiceScalarRelationFilter, Prisma.ServiceWhereInput>
   customer?: Prisma.XOR<Prisma.CustomerNullableScalarRelationFilter, Prisma.CustomerWhereInput> | null
   properties?: Prisma.CasePropertyListRelationFilter
+  events?: Prisma.CaseEventListRelationFilter
 }
 
 export type CaseOrderByWithRelationInput = {
@@ -306,15 +392,28 @@ export type CaseOrderByWithRelationInput = {
   procedureExtRef?: Prisma.SortOrderInput | Prisma.SortOrder
   procedureOptionExtRef?: Prisma.SortOrderInput | Prisma.SortOrder
   status?: Prisma.SortOrder
+  ticketDay?: Prisma.SortOrder
+  ticketNumber?: Prisma.SortOrder
+  ticket?: Prisma.SortOrder
   enqueuedAt?: Prisma.SortOrder
+  queuedAt?: Prisma.SortOrder
+  calledAt?: Prisma.SortOrderInput | Prisma.SortOrder
   closedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  updatedAt?: Prisma.SortOrder
+  lastAction?: Prisma.SortOrder
+  lastAgent?: Prisma.SortOrderInput | Prisma.SortOrder
+  idempotencyKey?: Prisma.SortOrderInput | Prisma.SortOrder
+  requestHash?: Prisma.SortOrderInput | Prisma.SortOrder
   service?: Prisma.ServiceOrderByWithRelationInput
   customer?: Prisma.CustomerOrderByWithRelationInput
   properties?: Prisma.CasePropertyOrderByRelationAggregateInput
+  events?: Prisma.CaseEventOrderByRelationAggregateInput
 }
 
 export type CaseWhereUniqueInput = Prisma.AtLeast<{
   id?: number
+  idempotencyKey?: string
+  serviceId_ticketDay_ticketNumber?: Prisma.CaseServiceIdTicketDayTicketNumberCompoundUniqueInput
   AND?: Prisma.CaseWhereInput | Prisma.CaseWhereInput[]
   OR?: Prisma.CaseWhereInput[]
   NOT?: Prisma.CaseWhereInput | Prisma.CaseWhereInput[]
@@ -328,12 +427,22 @@ export type CaseWhereUniqueInput = Prisma.AtLeast<{
   procedureExtRef?: Prisma.StringNullableFilter<"Case"> | string | null
   procedureOptionExtRef?: Prisma.StringNullableFilter<"Case"> | string | null
   status?: Prisma.EnumCaseStatusFilter<"Case"> | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFilter<"Case"> | Date | string
+  ticketNumber?: Prisma.IntFilter<"Case"> | number
+  ticket?: Prisma.StringFilter<"Case"> | string
   enqueuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
+  queuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
+  calledAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
   closedAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
+  updatedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
+  lastAction?: Prisma.EnumCaseActionFilter<"Case"> | $Enums.CaseAction
+  lastAgent?: Prisma.StringNullableFilter<"Case"> | string | null
+  requestHash?: Prisma.StringNullableFilter<"Case"> | string | null
   service?: Prisma.XOR<Prisma.ServiceScalarRelationFilter, Prisma.ServiceWhereInput>
   customer?: Prisma.XOR<Prisma.CustomerNullableScalarRelationFilter, Prisma.CustomerWhereInput> | null
   properties?: Prisma.CasePropertyListRelationFilter
-}, "id">
+  events?: Prisma.CaseEventListRelationFilter
+}, "id" | "idempotencyKey" | "serviceId_ticketDay_ticketNumber">
 
 export type CaseOrderByWithAggregationInput = {
   id?: Prisma.SortOrder
@@ -347,8 +456,18 @@ export type CaseOrderByWithAggregationInput = {
   procedureExtRef?: Prisma.SortOrderInput | Prisma.SortOrder
   procedureOptionExtRef?: Prisma.SortOrderInput | Prisma.SortOrder
   status?: Prisma.SortOrder
+  ticketDay?: Prisma.SortOrder
+  ticketNumber?: Prisma.SortOrder
+  ticket?: Prisma.SortOrder
   enqueuedAt?: Prisma.SortOrder
+  queuedAt?: Prisma.SortOrder
+  calledAt?: Prisma.SortOrderInput | Prisma.SortOrder
   closedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  updatedAt?: Prisma.SortOrder
+  lastAction?: Prisma.SortOrder
+  lastAgent?: Prisma.SortOrderInput | Prisma.SortOrder
+  idempotencyKey?: Prisma.SortOrderInput | Prisma.SortOrder
+  requestHash?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.CaseCountOrderByAggregateInput
   _avg?: Prisma.CaseAvgOrderByAggregateInput
   _max?: Prisma.CaseMaxOrderByAggregateInput
@@ -371,8 +490,18 @@ export type CaseScalarWhereWithAggregatesInput = {
   procedureExtRef?: Prisma.StringNullableWithAggregatesFilter<"Case"> | string | null
   procedureOptionExtRef?: Prisma.StringNullableWithAggregatesFilter<"Case"> | string | null
   status?: Prisma.EnumCaseStatusWithAggregatesFilter<"Case"> | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeWithAggregatesFilter<"Case"> | Date | string
+  ticketNumber?: Prisma.IntWithAggregatesFilter<"Case"> | number
+  ticket?: Prisma.StringWithAggregatesFilter<"Case"> | string
   enqueuedAt?: Prisma.DateTimeWithAggregatesFilter<"Case"> | Date | string
+  queuedAt?: Prisma.DateTimeWithAggregatesFilter<"Case"> | Date | string
+  calledAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Case"> | Date | string | null
   closedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Case"> | Date | string | null
+  updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Case"> | Date | string
+  lastAction?: Prisma.EnumCaseActionWithAggregatesFilter<"Case"> | $Enums.CaseAction
+  lastAgent?: Prisma.StringNullableWithAggregatesFilter<"Case"> | string | null
+  idempotencyKey?: Prisma.StringNullableWithAggregatesFilter<"Case"> | string | null
+  requestHash?: Prisma.StringNullableWithAggregatesFilter<"Case"> | string | null
 }
 
 export type CaseCreateInput = {
@@ -384,11 +513,22 @@ export type CaseCreateInput = {
   procedureExtRef?: string | null
   procedureOptionExtRef?: string | null
   status?: $Enums.CaseStatus
+  ticketDay: Date | string
+  ticketNumber: number
+  ticket: string
   enqueuedAt?: Date | string
+  queuedAt?: Date | string
+  calledAt?: Date | string | null
   closedAt?: Date | string | null
+  updatedAt?: Date | string
+  lastAction?: $Enums.CaseAction
+  lastAgent?: string | null
+  idempotencyKey?: string | null
+  requestHash?: string | null
   service: Prisma.ServiceCreateNestedOneWithoutCasesInput
   customer?: Prisma.CustomerCreateNestedOneWithoutCasesInput
   properties?: Prisma.CasePropertyCreateNestedManyWithoutCaseInput
+  events?: Prisma.CaseEventCreateNestedManyWithoutCaseInput
 }
 
 export type CaseUncheckedCreateInput = {
@@ -403,9 +543,20 @@ export type CaseUncheckedCreateInput = {
   procedureExtRef?: string | null
   procedureOptionExtRef?: string | null
   status?: $Enums.CaseStatus
+  ticketDay: Date | string
+  ticketNumber: number
+  ticket: string
   enqueuedAt?: Date | string
+  queuedAt?: Date | string
+  calledAt?: Date | string | null
   closedAt?: Date | string | null
+  updatedAt?: Date | string
+  lastAction?: $Enums.CaseAction
+  lastAgent?: string | null
+  idempotencyKey?: string | null
+  requestHash?: string | null
   properties?: Prisma.CasePropertyUncheckedCreateNestedManyWithoutCaseInput
+  events?: Prisma.CaseEventUncheckedCreateNestedManyWithoutCaseInput
 }
 
 export type CaseUpdateInput = {
@@ -417,11 +568,22 @@ export type CaseUpdateInput = {
   procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
+  ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
+  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   service?: Prisma.ServiceUpdateOneRequiredWithoutCasesNestedInput
   customer?: Prisma.CustomerUpdateOneWithoutCasesNestedInput
   properties?: Prisma.CasePropertyUpdateManyWithoutCaseNestedInput
+  events?: Prisma.CaseEventUpdateManyWithoutCaseNestedInput
 }
 
 export type CaseUncheckedUpdateInput = {
@@ -436,9 +598,20 @@ export type CaseUncheckedUpdateInput = {
   procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
+  ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
+  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   properties?: Prisma.CasePropertyUncheckedUpdateManyWithoutCaseNestedInput
+  events?: Prisma.CaseEventUncheckedUpdateManyWithoutCaseNestedInput
 }
 
 export type CaseCreateManyInput = {
@@ -453,8 +626,18 @@ export type CaseCreateManyInput = {
   procedureExtRef?: string | null
   procedureOptionExtRef?: string | null
   status?: $Enums.CaseStatus
+  ticketDay: Date | string
+  ticketNumber: number
+  ticket: string
   enqueuedAt?: Date | string
+  queuedAt?: Date | string
+  calledAt?: Date | string | null
   closedAt?: Date | string | null
+  updatedAt?: Date | string
+  lastAction?: $Enums.CaseAction
+  lastAgent?: string | null
+  idempotencyKey?: string | null
+  requestHash?: string | null
 }
 
 export type CaseUpdateManyMutationInput = {
@@ -466,8 +649,18 @@ export type CaseUpdateManyMutationInput = {
   procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
+  ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
+  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type CaseUncheckedUpdateManyInput = {
@@ -482,8 +675,18 @@ export type CaseUncheckedUpdateManyInput = {
   procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
+  ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
+  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type CaseListRelationFilter = {
@@ -494,6 +697,12 @@ export type CaseListRelationFilter = {
 
 export type CaseOrderByRelationAggregateInput = {
   _count?: Prisma.SortOrder
+}
+
+export type CaseServiceIdTicketDayTicketNumberCompoundUniqueInput = {
+  serviceId: number
+  ticketDay: Date | string
+  ticketNumber: number
 }
 
 export type CaseCountOrderByAggregateInput = {
@@ -508,14 +717,25 @@ export type CaseCountOrderByAggregateInput = {
   procedureExtRef?: Prisma.SortOrder
   procedureOptionExtRef?: Prisma.SortOrder
   status?: Prisma.SortOrder
+  ticketDay?: Prisma.SortOrder
+  ticketNumber?: Prisma.SortOrder
+  ticket?: Prisma.SortOrder
   enqueuedAt?: Prisma.SortOrder
+  queuedAt?: Prisma.SortOrder
+  calledAt?: Prisma.SortOrder
   closedAt?: Prisma.SortOrder
+  updatedAt?: Prisma.SortOrder
+  lastAction?: Prisma.SortOrder
+  lastAgent?: Prisma.SortOrder
+  idempotencyKey?: Prisma.SortOrder
+  requestHash?: Prisma.SortOrder
 }
 
 export type CaseAvgOrderByAggregateInput = {
   id?: Prisma.SortOrder
   serviceId?: Prisma.SortOrder
   customerId?: Prisma.SortOrder
+  ticketNumber?: Prisma.SortOrder
 }
 
 export type CaseMaxOrderByAggregateInput = {
@@ -530,8 +750,18 @@ export type CaseMaxOrderByAggregateInput = {
   procedureExtRef?: Prisma.SortOrder
   procedureOptionExtRef?: Prisma.SortOrder
   status?: Prisma.SortOrder
+  ticketDay?: Prisma.SortOrder
+  ticketNumber?: Prisma.SortOrder
+  ticket?: Prisma.SortOrder
   enqueuedAt?: Prisma.SortOrder
+  queuedAt?: Prisma.SortOrder
+  calledAt?: Prisma.SortOrder
   closedAt?: Prisma.SortOrder
+  updatedAt?: Prisma.SortOrder
+  lastAction?: Prisma.SortOrder
+  lastAgent?: Prisma.SortOrder
+  idempotencyKey?: Prisma.SortOrder
+  requestHash?: Prisma.SortOrder
 }
 
 export type CaseMinOrderByAggregateInput = {
@@ -546,14 +776,25 @@ export type CaseMinOrderByAggregateInput = {
   procedureExtRef?: Prisma.SortOrder
   procedureOptionExtRef?: Prisma.SortOrder
   status?: Prisma.SortOrder
+  ticketDay?: Prisma.SortOrder
+  ticketNumber?: Prisma.SortOrder
+  ticket?: Prisma.SortOrder
   enqueuedAt?: Prisma.SortOrder
+  queuedAt?: Prisma.SortOrder
+  calledAt?: Prisma.SortOrder
   closedAt?: Prisma.SortOrder
+  updatedAt?: Prisma.SortOrder
+  lastAction?: Prisma.SortOrder
+  lastAgent?: Prisma.SortOrder
+  idempotencyKey?: Prisma.SortOrder
+  requestHash?: Prisma.SortOrder
 }
 
 export type CaseSumOrderByAggregateInput = {
   id?: Prisma.SortOrder
   serviceId?: Prisma.SortOrder
   customerId?: Prisma.SortOrder
+  ticketNumber?: Prisma.SortOrder
 }
 
 export type CaseScalarRelationFilter = {
@@ -645,16 +886,16 @@ export type CaseUncheckedUpdateManyWithoutCustomerNestedInput = {
   deleteMany?: Prisma.CaseScalarWhereInput | Prisma.CaseScalarWhereInput[]
 }
 
-export type BoolFieldUpdateOperationsInput = {
-  set?: boolean
-}
-
 export type EnumCaseStatusFieldUpdateOperationsInput = {
   set?: $Enums.CaseStatus
 }
 
 export type NullableDateTimeFieldUpdateOperationsInput = {
   set?: Date | string | null
+}
+
+export type EnumCaseActionFieldUpdateOperationsInput = {
+  set?: $Enums.CaseAction
 }
 
 export type NullableIntFieldUpdateOperationsInput = {
@@ -679,6 +920,20 @@ export type CaseUpdateOneRequiredWithoutPropertiesNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.CaseUpdateToOneWithWhereWithoutPropertiesInput, Prisma.CaseUpdateWithoutPropertiesInput>, Prisma.CaseUncheckedUpdateWithoutPropertiesInput>
 }
 
+export type CaseCreateNestedOneWithoutEventsInput = {
+  create?: Prisma.XOR<Prisma.CaseCreateWithoutEventsInput, Prisma.CaseUncheckedCreateWithoutEventsInput>
+  connectOrCreate?: Prisma.CaseCreateOrConnectWithoutEventsInput
+  connect?: Prisma.CaseWhereUniqueInput
+}
+
+export type CaseUpdateOneRequiredWithoutEventsNestedInput = {
+  create?: Prisma.XOR<Prisma.CaseCreateWithoutEventsInput, Prisma.CaseUncheckedCreateWithoutEventsInput>
+  connectOrCreate?: Prisma.CaseCreateOrConnectWithoutEventsInput
+  upsert?: Prisma.CaseUpsertWithoutEventsInput
+  connect?: Prisma.CaseWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.CaseUpdateToOneWithWhereWithoutEventsInput, Prisma.CaseUpdateWithoutEventsInput>, Prisma.CaseUncheckedUpdateWithoutEventsInput>
+}
+
 export type CaseCreateWithoutServiceInput = {
   extRef?: string | null
   notes?: string | null
@@ -688,10 +943,21 @@ export type CaseCreateWithoutServiceInput = {
   procedureExtRef?: string | null
   procedureOptionExtRef?: string | null
   status?: $Enums.CaseStatus
+  ticketDay: Date | string
+  ticketNumber: number
+  ticket: string
   enqueuedAt?: Date | string
+  queuedAt?: Date | string
+  calledAt?: Date | string | null
   closedAt?: Date | string | null
+  updatedAt?: Date | string
+  lastAction?: $Enums.CaseAction
+  lastAgent?: string | null
+  idempotencyKey?: string | null
+  requestHash?: string | null
   customer?: Prisma.CustomerCreateNestedOneWithoutCasesInput
   properties?: Prisma.CasePropertyCreateNestedManyWithoutCaseInput
+  events?: Prisma.CaseEventCreateNestedManyWithoutCaseInput
 }
 
 export type CaseUncheckedCreateWithoutServiceInput = {
@@ -705,9 +971,20 @@ export type CaseUncheckedCreateWithoutServiceInput = {
   procedureExtRef?: string | null
   procedureOptionExtRef?: string | null
   status?: $Enums.CaseStatus
+  ticketDay: Date | string
+  ticketNumber: number
+  ticket: string
   enqueuedAt?: Date | string
+  queuedAt?: Date | string
+  calledAt?: Date | string | null
   closedAt?: Date | string | null
+  updatedAt?: Date | string
+  lastAction?: $Enums.CaseAction
+  lastAgent?: string | null
+  idempotencyKey?: string | null
+  requestHash?: string | null
   properties?: Prisma.CasePropertyUncheckedCreateNestedManyWithoutCaseInput
+  events?: Prisma.CaseEventUncheckedCreateNestedManyWithoutCaseInput
 }
 
 export type CaseCreateOrConnectWithoutServiceInput = {
@@ -751,8 +1028,18 @@ export type CaseScalarWhereInput = {
   procedureExtRef?: Prisma.StringNullableFilter<"Case"> | string | null
   procedureOptionExtRef?: Prisma.StringNullableFilter<"Case"> | string | null
   status?: Prisma.EnumCaseStatusFilter<"Case"> | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFilter<"Case"> | Date | string
+  ticketNumber?: Prisma.IntFilter<"Case"> | number
+  ticket?: Prisma.StringFilter<"Case"> | string
   enqueuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
+  queuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
+  calledAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
   closedAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
+  updatedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
+  lastAction?: Prisma.EnumCaseActionFilter<"Case"> | $Enums.CaseAction
+  lastAgent?: Prisma.StringNullableFilter<"Case"> | string | null
+  idempotencyKey?: Prisma.StringNullableFilter<"Case"> | string | null
+  requestHash?: Prisma.StringNullableFilter<"Case"> | string | null
 }
 
 export type CaseCreateWithoutCustomerInput = {
@@ -764,10 +1051,21 @@ export type CaseCreateWithoutCustomerInput = {
   procedureExtRef?: string | null
   procedureOptionExtRef?: string | null
   status?: $Enums.CaseStatus
+  ticketDay: Date | string
+  ticketNumber: number
+  ticket: string
   enqueuedAt?: Date | string
+  queuedAt?: Date | string
+  calledAt?: Date | string | null
   closedAt?: Date | string | null
+  updatedAt?: Date | string
+  lastAction?: $Enums.CaseAction
+  lastAgent?: string | null
+  idempotencyKey?: string | null
+  requestHash?: string | null
   service: Prisma.ServiceCreateNestedOneWithoutCasesInput
   properties?: Prisma.CasePropertyCreateNestedManyWithoutCaseInput
+  events?: Prisma.CaseEventCreateNestedManyWithoutCaseInput
 }
 
 export type CaseUncheckedCreateWithoutCustomerInput = {
@@ -781,9 +1079,20 @@ export type CaseUncheckedCreateWithoutCustomerInput = {
   procedureExtRef?: string | null
   procedureOptionExtRef?: string | null
   status?: $Enums.CaseStatus
+  ticketDay: Date | string
+  ticketNumber: number
+  ticket: string
   enqueuedAt?: Date | string
+  queuedAt?: Date | string
+  calledAt?: Date | string | null
   closedAt?: Date | string | null
+  updatedAt?: Date | string
+  lastAction?: $Enums.CaseAction
+  lastAgent?: string | null
+  idempotencyKey?: string | null
+  requestHash?: string | null
   properties?: Prisma.CasePropertyUncheckedCreateNestedManyWithoutCaseInput
+  events?: Prisma.CaseEventUncheckedCreateNestedManyWithoutCaseInput
 }
 
 export type CaseCreateOrConnectWithoutCustomerInput = {
@@ -821,10 +1130,21 @@ export type CaseCreateWithoutPropertiesInput = {
   procedureExtRef?: string | null
   procedureOptionExtRef?: string | null
   status?: $Enums.CaseStatus
+  ticketDay: Date | string
+  ticketNumber: number
+  ticket: string
   enqueuedAt?: Date | string
+  queuedAt?: Date | string
+  calledAt?: Date | string | null
   closedAt?: Date | string | null
+  updatedAt?: Date | string
+  lastAction?: $Enums.CaseAction
+  lastAgent?: string | null
+  idempotencyKey?: string | null
+  requestHash?: string | null
   service: Prisma.ServiceCreateNestedOneWithoutCasesInput
   customer?: Prisma.CustomerCreateNestedOneWithoutCasesInput
+  events?: Prisma.CaseEventCreateNestedManyWithoutCaseInput
 }
 
 export type CaseUncheckedCreateWithoutPropertiesInput = {
@@ -839,8 +1159,19 @@ export type CaseUncheckedCreateWithoutPropertiesInput = {
   procedureExtRef?: string | null
   procedureOptionExtRef?: string | null
   status?: $Enums.CaseStatus
+  ticketDay: Date | string
+  ticketNumber: number
+  ticket: string
   enqueuedAt?: Date | string
+  queuedAt?: Date | string
+  calledAt?: Date | string | null
   closedAt?: Date | string | null
+  updatedAt?: Date | string
+  lastAction?: $Enums.CaseAction
+  lastAgent?: string | null
+  idempotencyKey?: string | null
+  requestHash?: string | null
+  events?: Prisma.CaseEventUncheckedCreateNestedManyWithoutCaseInput
 }
 
 export type CaseCreateOrConnectWithoutPropertiesInput = {
@@ -868,10 +1199,21 @@ export type CaseUpdateWithoutPropertiesInput = {
   procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
+  ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
+  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   service?: Prisma.ServiceUpdateOneRequiredWithoutCasesNestedInput
   customer?: Prisma.CustomerUpdateOneWithoutCasesNestedInput
+  events?: Prisma.CaseEventUpdateManyWithoutCaseNestedInput
 }
 
 export type CaseUncheckedUpdateWithoutPropertiesInput = {
@@ -886,8 +1228,141 @@ export type CaseUncheckedUpdateWithoutPropertiesInput = {
   procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
+  ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
+  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  events?: Prisma.CaseEventUncheckedUpdateManyWithoutCaseNestedInput
+}
+
+export type CaseCreateWithoutEventsInput = {
+  extRef?: string | null
+  notes?: string | null
+  subject?: string | null
+  classificationCode?: string | null
+  autoClose?: boolean
+  procedureExtRef?: string | null
+  procedureOptionExtRef?: string | null
+  status?: $Enums.CaseStatus
+  ticketDay: Date | string
+  ticketNumber: number
+  ticket: string
+  enqueuedAt?: Date | string
+  queuedAt?: Date | string
+  calledAt?: Date | string | null
+  closedAt?: Date | string | null
+  updatedAt?: Date | string
+  lastAction?: $Enums.CaseAction
+  lastAgent?: string | null
+  idempotencyKey?: string | null
+  requestHash?: string | null
+  service: Prisma.ServiceCreateNestedOneWithoutCasesInput
+  customer?: Prisma.CustomerCreateNestedOneWithoutCasesInput
+  properties?: Prisma.CasePropertyCreateNestedManyWithoutCaseInput
+}
+
+export type CaseUncheckedCreateWithoutEventsInput = {
+  id?: number
+  serviceId: number
+  customerId?: number | null
+  extRef?: string | null
+  notes?: string | null
+  subject?: string | null
+  classificationCode?: string | null
+  autoClose?: boolean
+  procedureExtRef?: string | null
+  procedureOptionExtRef?: string | null
+  status?: $Enums.CaseStatus
+  ticketDay: Date | string
+  ticketNumber: number
+  ticket: string
+  enqueuedAt?: Date | string
+  queuedAt?: Date | string
+  calledAt?: Date | string | null
+  closedAt?: Date | string | null
+  updatedAt?: Date | string
+  lastAction?: $Enums.CaseAction
+  lastAgent?: string | null
+  idempotencyKey?: string | null
+  requestHash?: string | null
+  properties?: Prisma.CasePropertyUncheckedCreateNestedManyWithoutCaseInput
+}
+
+export type CaseCreateOrConnectWithoutEventsInput = {
+  where: Prisma.CaseWhereUniqueInput
+  create: Prisma.XOR<Prisma.CaseCreateWithoutEventsInput, Prisma.CaseUncheckedCreateWithoutEventsInput>
+}
+
+export type CaseUpsertWithoutEventsInput = {
+  update: Prisma.XOR<Prisma.CaseUpdateWithoutEventsInput, Prisma.CaseUncheckedUpdateWithoutEventsInput>
+  create: Prisma.XOR<Prisma.CaseCreateWithoutEventsInput, Prisma.CaseUncheckedCreateWithoutEventsInput>
+  where?: Prisma.CaseWhereInput
+}
+
+export type CaseUpdateToOneWithWhereWithoutEventsInput = {
+  where?: Prisma.CaseWhereInput
+  data: Prisma.XOR<Prisma.CaseUpdateWithoutEventsInput, Prisma.CaseUncheckedUpdateWithoutEventsInput>
+}
+
+export type CaseUpdateWithoutEventsInput = {
+  extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  notes?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  subject?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  classificationCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  autoClose?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
+  ticket?: Prisma.StringFieldUpdateOperationsInput | string
+  enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
+  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  service?: Prisma.ServiceUpdateOneRequiredWithoutCasesNestedInput
+  customer?: Prisma.CustomerUpdateOneWithoutCasesNestedInput
+  properties?: Prisma.CasePropertyUpdateManyWithoutCaseNestedInput
+}
+
+export type CaseUncheckedUpdateWithoutEventsInput = {
+  id?: Prisma.IntFieldUpdateOperationsInput | number
+  serviceId?: Prisma.IntFieldUpdateOperationsInput | number
+  customerId?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  notes?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  subject?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  classificationCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  autoClose?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
+  ticket?: Prisma.StringFieldUpdateOperationsInput | string
+  enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
+  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  properties?: Prisma.CasePropertyUncheckedUpdateManyWithoutCaseNestedInput
 }
 
 export type CaseCreateManyServiceInput = {
@@ -901,8 +1376,18 @@ export type CaseCreateManyServiceInput = {
   procedureExtRef?: string | null
   procedureOptionExtRef?: string | null
   status?: $Enums.CaseStatus
+  ticketDay: Date | string
+  ticketNumber: number
+  ticket: string
   enqueuedAt?: Date | string
+  queuedAt?: Date | string
+  calledAt?: Date | string | null
   closedAt?: Date | string | null
+  updatedAt?: Date | string
+  lastAction?: $Enums.CaseAction
+  lastAgent?: string | null
+  idempotencyKey?: string | null
+  requestHash?: string | null
 }
 
 export type CaseUpdateWithoutServiceInput = {
@@ -914,10 +1399,21 @@ export type CaseUpdateWithoutServiceInput = {
   procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
+  ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
+  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   customer?: Prisma.CustomerUpdateOneWithoutCasesNestedInput
   properties?: Prisma.CasePropertyUpdateManyWithoutCaseNestedInput
+  events?: Prisma.CaseEventUpdateManyWithoutCaseNestedInput
 }
 
 export type CaseUncheckedUpdateWithoutServiceInput = {
@@ -931,9 +1427,20 @@ export type CaseUncheckedUpdateWithoutServiceInput = {
   procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
+  ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
+  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   properties?: Prisma.CasePropertyUncheckedUpdateManyWithoutCaseNestedInput
+  events?: Prisma.CaseEventUncheckedUpdateManyWithoutCaseNestedInput
 }
 
 export type CaseUncheckedUpdateManyWithoutServiceInput = {
@@ -947,8 +1454,18 @@ export type CaseUncheckedUpdateManyWithoutServiceInput = {
   procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
+  ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
+  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type CaseCreateManyCustomerInput = {
@@ -962,8 +1479,18 @@ export type CaseCreateManyCustomerInput = {
   procedureExtRef?: string | null
   procedureOptionExtRef?: string | null
   status?: $Enums.CaseStatus
+  ticketDay: Date | string
+  ticketNumber: number
+  ticket: string
   enqueuedAt?: Date | string
+  queuedAt?: Date | string
+  calledAt?: Date | string | null
   closedAt?: Date | string | null
+  updatedAt?: Date | string
+  lastAction?: $Enums.CaseAction
+  lastAgent?: string | null
+  idempotencyKey?: string | null
+  requestHash?: string | null
 }
 
 export type CaseUpdateWithoutCustomerInput = {
@@ -975,10 +1502,21 @@ export type CaseUpdateWithoutCustomerInput = {
   procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
+  ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
+  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   service?: Prisma.ServiceUpdateOneRequiredWithoutCasesNestedInput
   properties?: Prisma.CasePropertyUpdateManyWithoutCaseNestedInput
+  events?: Prisma.CaseEventUpdateManyWithoutCaseNestedInput
 }
 
 export type CaseUncheckedUpdateWithoutCustomerInput = {
@@ -992,9 +1530,20 @@ export type CaseUncheckedUpdateWithoutCustomerInput = {
   procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
+  ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
+  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   properties?: Prisma.CasePropertyUncheckedUpdateManyWithoutCaseNestedInput
+  events?: Prisma.CaseEventUncheckedUpdateManyWithoutCaseNestedInput
 }
 
 export type CaseUncheckedUpdateManyWithoutCustomerInput = {
@@ -1008,8 +1557,18 @@ export type CaseUncheckedUpdateManyWithoutCustomerInput = {
   procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
+  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
+  ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
+  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 
@@ -1019,10 +1578,12 @@ export type CaseUncheckedUpdateManyWithoutCustomerInput = {
 
 export type CaseCountOutputType = {
   properties: number
+  events: number
 }
 
 export type CaseCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   properties?: boolean | CaseCountOutputTypeCountPropertiesArgs
+  events?: boolean | CaseCountOutputTypeCountEventsArgs
 }
 
 /**
@@ -1042,6 +1603,13 @@ export type CaseCountOutputTypeCountPropertiesArgs<ExtArgs extends runtime.Types
   where?: Prisma.CasePropertyWhereInput
 }
 
+/**
+ * CaseCountOutputType without action
+ */
+export type CaseCountOutputTypeCountEventsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.CaseEventWhereInput
+}
+
 
 export type CaseSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
@@ -1055,11 +1623,22 @@ export type CaseSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   procedureExtRef?: boolean
   procedureOptionExtRef?: boolean
   status?: boolean
+  ticketDay?: boolean
+  ticketNumber?: boolean
+  ticket?: boolean
   enqueuedAt?: boolean
+  queuedAt?: boolean
+  calledAt?: boolean
   closedAt?: boolean
+  updatedAt?: boolean
+  lastAction?: boolean
+  lastAgent?: boolean
+  idempotencyKey?: boolean
+  requestHash?: boolean
   service?: boolean | Prisma.ServiceDefaultArgs<ExtArgs>
   customer?: boolean | Prisma.Case$customerArgs<ExtArgs>
   properties?: boolean | Prisma.Case$propertiesArgs<ExtArgs>
+  events?: boolean | Prisma.Case$eventsArgs<ExtArgs>
   _count?: boolean | Prisma.CaseCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["case"]>
 
@@ -1075,8 +1654,18 @@ export type CaseSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   procedureExtRef?: boolean
   procedureOptionExtRef?: boolean
   status?: boolean
+  ticketDay?: boolean
+  ticketNumber?: boolean
+  ticket?: boolean
   enqueuedAt?: boolean
+  queuedAt?: boolean
+  calledAt?: boolean
   closedAt?: boolean
+  updatedAt?: boolean
+  lastAction?: boolean
+  lastAgent?: boolean
+  idempotencyKey?: boolean
+  requestHash?: boolean
   service?: boolean | Prisma.ServiceDefaultArgs<ExtArgs>
   customer?: boolean | Prisma.Case$customerArgs<ExtArgs>
 }, ExtArgs["result"]["case"]>
@@ -1093,8 +1682,18 @@ export type CaseSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   procedureExtRef?: boolean
   procedureOptionExtRef?: boolean
   status?: boolean
+  ticketDay?: boolean
+  ticketNumber?: boolean
+  ticket?: boolean
   enqueuedAt?: boolean
+  queuedAt?: boolean
+  calledAt?: boolean
   closedAt?: boolean
+  updatedAt?: boolean
+  lastAction?: boolean
+  lastAgent?: boolean
+  idempotencyKey?: boolean
+  requestHash?: boolean
   service?: boolean | Prisma.ServiceDefaultArgs<ExtArgs>
   customer?: boolean | Prisma.Case$customerArgs<ExtArgs>
 }, ExtArgs["result"]["case"]>
@@ -1111,15 +1710,26 @@ export type CaseSelectScalar = {
   procedureExtRef?: boolean
   procedureOptionExtRef?: boolean
   status?: boolean
+  ticketDay?: boolean
+  ticketNumber?: boolean
+  ticket?: boolean
   enqueuedAt?: boolean
+  queuedAt?: boolean
+  calledAt?: boolean
   closedAt?: boolean
+  updatedAt?: boolean
+  lastAction?: boolean
+  lastAgent?: boolean
+  idempotencyKey?: boolean
+  requestHash?: boolean
 }
 
-export type CaseOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "serviceId" | "customerId" | "extRef" | "notes" | "subject" | "classificationCode" | "autoClose" | "procedureExtRef" | "procedureOptionExtRef" | "status" | "enqueuedAt" | "closedAt", ExtArgs["result"]["case"]>
+export type CaseOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "serviceId" | "customerId" | "extRef" | "notes" | "subject" | "classificationCode" | "autoClose" | "procedureExtRef" | "procedureOptionExtRef" | "status" | "ticketDay" | "ticketNumber" | "ticket" | "enqueuedAt" | "queuedAt" | "calledAt" | "closedAt" | "updatedAt" | "lastAction" | "lastAgent" | "idempotencyKey" | "requestHash", ExtArgs["result"]["case"]>
 export type CaseInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   service?: boolean | Prisma.ServiceDefaultArgs<ExtArgs>
   customer?: boolean | Prisma.Case$customerArgs<ExtArgs>
   properties?: boolean | Prisma.Case$propertiesArgs<ExtArgs>
+  events?: boolean | Prisma.Case$eventsArgs<ExtArgs>
   _count?: boolean | Prisma.CaseCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type CaseIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -1137,6 +1747,7 @@ export type $CasePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
     service: Prisma.$ServicePayload<ExtArgs>
     customer: Prisma.$CustomerPayload<ExtArgs> | null
     properties: Prisma.$CasePropertyPayload<ExtArgs>[]
+    events: Prisma.$CaseEventPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: number
@@ -1150,8 +1761,27 @@ export type $CasePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
     procedureExtRef: string | null
     procedureOptionExtRef: string | null
     status: $Enums.CaseStatus
+    /**
+     * The service's calendar day (in its time zone) and running number of the ticket.
+     */
+    ticketDay: Date
+    ticketNumber: number
+    /**
+     * Queue code and running number, e.g. "A042".
+     */
+    ticket: string
     enqueuedAt: Date
+    queuedAt: Date
+    calledAt: Date | null
     closedAt: Date | null
+    updatedAt: Date
+    lastAction: $Enums.CaseAction
+    lastAgent: string | null
+    /**
+     * A client's key for retrying enqueueCase safely, and a hash of what it asked for.
+     */
+    idempotencyKey: string | null
+    requestHash: string | null
   }, ExtArgs["result"]["case"]>
   composites: {}
 }
@@ -1549,6 +2179,7 @@ export interface Prisma__CaseClient<T, Null = never, ExtArgs extends runtime.Typ
   service<T extends Prisma.ServiceDefaultArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.ServiceDefaultArgs<ExtArgs>>): Prisma.Prisma__ServiceClient<runtime.Types.Result.GetResult<Prisma.$ServicePayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | Null, Null, ExtArgs, GlobalOmitOptions>
   customer<T extends Prisma.Case$customerArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Case$customerArgs<ExtArgs>>): Prisma.Prisma__CustomerClient<runtime.Types.Result.GetResult<Prisma.$CustomerPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   properties<T extends Prisma.Case$propertiesArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Case$propertiesArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CasePropertyPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  events<T extends Prisma.Case$eventsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Case$eventsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CaseEventPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -1589,8 +2220,18 @@ export interface CaseFieldRefs {
   readonly procedureExtRef: Prisma.FieldRef<"Case", 'String'>
   readonly procedureOptionExtRef: Prisma.FieldRef<"Case", 'String'>
   readonly status: Prisma.FieldRef<"Case", 'CaseStatus'>
+  readonly ticketDay: Prisma.FieldRef<"Case", 'DateTime'>
+  readonly ticketNumber: Prisma.FieldRef<"Case", 'Int'>
+  readonly ticket: Prisma.FieldRef<"Case", 'String'>
   readonly enqueuedAt: Prisma.FieldRef<"Case", 'DateTime'>
+  readonly queuedAt: Prisma.FieldRef<"Case", 'DateTime'>
+  readonly calledAt: Prisma.FieldRef<"Case", 'DateTime'>
   readonly closedAt: Prisma.FieldRef<"Case", 'DateTime'>
+  readonly updatedAt: Prisma.FieldRef<"Case", 'DateTime'>
+  readonly lastAction: Prisma.FieldRef<"Case", 'CaseAction'>
+  readonly lastAgent: Prisma.FieldRef<"Case", 'String'>
+  readonly idempotencyKey: Prisma.FieldRef<"Case", 'String'>
+  readonly requestHash: Prisma.FieldRef<"Case", 'String'>
 }
     
 
@@ -2032,6 +2673,30 @@ export type Case$propertiesArgs<ExtArgs extends runtime.Types.Extensions.Interna
   take?: number
   skip?: number
   distinct?: Prisma.CasePropertyScalarFieldEnum | Prisma.CasePropertyScalarFieldEnum[]
+}
+
+/**
+ * Case.events
+ */
+export type Case$eventsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the CaseEvent
+   */
+  select?: Prisma.CaseEventSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the CaseEvent
+   */
+  omit?: Prisma.CaseEventOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.CaseEventInclude<ExtArgs> | null
+  where?: Prisma.CaseEventWhereInput
+  orderBy?: Prisma.CaseEventOrderByWithRelationInput | Prisma.CaseEventOrderByWithRelationInput[]
+  cursor?: Prisma.CaseEventWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.CaseEventScalarFieldEnum | Prisma.CaseEventScalarFieldEnum[]
 }
 
 /**

@@ -28,56 +28,66 @@ export type AggregateCaseProperty = {
 
 export type CasePropertyAvgAggregateOutputType = {
   caseId: number | null
+  position: number | null
 }
 
 export type CasePropertySumAggregateOutputType = {
   caseId: number | null
+  position: number | null
 }
 
 export type CasePropertyMinAggregateOutputType = {
   caseId: number | null
   key: string | null
   value: string | null
+  position: number | null
 }
 
 export type CasePropertyMaxAggregateOutputType = {
   caseId: number | null
   key: string | null
   value: string | null
+  position: number | null
 }
 
 export type CasePropertyCountAggregateOutputType = {
   caseId: number
   key: number
   value: number
+  position: number
   _all: number
 }
 
 
 export type CasePropertyAvgAggregateInputType = {
   caseId?: true
+  position?: true
 }
 
 export type CasePropertySumAggregateInputType = {
   caseId?: true
+  position?: true
 }
 
 export type CasePropertyMinAggregateInputType = {
   caseId?: true
   key?: true
   value?: true
+  position?: true
 }
 
 export type CasePropertyMaxAggregateInputType = {
   caseId?: true
   key?: true
   value?: true
+  position?: true
 }
 
 export type CasePropertyCountAggregateInputType = {
   caseId?: true
   key?: true
   value?: true
+  position?: true
   _all?: true
 }
 
@@ -171,6 +181,7 @@ export type CasePropertyGroupByOutputType = {
   caseId: number
   key: string
   value: string
+  position: number
   _count: CasePropertyCountAggregateOutputType | null
   _avg: CasePropertyAvgAggregateOutputType | null
   _sum: CasePropertySumAggregateOutputType | null
@@ -200,6 +211,7 @@ export type CasePropertyWhereInput = {
   caseId?: Prisma.IntFilter<"CaseProperty"> | number
   key?: Prisma.StringFilter<"CaseProperty"> | string
   value?: Prisma.StringFilter<"CaseProperty"> | string
+  position?: Prisma.IntFilter<"CaseProperty"> | number
   case?: Prisma.XOR<Prisma.CaseScalarRelationFilter, Prisma.CaseWhereInput>
 }
 
@@ -207,6 +219,7 @@ export type CasePropertyOrderByWithRelationInput = {
   caseId?: Prisma.SortOrder
   key?: Prisma.SortOrder
   value?: Prisma.SortOrder
+  position?: Prisma.SortOrder
   case?: Prisma.CaseOrderByWithRelationInput
 }
 
@@ -218,6 +231,7 @@ export type CasePropertyWhereUniqueInput = Prisma.AtLeast<{
   caseId?: Prisma.IntFilter<"CaseProperty"> | number
   key?: Prisma.StringFilter<"CaseProperty"> | string
   value?: Prisma.StringFilter<"CaseProperty"> | string
+  position?: Prisma.IntFilter<"CaseProperty"> | number
   case?: Prisma.XOR<Prisma.CaseScalarRelationFilter, Prisma.CaseWhereInput>
 }, "caseId_key">
 
@@ -225,6 +239,7 @@ export type CasePropertyOrderByWithAggregationInput = {
   caseId?: Prisma.SortOrder
   key?: Prisma.SortOrder
   value?: Prisma.SortOrder
+  position?: Prisma.SortOrder
   _count?: Prisma.CasePropertyCountOrderByAggregateInput
   _avg?: Prisma.CasePropertyAvgOrderByAggregateInput
   _max?: Prisma.CasePropertyMaxOrderByAggregateInput
@@ -239,11 +254,13 @@ export type CasePropertyScalarWhereWithAggregatesInput = {
   caseId?: Prisma.IntWithAggregatesFilter<"CaseProperty"> | number
   key?: Prisma.StringWithAggregatesFilter<"CaseProperty"> | string
   value?: Prisma.StringWithAggregatesFilter<"CaseProperty"> | string
+  position?: Prisma.IntWithAggregatesFilter<"CaseProperty"> | number
 }
 
 export type CasePropertyCreateInput = {
   key: string
   value: string
+  position: number
   case: Prisma.CaseCreateNestedOneWithoutPropertiesInput
 }
 
@@ -251,11 +268,13 @@ export type CasePropertyUncheckedCreateInput = {
   caseId: number
   key: string
   value: string
+  position: number
 }
 
 export type CasePropertyUpdateInput = {
   key?: Prisma.StringFieldUpdateOperationsInput | string
   value?: Prisma.StringFieldUpdateOperationsInput | string
+  position?: Prisma.IntFieldUpdateOperationsInput | number
   case?: Prisma.CaseUpdateOneRequiredWithoutPropertiesNestedInput
 }
 
@@ -263,23 +282,27 @@ export type CasePropertyUncheckedUpdateInput = {
   caseId?: Prisma.IntFieldUpdateOperationsInput | number
   key?: Prisma.StringFieldUpdateOperationsInput | string
   value?: Prisma.StringFieldUpdateOperationsInput | string
+  position?: Prisma.IntFieldUpdateOperationsInput | number
 }
 
 export type CasePropertyCreateManyInput = {
   caseId: number
   key: string
   value: string
+  position: number
 }
 
 export type CasePropertyUpdateManyMutationInput = {
   key?: Prisma.StringFieldUpdateOperationsInput | string
   value?: Prisma.StringFieldUpdateOperationsInput | string
+  position?: Prisma.IntFieldUpdateOperationsInput | number
 }
 
 export type CasePropertyUncheckedUpdateManyInput = {
   caseId?: Prisma.IntFieldUpdateOperationsInput | number
   key?: Prisma.StringFieldUpdateOperationsInput | string
   value?: Prisma.StringFieldUpdateOperationsInput | string
+  position?: Prisma.IntFieldUpdateOperationsInput | number
 }
 
 export type CasePropertyListRelationFilter = {
@@ -301,26 +324,31 @@ export type CasePropertyCountOrderByAggregateInput = {
   caseId?: Prisma.SortOrder
   key?: Prisma.SortOrder
   value?: Prisma.SortOrder
+  position?: Prisma.SortOrder
 }
 
 export type CasePropertyAvgOrderByAggregateInput = {
   caseId?: Prisma.SortOrder
+  position?: Prisma.SortOrder
 }
 
 export type CasePropertyMaxOrderByAggregateInput = {
   caseId?: Prisma.SortOrder
   key?: Prisma.SortOrder
   value?: Prisma.SortOrder
+  position?: Prisma.SortOrder
 }
 
 export type CasePropertyMinOrderByAggregateInput = {
   caseId?: Prisma.SortOrder
   key?: Prisma.SortOrder
   value?: Prisma.SortOrder
+  position?: Prisma.SortOrder
 }
 
 export type CasePropertySumOrderByAggregateInput = {
   caseId?: Prisma.SortOrder
+  position?: Prisma.SortOrder
 }
 
 export type CasePropertyCreateNestedManyWithoutCaseInput = {
@@ -368,11 +396,13 @@ export type CasePropertyUncheckedUpdateManyWithoutCaseNestedInput = {
 export type CasePropertyCreateWithoutCaseInput = {
   key: string
   value: string
+  position: number
 }
 
 export type CasePropertyUncheckedCreateWithoutCaseInput = {
   key: string
   value: string
+  position: number
 }
 
 export type CasePropertyCreateOrConnectWithoutCaseInput = {
@@ -408,26 +438,31 @@ export type CasePropertyScalarWhereInput = {
   caseId?: Prisma.IntFilter<"CaseProperty"> | number
   key?: Prisma.StringFilter<"CaseProperty"> | string
   value?: Prisma.StringFilter<"CaseProperty"> | string
+  position?: Prisma.IntFilter<"CaseProperty"> | number
 }
 
 export type CasePropertyCreateManyCaseInput = {
   key: string
   value: string
+  position: number
 }
 
 export type CasePropertyUpdateWithoutCaseInput = {
   key?: Prisma.StringFieldUpdateOperationsInput | string
   value?: Prisma.StringFieldUpdateOperationsInput | string
+  position?: Prisma.IntFieldUpdateOperationsInput | number
 }
 
 export type CasePropertyUncheckedUpdateWithoutCaseInput = {
   key?: Prisma.StringFieldUpdateOperationsInput | string
   value?: Prisma.StringFieldUpdateOperationsInput | string
+  position?: Prisma.IntFieldUpdateOperationsInput | number
 }
 
 export type CasePropertyUncheckedUpdateManyWithoutCaseInput = {
   key?: Prisma.StringFieldUpdateOperationsInput | string
   value?: Prisma.StringFieldUpdateOperationsInput | string
+  position?: Prisma.IntFieldUpdateOperationsInput | number
 }
 
 
@@ -436,6 +471,7 @@ export type CasePropertySelect<ExtArgs extends runtime.Types.Extensions.Internal
   caseId?: boolean
   key?: boolean
   value?: boolean
+  position?: boolean
   case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["caseProperty"]>
 
@@ -443,6 +479,7 @@ export type CasePropertySelectCreateManyAndReturn<ExtArgs extends runtime.Types.
   caseId?: boolean
   key?: boolean
   value?: boolean
+  position?: boolean
   case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["caseProperty"]>
 
@@ -450,6 +487,7 @@ export type CasePropertySelectUpdateManyAndReturn<ExtArgs extends runtime.Types.
   caseId?: boolean
   key?: boolean
   value?: boolean
+  position?: boolean
   case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["caseProperty"]>
 
@@ -457,9 +495,10 @@ export type CasePropertySelectScalar = {
   caseId?: boolean
   key?: boolean
   value?: boolean
+  position?: boolean
 }
 
-export type CasePropertyOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"caseId" | "key" | "value", ExtArgs["result"]["caseProperty"]>
+export type CasePropertyOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"caseId" | "key" | "value" | "position", ExtArgs["result"]["caseProperty"]>
 export type CasePropertyInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
 }
@@ -479,6 +518,10 @@ export type $CasePropertyPayload<ExtArgs extends runtime.Types.Extensions.Intern
     caseId: number
     key: string
     value: string
+    /**
+     * Where the property stood in the enqueue request, from 1.
+     */
+    position: number
   }, ExtArgs["result"]["caseProperty"]>
   composites: {}
 }
@@ -906,6 +949,7 @@ export interface CasePropertyFieldRefs {
   readonly caseId: Prisma.FieldRef<"CaseProperty", 'Int'>
   readonly key: Prisma.FieldRef<"CaseProperty", 'String'>
   readonly value: Prisma.FieldRef<"CaseProperty", 'String'>
+  readonly position: Prisma.FieldRef<"CaseProperty", 'Int'>
 }
     
 

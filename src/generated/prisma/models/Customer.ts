@@ -38,6 +38,7 @@ export type CustomerMinAggregateOutputType = {
   id: number | null
   name: string | null
   extRef: string | null
+  active: boolean | null
   createdAt: Date | null
 }
 
@@ -45,6 +46,7 @@ export type CustomerMaxAggregateOutputType = {
   id: number | null
   name: string | null
   extRef: string | null
+  active: boolean | null
   createdAt: Date | null
 }
 
@@ -52,6 +54,7 @@ export type CustomerCountAggregateOutputType = {
   id: number
   name: number
   extRef: number
+  active: number
   createdAt: number
   _all: number
 }
@@ -69,6 +72,7 @@ export type CustomerMinAggregateInputType = {
   id?: true
   name?: true
   extRef?: true
+  active?: true
   createdAt?: true
 }
 
@@ -76,6 +80,7 @@ export type CustomerMaxAggregateInputType = {
   id?: true
   name?: true
   extRef?: true
+  active?: true
   createdAt?: true
 }
 
@@ -83,6 +88,7 @@ export type CustomerCountAggregateInputType = {
   id?: true
   name?: true
   extRef?: true
+  active?: true
   createdAt?: true
   _all?: true
 }
@@ -177,6 +183,7 @@ export type CustomerGroupByOutputType = {
   id: number
   name: string | null
   extRef: string | null
+  active: boolean
   createdAt: Date
   _count: CustomerCountAggregateOutputType | null
   _avg: CustomerAvgAggregateOutputType | null
@@ -207,6 +214,7 @@ export type CustomerWhereInput = {
   id?: Prisma.IntFilter<"Customer"> | number
   name?: Prisma.StringNullableFilter<"Customer"> | string | null
   extRef?: Prisma.StringNullableFilter<"Customer"> | string | null
+  active?: Prisma.BoolFilter<"Customer"> | boolean
   createdAt?: Prisma.DateTimeFilter<"Customer"> | Date | string
   cases?: Prisma.CaseListRelationFilter
 }
@@ -215,6 +223,7 @@ export type CustomerOrderByWithRelationInput = {
   id?: Prisma.SortOrder
   name?: Prisma.SortOrderInput | Prisma.SortOrder
   extRef?: Prisma.SortOrderInput | Prisma.SortOrder
+  active?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   cases?: Prisma.CaseOrderByRelationAggregateInput
 }
@@ -226,6 +235,7 @@ export type CustomerWhereUniqueInput = Prisma.AtLeast<{
   OR?: Prisma.CustomerWhereInput[]
   NOT?: Prisma.CustomerWhereInput | Prisma.CustomerWhereInput[]
   name?: Prisma.StringNullableFilter<"Customer"> | string | null
+  active?: Prisma.BoolFilter<"Customer"> | boolean
   createdAt?: Prisma.DateTimeFilter<"Customer"> | Date | string
   cases?: Prisma.CaseListRelationFilter
 }, "id" | "extRef">
@@ -234,6 +244,7 @@ export type CustomerOrderByWithAggregationInput = {
   id?: Prisma.SortOrder
   name?: Prisma.SortOrderInput | Prisma.SortOrder
   extRef?: Prisma.SortOrderInput | Prisma.SortOrder
+  active?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   _count?: Prisma.CustomerCountOrderByAggregateInput
   _avg?: Prisma.CustomerAvgOrderByAggregateInput
@@ -249,12 +260,14 @@ export type CustomerScalarWhereWithAggregatesInput = {
   id?: Prisma.IntWithAggregatesFilter<"Customer"> | number
   name?: Prisma.StringNullableWithAggregatesFilter<"Customer"> | string | null
   extRef?: Prisma.StringNullableWithAggregatesFilter<"Customer"> | string | null
+  active?: Prisma.BoolWithAggregatesFilter<"Customer"> | boolean
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Customer"> | Date | string
 }
 
 export type CustomerCreateInput = {
   name?: string | null
   extRef?: string | null
+  active?: boolean
   createdAt?: Date | string
   cases?: Prisma.CaseCreateNestedManyWithoutCustomerInput
 }
@@ -263,6 +276,7 @@ export type CustomerUncheckedCreateInput = {
   id?: number
   name?: string | null
   extRef?: string | null
+  active?: boolean
   createdAt?: Date | string
   cases?: Prisma.CaseUncheckedCreateNestedManyWithoutCustomerInput
 }
@@ -270,6 +284,7 @@ export type CustomerUncheckedCreateInput = {
 export type CustomerUpdateInput = {
   name?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cases?: Prisma.CaseUpdateManyWithoutCustomerNestedInput
 }
@@ -278,6 +293,7 @@ export type CustomerUncheckedUpdateInput = {
   id?: Prisma.IntFieldUpdateOperationsInput | number
   name?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cases?: Prisma.CaseUncheckedUpdateManyWithoutCustomerNestedInput
 }
@@ -286,12 +302,14 @@ export type CustomerCreateManyInput = {
   id?: number
   name?: string | null
   extRef?: string | null
+  active?: boolean
   createdAt?: Date | string
 }
 
 export type CustomerUpdateManyMutationInput = {
   name?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -299,6 +317,7 @@ export type CustomerUncheckedUpdateManyInput = {
   id?: Prisma.IntFieldUpdateOperationsInput | number
   name?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -306,6 +325,7 @@ export type CustomerCountOrderByAggregateInput = {
   id?: Prisma.SortOrder
   name?: Prisma.SortOrder
   extRef?: Prisma.SortOrder
+  active?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -317,6 +337,7 @@ export type CustomerMaxOrderByAggregateInput = {
   id?: Prisma.SortOrder
   name?: Prisma.SortOrder
   extRef?: Prisma.SortOrder
+  active?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -324,6 +345,7 @@ export type CustomerMinOrderByAggregateInput = {
   id?: Prisma.SortOrder
   name?: Prisma.SortOrder
   extRef?: Prisma.SortOrder
+  active?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -355,6 +377,7 @@ export type CustomerUpdateOneWithoutCasesNestedInput = {
 export type CustomerCreateWithoutCasesInput = {
   name?: string | null
   extRef?: string | null
+  active?: boolean
   createdAt?: Date | string
 }
 
@@ -362,6 +385,7 @@ export type CustomerUncheckedCreateWithoutCasesInput = {
   id?: number
   name?: string | null
   extRef?: string | null
+  active?: boolean
   createdAt?: Date | string
 }
 
@@ -384,6 +408,7 @@ export type CustomerUpdateToOneWithWhereWithoutCasesInput = {
 export type CustomerUpdateWithoutCasesInput = {
   name?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -391,6 +416,7 @@ export type CustomerUncheckedUpdateWithoutCasesInput = {
   id?: Prisma.IntFieldUpdateOperationsInput | number
   name?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -429,6 +455,7 @@ export type CustomerSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs
   id?: boolean
   name?: boolean
   extRef?: boolean
+  active?: boolean
   createdAt?: boolean
   cases?: boolean | Prisma.Customer$casesArgs<ExtArgs>
   _count?: boolean | Prisma.CustomerCountOutputTypeDefaultArgs<ExtArgs>
@@ -438,6 +465,7 @@ export type CustomerSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Exte
   id?: boolean
   name?: boolean
   extRef?: boolean
+  active?: boolean
   createdAt?: boolean
 }, ExtArgs["result"]["customer"]>
 
@@ -445,6 +473,7 @@ export type CustomerSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Exte
   id?: boolean
   name?: boolean
   extRef?: boolean
+  active?: boolean
   createdAt?: boolean
 }, ExtArgs["result"]["customer"]>
 
@@ -452,10 +481,11 @@ export type CustomerSelectScalar = {
   id?: boolean
   name?: boolean
   extRef?: boolean
+  active?: boolean
   createdAt?: boolean
 }
 
-export type CustomerOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "name" | "extRef" | "createdAt", ExtArgs["result"]["customer"]>
+export type CustomerOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "name" | "extRef" | "active" | "createdAt", ExtArgs["result"]["customer"]>
 export type CustomerInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   cases?: boolean | Prisma.Customer$casesArgs<ExtArgs>
   _count?: boolean | Prisma.CustomerCountOutputTypeDefaultArgs<ExtArgs>
@@ -472,6 +502,7 @@ export type $CustomerPayload<ExtArgs extends runtime.Types.Extensions.InternalAr
     id: number
     name: string | null
     extRef: string | null
+    active: boolean
     createdAt: Date
   }, ExtArgs["result"]["customer"]>
   composites: {}
@@ -900,6 +931,7 @@ export interface CustomerFieldRefs {
   readonly id: Prisma.FieldRef<"Customer", 'Int'>
   readonly name: Prisma.FieldRef<"Customer", 'String'>
   readonly extRef: Prisma.FieldRef<"Customer", 'String'>
+  readonly active: Prisma.FieldRef<"Customer", 'Boolean'>
   readonly createdAt: Prisma.FieldRef<"Customer", 'DateTime'>
 }
     

@@ -39,6 +39,8 @@ export type ServiceMinAggregateOutputType = {
   name: string | null
   extRef: string | null
   queueCode: string | null
+  active: boolean | null
+  timeZone: string | null
   createdAt: Date | null
 }
 
@@ -47,6 +49,8 @@ export type ServiceMaxAggregateOutputType = {
   name: string | null
   extRef: string | null
   queueCode: string | null
+  active: boolean | null
+  timeZone: string | null
   createdAt: Date | null
 }
 
@@ -55,6 +59,8 @@ export type ServiceCountAggregateOutputType = {
   name: number
   extRef: number
   queueCode: number
+  active: number
+  timeZone: number
   createdAt: number
   _all: number
 }
@@ -73,6 +79,8 @@ export type ServiceMinAggregateInputType = {
   name?: true
   extRef?: true
   queueCode?: true
+  active?: true
+  timeZone?: true
   createdAt?: true
 }
 
@@ -81,6 +89,8 @@ export type ServiceMaxAggregateInputType = {
   name?: true
   extRef?: true
   queueCode?: true
+  active?: true
+  timeZone?: true
   createdAt?: true
 }
 
@@ -89,6 +99,8 @@ export type ServiceCountAggregateInputType = {
   name?: true
   extRef?: true
   queueCode?: true
+  active?: true
+  timeZone?: true
   createdAt?: true
   _all?: true
 }
@@ -184,6 +196,8 @@ export type ServiceGroupByOutputType = {
   name: string
   extRef: string | null
   queueCode: string | null
+  active: boolean
+  timeZone: string
   createdAt: Date
   _count: ServiceCountAggregateOutputType | null
   _avg: ServiceAvgAggregateOutputType | null
@@ -215,8 +229,12 @@ export type ServiceWhereInput = {
   name?: Prisma.StringFilter<"Service"> | string
   extRef?: Prisma.StringNullableFilter<"Service"> | string | null
   queueCode?: Prisma.StringNullableFilter<"Service"> | string | null
+  active?: Prisma.BoolFilter<"Service"> | boolean
+  timeZone?: Prisma.StringFilter<"Service"> | string
   createdAt?: Prisma.DateTimeFilter<"Service"> | Date | string
   cases?: Prisma.CaseListRelationFilter
+  ticketCounters?: Prisma.TicketCounterListRelationFilter
+  classifications?: Prisma.ClassificationServiceListRelationFilter
 }
 
 export type ServiceOrderByWithRelationInput = {
@@ -224,8 +242,12 @@ export type ServiceOrderByWithRelationInput = {
   name?: Prisma.SortOrder
   extRef?: Prisma.SortOrderInput | Prisma.SortOrder
   queueCode?: Prisma.SortOrderInput | Prisma.SortOrder
+  active?: Prisma.SortOrder
+  timeZone?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   cases?: Prisma.CaseOrderByRelationAggregateInput
+  ticketCounters?: Prisma.TicketCounterOrderByRelationAggregateInput
+  classifications?: Prisma.ClassificationServiceOrderByRelationAggregateInput
 }
 
 export type ServiceWhereUniqueInput = Prisma.AtLeast<{
@@ -236,8 +258,12 @@ export type ServiceWhereUniqueInput = Prisma.AtLeast<{
   NOT?: Prisma.ServiceWhereInput | Prisma.ServiceWhereInput[]
   name?: Prisma.StringFilter<"Service"> | string
   queueCode?: Prisma.StringNullableFilter<"Service"> | string | null
+  active?: Prisma.BoolFilter<"Service"> | boolean
+  timeZone?: Prisma.StringFilter<"Service"> | string
   createdAt?: Prisma.DateTimeFilter<"Service"> | Date | string
   cases?: Prisma.CaseListRelationFilter
+  ticketCounters?: Prisma.TicketCounterListRelationFilter
+  classifications?: Prisma.ClassificationServiceListRelationFilter
 }, "id" | "extRef">
 
 export type ServiceOrderByWithAggregationInput = {
@@ -245,6 +271,8 @@ export type ServiceOrderByWithAggregationInput = {
   name?: Prisma.SortOrder
   extRef?: Prisma.SortOrderInput | Prisma.SortOrder
   queueCode?: Prisma.SortOrderInput | Prisma.SortOrder
+  active?: Prisma.SortOrder
+  timeZone?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   _count?: Prisma.ServiceCountOrderByAggregateInput
   _avg?: Prisma.ServiceAvgOrderByAggregateInput
@@ -261,6 +289,8 @@ export type ServiceScalarWhereWithAggregatesInput = {
   name?: Prisma.StringWithAggregatesFilter<"Service"> | string
   extRef?: Prisma.StringNullableWithAggregatesFilter<"Service"> | string | null
   queueCode?: Prisma.StringNullableWithAggregatesFilter<"Service"> | string | null
+  active?: Prisma.BoolWithAggregatesFilter<"Service"> | boolean
+  timeZone?: Prisma.StringWithAggregatesFilter<"Service"> | string
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Service"> | Date | string
 }
 
@@ -268,8 +298,12 @@ export type ServiceCreateInput = {
   name: string
   extRef?: string | null
   queueCode?: string | null
+  active?: boolean
+  timeZone?: string
   createdAt?: Date | string
   cases?: Prisma.CaseCreateNestedManyWithoutServiceInput
+  ticketCounters?: Prisma.TicketCounterCreateNestedManyWithoutServiceInput
+  classifications?: Prisma.ClassificationServiceCreateNestedManyWithoutServiceInput
 }
 
 export type ServiceUncheckedCreateInput = {
@@ -277,16 +311,24 @@ export type ServiceUncheckedCreateInput = {
   name: string
   extRef?: string | null
   queueCode?: string | null
+  active?: boolean
+  timeZone?: string
   createdAt?: Date | string
   cases?: Prisma.CaseUncheckedCreateNestedManyWithoutServiceInput
+  ticketCounters?: Prisma.TicketCounterUncheckedCreateNestedManyWithoutServiceInput
+  classifications?: Prisma.ClassificationServiceUncheckedCreateNestedManyWithoutServiceInput
 }
 
 export type ServiceUpdateInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   queueCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  timeZone?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cases?: Prisma.CaseUpdateManyWithoutServiceNestedInput
+  ticketCounters?: Prisma.TicketCounterUpdateManyWithoutServiceNestedInput
+  classifications?: Prisma.ClassificationServiceUpdateManyWithoutServiceNestedInput
 }
 
 export type ServiceUncheckedUpdateInput = {
@@ -294,8 +336,12 @@ export type ServiceUncheckedUpdateInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   queueCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  timeZone?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cases?: Prisma.CaseUncheckedUpdateManyWithoutServiceNestedInput
+  ticketCounters?: Prisma.TicketCounterUncheckedUpdateManyWithoutServiceNestedInput
+  classifications?: Prisma.ClassificationServiceUncheckedUpdateManyWithoutServiceNestedInput
 }
 
 export type ServiceCreateManyInput = {
@@ -303,6 +349,8 @@ export type ServiceCreateManyInput = {
   name: string
   extRef?: string | null
   queueCode?: string | null
+  active?: boolean
+  timeZone?: string
   createdAt?: Date | string
 }
 
@@ -310,6 +358,8 @@ export type ServiceUpdateManyMutationInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   queueCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  timeZone?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -318,6 +368,8 @@ export type ServiceUncheckedUpdateManyInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   queueCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  timeZone?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -326,6 +378,8 @@ export type ServiceCountOrderByAggregateInput = {
   name?: Prisma.SortOrder
   extRef?: Prisma.SortOrder
   queueCode?: Prisma.SortOrder
+  active?: Prisma.SortOrder
+  timeZone?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -338,6 +392,8 @@ export type ServiceMaxOrderByAggregateInput = {
   name?: Prisma.SortOrder
   extRef?: Prisma.SortOrder
   queueCode?: Prisma.SortOrder
+  active?: Prisma.SortOrder
+  timeZone?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -346,6 +402,8 @@ export type ServiceMinOrderByAggregateInput = {
   name?: Prisma.SortOrder
   extRef?: Prisma.SortOrder
   queueCode?: Prisma.SortOrder
+  active?: Prisma.SortOrder
+  timeZone?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -366,6 +424,10 @@ export type NullableStringFieldUpdateOperationsInput = {
   set?: string | null
 }
 
+export type BoolFieldUpdateOperationsInput = {
+  set?: boolean
+}
+
 export type DateTimeFieldUpdateOperationsInput = {
   set?: Date | string
 }
@@ -376,6 +438,20 @@ export type IntFieldUpdateOperationsInput = {
   decrement?: number
   multiply?: number
   divide?: number
+}
+
+export type ServiceCreateNestedOneWithoutClassificationsInput = {
+  create?: Prisma.XOR<Prisma.ServiceCreateWithoutClassificationsInput, Prisma.ServiceUncheckedCreateWithoutClassificationsInput>
+  connectOrCreate?: Prisma.ServiceCreateOrConnectWithoutClassificationsInput
+  connect?: Prisma.ServiceWhereUniqueInput
+}
+
+export type ServiceUpdateOneRequiredWithoutClassificationsNestedInput = {
+  create?: Prisma.XOR<Prisma.ServiceCreateWithoutClassificationsInput, Prisma.ServiceUncheckedCreateWithoutClassificationsInput>
+  connectOrCreate?: Prisma.ServiceCreateOrConnectWithoutClassificationsInput
+  upsert?: Prisma.ServiceUpsertWithoutClassificationsInput
+  connect?: Prisma.ServiceWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.ServiceUpdateToOneWithWhereWithoutClassificationsInput, Prisma.ServiceUpdateWithoutClassificationsInput>, Prisma.ServiceUncheckedUpdateWithoutClassificationsInput>
 }
 
 export type ServiceCreateNestedOneWithoutCasesInput = {
@@ -392,11 +468,91 @@ export type ServiceUpdateOneRequiredWithoutCasesNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.ServiceUpdateToOneWithWhereWithoutCasesInput, Prisma.ServiceUpdateWithoutCasesInput>, Prisma.ServiceUncheckedUpdateWithoutCasesInput>
 }
 
+export type ServiceCreateNestedOneWithoutTicketCountersInput = {
+  create?: Prisma.XOR<Prisma.ServiceCreateWithoutTicketCountersInput, Prisma.ServiceUncheckedCreateWithoutTicketCountersInput>
+  connectOrCreate?: Prisma.ServiceCreateOrConnectWithoutTicketCountersInput
+  connect?: Prisma.ServiceWhereUniqueInput
+}
+
+export type ServiceUpdateOneRequiredWithoutTicketCountersNestedInput = {
+  create?: Prisma.XOR<Prisma.ServiceCreateWithoutTicketCountersInput, Prisma.ServiceUncheckedCreateWithoutTicketCountersInput>
+  connectOrCreate?: Prisma.ServiceCreateOrConnectWithoutTicketCountersInput
+  upsert?: Prisma.ServiceUpsertWithoutTicketCountersInput
+  connect?: Prisma.ServiceWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.ServiceUpdateToOneWithWhereWithoutTicketCountersInput, Prisma.ServiceUpdateWithoutTicketCountersInput>, Prisma.ServiceUncheckedUpdateWithoutTicketCountersInput>
+}
+
+export type ServiceCreateWithoutClassificationsInput = {
+  name: string
+  extRef?: string | null
+  queueCode?: string | null
+  active?: boolean
+  timeZone?: string
+  createdAt?: Date | string
+  cases?: Prisma.CaseCreateNestedManyWithoutServiceInput
+  ticketCounters?: Prisma.TicketCounterCreateNestedManyWithoutServiceInput
+}
+
+export type ServiceUncheckedCreateWithoutClassificationsInput = {
+  id?: number
+  name: string
+  extRef?: string | null
+  queueCode?: string | null
+  active?: boolean
+  timeZone?: string
+  createdAt?: Date | string
+  cases?: Prisma.CaseUncheckedCreateNestedManyWithoutServiceInput
+  ticketCounters?: Prisma.TicketCounterUncheckedCreateNestedManyWithoutServiceInput
+}
+
+export type ServiceCreateOrConnectWithoutClassificationsInput = {
+  where: Prisma.ServiceWhereUniqueInput
+  create: Prisma.XOR<Prisma.ServiceCreateWithoutClassificationsInput, Prisma.ServiceUncheckedCreateWithoutClassificationsInput>
+}
+
+export type ServiceUpsertWithoutClassificationsInput = {
+  update: Prisma.XOR<Prisma.ServiceUpdateWithoutClassificationsInput, Prisma.ServiceUncheckedUpdateWithoutClassificationsInput>
+  create: Prisma.XOR<Prisma.ServiceCreateWithoutClassificationsInput, Prisma.ServiceUncheckedCreateWithoutClassificationsInput>
+  where?: Prisma.ServiceWhereInput
+}
+
+export type ServiceUpdateToOneWithWhereWithoutClassificationsInput = {
+  where?: Prisma.ServiceWhereInput
+  data: Prisma.XOR<Prisma.ServiceUpdateWithoutClassificationsInput, Prisma.ServiceUncheckedUpdateWithoutClassificationsInput>
+}
+
+export type ServiceUpdateWithoutClassificationsInput = {
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  queueCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  timeZone?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  cases?: Prisma.CaseUpdateManyWithoutServiceNestedInput
+  ticketCounters?: Prisma.TicketCounterUpdateManyWithoutServiceNestedInput
+}
+
+export type ServiceUncheckedUpdateWithoutClassificationsInput = {
+  id?: Prisma.IntFieldUpdateOperationsInput | number
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  queueCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  timeZone?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  cases?: Prisma.CaseUncheckedUpdateManyWithoutServiceNestedInput
+  ticketCounters?: Prisma.TicketCounterUncheckedUpdateManyWithoutServiceNestedInput
+}
+
 export type ServiceCreateWithoutCasesInput = {
   name: string
   extRef?: string | null
   queueCode?: string | null
+  active?: boolean
+  timeZone?: string
   createdAt?: Date | string
+  ticketCounters?: Prisma.TicketCounterCreateNestedManyWithoutServiceInput
+  classifications?: Prisma.ClassificationServiceCreateNestedManyWithoutServiceInput
 }
 
 export type ServiceUncheckedCreateWithoutCasesInput = {
@@ -404,7 +560,11 @@ export type ServiceUncheckedCreateWithoutCasesInput = {
   name: string
   extRef?: string | null
   queueCode?: string | null
+  active?: boolean
+  timeZone?: string
   createdAt?: Date | string
+  ticketCounters?: Prisma.TicketCounterUncheckedCreateNestedManyWithoutServiceInput
+  classifications?: Prisma.ClassificationServiceUncheckedCreateNestedManyWithoutServiceInput
 }
 
 export type ServiceCreateOrConnectWithoutCasesInput = {
@@ -427,7 +587,11 @@ export type ServiceUpdateWithoutCasesInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   queueCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  timeZone?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketCounters?: Prisma.TicketCounterUpdateManyWithoutServiceNestedInput
+  classifications?: Prisma.ClassificationServiceUpdateManyWithoutServiceNestedInput
 }
 
 export type ServiceUncheckedUpdateWithoutCasesInput = {
@@ -435,7 +599,73 @@ export type ServiceUncheckedUpdateWithoutCasesInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   queueCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  timeZone?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  ticketCounters?: Prisma.TicketCounterUncheckedUpdateManyWithoutServiceNestedInput
+  classifications?: Prisma.ClassificationServiceUncheckedUpdateManyWithoutServiceNestedInput
+}
+
+export type ServiceCreateWithoutTicketCountersInput = {
+  name: string
+  extRef?: string | null
+  queueCode?: string | null
+  active?: boolean
+  timeZone?: string
+  createdAt?: Date | string
+  cases?: Prisma.CaseCreateNestedManyWithoutServiceInput
+  classifications?: Prisma.ClassificationServiceCreateNestedManyWithoutServiceInput
+}
+
+export type ServiceUncheckedCreateWithoutTicketCountersInput = {
+  id?: number
+  name: string
+  extRef?: string | null
+  queueCode?: string | null
+  active?: boolean
+  timeZone?: string
+  createdAt?: Date | string
+  cases?: Prisma.CaseUncheckedCreateNestedManyWithoutServiceInput
+  classifications?: Prisma.ClassificationServiceUncheckedCreateNestedManyWithoutServiceInput
+}
+
+export type ServiceCreateOrConnectWithoutTicketCountersInput = {
+  where: Prisma.ServiceWhereUniqueInput
+  create: Prisma.XOR<Prisma.ServiceCreateWithoutTicketCountersInput, Prisma.ServiceUncheckedCreateWithoutTicketCountersInput>
+}
+
+export type ServiceUpsertWithoutTicketCountersInput = {
+  update: Prisma.XOR<Prisma.ServiceUpdateWithoutTicketCountersInput, Prisma.ServiceUncheckedUpdateWithoutTicketCountersInput>
+  create: Prisma.XOR<Prisma.ServiceCreateWithoutTicketCountersInput, Prisma.ServiceUncheckedCreateWithoutTicketCountersInput>
+  where?: Prisma.ServiceWhereInput
+}
+
+export type ServiceUpdateToOneWithWhereWithoutTicketCountersInput = {
+  where?: Prisma.ServiceWhereInput
+  data: Prisma.XOR<Prisma.ServiceUpdateWithoutTicketCountersInput, Prisma.ServiceUncheckedUpdateWithoutTicketCountersInput>
+}
+
+export type ServiceUpdateWithoutTicketCountersInput = {
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  queueCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  timeZone?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  cases?: Prisma.CaseUpdateManyWithoutServiceNestedInput
+  classifications?: Prisma.ClassificationServiceUpdateManyWithoutServiceNestedInput
+}
+
+export type ServiceUncheckedUpdateWithoutTicketCountersInput = {
+  id?: Prisma.IntFieldUpdateOperationsInput | number
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  queueCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  timeZone?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  cases?: Prisma.CaseUncheckedUpdateManyWithoutServiceNestedInput
+  classifications?: Prisma.ClassificationServiceUncheckedUpdateManyWithoutServiceNestedInput
 }
 
 
@@ -445,10 +675,14 @@ export type ServiceUncheckedUpdateWithoutCasesInput = {
 
 export type ServiceCountOutputType = {
   cases: number
+  ticketCounters: number
+  classifications: number
 }
 
 export type ServiceCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   cases?: boolean | ServiceCountOutputTypeCountCasesArgs
+  ticketCounters?: boolean | ServiceCountOutputTypeCountTicketCountersArgs
+  classifications?: boolean | ServiceCountOutputTypeCountClassificationsArgs
 }
 
 /**
@@ -468,14 +702,32 @@ export type ServiceCountOutputTypeCountCasesArgs<ExtArgs extends runtime.Types.E
   where?: Prisma.CaseWhereInput
 }
 
+/**
+ * ServiceCountOutputType without action
+ */
+export type ServiceCountOutputTypeCountTicketCountersArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.TicketCounterWhereInput
+}
+
+/**
+ * ServiceCountOutputType without action
+ */
+export type ServiceCountOutputTypeCountClassificationsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.ClassificationServiceWhereInput
+}
+
 
 export type ServiceSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
   name?: boolean
   extRef?: boolean
   queueCode?: boolean
+  active?: boolean
+  timeZone?: boolean
   createdAt?: boolean
   cases?: boolean | Prisma.Service$casesArgs<ExtArgs>
+  ticketCounters?: boolean | Prisma.Service$ticketCountersArgs<ExtArgs>
+  classifications?: boolean | Prisma.Service$classificationsArgs<ExtArgs>
   _count?: boolean | Prisma.ServiceCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["service"]>
 
@@ -484,6 +736,8 @@ export type ServiceSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Exten
   name?: boolean
   extRef?: boolean
   queueCode?: boolean
+  active?: boolean
+  timeZone?: boolean
   createdAt?: boolean
 }, ExtArgs["result"]["service"]>
 
@@ -492,6 +746,8 @@ export type ServiceSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Exten
   name?: boolean
   extRef?: boolean
   queueCode?: boolean
+  active?: boolean
+  timeZone?: boolean
   createdAt?: boolean
 }, ExtArgs["result"]["service"]>
 
@@ -500,12 +756,16 @@ export type ServiceSelectScalar = {
   name?: boolean
   extRef?: boolean
   queueCode?: boolean
+  active?: boolean
+  timeZone?: boolean
   createdAt?: boolean
 }
 
-export type ServiceOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "name" | "extRef" | "queueCode" | "createdAt", ExtArgs["result"]["service"]>
+export type ServiceOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "name" | "extRef" | "queueCode" | "active" | "timeZone" | "createdAt", ExtArgs["result"]["service"]>
 export type ServiceInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   cases?: boolean | Prisma.Service$casesArgs<ExtArgs>
+  ticketCounters?: boolean | Prisma.Service$ticketCountersArgs<ExtArgs>
+  classifications?: boolean | Prisma.Service$classificationsArgs<ExtArgs>
   _count?: boolean | Prisma.ServiceCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type ServiceIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
@@ -515,6 +775,8 @@ export type $ServicePayload<ExtArgs extends runtime.Types.Extensions.InternalArg
   name: "Service"
   objects: {
     cases: Prisma.$CasePayload<ExtArgs>[]
+    ticketCounters: Prisma.$TicketCounterPayload<ExtArgs>[]
+    classifications: Prisma.$ClassificationServicePayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: number
@@ -527,6 +789,14 @@ export type $ServicePayload<ExtArgs extends runtime.Types.Extensions.InternalArg
      * Prefix of the service's ticket numbers, e.g. "A" in "A042".
      */
     queueCode: string | null
+    /**
+     * Inactive services take no new cases; their waiting cases can still be served.
+     */
+    active: boolean
+    /**
+     * IANA time zone whose calendar day numbers tickets and "today" statistics.
+     */
+    timeZone: string
     createdAt: Date
   }, ExtArgs["result"]["service"]>
   composites: {}
@@ -923,6 +1193,8 @@ readonly fields: ServiceFieldRefs;
 export interface Prisma__ServiceClient<T, Null = never, ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs, GlobalOmitOptions = {}> extends Prisma.PrismaPromise<T> {
   readonly [Symbol.toStringTag]: "PrismaPromise"
   cases<T extends Prisma.Service$casesArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Service$casesArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CasePayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  ticketCounters<T extends Prisma.Service$ticketCountersArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Service$ticketCountersArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$TicketCounterPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  classifications<T extends Prisma.Service$classificationsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Service$classificationsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ClassificationServicePayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -956,6 +1228,8 @@ export interface ServiceFieldRefs {
   readonly name: Prisma.FieldRef<"Service", 'String'>
   readonly extRef: Prisma.FieldRef<"Service", 'String'>
   readonly queueCode: Prisma.FieldRef<"Service", 'String'>
+  readonly active: Prisma.FieldRef<"Service", 'Boolean'>
+  readonly timeZone: Prisma.FieldRef<"Service", 'String'>
   readonly createdAt: Prisma.FieldRef<"Service", 'DateTime'>
 }
     
@@ -1371,6 +1645,54 @@ export type Service$casesArgs<ExtArgs extends runtime.Types.Extensions.InternalA
   take?: number
   skip?: number
   distinct?: Prisma.CaseScalarFieldEnum | Prisma.CaseScalarFieldEnum[]
+}
+
+/**
+ * Service.ticketCounters
+ */
+export type Service$ticketCountersArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the TicketCounter
+   */
+  select?: Prisma.TicketCounterSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the TicketCounter
+   */
+  omit?: Prisma.TicketCounterOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.TicketCounterInclude<ExtArgs> | null
+  where?: Prisma.TicketCounterWhereInput
+  orderBy?: Prisma.TicketCounterOrderByWithRelationInput | Prisma.TicketCounterOrderByWithRelationInput[]
+  cursor?: Prisma.TicketCounterWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.TicketCounterScalarFieldEnum | Prisma.TicketCounterScalarFieldEnum[]
+}
+
+/**
+ * Service.classifications
+ */
+export type Service$classificationsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the ClassificationService
+   */
+  select?: Prisma.ClassificationServiceSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the ClassificationService
+   */
+  omit?: Prisma.ClassificationServiceOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.ClassificationServiceInclude<ExtArgs> | null
+  where?: Prisma.ClassificationServiceWhereInput
+  orderBy?: Prisma.ClassificationServiceOrderByWithRelationInput | Prisma.ClassificationServiceOrderByWithRelationInput[]
+  cursor?: Prisma.ClassificationServiceWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.ClassificationServiceScalarFieldEnum | Prisma.ClassificationServiceScalarFieldEnum[]
 }
 
 /**

@@ -1,0 +1,5 @@
+import type { QueueConnectionResolvers } from '../../../generated/graphql.js';
+
+export const QueueConnection: QueueConnectionResolvers = {
+  pageInfo: (page) => ({ hasNextPage: page.hasNextPage, endCursor: page.edges.at(-1)?.cursor ?? null }),
+};

@@ -1,0 +1,52 @@
+// Reading cases and what hangs off them, in batches: the GraphQL layer wraps
+// these in per-request DataLoaders so nested fields cost one query per level.
+import type { Database } from '../db/prisma-client.js';
+import type { Case, CaseEvent, CaseProperty, Customer, ProcedureOption, Service } from '../generated/prisma/client.js';
+
+export function findCase(db: Database, id: number): Promise<Case | null> {
+  return db.case.findUnique({ where: { id } });
+}
+
+/** Groups rows by a key, in the order of `keys`; keys without rows get []. */
+function groupBy<K, R>(keys: readonly K[], rows: readonly R[], keyOf: (row: R) => K): R[][] {
+  const groups = new Map<K, R[]>(keys.map((key) => [key, []]));
+  for (const row of rows) groups.get(keyOf(row))?.push(row);
+  return keys.map((key) => groups.get(key) ?? []);
+}
+
+function byId<R extends { id: number }>(ids: readonly number[], rows: readonly R[]): (R | null)[] {
+  const found = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => found.get(id) ?? null);
+}
+
+export async function servicesById(db: Database, ids: readonly number[]): Promise<(Service | null)[]> {
+  return byId(ids, await db.service.findMany({ where: { id: { in: [...ids] } } }));
+}
+
+export async function customersById(db: Database, ids: readonly number[]): Promise<(Customer | null)[]> {
+  return byId(ids, await db.customer.findMany({ where: { id: { in: [...ids] } } }));
+}
+
+export async function propertiesByCase(db: Database, caseIds: readonly number[]): Promise<CaseProperty[][]> {
+  const rows = await db.caseProperty.findMany({ where: { caseId: { in: [...caseIds] } }, orderBy: [{ caseId: 'asc' }, { position: 'asc' }] });
+  return groupBy(caseIds, rows, (row) => row.caseId);
+}
+
+export async function historyByCase(db: Database, caseIds: readonly number[]): Promise<CaseEvent[][]> {
+  const rows = await db.caseEvent.findMany({ where: { caseId: { in: [...caseIds] } }, orderBy: [{ caseId: 'asc' }, { id: 'asc' }] });
+  return groupBy(caseIds, rows, (row) => row.caseId);
+}
+
+export async function servicesByClassification(db: Database, classificationIds: readonly number[]): Promise<Service[][]> {
+  const links = await db.classificationService.findMany({
+    where: { classificationId: { in: [...classificationIds] } },
+    include: { service: true },
+    orderBy: [{ classificationId: 'asc' }, { serviceId: 'asc' }],
+  });
+  return groupBy(classificationIds, links, (link) => link.classificationId).map((group) => group.map((link) => link.service));
+}
+
+export async function optionsByProcedure(db: Database, procedureIds: readonly number[]): Promise<ProcedureOption[][]> {
+  const rows = await db.procedureOption.findMany({ where: { procedureId: { in: [...procedureIds] } }, orderBy: [{ procedureId: 'asc' }, { extRef: 'asc' }] });
+  return groupBy(procedureIds, rows, (row) => row.procedureId);
+}

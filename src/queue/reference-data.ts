@@ -1,0 +1,133 @@
+// Reference data that cases name: customers, classifications, procedures
+// and their options. Managed by admin mutations; checked on enqueue
+// (references.ts).
+import type { Database } from '../db/prisma-client.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/prisma-errors.js';
+import type { Classification, Customer, Procedure } from '../generated/prisma/client.js';
+import { conflict, notFound } from './errors.js';
+import {
+  changeOf,
+  createClassificationRules,
+  createProcedureRules,
+  customerRules,
+  parseInput,
+  procedureOptionRules,
+  updateClassificationRules,
+  updateProcedureRules,
+} from './input-rules.js';
+
+export interface CustomerRequest {
+  readonly name?: string | null;
+  readonly extRef?: string | null;
+  readonly active?: boolean | null;
+}
+
+function unique(field: string, message: string): (error: unknown) => never {
+  return (error) => {
+    if (isUniqueViolation(error)) throw conflict(field, message);
+    throw error;
+  };
+}
+
+/** A service id that names nothing, when linking a classification to services. */
+function knownServices(error: unknown): never {
+  if (isForeignKeyViolation(error)) throw notFound('serviceIds', 'names a service that does not exist');
+  throw error;
+}
+
+export async function createCustomer(db: Database, request: CustomerRequest): Promise<Customer> {
+  const input = parseInput(customerRules, request);
+  return db.customer.create({ data: changeOf(input) }).catch(unique('extRef', `a customer with the external reference "${input.extRef}" already exists`));
+}
+
+export async function updateCustomer(db: Database, id: number, request: CustomerRequest): Promise<Customer> {
+  const change = parseInput(customerRules, request);
+  const { count } = await db.customer.updateMany({ where: { id }, data: changeOf(change) }).catch(unique('extRef', `a customer with the external reference "${change.extRef}" already exists`));
+  const customer = count === 0 ? null : await findCustomer(db, id);
+  if (!customer) throw notFound('id', `no customer has the id ${id}`);
+  return customer;
+}
+
+export function findCustomer(db: Database, id: number): Promise<Customer | null> {
+  return db.customer.findUnique({ where: { id } });
+}
+
+export interface CreateClassificationRequest {
+  readonly code: string;
+  readonly name: string;
+  readonly serviceIds?: readonly number[] | null;
+}
+
+export interface UpdateClassificationRequest {
+  readonly name?: string | null;
+  readonly active?: boolean | null;
+  readonly serviceIds?: readonly number[] | null;
+}
+
+export async function createClassification(db: Database, request: CreateClassificationRequest): Promise<Classification> {
+  const { serviceIds, ...fields } = parseInput(createClassificationRules, request);
+  return db.classification
+    .create({ data: { ...fields, services: { createMany: { data: serviceIds.map((serviceId) => ({ serviceId })) } } } })
+    .catch(unique('code', `a classification with the code "${fields.code}" already exists`))
+    .catch(knownServices);
+}
+
+export async function updateClassification(db: Database, code: string, request: UpdateClassificationRequest): Promise<Classification> {
+  const { serviceIds, ...fields } = parseInput(updateClassificationRules, request);
+  const existing = await db.classification.findUnique({ where: { code }, select: { id: true } });
+  if (!existing) throw notFound('code', `no classification has the code "${code}"`);
+  // Replacing the service list and the fields is one transaction.
+  return db
+    .$transaction(async (tx) => {
+      if (serviceIds !== undefined) {
+        await tx.classificationService.deleteMany({ where: { classificationId: existing.id } });
+        await tx.classificationService.createMany({ data: serviceIds.map((serviceId) => ({ classificationId: existing.id, serviceId })) });
+      }
+      return tx.classification.update({ where: { id: existing.id }, data: changeOf(fields) });
+    })
+    .catch(knownServices);
+}
+
+export function listClassifications(db: Database): Promise<Classification[]> {
+  return db.classification.findMany({ orderBy: { code: 'asc' } });
+}
+
+export interface CreateProcedureRequest {
+  readonly extRef: string;
+  readonly name: string;
+  readonly options?: ReadonlyArray<{ readonly extRef: string; readonly name: string }> | null;
+}
+
+export interface UpdateProcedureRequest {
+  readonly name?: string | null;
+  readonly active?: boolean | null;
+}
+
+export async function createProcedure(db: Database, request: CreateProcedureRequest): Promise<Procedure> {
+  const { options, ...fields } = parseInput(createProcedureRules, request);
+  return db.procedure
+    .create({ data: { ...fields, options: { createMany: { data: options } } } })
+    .catch(unique('extRef', `a procedure with the external reference "${fields.extRef}" already exists`));
+}
+
+export async function updateProcedure(db: Database, extRef: string, request: UpdateProcedureRequest): Promise<Procedure> {
+  const change = parseInput(updateProcedureRules, request);
+  const { count } = await db.procedure.updateMany({ where: { extRef }, data: changeOf(change) });
+  const procedure = count === 0 ? null : await db.procedure.findUnique({ where: { extRef } });
+  if (!procedure) throw notFound('extRef', `no procedure has the external reference "${extRef}"`);
+  return procedure;
+}
+
+export async function addProcedureOption(db: Database, procedureExtRef: string, request: { readonly extRef: string; readonly name: string }): Promise<Procedure> {
+  const option = parseInput(procedureOptionRules, request);
+  const procedure = await db.procedure.findUnique({ where: { extRef: procedureExtRef } });
+  if (!procedure) throw notFound('procedureExtRef', `no procedure has the external reference "${procedureExtRef}"`);
+  await db.procedureOption
+    .create({ data: { ...option, procedureId: procedure.id } })
+    .catch(unique('extRef', `the procedure already has an option "${option.extRef}"`));
+  return procedure;
+}
+
+export function listProcedures(db: Database): Promise<Procedure[]> {
+  return db.procedure.findMany({ orderBy: { extRef: 'asc' } });
+}

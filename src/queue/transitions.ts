@@ -1,0 +1,95 @@
+// The case life cycle: which action may start from which status, and where
+// it leads. Every status change goes through `transition`, one SQL statement
+// that locks the case, checks the table below against its current status,
+// updates it and writes the history event; so two agents acting on one case
+// at once are applied one after the other, and the second sees the first.
+//
+//   WAITING ──call──▶ IN_SERVICE ──complete──▶ COMPLETED
+//      ▲                  │
+//      └──return to queue─┘        WAITING or IN_SERVICE ──cancel──▶ CANCELLED
+import { Prisma } from '../generated/prisma/client.js';
+import type { Case, CaseAction, CaseStatus } from '../generated/prisma/client.js';
+import type { Database } from '../db/prisma-client.js';
+import { caseColumns } from './case-columns.js';
+import { illegalTransition, notFound } from './errors.js';
+import type { CancelCase, CaseAction as CaseActionInput, ReturnToQueue } from './input-rules.js';
+
+type AgentAction = Exclude<CaseAction, 'ENQUEUE' | 'AUTO_CLOSE'>;
+
+export const TRANSITIONS: Record<AgentAction, { readonly from: readonly CaseStatus[]; readonly to: CaseStatus }> = {
+  CALL_NEXT: { from: ['WAITING'], to: 'IN_SERVICE' },
+  CALL_CASE: { from: ['WAITING'], to: 'IN_SERVICE' },
+  COMPLETE: { from: ['IN_SERVICE'], to: 'COMPLETED' },
+  RETURN_TO_QUEUE: { from: ['IN_SERVICE'], to: 'WAITING' },
+  CANCEL: { from: ['WAITING', 'IN_SERVICE'], to: 'CANCELLED' },
+};
+
+const CLOSED: readonly CaseStatus[] = ['COMPLETED', 'CANCELLED'];
+
+interface Transition {
+  readonly caseId: number;
+  readonly action: AgentAction;
+  readonly agent: string;
+  readonly reason: string | null;
+  /** The new queue time, for returns; computed after the service is locked. */
+  readonly queuedAt?: Prisma.Sql;
+}
+
+async function transition(db: Database, change: Transition): Promise<Case> {
+  const { from, to } = TRANSITIONS[change.action];
+  const requeue = change.queuedAt !== undefined;
+  // A return puts the case back into its service's queue: like an enqueue,
+  // it takes the service's lock first, so the queue's order stays the
+  // commit order (docs/architecture.md).
+  const rows = await db.$queryRaw<(Case & { fromStatus: CaseStatus })[]>`
+    WITH target AS (
+      SELECT id, status, service_id, enqueued_at FROM cases WHERE id = ${change.caseId} FOR UPDATE
+    ), service AS (
+      SELECT s.id FROM services s JOIN target ON s.id = target.service_id AND ${requeue} FOR NO KEY UPDATE OF s
+    ), stamp AS (
+      SELECT clock_timestamp() AS at FROM (SELECT count(*) FROM service) locked
+    ), changed AS (
+      UPDATE cases c
+         SET status = ${to}::case_status,
+             last_action = ${change.action}::case_action,
+             last_agent = ${change.agent},
+             updated_at = stamp.at,
+             called_at = CASE WHEN ${to} = 'IN_SERVICE' THEN stamp.at ELSE c.called_at END,
+             closed_at = CASE WHEN ${to} = ANY(${CLOSED}::text[]) THEN stamp.at ELSE c.closed_at END,
+             queued_at = ${change.queuedAt ?? Prisma.sql`c.queued_at`}
+        FROM target, stamp
+       WHERE c.id = target.id AND target.status::text = ANY(${from}::text[])
+      RETURNING ${caseColumns('c')}, target.status::text AS "fromStatus"
+    ), event AS (
+      INSERT INTO case_events (case_id, action, agent, reason, from_status, to_status, at)
+      SELECT id, ${change.action}::case_action, ${change.agent}, ${change.reason}, "fromStatus"::case_status, ${to}::case_status, "updatedAt"
+        FROM changed
+    )
+    SELECT * FROM changed`;
+  const [row] = rows;
+  if (row) {
+    const { fromStatus: _from, ...changed } = row;
+    return changed;
+  }
+  const current = await db.case.findUnique({ where: { id: change.caseId }, select: { status: true } });
+  if (!current) throw notFound('caseId', `no case has the id ${change.caseId}`);
+  throw illegalTransition(change.action, current.status, change.caseId);
+}
+
+export const callCase = (db: Database, input: CaseActionInput): Promise<Case> => transition(db, { ...input, action: 'CALL_CASE', reason: null });
+
+export const completeCase = (db: Database, input: CaseActionInput): Promise<Case> => transition(db, { ...input, action: 'COMPLETE', reason: null });
+
+export const cancelCase = (db: Database, input: CancelCase): Promise<Case> => transition(db, { ...input, action: 'CANCEL' });
+
+/** BACK: behind everyone waiting now. FRONT: ahead of everyone. ORIGINAL: by its first enqueue time. */
+const PLACE: Record<ReturnToQueue['placement'], Prisma.Sql> = {
+  BACK: Prisma.sql`stamp.at`,
+  FRONT: Prisma.sql`least(stamp.at, (SELECT w.queued_at FROM cases w
+                          WHERE w.service_id = target.service_id AND w.status = 'WAITING'
+                          ORDER BY w.queued_at, w.id LIMIT 1)) - interval '1 millisecond'`,
+  ORIGINAL: Prisma.sql`target.enqueued_at`,
+};
+
+export const returnToQueue = (db: Database, input: ReturnToQueue): Promise<Case> =>
+  transition(db, { caseId: input.caseId, agent: input.agent, reason: input.reason, action: 'RETURN_TO_QUEUE', queuedAt: PLACE[input.placement] });

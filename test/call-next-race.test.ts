@@ -1,0 +1,111 @@
+// Agents calling next while cases are being enqueued, all at once: every
+// case handed out exactly once, in FIFO order per service, tickets unique,
+// and nobody stuck.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CallNextDocument, CompleteCaseDocument, CreateServiceDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
+import { expectData } from './helpers/graphql-client.js';
+import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+
+let t: TestGateway;
+const CASES = 500;
+
+beforeAll(async () => {
+  t = await startTestGateway();
+});
+
+afterAll(async () => {
+  await t?.stop();
+});
+
+interface HandOut {
+  readonly caseId: number;
+  readonly serviceId: number;
+  readonly agent: string;
+  /** When the callNext request was sent and when its answer arrived. */
+  readonly sent: number;
+  readonly answered: number;
+}
+
+describe('8 agents calling next on 2 services while 500 cases are enqueued', () => {
+  it('hands every case out exactly once, oldest first, with unique tickets', async () => {
+    const [serviceA, serviceB] = await Promise.all(
+      [['Race A', 'RA'], ['Race B', 'RB']].map(async ([name, queueCode]) => expectData(await t.request(CreateServiceDocument, { input: { name: name!, queueCode: queueCode! } })).createService.id),
+    );
+    const services = [serviceA!, serviceB!];
+    // Three agents serve A, three serve B, two serve both.
+    const desks = [[serviceA!], [serviceA!], [serviceA!], [serviceB!], [serviceB!], [serviceB!], services, services];
+
+    let enqueuing = true;
+    const enqueues = Promise.all(
+      Array.from({ length: CASES }, async (_, index) => {
+        const response = await t.request(EnqueueCaseDocument, { input: { serviceId: services[index % 2]!, subject: `case ${index}` } });
+        return expectData(response).enqueueCase;
+      }),
+    ).finally(() => {
+      enqueuing = false;
+    });
+
+    const handOuts: HandOut[] = [];
+    const agents = desks.map(async (serviceIds, desk) => {
+      const agent = `desk-${desk}`;
+      for (;;) {
+        const wasEnqueuing = enqueuing;
+        const sent = performance.now();
+        const { callNext } = expectData(await t.request(CallNextDocument, { input: { serviceIds, agent } }));
+        const answered = performance.now();
+        if (!callNext) {
+          // Empty only counts once the enqueues are over.
+          if (!wasEnqueuing) return;
+          continue;
+        }
+        expect(callNext.status).toBe('IN_SERVICE');
+        expect(callNext.lastAgent).toBe(agent);
+        handOuts.push({ caseId: callNext.id, serviceId: callNext.service.id, agent, sent, answered });
+        expectData(await t.request(CompleteCaseDocument, { input: { caseId: callNext.id, agent } }));
+      }
+    });
+    const enqueued = await enqueues;
+    await Promise.all(agents);
+
+    // Exactly once.
+    const handedIds = handOuts.map((handOut) => handOut.caseId);
+    expect(new Set(handedIds).size).toBe(handedIds.length);
+    expect([...handedIds].sort((a, b) => a - b)).toEqual(enqueued.map((each) => each.caseId).sort((a, b) => a - b));
+
+    // Tickets: unique within each service and day, and all of them.
+    for (const service of services) {
+      const tickets = enqueued.filter((each) => each.serviceId === service).map((each) => each.ticket);
+      expect(new Set(tickets).size).toBe(CASES / 2);
+    }
+
+    // FIFO: no case is handed out entirely before an older case of its
+    // service was even asked for. (Calls that overlap in time may finish
+    // in either order; the database's queue order decides which is older.)
+    const { rows } = await t.sql.query<{ id: number; service_id: number }>(
+      'SELECT id, service_id FROM cases WHERE service_id = ANY($1) ORDER BY service_id, enqueued_at, id',
+      [services],
+    );
+    const handOutOf = new Map(handOuts.map((handOut) => [handOut.caseId, handOut]));
+    for (const service of services) {
+      let latestSent = -Infinity;
+      for (const row of rows.filter((each) => each.service_id === service)) {
+        const handOut = handOutOf.get(row.id)!;
+        expect(handOut.serviceId).toBe(service);
+        expect(handOut.answered, `case ${row.id} was handed out before an older case was called`).toBeGreaterThanOrEqual(latestSent);
+        latestSent = Math.max(latestSent, handOut.sent);
+      }
+    }
+
+    // The history agrees: one call and one completion per case.
+    const events = await t.sql.query<{ action: string; count: number }>(
+      `SELECT action::text, count(*)::int AS count FROM case_events e JOIN cases c ON c.id = e.case_id
+        WHERE c.service_id = ANY($1) GROUP BY action ORDER BY action`,
+      [services],
+    );
+    expect(events.rows).toEqual([
+      { action: 'ENQUEUE', count: CASES },
+      { action: 'CALL_NEXT', count: CASES },
+      { action: 'COMPLETE', count: CASES },
+    ].sort((a, b) => a.action.localeCompare(b.action)));
+  });
+});
