@@ -1,0 +1,59 @@
+// enqueueCase with an idempotency key: a retry returns the first case, a
+// different request with the same key is refused, racing duplicates make one case.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateServiceDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
+import { expectData, expectError } from './helpers/graphql-client.js';
+import { rowCounts, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+
+let t: TestGateway;
+let serviceId: number;
+
+beforeAll(async () => {
+  t = await startTestGateway();
+  serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Retries', queueCode: 'R' } })).createService.id;
+});
+
+afterAll(async () => {
+  await t?.stop();
+});
+
+const enqueue = (idempotencyKey: string, subject = 'retry me') =>
+  t.request(EnqueueCaseDocument, { input: { serviceId, subject, idempotencyKey, customProperties: [{ key: 'b', value: '1' }, { key: 'a', value: '2' }] } });
+
+describe('idempotency keys', () => {
+  it('returns the original case for a retry, creating nothing', async () => {
+    const key = randomUUID();
+    const first = expectData(await enqueue(key)).enqueueCase;
+    const before = await rowCounts(t.sql);
+    const again = expectData(await enqueue(key)).enqueueCase;
+    expect(again).toEqual({ ...first, position: again.position, estimatedWaitSeconds: again.estimatedWaitSeconds });
+    expect(await rowCounts(t.sql)).toEqual(before);
+  });
+
+  it('refuses the same key for a different request', async () => {
+    const key = randomUUID();
+    expectData(await enqueue(key, 'one thing'));
+    const before = await rowCounts(t.sql);
+    const error = expectError(await enqueue(key, 'another thing'));
+    expect(error.extensions).toMatchObject({ code: 'CONFLICT', field: 'idempotencyKey' });
+    expect(await rowCounts(t.sql)).toEqual(before);
+  });
+
+  it('makes one case of 20 concurrent duplicates', async () => {
+    const key = randomUUID();
+    const before = await rowCounts(t.sql);
+    const responses = await Promise.all(Array.from({ length: 20 }, () => enqueue(key)));
+    const caseIds = new Set(responses.map((response) => expectData(response).enqueueCase.caseId));
+    expect(caseIds.size).toBe(1);
+    expect(await rowCounts(t.sql)).toEqual({ cases: before.cases + 1, properties: before.properties + 2 });
+  });
+
+  it('keeps requests without a key independent', async () => {
+    const before = await rowCounts(t.sql);
+    const input = { serviceId, subject: 'no key' };
+    const [a, b] = await Promise.all([t.request(EnqueueCaseDocument, { input }), t.request(EnqueueCaseDocument, { input })]);
+    expect(expectData(a).enqueueCase.caseId).not.toBe(expectData(b).enqueueCase.caseId);
+    expect((await rowCounts(t.sql)).cases).toBe(before.cases + 2);
+  });
+});

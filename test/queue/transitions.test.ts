@@ -1,0 +1,139 @@
+// The case life cycle on its own (no HTTP): every action from every status,
+// legal or not, and where returned cases go.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CaseStatus } from '../../src/generated/prisma/client.js';
+import { callNext } from '../../src/queue/call-next.js';
+import { enqueueCase } from '../../src/queue/enqueue-case.js';
+import { QueueError } from '../../src/queue/errors.js';
+import { createService, updateService } from '../../src/queue/services.js';
+import { callCase, cancelCase, completeCase, returnToQueue, TRANSITIONS } from '../../src/queue/transitions.js';
+import { startTestDatabaseClient, type TestDatabaseClient } from '../helpers/test-database-client.js';
+
+let t: TestDatabaseClient;
+let serviceId: number;
+const agent = 'desk-1';
+
+beforeAll(async () => {
+  t = await startTestDatabaseClient();
+  serviceId = (await createService(t.db, { name: 'Life cycle', queueCode: 'L' })).id;
+});
+
+afterAll(async () => {
+  await t?.stop();
+});
+
+const actions = {
+  CALL_CASE: (caseId: number) => callCase(t.db, { caseId, agent }),
+  COMPLETE: (caseId: number) => completeCase(t.db, { caseId, agent }),
+  RETURN_TO_QUEUE: (caseId: number) => returnToQueue(t.db, { caseId, agent, placement: 'BACK', reason: 'not ready' }),
+  CANCEL: (caseId: number) => cancelCase(t.db, { caseId, agent, reason: 'left' }),
+} as const;
+
+/** A fresh case brought to `status` by legal actions. */
+async function caseIn(status: CaseStatus): Promise<number> {
+  const { id } = await enqueueCase(t.db, { serviceId, subject: `to be ${status}` });
+  if (status === 'WAITING') return id;
+  if (status === 'CANCELLED') return (await cancelCase(t.db, { caseId: id, agent, reason: 'setup' })).id;
+  await callCase(t.db, { caseId: id, agent });
+  if (status === 'COMPLETED') await completeCase(t.db, { caseId: id, agent });
+  return id;
+}
+
+const eventCount = async (caseId: number): Promise<number> => t.db.caseEvent.count({ where: { caseId } });
+
+const STATUSES: CaseStatus[] = ['WAITING', 'IN_SERVICE', 'COMPLETED', 'CANCELLED'];
+const matrix = STATUSES.flatMap((status) =>
+  (Object.keys(actions) as (keyof typeof actions)[]).map((action) => ({ status, action, legal: TRANSITIONS[action].from.includes(status) })),
+);
+
+describe('every action from every status', () => {
+  it.each(matrix)('$action on a $status case: legal $legal', async ({ status, action, legal }) => {
+    const caseId = await caseIn(status);
+    const eventsBefore = await eventCount(caseId);
+    if (legal) {
+      const changed = await actions[action](caseId);
+      expect(changed.status).toBe(TRANSITIONS[action].to);
+      expect(changed.lastAction).toBe(action);
+      expect(changed.lastAgent).toBe(agent);
+      expect(await eventCount(caseId)).toBe(eventsBefore + 1);
+      const [event] = await t.db.caseEvent.findMany({ where: { caseId }, orderBy: { id: 'desc' }, take: 1 });
+      expect(event).toMatchObject({ action, agent, fromStatus: status, toStatus: TRANSITIONS[action].to });
+      return;
+    }
+    const error = await actions[action](caseId).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toBeInstanceOf(QueueError);
+    expect(error).toMatchObject({ code: 'ILLEGAL_TRANSITION', issue: { field: 'caseId', rule: 'transition' } });
+    expect((error as QueueError).message).toContain(status);
+    // Nothing changed.
+    expect((await t.db.case.findUniqueOrThrow({ where: { id: caseId } })).status).toBe(status);
+    expect(await eventCount(caseId)).toBe(eventsBefore);
+  });
+
+  it('answers NOT_FOUND for a case that does not exist', async () => {
+    await expect(completeCase(t.db, { caseId: 987_654, agent })).rejects.toMatchObject({ code: 'NOT_FOUND', issue: { field: 'caseId' } });
+  });
+
+  it('closes completed and cancelled cases with a time', async () => {
+    const completed = await t.db.case.findUniqueOrThrow({ where: { id: await caseIn('COMPLETED') } });
+    const cancelled = await t.db.case.findUniqueOrThrow({ where: { id: await caseIn('CANCELLED') } });
+    expect(completed.closedAt).toBeInstanceOf(Date);
+    expect(cancelled.closedAt).toBeInstanceOf(Date);
+  });
+});
+
+describe('call next', () => {
+  it('returns null when nothing waits', async () => {
+    const empty = await createService(t.db, { name: 'Empty' });
+    expect(await callNext(t.db, { serviceIds: [empty.id], agent })).toBeNull();
+  });
+
+  it('takes the oldest case across several services', async () => {
+    const [first, second] = await Promise.all([createService(t.db, { name: 'One' }), createService(t.db, { name: 'Two' })]);
+    const older = await enqueueCase(t.db, { serviceId: second.id });
+    const newer = await enqueueCase(t.db, { serviceId: first.id });
+    expect((await callNext(t.db, { serviceIds: [first.id, second.id], agent }))?.id).toBe(older.id);
+    expect((await callNext(t.db, { serviceIds: [first.id, second.id], agent }))?.id).toBe(newer.id);
+  });
+
+  it('still serves the waiting cases of a deactivated service', async () => {
+    const closing = await createService(t.db, { name: 'Closing' });
+    const waiting = await enqueueCase(t.db, { serviceId: closing.id });
+    await updateService(t.db, closing.id, { active: false });
+    await expect(enqueueCase(t.db, { serviceId: closing.id })).rejects.toMatchObject({ code: 'BAD_USER_INPUT', issue: { field: 'serviceId', rule: 'active' } });
+    expect((await callNext(t.db, { serviceIds: [closing.id], agent }))?.id).toBe(waiting.id);
+  });
+});
+
+describe('return to queue', () => {
+  async function queueOf(service: number): Promise<number[]> {
+    const rows = await t.db.case.findMany({ where: { serviceId: service, status: 'WAITING' }, orderBy: [{ queuedAt: 'asc' }, { id: 'asc' }], select: { id: true } });
+    return rows.map((row) => row.id);
+  }
+
+  it.each([
+    ['BACK', (returned: number, others: number[]) => [...others, returned]],
+    ['FRONT', (returned: number, others: number[]) => [returned, ...others]],
+    ['ORIGINAL', (returned: number, others: number[]) => [returned, ...others]],
+  ] as const)('puts the case at %s', async (placement, expected) => {
+    const service = await createService(t.db, { name: `Return ${placement}` });
+    const first = await enqueueCase(t.db, { serviceId: service.id });
+    const others = [(await enqueueCase(t.db, { serviceId: service.id })).id, (await enqueueCase(t.db, { serviceId: service.id })).id];
+    expect((await callNext(t.db, { serviceIds: [service.id], agent }))?.id).toBe(first.id);
+    const returned = await returnToQueue(t.db, { caseId: first.id, agent, placement, reason: 'documents missing' });
+    expect(returned).toMatchObject({ status: 'WAITING', lastAction: 'RETURN_TO_QUEUE' });
+    expect(await queueOf(service.id)).toEqual(expected(first.id, others));
+    const [event] = await t.db.caseEvent.findMany({ where: { caseId: first.id }, orderBy: { id: 'desc' }, take: 1 });
+    expect(event).toMatchObject({ action: 'RETURN_TO_QUEUE', reason: 'documents missing', fromStatus: 'IN_SERVICE', toStatus: 'WAITING' });
+  });
+
+  it('puts ORIGINAL behind older cases that still wait', async () => {
+    const service = await createService(t.db, { name: 'Original order' });
+    const [a, b, c] = [await enqueueCase(t.db, { serviceId: service.id }), await enqueueCase(t.db, { serviceId: service.id }), await enqueueCase(t.db, { serviceId: service.id })];
+    await callCase(t.db, { caseId: b.id, agent });
+    await returnToQueue(t.db, { caseId: b.id, agent, placement: 'ORIGINAL', reason: 'called out of turn' });
+    expect(await queueOf(service.id)).toEqual([a.id, b.id, c.id]);
+  });
+});
