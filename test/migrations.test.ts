@@ -8,6 +8,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { MIGRATED_SCHEMA_FILE, MIGRATIONS_DIR, PRISMA_SCHEMA_FILE } from '../src/config.js';
 import { readCatalog } from '../src/db/catalog.js';
 import { applyPendingMigrations, migrationSql, readMigrations } from '../src/db/migrations.js';
+import { withSchemaEngine } from '../src/db/schema-engine.js';
 import { createTestDatabase, type TestDatabase } from './helpers/databases.js';
 
 const databases: TestDatabase[] = [];
@@ -72,6 +73,50 @@ describe('migrations and the datamodel', () => {
       expect(row.migration_name).toBe(first[index]);
       expect(row.checksum).toBe(createHash('sha256').update(sql).digest('hex'));
       expect(row.finished_at).toBeInstanceOf(Date);
+    }
+  });
+});
+
+describe('upgrading a database that has cases', () => {
+  it('gives existing cases tickets, queue times and a history', async () => {
+    const { migrationDirectories, ...list } = await readMigrations(MIGRATIONS_DIR);
+    const [first] = migrationDirectories;
+    const url = await emptyDatabase();
+    // Only the first migration, as a database made before the queue operations.
+    await withSchemaEngine(url, (engine) =>
+      engine.applyMigrations({ migrationsList: { ...list, migrationDirectories: first ? [first] : [] }, filters: { externalTables: [], externalEnums: [] } }),
+    );
+    await execute(
+      url,
+      `INSERT INTO services (id, name, queue_code) VALUES (1, 'Old', 'Q');
+       INSERT INTO cases (service_id, subject, auto_close, status, enqueued_at, closed_at) VALUES
+         (1, 'first', false, 'WAITING', '2026-11-27T10:00:00Z', NULL),
+         (1, 'second', false, 'WAITING', '2026-11-27T10:05:00Z', NULL),
+         (1, 'closed', true, 'CLOSED', '2026-11-27T10:06:00Z', '2026-11-27T10:06:00Z');
+       INSERT INTO case_properties (case_id, key, value) SELECT id, 'k', 'v' FROM cases;`,
+    );
+    await applyPendingMigrations(url, MIGRATIONS_DIR);
+
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const cases = await client.query(`SELECT subject, status::text, ticket, ticket_number, queued_at = enqueued_at AS queued_as_enqueued, last_action::text FROM cases ORDER BY id`);
+      expect(cases.rows).toEqual([
+        { subject: 'first', status: 'WAITING', ticket: 'Q001', ticket_number: 1, queued_as_enqueued: true, last_action: 'ENQUEUE' },
+        { subject: 'second', status: 'WAITING', ticket: 'Q002', ticket_number: 2, queued_as_enqueued: true, last_action: 'ENQUEUE' },
+        { subject: 'closed', status: 'COMPLETED', ticket: 'Q003', ticket_number: 3, queued_as_enqueued: true, last_action: 'AUTO_CLOSE' },
+      ]);
+      const counters = await client.query(`SELECT day::text, last_number FROM ticket_counters`);
+      expect(counters.rows).toEqual([{ day: '2026-11-27', last_number: 3 }]);
+      const events = await client.query(`SELECT action::text, count(*)::int AS n FROM case_events GROUP BY action ORDER BY action`);
+      expect(events.rows).toEqual([
+        { action: 'AUTO_CLOSE', n: 1 },
+        { action: 'ENQUEUE', n: 2 },
+      ]);
+      const positions = await client.query(`SELECT DISTINCT position FROM case_properties`);
+      expect(positions.rows).toEqual([{ position: 1 }]);
+    } finally {
+      await client.end();
     }
   });
 });
