@@ -362,10 +362,11 @@ export type CustomerInput = {
 };
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type Mutation = {
   __typename?: 'Mutation';
@@ -424,10 +425,11 @@ export type Mutation = {
 
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type MutationAddProcedureOptionArgs = {
   input: ProcedureOptionInput;
@@ -436,10 +438,11 @@ export type MutationAddProcedureOptionArgs = {
 
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type MutationCallCaseArgs = {
   input: CaseActionInput;
@@ -447,10 +450,11 @@ export type MutationCallCaseArgs = {
 
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type MutationCallNextArgs = {
   input: CallNextInput;
@@ -458,10 +462,11 @@ export type MutationCallNextArgs = {
 
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type MutationCancelCaseArgs = {
   input: CancelCaseInput;
@@ -469,10 +474,11 @@ export type MutationCancelCaseArgs = {
 
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type MutationCompleteCaseArgs = {
   input: CaseActionInput;
@@ -480,10 +486,11 @@ export type MutationCompleteCaseArgs = {
 
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type MutationCreateClassificationArgs = {
   input: CreateClassificationInput;
@@ -491,10 +498,11 @@ export type MutationCreateClassificationArgs = {
 
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type MutationCreateCustomerArgs = {
   input: CustomerInput;
@@ -502,10 +510,11 @@ export type MutationCreateCustomerArgs = {
 
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type MutationCreateProcedureArgs = {
   input: CreateProcedureInput;
@@ -513,10 +522,11 @@ export type MutationCreateProcedureArgs = {
 
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type MutationCreateServiceArgs = {
   input: CreateServiceInput;
@@ -524,10 +534,11 @@ export type MutationCreateServiceArgs = {
 
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type MutationEnqueueCaseArgs = {
   input: CaseEnqueueInput;
@@ -535,10 +546,11 @@ export type MutationEnqueueCaseArgs = {
 
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type MutationReturnToQueueArgs = {
   input: ReturnToQueueInput;
@@ -546,10 +558,11 @@ export type MutationReturnToQueueArgs = {
 
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type MutationUpdateClassificationArgs = {
   code: Scalars['String']['input'];
@@ -558,10 +571,11 @@ export type MutationUpdateClassificationArgs = {
 
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type MutationUpdateCustomerArgs = {
   id: Scalars['Int']['input'];
@@ -570,10 +584,11 @@ export type MutationUpdateCustomerArgs = {
 
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type MutationUpdateProcedureArgs = {
   extRef: Scalars['String']['input'];
@@ -582,10 +597,11 @@ export type MutationUpdateProcedureArgs = {
 
 
 /**
- * Write operations. Each either succeeds whole or writes nothing; invalid input
- * is answered with an error whose `extensions` carry `code` (`BAD_USER_INPUT`,
- * `NOT_FOUND` or `CONFLICT`), `field` (the offending input field, e.g.
- * `subject` or `customProperties[2].key`) and `rule` (e.g. `maxLength`).
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
 export type MutationUpdateServiceArgs = {
   id: Scalars['Int']['input'];
@@ -711,8 +727,8 @@ export type QueueStatistics = {
   /** Cases enqueued with `autoClose` today. */
   autoClosedToday: Scalars['Int']['output'];
   /**
-   * Average wait, in seconds, of the cases called in the window (enqueue to
-   * first call); null when none was called.
+   * Average wait, in seconds, of the cases called in the window (from enqueue
+   * to their latest call); null when none was called.
    */
   averageWaitSeconds: Maybe<Scalars['Int']['output']>;
   /** Cases closed today (completed or cancelled), auto-closed ones included. */
@@ -721,7 +737,10 @@ export type QueueStatistics = {
   enqueuedToday: Scalars['Int']['output'];
   /** Cases in service now. */
   inServiceCount: Scalars['Int']['output'];
-  /** How long the case waiting longest has waited, in seconds; null when none waits. */
+  /**
+   * How long the case at the head of the queue has waited since it joined (or
+   * rejoined) the queue, in seconds; null when none waits.
+   */
   longestWaitSeconds: Maybe<Scalars['Int']['output']>;
   /** Cases called in the window. */
   servedInWindow: Scalars['Int']['output'];
