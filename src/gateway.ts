@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { openDatabaseServer } from './db/database-server.js';
-import { createDatabaseClient } from './db/prisma-client.js';
+import { createDatabaseClient, type QueryListener } from './db/prisma-client.js';
 import { createApolloServer } from './graphql/apollo.js';
 import { contextFactory } from './graphql/context.js';
 import { graphqlRoute } from './http/graphql-route.js';
@@ -20,9 +20,14 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
+export interface GatewayHooks {
+  /** Told of every statement the gateway sends to the database. */
+  readonly onQuery?: QueryListener;
+}
+
+export async function startGateway(config: Config, log: Logger, hooks: GatewayHooks = {}): Promise<Gateway> {
   const databaseServer = await openDatabaseServer(config, log);
-  const db = createDatabaseClient(databaseServer.url, config.databasePoolSize);
+  const db = createDatabaseClient(databaseServer.url, config.databasePoolSize, hooks.onQuery);
   const apollo = createApolloServer(log);
   await apollo.start();
   const http = createHttpServer({ graphql: graphqlRoute(apollo, contextFactory(db)), health: healthRoute(db) }, log);

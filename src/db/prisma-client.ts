@@ -7,6 +7,13 @@ export type Database = PrismaClient;
 /** The client inside an interactive transaction. */
 export type Transaction = Prisma.TransactionClient;
 
-export function createDatabaseClient(databaseUrl: string, poolSize: number): Database {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }) });
+/** Told of every statement sent to the database (for logging, and for tests that count them). */
+export type QueryListener = (query: { readonly sql: string; readonly durationMs: number }) => void;
+
+export function createDatabaseClient(databaseUrl: string, poolSize: number, onQuery?: QueryListener): Database {
+  const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize });
+  if (!onQuery) return new PrismaClient({ adapter });
+  const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  client.$on('query', (event) => onQuery({ sql: event.query, durationMs: event.duration }));
+  return client;
 }

@@ -10,6 +10,7 @@
 // does it look further (a wider candidate list), so a busy queue cannot make
 // a call come back empty while cases wait.
 import type { Database } from '../db/prisma-client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import type { Case } from '../generated/prisma/client.js';
 import { caseColumns } from './case-columns.js';
 import { callNextRules, parseInput } from './input-rules.js';
@@ -25,8 +26,11 @@ type NullCase = { [K in keyof Case]: null };
 // Candidates per service on each try; the last is unbounded.
 const CANDIDATES = [16, 1024, 2 ** 31 - 1];
 
-async function tryCall(db: Database, serviceIds: readonly number[], agent: string, candidates: number): Promise<Case | null | 'none-free'> {
-  const rows = await db.$queryRaw<(Case & { candidates: number } | (NullCase & { candidates: number }))[]>`
+/** The hand-out statement; `candidates` is how many waiting cases of each service it considers. */
+export function callNextSql(serviceIds: readonly number[], agent: string, candidates: number): Prisma.Sql {
+  // The candidate ids go to the lock step as an array, so it fetches them by
+  // primary key whatever the planner thinks of the list's size.
+  return Prisma.sql`
     WITH candidate AS (
       SELECT c.id
         FROM unnest(${serviceIds}::int[]) AS s(id)
@@ -38,7 +42,7 @@ async function tryCall(db: Database, serviceIds: readonly number[], agent: strin
         ) c
     ), next AS (
       SELECT id FROM cases
-       WHERE id IN (SELECT id FROM candidate) AND status = 'WAITING'
+       WHERE id = ANY(ARRAY(SELECT id FROM candidate)) AND status = 'WAITING'
        ORDER BY queued_at, id
        LIMIT 1
          FOR UPDATE SKIP LOCKED
@@ -55,6 +59,10 @@ async function tryCall(db: Database, serviceIds: readonly number[], agent: strin
     )
     SELECT called.*, (SELECT count(*)::int FROM candidate) AS candidates
       FROM (VALUES (1)) AS always(one) LEFT JOIN called ON TRUE`;
+}
+
+async function tryCall(db: Database, serviceIds: readonly number[], agent: string, candidates: number): Promise<Case | null | 'none-free'> {
+  const rows = await db.$queryRaw<(Case & { candidates: number } | (NullCase & { candidates: number }))[]>(callNextSql(serviceIds, agent, candidates));
   const [row] = rows;
   if (!row) return null;
   const { candidates: found, ...called } = row;

@@ -50,7 +50,8 @@ function requestHash(input: CaseEnqueue): string {
   return createHash('sha256').update(JSON.stringify(asked)).digest('hex');
 }
 
-async function insertCase(db: Database, input: CaseEnqueue): Promise<number | undefined> {
+/** The enqueue statement: returns the new case's id, or no row when nothing was inserted. */
+export function enqueueSql(input: CaseEnqueue): Prisma.Sql {
   const keys = input.customProperties.map((property) => property.key);
   const values = input.customProperties.map((property) => property.value);
   const firstAction = input.autoClose ? 'AUTO_CLOSE' : 'ENQUEUE';
@@ -60,7 +61,7 @@ async function insertCase(db: Database, input: CaseEnqueue): Promise<number | un
   // meanwhile. FOR NO KEY UPDATE serialises enqueues into the service without
   // blocking other transactions' foreign-key checks against it. The clock is
   // read after the lock is held (stamp reads from service), never before.
-  const rows = await db.$queryRaw<{ id: number }[]>`
+  return Prisma.sql`
     WITH service AS (
       SELECT s.id, s.queue_code, s.time_zone
         FROM services s
@@ -98,6 +99,10 @@ async function insertCase(db: Database, input: CaseEnqueue): Promise<number | un
       SELECT id, ${firstAction}::case_action, ${status}::case_status, enqueued_at FROM created
     )
     SELECT id FROM created`;
+}
+
+async function insertCase(db: Database, input: CaseEnqueue): Promise<number | undefined> {
+  const rows = await db.$queryRaw<{ id: number }[]>(enqueueSql(input));
   return rows[0]?.id;
 }
 

@@ -1,6 +1,7 @@
 // What screens poll: a service's queue page by page, each waiting case's
-// position and estimated wait, and queue statistics. Each read is a range
-// scan of one index (docs/queries.md shows the plans on a 100,000-case queue).
+// position and estimated wait, and queue statistics. Each read is made of
+// index range scans (docs/queries.md shows the plans on a 100,000-case queue,
+// from scripts/explain-queries.ts, which runs these very builders).
 import { Prisma } from '../generated/prisma/client.js';
 import type { Case } from '../generated/prisma/client.js';
 import type { Database } from '../db/prisma-client.js';
@@ -18,21 +19,47 @@ export interface Standing {
 }
 
 /**
+ * Positions and recent call counts of the waiting cases among `caseIds`.
+ * Per service, one count up to the batch's earliest case, then row numbers
+ * over the range up to its latest: a page of cases costs one range scan, not
+ * one count from the head of the queue per case. The rate window's bound is
+ * a scalar subquery (computed once) so that it can be an index condition.
+ */
+export function standingsSql(caseIds: readonly number[]): Prisma.Sql {
+  return Prisma.sql`
+    WITH asked AS (
+      SELECT id, service_id, queued_at FROM cases WHERE id = ANY(${[...caseIds]}::int[]) AND status = 'WAITING'
+    ), earliest AS (
+      SELECT DISTINCT ON (service_id) service_id, queued_at, id FROM asked ORDER BY service_id, queued_at, id
+    ), latest AS (
+      SELECT DISTINCT ON (service_id) service_id, queued_at, id FROM asked ORDER BY service_id, queued_at DESC, id DESC
+    ), ranked AS (
+      SELECT r.id, ahead.count + r.number AS position
+        FROM earliest e JOIN latest l USING (service_id)
+        CROSS JOIN LATERAL (SELECT count(*)::int AS count FROM cases w
+                             WHERE w.service_id = e.service_id AND w.status = 'WAITING'
+                               AND (w.queued_at, w.id) < (e.queued_at, e.id)) ahead
+        CROSS JOIN LATERAL (SELECT w.id, row_number() OVER (ORDER BY w.queued_at, w.id)::int AS number FROM cases w
+                             WHERE w.service_id = e.service_id AND w.status = 'WAITING'
+                               AND (w.queued_at, w.id) >= (e.queued_at, e.id) AND (w.queued_at, w.id) <= (l.queued_at, l.id)) r
+    ), rate AS (
+      SELECT s.service_id,
+             (SELECT count(*)::int FROM cases c
+               WHERE c.service_id = s.service_id
+                 AND c.called_at >= (SELECT clock_timestamp() - make_interval(secs => ${RATE_WINDOW_SECONDS}))) AS calls
+        FROM (SELECT DISTINCT service_id FROM asked) s
+    )
+    SELECT a.id, ranked.position, rate.calls
+      FROM asked a JOIN ranked USING (id) JOIN rate USING (service_id)`;
+}
+
+/**
  * Position and estimated wait of each case, in the order of `caseIds`. The
  * estimate is position × the average interval between calls of the case's
  * service over the last hour; unknown when nothing was called in that hour.
  */
 export async function standings(db: Database, caseIds: readonly number[]): Promise<Standing[]> {
-  const rows = await db.$queryRaw<{ id: number; position: number; calls: number }[]>`
-    SELECT c.id,
-           (SELECT count(*)::int FROM cases w
-             WHERE w.service_id = c.service_id AND w.status = 'WAITING'
-               AND (w.queued_at, w.id) <= (c.queued_at, c.id)) AS position,
-           (SELECT count(*)::int FROM cases r
-             WHERE r.service_id = c.service_id
-               AND r.called_at >= clock_timestamp() - make_interval(secs => ${RATE_WINDOW_SECONDS})) AS calls
-      FROM cases c
-     WHERE c.id = ANY(${[...caseIds]}::int[]) AND c.status = 'WAITING'`;
+  const rows = await db.$queryRaw<{ id: number; position: number; calls: number }[]>(standingsSql(caseIds));
   const found = new Map(rows.map((row) => [row.id, row]));
   return caseIds.map((id) => {
     const row = found.get(id);
@@ -44,20 +71,27 @@ export async function standings(db: Database, caseIds: readonly number[]): Promi
 
 export interface QueueEdge {
   readonly cursor: string;
-  readonly position: number;
   readonly node: Case;
+  /** Its place in the queue; counted only when a client asks for it. */
+  position(): Promise<number>;
 }
 
 export interface QueuePage {
   readonly edges: QueueEdge[];
   readonly hasNextPage: boolean;
-  readonly totalCount: number;
+  /** Counted only when a client asks for it: it reads the whole queue's index range. */
+  totalCount(): Promise<number>;
 }
 
 /** A cursor names a place in the queue order: (queued_at, id). */
 const encodeCursor = (row: Pick<Case, 'queuedAt' | 'id'>): string => Buffer.from(`${row.queuedAt.getTime()}:${row.id}`).toString('base64url');
 
-function decodeCursor(cursor: string): { queuedAt: Date; id: number } {
+interface Cursor {
+  readonly queuedAt: Date;
+  readonly id: number;
+}
+
+function decodeCursor(cursor: string): Cursor {
   const match = /^(\d{1,15}):(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!match) throw badInput('after', 'cursor', 'is not a cursor this queue returned');
   return { queuedAt: new Date(Number(match[1])), id: Number(match[2]) };
@@ -68,28 +102,38 @@ export interface QueuePageRequest {
   readonly after?: string | null;
 }
 
+/** The waiting cases of a service after `from`, oldest first: a range of the queue-order index. */
+export function queuePageSql(serviceId: number, from: Cursor | null, limit: number): Prisma.Sql {
+  const after = from === null ? Prisma.empty : Prisma.sql`AND (c.queued_at, c.id) > (${from.queuedAt}::timestamptz, ${from.id}::int)`;
+  return Prisma.sql`
+    SELECT ${caseColumns('c')} FROM cases c
+     WHERE c.service_id = ${serviceId} AND c.status = 'WAITING' ${after}
+     ORDER BY c.queued_at, c.id
+     LIMIT ${limit}`;
+}
+
+/** How many cases of a service wait, up to and including `upTo` when given. */
+export function waitingCountSql(serviceId: number, upTo: Cursor | null): Prisma.Sql {
+  const until = upTo === null ? Prisma.empty : Prisma.sql`AND (c.queued_at, c.id) <= (${upTo.queuedAt}::timestamptz, ${upTo.id}::int)`;
+  return Prisma.sql`SELECT count(*)::int AS count FROM cases c WHERE c.service_id = ${serviceId} AND c.status = 'WAITING' ${until}`;
+}
+
+function lazy<T>(compute: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => (value ??= compute());
+}
+
 /** Waiting cases of a service, oldest first, after the cursor. */
 export async function queuePage(db: Database, serviceId: number, request: QueuePageRequest): Promise<QueuePage> {
   const { first, after } = parseInput(queuePageRules, request);
   const from = after === null ? null : decodeCursor(after);
-  const afterClause = from === null ? Prisma.empty : Prisma.sql`AND (c.queued_at, c.id) > (${from.queuedAt}::timestamptz, ${from.id}::int)`;
-  const [rows, [counts]] = await Promise.all([
-    db.$queryRaw<Case[]>`
-      SELECT ${caseColumns('c')} FROM cases c
-       WHERE c.service_id = ${serviceId} AND c.status = 'WAITING' ${afterClause}
-       ORDER BY c.queued_at, c.id
-       LIMIT ${first + 1}`,
-    db.$queryRaw<{ total: number; before: number }[]>`
-      SELECT count(*)::int AS total,
-             ${from === null ? Prisma.sql`0` : Prisma.sql`count(*) FILTER (WHERE (c.queued_at, c.id) <= (${from.queuedAt}::timestamptz, ${from.id}::int))::int`} AS before
-        FROM cases c WHERE c.service_id = ${serviceId} AND c.status = 'WAITING'`,
-  ]);
-  const page = rows.slice(0, first);
-  const before = counts?.before ?? 0;
+  const count = async (upTo: Cursor | null): Promise<number> => (await db.$queryRaw<{ count: number }[]>(waitingCountSql(serviceId, upTo)))[0]?.count ?? 0;
+  const rows = await db.$queryRaw<Case[]>(queuePageSql(serviceId, from, first + 1));
+  const ahead = lazy(() => (from === null ? Promise.resolve(0) : count(from)));
   return {
-    edges: page.map((node, index) => ({ cursor: encodeCursor(node), position: before + index + 1, node })),
+    edges: rows.slice(0, first).map((node, index) => ({ cursor: encodeCursor(node), node, position: async () => (await ahead()) + index + 1 })),
     hasNextPage: rows.length > first,
-    totalCount: counts?.total ?? 0,
+    totalCount: lazy(() => count(null)),
   };
 }
 
@@ -114,27 +158,32 @@ export interface StatisticsRequest {
  * zone. The longest wait is that of the case at the head of the queue,
  * counted from when it (re)joined the queue.
  */
-export async function queueStatistics(db: Database, serviceId: number, request: StatisticsRequest): Promise<QueueStatistics> {
-  const { windowMinutes } = parseInput(statisticsRules, request);
-  const [row] = await db.$queryRaw<Omit<QueueStatistics, 'windowMinutes'>[]>`
+export function statisticsSql(serviceId: number, windowMinutes: number): Prisma.Sql {
+  // The bounds are scalar subqueries, computed once, so that they can be index conditions.
+  return Prisma.sql`
     WITH service AS (
       SELECT id, (date_trunc('day', clock_timestamp() AT TIME ZONE time_zone) AT TIME ZONE time_zone) AS today
         FROM services WHERE id = ${serviceId}
     ), recent AS (
-      SELECT clock_timestamp() - make_interval(mins => ${windowMinutes}) AS since
+      SELECT (SELECT clock_timestamp() - make_interval(mins => ${windowMinutes})) AS since
     )
     SELECT
       (SELECT count(*)::int FROM cases WHERE service_id = service.id AND status = 'WAITING') AS "waitingCount",
       (SELECT count(*)::int FROM cases WHERE service_id = service.id AND status = 'IN_SERVICE') AS "inServiceCount",
       (SELECT floor(extract(epoch FROM clock_timestamp() - queued_at))::int FROM cases
         WHERE service_id = service.id AND status = 'WAITING' ORDER BY queued_at, id LIMIT 1) AS "longestWaitSeconds",
-      (SELECT round(avg(extract(epoch FROM called_at - enqueued_at)))::int FROM cases, recent
-        WHERE service_id = service.id AND called_at >= recent.since) AS "averageWaitSeconds",
-      (SELECT count(*)::int FROM cases, recent WHERE service_id = service.id AND called_at >= recent.since) AS "servedInWindow",
+      (SELECT round(avg(extract(epoch FROM called_at - enqueued_at)))::int FROM cases
+        WHERE service_id = service.id AND called_at >= (SELECT since FROM recent)) AS "averageWaitSeconds",
+      (SELECT count(*)::int FROM cases WHERE service_id = service.id AND called_at >= (SELECT since FROM recent)) AS "servedInWindow",
       (SELECT count(*)::int FROM cases WHERE service_id = service.id AND enqueued_at >= service.today) AS "enqueuedToday",
       (SELECT count(*)::int FROM cases WHERE service_id = service.id AND closed_at >= service.today) AS "closedToday",
       (SELECT count(*)::int FROM cases WHERE service_id = service.id AND closed_at >= service.today AND auto_close) AS "autoClosedToday"
     FROM service`;
+}
+
+export async function queueStatistics(db: Database, serviceId: number, request: StatisticsRequest): Promise<QueueStatistics> {
+  const { windowMinutes } = parseInput(statisticsRules, request);
+  const [row] = await db.$queryRaw<Omit<QueueStatistics, 'windowMinutes'>[]>(statisticsSql(serviceId, windowMinutes));
   if (!row) throw new Error(`service ${serviceId} vanished while its statistics were read`);
   return { ...row, windowMinutes };
 }

@@ -2,7 +2,7 @@
 import pg from 'pg';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { startGateway, type Gateway } from '../../src/gateway.js';
+import { startGateway, type Gateway, type GatewayHooks } from '../../src/gateway.js';
 import { silentLogger } from '../../src/log.js';
 import { createTestDatabase } from './databases.js';
 import { graphqlClient, type Client } from './graphql-client.js';
@@ -15,10 +15,10 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-export async function startTestGateway(): Promise<TestGateway> {
+export async function startTestGateway(hooks: GatewayHooks = {}): Promise<TestGateway> {
   const database = await createTestDatabase(inject('serverUrl'));
   const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', DATABASE_POOL_SIZE: '20' });
-  const gateway = await startGateway(config, silentLogger);
+  const gateway = await startGateway(config, silentLogger, hooks);
   const sql = new pg.Pool({ connectionString: database.url, max: 2 });
   return {
     gateway,

@@ -28,6 +28,7 @@ import { procedures } from './Query/procedures.js';
 import { service } from './Query/service.js';
 import { services } from './Query/services.js';
 import { QueueConnection } from './QueueConnection/fields.js';
+import { QueueEdge } from './QueueEdge/fields.js';
 import { Service } from './Service/fields.js';
 
 export const resolvers: Resolvers = {
@@ -54,6 +55,7 @@ export const resolvers: Resolvers = {
   CaseEnqueuePayload,
   Service,
   QueueConnection,
+  QueueEdge,
   Classification,
   Procedure,
 };

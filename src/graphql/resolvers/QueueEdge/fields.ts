@@ -1,0 +1,5 @@
+import type { QueueEdgeResolvers } from '../../../generated/graphql.js';
+
+export const QueueEdge: QueueEdgeResolvers = {
+  position: (edge) => edge.position(),
+};
