@@ -2,7 +2,6 @@
 // statements written in SQL (the queue's locking statements) so that they
 // return the same objects as the query builder.
 import { Prisma } from '../generated/prisma/client.js';
-import type { Case } from '../generated/prisma/client.js';
 
 /** `cases` columns aliased to the model's field names; `table` is the alias used in the statement. */
 export function caseColumns(table: string): Prisma.Sql {
@@ -15,5 +14,3 @@ export function caseColumns(table: string): Prisma.Sql {
     ${t}.updated_at AS "updatedAt", ${t}.last_action::text AS "lastAction", ${t}.last_agent AS "lastAgent",
     ${t}.idempotency_key AS "idempotencyKey", ${t}.request_hash AS "requestHash"`;
 }
-
-export type CaseRow = Case;

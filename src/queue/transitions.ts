@@ -12,7 +12,7 @@ import type { Case, CaseAction, CaseStatus } from '../generated/prisma/client.js
 import type { Database } from '../db/prisma-client.js';
 import { caseColumns } from './case-columns.js';
 import { illegalTransition, notFound } from './errors.js';
-import type { CancelCase, CaseAction as CaseActionInput, ReturnToQueue } from './input-rules.js';
+import { cancelCaseRules, caseActionRules, parseInput, returnToQueueRules, type ReturnToQueue } from './input-rules.js';
 
 type AgentAction = Exclude<CaseAction, 'ENQUEUE' | 'AUTO_CLOSE'>;
 
@@ -76,11 +76,26 @@ async function transition(db: Database, change: Transition): Promise<Case> {
   throw illegalTransition(change.action, current.status, change.caseId);
 }
 
-export const callCase = (db: Database, input: CaseActionInput): Promise<Case> => transition(db, { ...input, action: 'CALL_CASE', reason: null });
+export interface CaseActionRequest {
+  readonly caseId: number;
+  readonly agent: string;
+}
 
-export const completeCase = (db: Database, input: CaseActionInput): Promise<Case> => transition(db, { ...input, action: 'COMPLETE', reason: null });
+export interface CancelCaseRequest extends CaseActionRequest {
+  readonly reason: string;
+}
 
-export const cancelCase = (db: Database, input: CancelCase): Promise<Case> => transition(db, { ...input, action: 'CANCEL' });
+export interface ReturnToQueueRequest extends CancelCaseRequest {
+  readonly placement?: ReturnToQueue['placement'] | null;
+}
+
+export const callCase = (db: Database, request: CaseActionRequest): Promise<Case> =>
+  transition(db, { ...parseInput(caseActionRules, request), action: 'CALL_CASE', reason: null });
+
+export const completeCase = (db: Database, request: CaseActionRequest): Promise<Case> =>
+  transition(db, { ...parseInput(caseActionRules, request), action: 'COMPLETE', reason: null });
+
+export const cancelCase = (db: Database, request: CancelCaseRequest): Promise<Case> => transition(db, { ...parseInput(cancelCaseRules, request), action: 'CANCEL' });
 
 /** BACK: behind everyone waiting now. FRONT: ahead of everyone. ORIGINAL: by its first enqueue time. */
 const PLACE: Record<ReturnToQueue['placement'], Prisma.Sql> = {
@@ -91,5 +106,7 @@ const PLACE: Record<ReturnToQueue['placement'], Prisma.Sql> = {
   ORIGINAL: Prisma.sql`target.enqueued_at`,
 };
 
-export const returnToQueue = (db: Database, input: ReturnToQueue): Promise<Case> =>
-  transition(db, { caseId: input.caseId, agent: input.agent, reason: input.reason, action: 'RETURN_TO_QUEUE', queuedAt: PLACE[input.placement] });
+export function returnToQueue(db: Database, request: ReturnToQueueRequest): Promise<Case> {
+  const input = parseInput(returnToQueueRules, request);
+  return transition(db, { caseId: input.caseId, agent: input.agent, reason: input.reason, action: 'RETURN_TO_QUEUE', queuedAt: PLACE[input.placement] });
+}

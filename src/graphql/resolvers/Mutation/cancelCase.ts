@@ -1,5 +1,4 @@
 import type { MutationResolvers } from '../../../generated/graphql.js';
-import { cancelCaseRules, parseInput } from '../../../queue/input-rules.js';
 import { cancelCase as cancel } from '../../../queue/transitions.js';
 
-export const cancelCase: NonNullable<MutationResolvers['cancelCase']> = (_parent, { input }, { db }) => cancel(db, parseInput(cancelCaseRules, input));
+export const cancelCase: NonNullable<MutationResolvers['cancelCase']> = (_parent, { input }, { db }) => cancel(db, input);

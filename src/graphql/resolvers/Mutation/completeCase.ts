@@ -1,5 +1,4 @@
 import type { MutationResolvers } from '../../../generated/graphql.js';
-import { parseInput, caseActionRules } from '../../../queue/input-rules.js';
 import { completeCase as complete } from '../../../queue/transitions.js';
 
-export const completeCase: NonNullable<MutationResolvers['completeCase']> = (_parent, { input }, { db }) => complete(db, parseInput(caseActionRules, input));
+export const completeCase: NonNullable<MutationResolvers['completeCase']> = (_parent, { input }, { db }) => complete(db, input);

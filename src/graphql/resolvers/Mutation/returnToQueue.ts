@@ -1,5 +1,4 @@
 import type { MutationResolvers } from '../../../generated/graphql.js';
-import { parseInput, returnToQueueRules } from '../../../queue/input-rules.js';
 import { returnToQueue as requeue } from '../../../queue/transitions.js';
 
-export const returnToQueue: NonNullable<MutationResolvers['returnToQueue']> = (_parent, { input }, { db }) => requeue(db, parseInput(returnToQueueRules, input));
+export const returnToQueue: NonNullable<MutationResolvers['returnToQueue']> = (_parent, { input }, { db }) => requeue(db, input);
