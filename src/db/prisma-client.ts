@@ -1,11 +1,9 @@
 // One Prisma client per process, over node-postgres through Prisma's driver
 // adapter (Prisma 7 has no native query engine to download).
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
+import { PrismaClient } from '../generated/prisma/client.js';
 
 export type Database = PrismaClient;
-/** The client inside an interactive transaction. */
-export type Transaction = Prisma.TransactionClient;
 
 /** Told of every statement sent to the database (for logging, and for tests that count them). */
 export type QueryListener = (query: { readonly sql: string; readonly durationMs: number }) => void;

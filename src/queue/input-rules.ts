@@ -112,7 +112,6 @@ export const createServiceRules = z.object({
   timeZone: z.preprocess((value) => value ?? 'UTC', timeZone),
 });
 
-export type CreateService = z.output<typeof createServiceRules>;
 
 export const updateServiceRules = z.object({
   name: unchangedIfAbsent(name(LIMITS.service.name)),
@@ -122,7 +121,6 @@ export const updateServiceRules = z.object({
   timeZone: unchangedIfAbsent(timeZone),
 });
 
-export type UpdateService = z.output<typeof updateServiceRules>;
 
 export const customerRules = z.object({
   name: clearable(name(LIMITS.customer.name)),
@@ -130,7 +128,6 @@ export const customerRules = z.object({
   active: unchangedIfAbsent(z.boolean()),
 });
 
-export type CustomerChange = z.output<typeof customerRules>;
 
 const serviceIds = z
   .array(id)
@@ -142,7 +139,6 @@ export const createClassificationRules = z.object({
   serviceIds: serviceIds.nullish().transform((value) => value ?? []),
 });
 
-export type CreateClassification = z.output<typeof createClassificationRules>;
 
 export const updateClassificationRules = z.object({
   name: unchangedIfAbsent(name(LIMITS.classification.name)),
@@ -150,7 +146,6 @@ export const updateClassificationRules = z.object({
   serviceIds: unchangedIfAbsent(serviceIds),
 });
 
-export type UpdateClassification = z.output<typeof updateClassificationRules>;
 
 export const procedureOptionRules = z.object({
   extRef: text(LIMITS.procedure.extRef, 1),
@@ -174,14 +169,12 @@ export const createProcedureRules = z.object({
     .transform((value) => value ?? []),
 });
 
-export type CreateProcedure = z.output<typeof createProcedureRules>;
 
 export const updateProcedureRules = z.object({
   name: unchangedIfAbsent(name(LIMITS.procedure.name)),
   active: unchangedIfAbsent(z.boolean()),
 });
 
-export type UpdateProcedure = z.output<typeof updateProcedureRules>;
 
 const agent = text(LIMITS.action.agent, 1);
 const reason = text(LIMITS.action.reason, 1);
@@ -193,11 +186,9 @@ export const callNextRules = z.object({
   agent,
 });
 
-export type CallNext = z.output<typeof callNextRules>;
 
 export const caseActionRules = z.object({ caseId: id, agent });
 
-export type CaseAction = z.output<typeof caseActionRules>;
 
 export const PLACEMENTS = ['BACK', 'FRONT', 'ORIGINAL'] as const;
 
@@ -212,7 +203,6 @@ export type ReturnToQueue = z.output<typeof returnToQueueRules>;
 
 export const cancelCaseRules = z.object({ caseId: id, agent, reason });
 
-export type CancelCase = z.output<typeof cancelCaseRules>;
 
 export const queuePageRules = z.object({
   first: z
@@ -224,7 +214,6 @@ export const queuePageRules = z.object({
   after: optional(text(200, 1)),
 });
 
-export type QueuePageRequest = z.output<typeof queuePageRules>;
 
 export const statisticsRules = z.object({
   windowMinutes: z
