@@ -112,7 +112,6 @@ export const createServiceRules = z.object({
   timeZone: z.preprocess((value) => value ?? 'UTC', timeZone),
 });
 
-
 export const updateServiceRules = z.object({
   name: unchangedIfAbsent(name(LIMITS.service.name)),
   extRef: clearable(text(LIMITS.service.extRef, 1)),
@@ -121,13 +120,11 @@ export const updateServiceRules = z.object({
   timeZone: unchangedIfAbsent(timeZone),
 });
 
-
 export const customerRules = z.object({
   name: clearable(name(LIMITS.customer.name)),
   extRef: clearable(text(LIMITS.customer.extRef, 1)),
   active: unchangedIfAbsent(z.boolean()),
 });
-
 
 const serviceIds = z
   .array(id)
@@ -139,13 +136,11 @@ export const createClassificationRules = z.object({
   serviceIds: serviceIds.nullish().transform((value) => value ?? []),
 });
 
-
 export const updateClassificationRules = z.object({
   name: unchangedIfAbsent(name(LIMITS.classification.name)),
   active: unchangedIfAbsent(z.boolean()),
   serviceIds: unchangedIfAbsent(serviceIds),
 });
-
 
 export const procedureOptionRules = z.object({
   extRef: text(LIMITS.procedure.extRef, 1),
@@ -169,12 +164,10 @@ export const createProcedureRules = z.object({
     .transform((value) => value ?? []),
 });
 
-
 export const updateProcedureRules = z.object({
   name: unchangedIfAbsent(name(LIMITS.procedure.name)),
   active: unchangedIfAbsent(z.boolean()),
 });
-
 
 const agent = text(LIMITS.action.agent, 1);
 const reason = text(LIMITS.action.reason, 1);
@@ -186,9 +179,7 @@ export const callNextRules = z.object({
   agent,
 });
 
-
 export const caseActionRules = z.object({ caseId: id, agent });
-
 
 export const PLACEMENTS = ['BACK', 'FRONT', 'ORIGINAL'] as const;
 
@@ -203,7 +194,6 @@ export type ReturnToQueue = z.output<typeof returnToQueueRules>;
 
 export const cancelCaseRules = z.object({ caseId: id, agent, reason });
 
-
 export const queuePageRules = z.object({
   first: z
     .number()
@@ -213,7 +203,6 @@ export const queuePageRules = z.object({
     .refine((value) => value >= 1 && value <= LIMITS.queuePage.first, rule('range', `must be from 1 to ${LIMITS.queuePage.first}`)),
   after: optional(text(200, 1)),
 });
-
 
 export const statisticsRules = z.object({
   windowMinutes: z
