@@ -90,3 +90,24 @@ describe('shutdown', () => {
     }
   });
 });
+
+describe('query depth', () => {
+  const nested = (levels: number): string => {
+    // service -> queue -> edges -> node -> service -> queue -> ...
+    let selection = 'id';
+    for (let level = 0; level < levels; level += 1) selection = `service { queue { edges { node { ${selection} } } } }`;
+    return `query Deep($id: Int!) { case(id: $id) { ${selection} } }`;
+  };
+
+  it('refuses a query nested beyond the limit, before reading anything', async () => {
+    const response = await post(JSON.stringify({ query: nested(3), variables: { id: 1 } }));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'GRAPHQL_VALIDATION_FAILED', rule: 'maxDepth', maxDepth: 10, depth: 14 } }] });
+  });
+
+  it('runs a query within the limit', async () => {
+    const response = await post(JSON.stringify({ query: nested(2), variables: { id: 1 } }));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ data: { case: null } });
+  });
+});
