@@ -17,6 +17,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { Case } from '../generated/prisma/client.js';
 import type { Database } from '../db/prisma-client.js';
 import { isForeignKeyViolation } from '../db/prisma-errors.js';
+import { caseColumns } from './case-columns.js';
 import { badInput, conflict, notFound, type QueueError } from './errors.js';
 import { caseEnqueueRules, parseInput, type CaseEnqueue } from './input-rules.js';
 import { checkCaseReferences } from './references.js';
@@ -50,7 +51,7 @@ function requestHash(input: CaseEnqueue): string {
   return createHash('sha256').update(JSON.stringify(asked)).digest('hex');
 }
 
-/** The enqueue statement: returns the new case's id, or no row when nothing was inserted. */
+/** The enqueue statement: returns the new case, or no row when nothing was inserted. */
 export function enqueueSql(input: CaseEnqueue): Prisma.Sql {
   const keys = input.customProperties.map((property) => property.key);
   const values = input.customProperties.map((property) => property.value);
@@ -89,21 +90,21 @@ export function enqueueSql(input: CaseEnqueue): Prisma.Sql {
              ${input.idempotencyKey}, ${input.idempotencyKey === null ? null : requestHash(input)}
         FROM stamp, ticket
       ON CONFLICT (idempotency_key) DO NOTHING
-      RETURNING id, enqueued_at
+      RETURNING ${caseColumns('cases')}
     ), properties AS (
       INSERT INTO case_properties (case_id, key, value, position)
       SELECT created.id, property.key, property.value, property.position
         FROM created, unnest(${keys}::text[], ${values}::text[]) WITH ORDINALITY AS property(key, value, position)
     ), event AS (
       INSERT INTO case_events (case_id, action, to_status, at)
-      SELECT id, ${firstAction}::case_action, ${status}::case_status, enqueued_at FROM created
+      SELECT id, ${firstAction}::case_action, ${status}::case_status, "enqueuedAt" FROM created
     )
-    SELECT id FROM created`;
+    SELECT * FROM created`;
 }
 
-async function insertCase(db: Database, input: CaseEnqueue): Promise<number | undefined> {
-  const rows = await db.$queryRaw<{ id: number }[]>(enqueueSql(input));
-  return rows[0]?.id;
+async function insertCase(db: Database, input: CaseEnqueue): Promise<Case | undefined> {
+  const rows = await db.$queryRaw<Case[]>(enqueueSql(input));
+  return rows[0];
 }
 
 /** Nothing was inserted: a retry, or a reference that names nothing usable. */
@@ -138,20 +139,16 @@ async function whyNothingWasInserted(db: Database, input: CaseEnqueue): Promise<
 export async function enqueueCase(db: Database, request: CaseEnqueueRequest): Promise<Case> {
   const input = parseInput(caseEnqueueRules, request);
   await checkCaseReferences(db, input);
-  let id: number | undefined;
+  let created: Case | undefined;
   try {
-    id = await insertCase(db, input);
+    created = await insertCase(db, input);
   } catch (error) {
     // The customer was deleted between the check and the insert.
     if (isForeignKeyViolation(error)) throw notFound('customerId', `no customer has the id ${input.customerId}`);
     throw error;
   }
-  if (id === undefined) {
-    const outcome = await whyNothingWasInserted(db, input);
-    if (outcome instanceof Error) throw outcome;
-    return outcome;
-  }
-  const created = await db.case.findUnique({ where: { id } });
-  if (!created) throw new Error(`case ${id} vanished after it was enqueued`);
-  return created;
+  if (created) return created;
+  const outcome = await whyNothingWasInserted(db, input);
+  if (outcome instanceof Error) throw outcome;
+  return outcome;
 }

@@ -1,15 +1,16 @@
-// npm run bench [-- <enqueues> <concurrency>]
-// Enqueue throughput and latency through the whole gateway (HTTP, GraphQL,
-// validation, Prisma, PostgreSQL), beside a raw INSERT baseline on the same
-// server in the same run: compare the ratios, not the absolute numbers, on a
-// shared machine. Traffic goes to 127.0.0.1 only; the run is bounded.
+// npm run bench [-- <operations> <concurrency>]
+// Throughput and latency through the whole gateway (HTTP, GraphQL,
+// validation, Prisma, PostgreSQL) of enqueueCase and callNext, beside a raw
+// INSERT baseline on the same server in the same run: compare the ratios,
+// not the absolute numbers, on a shared machine. Traffic goes to 127.0.0.1
+// only; the run is bounded.
 import { performance } from 'node:perf_hooks';
 import { print } from 'graphql';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { startScratchPostgres } from '../src/db/scratch-postgres.js';
 import { startGateway } from '../src/gateway.js';
-import { CreateServiceDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
+import { CallNextDocument, CreateServiceDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
 import { silentLogger } from '../src/log.js';
 
 const total = Number(process.argv[2] ?? 2000);
@@ -58,28 +59,48 @@ async function main(): Promise<void> {
       if (body.errors) throw new Error(JSON.stringify(body.errors));
       return body.data;
     };
-    const created = (await post(print(CreateServiceDocument), { input: { name: 'Bench', extRef: 'BENCH' } })) as { createService: { id: number } };
-    const serviceId = created.createService.id;
+    const createService = async (name: string): Promise<number> =>
+      ((await post(print(CreateServiceDocument), { input: { name, queueCode: 'B' } })) as { createService: { id: number } }).createService.id;
+    const serviceId = await createService('Bench');
+    const rawServiceId = await createService('Raw');
     const enqueueQuery = print(EnqueueCaseDocument);
     const enqueue = async (index: number) => {
       await post(enqueueQuery, { input: { serviceId, subject: `bench ${index}`, customProperties: [{ key: 'n', value: String(index) }] } });
     };
+    // The same row an enqueue writes, less everything the gateway adds (no
+    // lock, ticket counter, properties, history or validation).
+    let rawTicket = 0;
     const insert = async (index: number) => {
-      await raw.query('INSERT INTO cases (service_id, subject) VALUES ($1, $2)', [serviceId, `raw ${index}`]);
+      rawTicket += 1;
+      await raw.query(`INSERT INTO cases (service_id, subject, ticket_day, ticket_number, ticket) VALUES ($1, $2, current_date, $3, $4)`, [
+        rawServiceId,
+        `raw ${index}`,
+        rawTicket,
+        `R${rawTicket}`,
+      ]);
+    };
+    const callNextQuery = print(CallNextDocument);
+    const callNext = async (index: number) => {
+      const data = (await post(callNextQuery, { input: { serviceIds: [serviceId], agent: `agent-${index % concurrency}` } })) as { callNext: unknown };
+      if (!data.callNext) throw new Error('the queue ran dry during the benchmark');
     };
 
     await measure(100, 4, enqueue); // warm-up: JIT, pools, plans
     const rssBefore = process.memoryUsage().rss;
-    console.log(`${total} enqueues into one service, embedded PostgreSQL, this process is client and gateway\n`);
+    console.log(`${total} operations per line on one service, embedded PostgreSQL, this process is client and gateway\n`);
     const results: [string, Figures][] = [
       ['raw pg INSERT, 1 at a time', await measure(total, 1, insert)],
       [`raw pg INSERT, ${concurrency} concurrent`, await measure(total, concurrency, insert)],
       ['enqueueCase over HTTP, 1 at a time', await measure(total, 1, enqueue)],
       [`enqueueCase over HTTP, ${concurrency} concurrent`, await measure(total, concurrency, enqueue)],
+      // The queue now holds the cases enqueued above, oldest first.
+      ['callNext over HTTP, 1 agent', await measure(total, 1, callNext)],
+      [`callNext over HTTP, ${concurrency} agents at once`, await measure(total, concurrency, callNext)],
     ];
     for (const [name, figures] of results) console.log(row(name, figures));
-    const [, rawConcurrent, , gatewayConcurrent] = results;
-    console.log(`\ngateway / raw INSERT throughput at ${concurrency} concurrent: ${(gatewayConcurrent![1].perSecond / rawConcurrent![1].perSecond).toFixed(2)}`);
+    const [, rawConcurrent, , enqueueConcurrent, , callConcurrent] = results;
+    const ratio = (figures: [string, Figures] | undefined) => (figures![1].perSecond / rawConcurrent![1].perSecond).toFixed(2);
+    console.log(`\nthroughput at ${concurrency} concurrent, relative to raw INSERT: enqueueCase ${ratio(enqueueConcurrent)}, callNext ${ratio(callConcurrent)}`);
     const memory = process.memoryUsage();
     console.log(`memory: rss ${mib(memory.rss)} (grew ${mib(memory.rss - rssBefore)} during the run), heap used ${mib(memory.heapUsed)}`);
   } finally {
