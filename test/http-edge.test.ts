@@ -91,7 +91,7 @@ describe('shutdown', () => {
   });
 });
 
-describe('query depth', () => {
+describe('operation limits', () => {
   const nested = (levels: number): string => {
     // service -> queue -> edges -> node -> service -> queue -> ...
     let selection = 'id';
@@ -102,7 +102,26 @@ describe('query depth', () => {
   it('refuses a query nested beyond the limit, before reading anything', async () => {
     const response = await post(JSON.stringify({ query: nested(3), variables: { id: 1 } }));
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'GRAPHQL_VALIDATION_FAILED', rule: 'maxDepth', maxDepth: 10, depth: 14 } }] });
+    const { errors } = (await response.json()) as { errors: { extensions: Record<string, unknown> }[] };
+    expect(errors.map((error) => error.extensions)).toContainEqual({ code: 'GRAPHQL_VALIDATION_FAILED', rule: 'maxDepth', maxDepth: 10, depth: 14 });
+  });
+
+  it('refuses aliases that repeat expensive fields beyond the cost limit', async () => {
+    const aliases = Array.from({ length: 300 }, (_, index) => `q${index}: queue(first: 100) { edges { node { id ticket } } }`).join(' ');
+    const response = await post(JSON.stringify({ query: `{ services { ${aliases} } }` }));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'GRAPHQL_VALIDATION_FAILED', rule: 'maxCost' } }] });
+  });
+
+  it('measures a chain of fragments that spread each other twice without walking every path', async () => {
+    // 40 links: 2^40 paths, which a naive walk would never finish.
+    const chain = Array.from({ length: 40 }, (_, index) => `fragment F${index} on Query { ...F${index + 1} ...F${index + 1} }`).join(' ');
+    const query = `query Chain { ...F0 } ${chain} fragment F40 on Query { services { id } }`;
+    const started = Date.now();
+    const response = await post(JSON.stringify({ query }));
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ errors: [{ extensions: { rule: 'maxCost' } }] });
   });
 
   it('runs a query within the limit', async () => {

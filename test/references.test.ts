@@ -127,6 +127,14 @@ describe('admin mutations', () => {
     ]);
   });
 
+  it.each([
+    ['updateClassification', () => t.request(UpdateClassificationDocument, { code: 'a\u0000b', input: { name: 'x' } }), 'code'],
+    ['updateProcedure', () => t.request(UpdateProcedureDocument, { extRef: 'a\u0000b', input: { name: 'x' } }), 'extRef'],
+    ['addProcedureOption', () => t.request(AddProcedureOptionDocument, { procedureExtRef: 'a\u0000b', input: { extRef: 'x', name: 'x' } }), 'procedureExtRef'],
+  ] as const)('checks the key argument of %s like any input', async (_name, send, field) => {
+    expect(expectError(await send()).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field, rule: 'storableText' });
+  });
+
   it('refuses a time zone the database does not know', async () => {
     const error = expectError(await t.request(CreateServiceDocument, { input: { name: 'Mars', timeZone: 'Mars/Olympus_Mons' } }));
     expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'timeZone', rule: 'timeZone' });

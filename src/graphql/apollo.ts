@@ -4,7 +4,7 @@ import { ApolloServer } from '@apollo/server';
 import { SCHEMA_FILE } from '../config.js';
 import type { Logger } from '../log.js';
 import type { GraphQLContext } from './context.js';
-import { depthLimit } from './depth-limit.js';
+import { operationLimits } from './operation-limits.js';
 import { errorFormatter } from './errors.js';
 import { resolvers } from './resolvers/index.js';
 
@@ -19,6 +19,6 @@ export function createApolloServer(log: Logger): ApolloServer<GraphQLContext> {
     includeStacktraceInErrorResponses: false,
     // main.ts owns shutdown (HTTP, Apollo, database, in that order).
     stopOnTerminationSignals: false,
-    validationRules: [depthLimit()],
+    validationRules: [operationLimits()],
   });
 }

@@ -142,6 +142,11 @@ export const updateClassificationRules = z.object({
   serviceIds: unchangedIfAbsent(serviceIds),
 });
 
+/** The codes and references that name a row to change; checked like any text, so PostgreSQL never sees what it cannot store. */
+export const classificationKeyRules = z.object({ code: text(LIMITS.classification.code, 1) });
+export const procedureKeyRules = z.object({ extRef: text(LIMITS.procedure.extRef, 1) });
+export const optionParentRules = z.object({ procedureExtRef: text(LIMITS.procedure.extRef, 1) });
+
 export const procedureOptionRules = z.object({
   extRef: text(LIMITS.procedure.extRef, 1),
   name: name(LIMITS.procedure.name),

@@ -7,7 +7,10 @@ import type { Classification, Customer, Procedure } from '../generated/prisma/cl
 import { conflict, notFound } from './errors.js';
 import {
   changeOf,
+  classificationKeyRules,
   createClassificationRules,
+  optionParentRules,
+  procedureKeyRules,
   createProcedureRules,
   customerRules,
   parseInput,
@@ -72,7 +75,8 @@ export async function createClassification(db: Database, request: CreateClassifi
     .catch(knownServices);
 }
 
-export async function updateClassification(db: Database, code: string, request: UpdateClassificationRequest): Promise<Classification> {
+export async function updateClassification(db: Database, key: string, request: UpdateClassificationRequest): Promise<Classification> {
+  const { code } = parseInput(classificationKeyRules, { code: key });
   const { serviceIds, ...fields } = parseInput(updateClassificationRules, request);
   const existing = await db.classification.findUnique({ where: { code }, select: { id: true } });
   if (!existing) throw notFound('code', `no classification has the code "${code}"`);
@@ -110,7 +114,8 @@ export async function createProcedure(db: Database, request: CreateProcedureRequ
     .catch(unique('extRef', `a procedure with the external reference "${fields.extRef}" already exists`));
 }
 
-export async function updateProcedure(db: Database, extRef: string, request: UpdateProcedureRequest): Promise<Procedure> {
+export async function updateProcedure(db: Database, key: string, request: UpdateProcedureRequest): Promise<Procedure> {
+  const { extRef } = parseInput(procedureKeyRules, { extRef: key });
   const change = parseInput(updateProcedureRules, request);
   const { count } = await db.procedure.updateMany({ where: { extRef }, data: changeOf(change) });
   const procedure = count === 0 ? null : await db.procedure.findUnique({ where: { extRef } });
@@ -118,7 +123,8 @@ export async function updateProcedure(db: Database, extRef: string, request: Upd
   return procedure;
 }
 
-export async function addProcedureOption(db: Database, procedureExtRef: string, request: { readonly extRef: string; readonly name: string }): Promise<Procedure> {
+export async function addProcedureOption(db: Database, parent: string, request: { readonly extRef: string; readonly name: string }): Promise<Procedure> {
+  const { procedureExtRef } = parseInput(optionParentRules, { procedureExtRef: parent });
   const option = parseInput(procedureOptionRules, request);
   const procedure = await db.procedure.findUnique({ where: { extRef: procedureExtRef } });
   if (!procedure) throw notFound('procedureExtRef', `no procedure has the external reference "${procedureExtRef}"`);
