@@ -101,6 +101,7 @@ const PHASES = [
 interface Place {
   readonly id: number;
   readonly queuedAt: Date;
+  readonly queueSeq: bigint;
 }
 
 interface Statement {
@@ -197,13 +198,15 @@ async function main(): Promise<void> {
         console.log(`set up in ${((performance.now() - setupStarted) / 1000).toFixed(1)} s: ${contents}`);
         if (index === 0) {
           // The waiting cases of service 1 at positions 1 and DEEP, and the last 100, in queue order.
-          const places = await client.query<Place & { position: number }>(
-            `SELECT id, queued_at AS "queuedAt", position FROM (
-               SELECT id, queued_at, row_number() OVER (ORDER BY queued_at, id)::int AS position FROM cases WHERE service_id = 1 AND status = 'WAITING') q
+          const places = await client.query<Omit<Place, 'queueSeq'> & { queueSeq: string; position: number }>(
+            `SELECT id, queued_at AS "queuedAt", queue_seq AS "queueSeq", position FROM (
+               SELECT id, queued_at, queue_seq, row_number() OVER (ORDER BY queued_at, queue_seq)::int AS position
+                 FROM cases WHERE service_id = 1 AND status = 'WAITING') q
               WHERE position IN (1, $1) OR position > $2 ORDER BY position`,
             [DEEP, WAITING - 100],
           );
-          const [first, deep, ...last] = places.rows;
+          // pg gives bigint columns as strings.
+          const [first, deep, ...last] = places.rows.map((row) => ({ ...row, queueSeq: BigInt(row.queueSeq) }));
           if (first?.position !== 1 || deep?.position !== DEEP || last.length !== 100) throw new Error('the queue is not as filled');
           list = statements(first, deep, last.map((row) => row.id));
           // Sent through pg, the builders' statements must give the positions the fill implies.

@@ -71,6 +71,11 @@ describe('references on enqueue', () => {
     expect(await rowCounts(t.sql)).toEqual(before);
   });
 
+  it('reports an unknown service as such, even with a limited classification', async () => {
+    const error = expectError(await t.request(EnqueueCaseDocument, { input: { serviceId: 987_654, classificationCode: 'OTHER-ONLY' } }));
+    expect(error.extensions).toMatchObject({ code: 'NOT_FOUND', field: 'serviceId' });
+  });
+
   it('allows a limited classification for the services it names', async () => {
     const { enqueueCase } = expectData(await t.request(EnqueueCaseDocument, { input: { serviceId: otherServiceId, classificationCode: 'OTHER-ONLY' } }));
     expect(enqueueCase.classificationCode).toBe('OTHER-ONLY');

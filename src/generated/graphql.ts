@@ -136,7 +136,7 @@ export type CaseActionInput = {
 export type CaseEnqueueInput = {
   /**
    * Enqueue and close the case at once, for statistics: the case is stored
-   * `CLOSED` and never waits in the queue. Default false.
+   * `COMPLETED` and never waits in the queue. Default false.
    */
   autoClose?: InputMaybe<Scalars['Boolean']['input']>;
   /**
@@ -738,8 +738,10 @@ export type QueueStatistics = {
   /** Cases in service now. */
   inServiceCount: Scalars['Int']['output'];
   /**
-   * How long the case at the head of the queue has waited since it joined (or
-   * rejoined) the queue, in seconds; null when none waits.
+   * How long the case at the head of the queue has waited, in seconds, counted
+   * from its `queuedAt` (its enqueue time, or when it was returned to the back;
+   * a case returned to the front takes the head's time, one returned to its
+   * original place its enqueue time); null when none waits.
    */
   longestWaitSeconds: Maybe<Scalars['Int']['output']>;
   /** Cases called in the window. */

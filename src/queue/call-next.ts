@@ -13,6 +13,7 @@ import type { Database } from '../db/prisma-client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Case } from '../generated/prisma/client.js';
 import { caseColumns } from './case-columns.js';
+import { notFound } from './errors.js';
 import { callNextRules, parseInput } from './input-rules.js';
 
 export interface CallNextRequest {
@@ -31,19 +32,23 @@ export function callNextSql(serviceIds: readonly number[], agent: string, candid
   // The candidate ids go to the lock step as an array, so it fetches them by
   // primary key whatever the planner thinks of the list's size.
   return Prisma.sql`
-    WITH candidate AS (
+    WITH known AS (
+      -- A desk set up with a service that does not exist gets an error, not an empty queue.
+      SELECT count(*)::int AS services FROM services WHERE id = ANY(${serviceIds}::int[])
+    ), candidate AS (
       SELECT c.id
         FROM unnest(${serviceIds}::int[]) AS s(id)
         CROSS JOIN LATERAL (
           SELECT id FROM cases
            WHERE service_id = s.id AND status = 'WAITING'
-           ORDER BY queued_at, id
+           ORDER BY queued_at, queue_seq
            LIMIT ${candidates}
         ) c
     ), next AS (
       SELECT id FROM cases
        WHERE id = ANY(ARRAY(SELECT id FROM candidate)) AND status = 'WAITING'
-       ORDER BY queued_at, id
+         AND (SELECT services FROM known) = ${serviceIds.length}
+       ORDER BY queued_at, queue_seq
        LIMIT 1
          FOR UPDATE SKIP LOCKED
     ), called AS (
@@ -57,18 +62,31 @@ export function callNextSql(serviceIds: readonly number[], agent: string, candid
       INSERT INTO case_events (case_id, action, agent, from_status, to_status, at)
       SELECT id, 'CALL_NEXT', ${agent}, 'WAITING', 'IN_SERVICE', "calledAt" FROM called
     )
-    SELECT called.*, (SELECT count(*)::int FROM candidate) AS candidates
+    SELECT called.*, (SELECT count(*)::int FROM candidate) AS candidates, (SELECT services FROM known) AS known
       FROM (VALUES (1)) AS always(one) LEFT JOIN called ON TRUE`;
 }
 
+interface Counts {
+  readonly candidates: number;
+  readonly known: number;
+}
+
 async function tryCall(db: Database, serviceIds: readonly number[], agent: string, candidates: number): Promise<Case | null | 'none-free'> {
-  const rows = await db.$queryRaw<(Case & { candidates: number } | (NullCase & { candidates: number }))[]>(callNextSql(serviceIds, agent, candidates));
+  const rows = await db.$queryRaw<((Case & Counts) | (NullCase & Counts))[]>(callNextSql(serviceIds, agent, candidates));
   const [row] = rows;
   if (!row) return null;
-  const { candidates: found, ...called } = row;
+  const { candidates: found, known, ...called } = row;
+  if (known !== serviceIds.length) await requireServices(db, serviceIds);
   if (called.id !== null) return called;
   // Nothing locked: either nothing waits, or every candidate was taken.
   return found === 0 ? null : 'none-free';
+}
+
+/** Nothing to hand out: tells a quiet queue from a service that does not exist. */
+async function requireServices(db: Database, serviceIds: readonly number[]): Promise<void> {
+  const found = await db.service.findMany({ where: { id: { in: [...serviceIds] } }, select: { id: true } });
+  const missing = serviceIds.find((id) => !found.some((service) => service.id === id));
+  if (missing !== undefined) throw notFound('serviceIds', `no service has the id ${missing}`);
 }
 
 /** The case handed to `agent`, or null when no case waits in those services. */

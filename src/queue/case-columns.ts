@@ -10,7 +10,7 @@ export function caseColumns(table: string): Prisma.Sql {
     ${t}.notes, ${t}.subject, ${t}.classification_code AS "classificationCode", ${t}.auto_close AS "autoClose",
     ${t}.procedure_ext_ref AS "procedureExtRef", ${t}.procedure_option_ext_ref AS "procedureOptionExtRef",
     ${t}.status::text AS status, ${t}.ticket_day AS "ticketDay", ${t}.ticket_number AS "ticketNumber", ${t}.ticket,
-    ${t}.enqueued_at AS "enqueuedAt", ${t}.queued_at AS "queuedAt", ${t}.called_at AS "calledAt", ${t}.closed_at AS "closedAt",
+    ${t}.enqueued_at AS "enqueuedAt", ${t}.queued_at AS "queuedAt", ${t}.queue_seq AS "queueSeq", ${t}.called_at AS "calledAt", ${t}.closed_at AS "closedAt",
     ${t}.updated_at AS "updatedAt", ${t}.last_action::text AS "lastAction", ${t}.last_agent AS "lastAgent",
     ${t}.idempotency_key AS "idempotencyKey", ${t}.request_hash AS "requestHash"`;
 }

@@ -1,10 +1,10 @@
 // Enqueue: a new case joins the back of its service's queue, with a ticket.
 //
-// FIFO order within a service is (queued_at, id), both assigned by the
-// database. The enqueue is one SQL statement that first locks its service's
-// row, then takes the clock reading, the ticket number and the id: enqueues
+// FIFO order within a service is (queued_at, queue_seq), both assigned by
+// the database. The enqueue is one SQL statement that first locks its service's
+// row, then takes the clock reading, the ticket number and the sequence: enqueues
 // into one service therefore commit one at a time, in the order of their
-// clock readings and ids, so a case visible in the queue never gets a case
+// clock readings and sequence numbers, so a case visible in the queue never gets a case
 // ahead of it later (docs/architecture.md). One statement, not a transaction
 // of several, keeps the lock for microseconds rather than network round trips;
 // enqueues into different services never wait for each other.
@@ -72,7 +72,8 @@ export function enqueueSql(input: CaseEnqueue): Prisma.Sql {
          FOR NO KEY UPDATE
     ), stamp AS (
       SELECT service.*, now.at, (now.at AT TIME ZONE service.time_zone)::date AS day
-        FROM service CROSS JOIN LATERAL (SELECT clock_timestamp() AS at) now
+        -- The LATERAL names the locked row, so the clock is read after the lock, whatever the plan.
+        FROM service CROSS JOIN LATERAL (SELECT clock_timestamp() AS at WHERE service.id IS NOT NULL) now
     ), ticket AS (
       INSERT INTO ticket_counters (service_id, day, last_number)
       SELECT id, day, 1 FROM stamp

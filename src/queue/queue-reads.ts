@@ -28,20 +28,20 @@ export interface Standing {
 export function standingsSql(caseIds: readonly number[]): Prisma.Sql {
   return Prisma.sql`
     WITH asked AS (
-      SELECT id, service_id, queued_at FROM cases WHERE id = ANY(${[...caseIds]}::int[]) AND status = 'WAITING'
+      SELECT id, service_id, queued_at, queue_seq FROM cases WHERE id = ANY(${[...caseIds]}::int[]) AND status = 'WAITING'
     ), earliest AS (
-      SELECT DISTINCT ON (service_id) service_id, queued_at, id FROM asked ORDER BY service_id, queued_at, id
+      SELECT DISTINCT ON (service_id) service_id, queued_at, queue_seq FROM asked ORDER BY service_id, queued_at, queue_seq
     ), latest AS (
-      SELECT DISTINCT ON (service_id) service_id, queued_at, id FROM asked ORDER BY service_id, queued_at DESC, id DESC
+      SELECT DISTINCT ON (service_id) service_id, queued_at, queue_seq FROM asked ORDER BY service_id, queued_at DESC, queue_seq DESC
     ), ranked AS (
       SELECT r.id, ahead.count + r.number AS position
         FROM earliest e JOIN latest l USING (service_id)
         CROSS JOIN LATERAL (SELECT count(*)::int AS count FROM cases w
                              WHERE w.service_id = e.service_id AND w.status = 'WAITING'
-                               AND (w.queued_at, w.id) < (e.queued_at, e.id)) ahead
-        CROSS JOIN LATERAL (SELECT w.id, row_number() OVER (ORDER BY w.queued_at, w.id)::int AS number FROM cases w
+                               AND (w.queued_at, w.queue_seq) < (e.queued_at, e.queue_seq)) ahead
+        CROSS JOIN LATERAL (SELECT w.id, row_number() OVER (ORDER BY w.queued_at, w.queue_seq)::int AS number FROM cases w
                              WHERE w.service_id = e.service_id AND w.status = 'WAITING'
-                               AND (w.queued_at, w.id) >= (e.queued_at, e.id) AND (w.queued_at, w.id) <= (l.queued_at, l.id)) r
+                               AND (w.queued_at, w.queue_seq) >= (e.queued_at, e.queue_seq) AND (w.queued_at, w.queue_seq) <= (l.queued_at, l.queue_seq)) r
     ), rate AS (
       SELECT s.service_id,
              (SELECT count(*)::int FROM cases c
@@ -83,18 +83,23 @@ export interface QueuePage {
   totalCount(): Promise<number>;
 }
 
-/** A cursor names a place in the queue order: (queued_at, id). */
-const encodeCursor = (row: Pick<Case, 'queuedAt' | 'id'>): string => Buffer.from(`${row.queuedAt.getTime()}:${row.id}`).toString('base64url');
+/** A cursor names a place in the queue order: (queued_at, queue_seq). */
+const encodeCursor = (row: Pick<Case, 'queuedAt' | 'queueSeq'>): string => Buffer.from(`${row.queuedAt.getTime()}:${row.queueSeq}`).toString('base64url');
 
 interface Cursor {
   readonly queuedAt: Date;
-  readonly id: number;
+  readonly queueSeq: bigint;
 }
 
+const MAX_BIGINT = 2n ** 63n - 1n;
+
 function decodeCursor(cursor: string): Cursor {
-  const match = /^(\d{1,15}):(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw badInput('after', 'cursor', 'is not a cursor this queue returned');
-  return { queuedAt: new Date(Number(match[1])), id: Number(match[2]) };
+  // Times may be negative: a case returned to the front can sort before 1970 in principle.
+  const match = /^(-?\d{1,15}):(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const queueSeq = match ? BigInt(match[2]!) : 0n;
+  const queuedAt = new Date(Number(match?.[1]));
+  if (!match || queueSeq > MAX_BIGINT || Number.isNaN(queuedAt.getTime())) throw badInput('after', 'cursor', 'is not a cursor this queue returned');
+  return { queuedAt, queueSeq };
 }
 
 export interface QueuePageRequest {
@@ -104,17 +109,17 @@ export interface QueuePageRequest {
 
 /** The waiting cases of a service after `from`, oldest first: a range of the queue-order index. */
 export function queuePageSql(serviceId: number, from: Cursor | null, limit: number): Prisma.Sql {
-  const after = from === null ? Prisma.empty : Prisma.sql`AND (c.queued_at, c.id) > (${from.queuedAt}::timestamptz, ${from.id}::int)`;
+  const after = from === null ? Prisma.empty : Prisma.sql`AND (c.queued_at, c.queue_seq) > (${from.queuedAt}::timestamptz, ${from.queueSeq}::bigint)`;
   return Prisma.sql`
     SELECT ${caseColumns('c')} FROM cases c
      WHERE c.service_id = ${serviceId} AND c.status = 'WAITING' ${after}
-     ORDER BY c.queued_at, c.id
+     ORDER BY c.queued_at, c.queue_seq
      LIMIT ${limit}`;
 }
 
 /** How many cases of a service wait, up to and including `upTo` when given. */
 export function waitingCountSql(serviceId: number, upTo: Cursor | null): Prisma.Sql {
-  const until = upTo === null ? Prisma.empty : Prisma.sql`AND (c.queued_at, c.id) <= (${upTo.queuedAt}::timestamptz, ${upTo.id}::int)`;
+  const until = upTo === null ? Prisma.empty : Prisma.sql`AND (c.queued_at, c.queue_seq) <= (${upTo.queuedAt}::timestamptz, ${upTo.queueSeq}::bigint)`;
   return Prisma.sql`SELECT count(*)::int AS count FROM cases c WHERE c.service_id = ${serviceId} AND c.status = 'WAITING' ${until}`;
 }
 
@@ -156,7 +161,7 @@ export interface StatisticsRequest {
 /**
  * Figures for one service. "Today" starts at midnight in the service's time
  * zone. The longest wait is that of the case at the head of the queue,
- * counted from when it (re)joined the queue.
+ * counted from its queue time (queued_at), which an index gives directly.
  */
 export function statisticsSql(serviceId: number, windowMinutes: number): Prisma.Sql {
   // The bounds are scalar subqueries, computed once, so that they can be index conditions.
@@ -171,7 +176,7 @@ export function statisticsSql(serviceId: number, windowMinutes: number): Prisma.
       (SELECT count(*)::int FROM cases WHERE service_id = service.id AND status = 'WAITING') AS "waitingCount",
       (SELECT count(*)::int FROM cases WHERE service_id = service.id AND status = 'IN_SERVICE') AS "inServiceCount",
       (SELECT floor(extract(epoch FROM clock_timestamp() - queued_at))::int FROM cases
-        WHERE service_id = service.id AND status = 'WAITING' ORDER BY queued_at, id LIMIT 1) AS "longestWaitSeconds",
+        WHERE service_id = service.id AND status = 'WAITING' ORDER BY queued_at, queue_seq LIMIT 1) AS "longestWaitSeconds",
       (SELECT round(avg(extract(epoch FROM called_at - enqueued_at)))::int FROM cases
         WHERE service_id = service.id AND called_at >= (SELECT since FROM recent)) AS "averageWaitSeconds",
       (SELECT count(*)::int FROM cases WHERE service_id = service.id AND called_at >= (SELECT since FROM recent)) AS "servedInWindow",

@@ -16,7 +16,15 @@ async function checkClassification(db: Database, code: string, serviceId: number
   const { services } = classification;
   if (services.length === 0) return;
   const allowed = services.some((link) => (serviceId !== null ? link.serviceId === serviceId : link.service.extRef === serviceExtRef));
-  if (!allowed) throw badInput('classificationCode', 'allowedForService', `the classification "${code}" is not used by this service`);
+  if (allowed) return;
+  // A service that does not exist is reported as such, not as a classification problem.
+  const service = await db.service.findFirst({ where: serviceId !== null ? { id: serviceId } : { extRef: serviceExtRef ?? '' }, select: { id: true } });
+  if (!service) {
+    throw serviceId !== null
+      ? notFound('serviceId', `no service has the id ${serviceId}`)
+      : notFound('serviceIdExtRef', `no service has the external reference "${serviceExtRef}"`);
+  }
+  throw badInput('classificationCode', 'allowedForService', `the classification "${code}" is not used by this service`);
 }
 
 async function checkProcedure(db: Database, procedureExtRef: string, optionExtRef: string | null): Promise<void> {

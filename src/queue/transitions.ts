@@ -31,23 +31,22 @@ interface Transition {
   readonly action: AgentAction;
   readonly agent: string;
   readonly reason: string | null;
-  /** The new queue time, for returns; computed after the service is locked. */
-  readonly queuedAt?: Prisma.Sql;
+  /** The new place in the queue, for returns: (queued_at, queue_seq). */
+  readonly place?: { readonly queuedAt: Prisma.Sql; readonly queueSeq: Prisma.Sql };
 }
 
-async function transition(db: Database, change: Transition): Promise<Case> {
+/** Locks the case, then its service: a return's place must be worked out under both locks. */
+const lockForReturn = (caseId: number): Prisma.Sql => Prisma.sql`
+  SELECT c.id FROM cases c JOIN services s ON s.id = c.service_id WHERE c.id = ${caseId} FOR UPDATE OF c FOR NO KEY UPDATE OF s`;
+
+async function applyTransition(db: Prisma.TransactionClient, change: Transition): Promise<Case> {
   const { from, to } = TRANSITIONS[change.action];
-  const requeue = change.queuedAt !== undefined;
-  // A return puts the case back into its service's queue: like an enqueue,
-  // it takes the service's lock first, so the queue's order stays the
-  // commit order (docs/architecture.md).
+  const place = change.place ?? { queuedAt: Prisma.sql`c.queued_at`, queueSeq: Prisma.sql`c.queue_seq` };
   const rows = await db.$queryRaw<(Case & { fromStatus: CaseStatus })[]>`
     WITH target AS (
       SELECT id, status, service_id, enqueued_at FROM cases WHERE id = ${change.caseId} FOR UPDATE
-    ), service AS (
-      SELECT s.id FROM services s JOIN target ON s.id = target.service_id AND ${requeue} FOR NO KEY UPDATE OF s
     ), stamp AS (
-      SELECT clock_timestamp() AS at FROM (SELECT count(*) FROM service) locked
+      SELECT clock_timestamp() AS at FROM target
     ), changed AS (
       UPDATE cases c
          SET status = ${to}::case_status,
@@ -56,7 +55,8 @@ async function transition(db: Database, change: Transition): Promise<Case> {
              updated_at = stamp.at,
              called_at = CASE WHEN ${to} = 'IN_SERVICE' THEN stamp.at ELSE c.called_at END,
              closed_at = CASE WHEN ${to} = ANY(${CLOSED}::text[]) THEN stamp.at ELSE c.closed_at END,
-             queued_at = ${change.queuedAt ?? Prisma.sql`c.queued_at`}
+             queued_at = ${place.queuedAt},
+             queue_seq = ${place.queueSeq}
         FROM target, stamp
        WHERE c.id = target.id AND target.status::text = ANY(${from}::text[])
       RETURNING ${caseColumns('c')}, target.status::text AS "fromStatus"
@@ -74,6 +74,20 @@ async function transition(db: Database, change: Transition): Promise<Case> {
   const current = await db.case.findUnique({ where: { id: change.caseId }, select: { status: true } });
   if (!current) throw notFound('caseId', `no case has the id ${change.caseId}`);
   throw illegalTransition(change.action, current.status, change.caseId);
+}
+
+/**
+ * A return puts the case back into its service's queue: like an enqueue, it
+ * holds the service's lock, so the queue's order stays the commit order. Its
+ * place is worked out in a second statement, whose snapshot is taken after
+ * both locks are held and so sees every case committed before them.
+ */
+async function transition(db: Database, change: Transition): Promise<Case> {
+  if (!change.place) return applyTransition(db, change);
+  return db.$transaction(async (tx) => {
+    await tx.$queryRaw(lockForReturn(change.caseId));
+    return applyTransition(tx, change);
+  });
 }
 
 export interface CaseActionRequest {
@@ -97,16 +111,25 @@ export const completeCase = (db: Database, request: CaseActionRequest): Promise<
 
 export const cancelCase = (db: Database, request: CancelCaseRequest): Promise<Case> => transition(db, { ...parseInput(cancelCaseRules, request), action: 'CANCEL' });
 
-/** BACK: behind everyone waiting now. FRONT: ahead of everyone. ORIGINAL: by its first enqueue time. */
-const PLACE: Record<ReturnToQueue['placement'], Prisma.Sql> = {
-  BACK: Prisma.sql`stamp.at`,
-  FRONT: Prisma.sql`least(stamp.at, (SELECT w.queued_at FROM cases w
-                          WHERE w.service_id = target.service_id AND w.status = 'WAITING'
-                          ORDER BY w.queued_at, w.id LIMIT 1)) - interval '1 millisecond'`,
-  ORIGINAL: Prisma.sql`target.enqueued_at`,
+const NEXT_SEQ = Prisma.sql`nextval(pg_get_serial_sequence('cases', 'queue_seq'))`;
+
+/**
+ * BACK: behind everyone waiting now. FRONT: ahead of everyone (a millisecond
+ * before the head). ORIGINAL: where it stood, by its enqueue time and its
+ * original sequence number.
+ */
+const PLACE: Record<ReturnToQueue['placement'], NonNullable<Transition['place']>> = {
+  BACK: { queuedAt: Prisma.sql`stamp.at`, queueSeq: NEXT_SEQ },
+  FRONT: {
+    queuedAt: Prisma.sql`least(stamp.at, (SELECT w.queued_at FROM cases w
+                           WHERE w.service_id = target.service_id AND w.status = 'WAITING'
+                           ORDER BY w.queued_at, w.queue_seq LIMIT 1)) - interval '1 millisecond'`,
+    queueSeq: NEXT_SEQ,
+  },
+  ORIGINAL: { queuedAt: Prisma.sql`target.enqueued_at`, queueSeq: Prisma.sql`c.queue_seq` },
 };
 
 export function returnToQueue(db: Database, request: ReturnToQueueRequest): Promise<Case> {
   const input = parseInput(returnToQueueRules, request);
-  return transition(db, { caseId: input.caseId, agent: input.agent, reason: input.reason, action: 'RETURN_TO_QUEUE', queuedAt: PLACE[input.placement] });
+  return transition(db, { caseId: input.caseId, agent: input.agent, reason: input.reason, action: 'RETURN_TO_QUEUE', place: PLACE[input.placement] });
 }

@@ -109,7 +109,7 @@ describe('call next', () => {
 
 describe('return to queue', () => {
   async function queueOf(service: number): Promise<number[]> {
-    const rows = await t.db.case.findMany({ where: { serviceId: service, status: 'WAITING' }, orderBy: [{ queuedAt: 'asc' }, { id: 'asc' }], select: { id: true } });
+    const rows = await t.db.case.findMany({ where: { serviceId: service, status: 'WAITING' }, orderBy: [{ queuedAt: 'asc' }, { queueSeq: 'asc' }], select: { id: true } });
     return rows.map((row) => row.id);
   }
 
@@ -135,5 +135,56 @@ describe('return to queue', () => {
     await callCase(t.db, { caseId: b.id, agent });
     await returnToQueue(t.db, { caseId: b.id, agent, placement: 'ORIGINAL', reason: 'called out of turn' });
     expect(await queueOf(service.id)).toEqual([a.id, b.id, c.id]);
+  });
+});
+
+describe('a returned case\'s place, under concurrency', () => {
+  async function queueOrder(service: number): Promise<number[]> {
+    const rows = await t.db.case.findMany({ where: { serviceId: service, status: 'WAITING' }, orderBy: [{ queuedAt: 'asc' }, { queueSeq: 'asc' }], select: { id: true } });
+    return rows.map((row) => row.id);
+  }
+
+  it('puts a BACK return behind a case enqueued in the same millisecond', async () => {
+    const service = await createService(t.db, { name: 'Same millisecond' });
+    const returned = await enqueueCase(t.db, { serviceId: service.id });
+    for (let round = 0; round < 30; round += 1) {
+      await enqueueCase(t.db, { serviceId: service.id });
+      await callCase(t.db, { caseId: returned.id, agent });
+      await returnToQueue(t.db, { caseId: returned.id, agent, placement: 'BACK', reason: 'again' });
+      expect((await queueOrder(service.id)).at(-1), `round ${round}`).toBe(returned.id);
+    }
+  });
+
+  it('puts a FRONT return ahead of a case put at the front while it waited for the service', async () => {
+    const service = await createService(t.db, { name: 'Front race' });
+    const [a, b, c] = [await enqueueCase(t.db, { serviceId: service.id }), await enqueueCase(t.db, { serviceId: service.id }), await enqueueCase(t.db, { serviceId: service.id })];
+    await callCase(t.db, { caseId: b.id, agent });
+    await callCase(t.db, { caseId: c.id, agent });
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked = (): void => undefined;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    // Another agent returns b to the front, holding the service's lock for a while.
+    const other = t.db.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM services WHERE id = ${service.id} FOR NO KEY UPDATE`;
+      await tx.$executeRaw`UPDATE cases SET status = 'WAITING', queued_at = ${a.queuedAt}::timestamptz - interval '1 millisecond',
+                                  queue_seq = nextval(pg_get_serial_sequence('cases', 'queue_seq')) WHERE id = ${b.id}`;
+      locked();
+      await released;
+    });
+    await Promise.race([holding, other]);
+    const returning = returnToQueue(t.db, { caseId: c.id, agent, placement: 'FRONT', reason: 'urgent' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    release();
+    await other;
+    await returning;
+    // c was returned last, so it is called next: ahead of b.
+    expect(await queueOrder(service.id)).toEqual([c.id, b.id, a.id]);
+  });
+});
+
+describe('call next on services that do not exist', () => {
+  it('answers NOT_FOUND rather than "nothing waits"', async () => {
+    await expect(callNext(t.db, { serviceIds: [serviceId, 987_654], agent })).rejects.toMatchObject({ code: 'NOT_FOUND', issue: { field: 'serviceIds' } });
   });
 });

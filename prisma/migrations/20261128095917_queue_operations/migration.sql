@@ -26,6 +26,7 @@ ALTER TABLE "cases" ADD COLUMN     "called_at" TIMESTAMPTZ(3),
 ADD COLUMN     "idempotency_key" VARCHAR(100),
 ADD COLUMN     "last_action" "case_action" NOT NULL DEFAULT 'ENQUEUE',
 ADD COLUMN     "last_agent" VARCHAR(100),
+ADD COLUMN     "queue_seq" BIGSERIAL NOT NULL,
 ADD COLUMN     "queued_at" TIMESTAMPTZ(3) NOT NULL DEFAULT clock_timestamp(),
 ADD COLUMN     "request_hash" CHAR(64),
 ADD COLUMN     "ticket" VARCHAR(20),
@@ -116,7 +117,7 @@ CREATE INDEX "case_events_case_id_id_idx" ON "case_events"("case_id", "id");
 CREATE UNIQUE INDEX "cases_idempotency_key_key" ON "cases"("idempotency_key");
 
 -- CreateIndex
-CREATE INDEX "cases_queue_order_idx" ON "cases"("service_id", "status", "queued_at", "id");
+CREATE INDEX "cases_queue_order_idx" ON "cases"("service_id", "status", "queued_at", "queue_seq");
 
 -- CreateIndex
 CREATE INDEX "cases_service_id_enqueued_at_idx" ON "cases"("service_id", "enqueued_at");
@@ -147,7 +148,7 @@ ALTER TABLE "case_events" ADD CONSTRAINT "case_events_case_id_fkey" FOREIGN KEY 
 
 -- Backfill (edited by hand): existing cases keep their queue order, get
 -- tickets numbered per service and UTC day in enqueue order, and a history.
-UPDATE "cases" SET "queued_at" = "enqueued_at", "updated_at" = coalesce("closed_at", "enqueued_at"),
+UPDATE "cases" SET "queued_at" = "enqueued_at", "queue_seq" = "id", "updated_at" = coalesce("closed_at", "enqueued_at"),
        "last_action" = CASE WHEN "auto_close" THEN 'AUTO_CLOSE'::"case_action" ELSE 'ENQUEUE'::"case_action" END;
 
 UPDATE "cases" c
@@ -158,6 +159,8 @@ UPDATE "cases" c
                row_number() OVER (PARTITION BY "service_id", ("enqueued_at" AT TIME ZONE 'UTC')::date ORDER BY "enqueued_at", "id")::int AS "number"
           FROM "cases") n, "services" s
  WHERE n."id" = c."id" AND s."id" = c."service_id";
+
+SELECT setval(pg_get_serial_sequence('cases', 'queue_seq'), coalesce(max("queue_seq"), 0) + 1, false) FROM "cases";
 
 INSERT INTO "ticket_counters" ("service_id", "day", "last_number")
 SELECT "service_id", "ticket_day", max("ticket_number") FROM "cases" GROUP BY "service_id", "ticket_day";

@@ -60,7 +60,7 @@ export type CaseActionInput = {
 export type CaseEnqueueInput = {
   /**
    * Enqueue and close the case at once, for statistics: the case is stored
-   * `CLOSED` and never waits in the queue. Default false.
+   * `COMPLETED` and never waits in the queue. Default false.
    */
   autoClose?: boolean | null | undefined;
   /**

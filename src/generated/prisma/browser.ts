@@ -50,8 +50,9 @@ export type ProcedureOption = Prisma.ProcedureOptionModel
 /**
  * Model Case
  * One visit of one person to one service. FIFO order within a service is
- * (queued_at, id): the database clock, then the id sequence as tie-breaker.
- * queued_at is enqueued_at until the case is returned to the queue.
+ * (queued_at, queue_seq): the database clock, then a sequence drawn under the
+ * service's lock as tie-breaker. Both are set at enqueue and when the case is
+ * returned to the queue.
  */
 export type Case = Prisma.CaseModel
 /**

@@ -1287,6 +1287,7 @@ export const CaseScalarFieldEnum = {
   ticket: 'ticket',
   enqueuedAt: 'enqueuedAt',
   queuedAt: 'queuedAt',
+  queueSeq: 'queueSeq',
   calledAt: 'calledAt',
   closedAt: 'closedAt',
   updatedAt: 'updatedAt',
@@ -1426,20 +1427,6 @@ export type ListEnumCaseStatusFieldRefInput<$PrismaModel> = FieldRefInputType<$P
 
 
 /**
- * Reference to a field of type 'CaseAction'
- */
-export type EnumCaseActionFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'CaseAction'>
-    
-
-
-/**
- * Reference to a field of type 'CaseAction[]'
- */
-export type ListEnumCaseActionFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'CaseAction[]'>
-    
-
-
-/**
  * Reference to a field of type 'BigInt'
  */
 export type BigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'BigInt'>
@@ -1450,6 +1437,20 @@ export type BigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 
  * Reference to a field of type 'BigInt[]'
  */
 export type ListBigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'BigInt[]'>
+    
+
+
+/**
+ * Reference to a field of type 'CaseAction'
+ */
+export type EnumCaseActionFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'CaseAction'>
+    
+
+
+/**
+ * Reference to a field of type 'CaseAction[]'
+ */
+export type ListEnumCaseActionFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'CaseAction[]'>
     
 
 

@@ -161,6 +161,7 @@ export const CaseScalarFieldEnum = {
   ticket: 'ticket',
   enqueuedAt: 'enqueuedAt',
   queuedAt: 'queuedAt',
+  queueSeq: 'queueSeq',
   calledAt: 'calledAt',
   closedAt: 'closedAt',
   updatedAt: 'updatedAt',

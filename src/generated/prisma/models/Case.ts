@@ -15,8 +15,9 @@ import type * as Prisma from "../internal/prismaNamespace.js"
 /**
  * Model Case
  * One visit of one person to one service. FIFO order within a service is
- * (queued_at, id): the database clock, then the id sequence as tie-breaker.
- * queued_at is enqueued_at until the case is returned to the queue.
+ * (queued_at, queue_seq): the database clock, then a sequence drawn under the
+ * service's lock as tie-breaker. Both are set at enqueue and when the case is
+ * returned to the queue.
  */
 export type CaseModel = runtime.Types.Result.DefaultSelection<Prisma.$CasePayload>
 
@@ -33,6 +34,7 @@ export type CaseAvgAggregateOutputType = {
   serviceId: number | null
   customerId: number | null
   ticketNumber: number | null
+  queueSeq: number | null
 }
 
 export type CaseSumAggregateOutputType = {
@@ -40,6 +42,7 @@ export type CaseSumAggregateOutputType = {
   serviceId: number | null
   customerId: number | null
   ticketNumber: number | null
+  queueSeq: bigint | null
 }
 
 export type CaseMinAggregateOutputType = {
@@ -59,6 +62,7 @@ export type CaseMinAggregateOutputType = {
   ticket: string | null
   enqueuedAt: Date | null
   queuedAt: Date | null
+  queueSeq: bigint | null
   calledAt: Date | null
   closedAt: Date | null
   updatedAt: Date | null
@@ -85,6 +89,7 @@ export type CaseMaxAggregateOutputType = {
   ticket: string | null
   enqueuedAt: Date | null
   queuedAt: Date | null
+  queueSeq: bigint | null
   calledAt: Date | null
   closedAt: Date | null
   updatedAt: Date | null
@@ -111,6 +116,7 @@ export type CaseCountAggregateOutputType = {
   ticket: number
   enqueuedAt: number
   queuedAt: number
+  queueSeq: number
   calledAt: number
   closedAt: number
   updatedAt: number
@@ -127,6 +133,7 @@ export type CaseAvgAggregateInputType = {
   serviceId?: true
   customerId?: true
   ticketNumber?: true
+  queueSeq?: true
 }
 
 export type CaseSumAggregateInputType = {
@@ -134,6 +141,7 @@ export type CaseSumAggregateInputType = {
   serviceId?: true
   customerId?: true
   ticketNumber?: true
+  queueSeq?: true
 }
 
 export type CaseMinAggregateInputType = {
@@ -153,6 +161,7 @@ export type CaseMinAggregateInputType = {
   ticket?: true
   enqueuedAt?: true
   queuedAt?: true
+  queueSeq?: true
   calledAt?: true
   closedAt?: true
   updatedAt?: true
@@ -179,6 +188,7 @@ export type CaseMaxAggregateInputType = {
   ticket?: true
   enqueuedAt?: true
   queuedAt?: true
+  queueSeq?: true
   calledAt?: true
   closedAt?: true
   updatedAt?: true
@@ -205,6 +215,7 @@ export type CaseCountAggregateInputType = {
   ticket?: true
   enqueuedAt?: true
   queuedAt?: true
+  queueSeq?: true
   calledAt?: true
   closedAt?: true
   updatedAt?: true
@@ -318,6 +329,7 @@ export type CaseGroupByOutputType = {
   ticket: string
   enqueuedAt: Date
   queuedAt: Date
+  queueSeq: bigint
   calledAt: Date | null
   closedAt: Date | null
   updatedAt: Date
@@ -367,6 +379,7 @@ export type CaseWhereInput = {
   ticket?: Prisma.StringFilter<"Case"> | string
   enqueuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
   queuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
+  queueSeq?: Prisma.BigIntFilter<"Case"> | bigint | number
   calledAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
   closedAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
   updatedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
@@ -397,6 +410,7 @@ export type CaseOrderByWithRelationInput = {
   ticket?: Prisma.SortOrder
   enqueuedAt?: Prisma.SortOrder
   queuedAt?: Prisma.SortOrder
+  queueSeq?: Prisma.SortOrder
   calledAt?: Prisma.SortOrderInput | Prisma.SortOrder
   closedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -432,6 +446,7 @@ export type CaseWhereUniqueInput = Prisma.AtLeast<{
   ticket?: Prisma.StringFilter<"Case"> | string
   enqueuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
   queuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
+  queueSeq?: Prisma.BigIntFilter<"Case"> | bigint | number
   calledAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
   closedAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
   updatedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
@@ -461,6 +476,7 @@ export type CaseOrderByWithAggregationInput = {
   ticket?: Prisma.SortOrder
   enqueuedAt?: Prisma.SortOrder
   queuedAt?: Prisma.SortOrder
+  queueSeq?: Prisma.SortOrder
   calledAt?: Prisma.SortOrderInput | Prisma.SortOrder
   closedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -495,6 +511,7 @@ export type CaseScalarWhereWithAggregatesInput = {
   ticket?: Prisma.StringWithAggregatesFilter<"Case"> | string
   enqueuedAt?: Prisma.DateTimeWithAggregatesFilter<"Case"> | Date | string
   queuedAt?: Prisma.DateTimeWithAggregatesFilter<"Case"> | Date | string
+  queueSeq?: Prisma.BigIntWithAggregatesFilter<"Case"> | bigint | number
   calledAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Case"> | Date | string | null
   closedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Case"> | Date | string | null
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Case"> | Date | string
@@ -518,6 +535,7 @@ export type CaseCreateInput = {
   ticket: string
   enqueuedAt?: Date | string
   queuedAt?: Date | string
+  queueSeq?: bigint | number
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -548,6 +566,7 @@ export type CaseUncheckedCreateInput = {
   ticket: string
   enqueuedAt?: Date | string
   queuedAt?: Date | string
+  queueSeq?: bigint | number
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -573,6 +592,7 @@ export type CaseUpdateInput = {
   ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -603,6 +623,7 @@ export type CaseUncheckedUpdateInput = {
   ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -631,6 +652,7 @@ export type CaseCreateManyInput = {
   ticket: string
   enqueuedAt?: Date | string
   queuedAt?: Date | string
+  queueSeq?: bigint | number
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -654,6 +676,7 @@ export type CaseUpdateManyMutationInput = {
   ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -680,6 +703,7 @@ export type CaseUncheckedUpdateManyInput = {
   ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -722,6 +746,7 @@ export type CaseCountOrderByAggregateInput = {
   ticket?: Prisma.SortOrder
   enqueuedAt?: Prisma.SortOrder
   queuedAt?: Prisma.SortOrder
+  queueSeq?: Prisma.SortOrder
   calledAt?: Prisma.SortOrder
   closedAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -736,6 +761,7 @@ export type CaseAvgOrderByAggregateInput = {
   serviceId?: Prisma.SortOrder
   customerId?: Prisma.SortOrder
   ticketNumber?: Prisma.SortOrder
+  queueSeq?: Prisma.SortOrder
 }
 
 export type CaseMaxOrderByAggregateInput = {
@@ -755,6 +781,7 @@ export type CaseMaxOrderByAggregateInput = {
   ticket?: Prisma.SortOrder
   enqueuedAt?: Prisma.SortOrder
   queuedAt?: Prisma.SortOrder
+  queueSeq?: Prisma.SortOrder
   calledAt?: Prisma.SortOrder
   closedAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -781,6 +808,7 @@ export type CaseMinOrderByAggregateInput = {
   ticket?: Prisma.SortOrder
   enqueuedAt?: Prisma.SortOrder
   queuedAt?: Prisma.SortOrder
+  queueSeq?: Prisma.SortOrder
   calledAt?: Prisma.SortOrder
   closedAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -795,6 +823,7 @@ export type CaseSumOrderByAggregateInput = {
   serviceId?: Prisma.SortOrder
   customerId?: Prisma.SortOrder
   ticketNumber?: Prisma.SortOrder
+  queueSeq?: Prisma.SortOrder
 }
 
 export type CaseScalarRelationFilter = {
@@ -890,6 +919,14 @@ export type EnumCaseStatusFieldUpdateOperationsInput = {
   set?: $Enums.CaseStatus
 }
 
+export type BigIntFieldUpdateOperationsInput = {
+  set?: bigint | number
+  increment?: bigint | number
+  decrement?: bigint | number
+  multiply?: bigint | number
+  divide?: bigint | number
+}
+
 export type NullableDateTimeFieldUpdateOperationsInput = {
   set?: Date | string | null
 }
@@ -948,6 +985,7 @@ export type CaseCreateWithoutServiceInput = {
   ticket: string
   enqueuedAt?: Date | string
   queuedAt?: Date | string
+  queueSeq?: bigint | number
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -976,6 +1014,7 @@ export type CaseUncheckedCreateWithoutServiceInput = {
   ticket: string
   enqueuedAt?: Date | string
   queuedAt?: Date | string
+  queueSeq?: bigint | number
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1033,6 +1072,7 @@ export type CaseScalarWhereInput = {
   ticket?: Prisma.StringFilter<"Case"> | string
   enqueuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
   queuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
+  queueSeq?: Prisma.BigIntFilter<"Case"> | bigint | number
   calledAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
   closedAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
   updatedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
@@ -1056,6 +1096,7 @@ export type CaseCreateWithoutCustomerInput = {
   ticket: string
   enqueuedAt?: Date | string
   queuedAt?: Date | string
+  queueSeq?: bigint | number
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1084,6 +1125,7 @@ export type CaseUncheckedCreateWithoutCustomerInput = {
   ticket: string
   enqueuedAt?: Date | string
   queuedAt?: Date | string
+  queueSeq?: bigint | number
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1135,6 +1177,7 @@ export type CaseCreateWithoutPropertiesInput = {
   ticket: string
   enqueuedAt?: Date | string
   queuedAt?: Date | string
+  queueSeq?: bigint | number
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1164,6 +1207,7 @@ export type CaseUncheckedCreateWithoutPropertiesInput = {
   ticket: string
   enqueuedAt?: Date | string
   queuedAt?: Date | string
+  queueSeq?: bigint | number
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1204,6 +1248,7 @@ export type CaseUpdateWithoutPropertiesInput = {
   ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1233,6 +1278,7 @@ export type CaseUncheckedUpdateWithoutPropertiesInput = {
   ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1257,6 +1303,7 @@ export type CaseCreateWithoutEventsInput = {
   ticket: string
   enqueuedAt?: Date | string
   queuedAt?: Date | string
+  queueSeq?: bigint | number
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1286,6 +1333,7 @@ export type CaseUncheckedCreateWithoutEventsInput = {
   ticket: string
   enqueuedAt?: Date | string
   queuedAt?: Date | string
+  queueSeq?: bigint | number
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1326,6 +1374,7 @@ export type CaseUpdateWithoutEventsInput = {
   ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1355,6 +1404,7 @@ export type CaseUncheckedUpdateWithoutEventsInput = {
   ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1381,6 +1431,7 @@ export type CaseCreateManyServiceInput = {
   ticket: string
   enqueuedAt?: Date | string
   queuedAt?: Date | string
+  queueSeq?: bigint | number
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1404,6 +1455,7 @@ export type CaseUpdateWithoutServiceInput = {
   ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1432,6 +1484,7 @@ export type CaseUncheckedUpdateWithoutServiceInput = {
   ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1459,6 +1512,7 @@ export type CaseUncheckedUpdateManyWithoutServiceInput = {
   ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1484,6 +1538,7 @@ export type CaseCreateManyCustomerInput = {
   ticket: string
   enqueuedAt?: Date | string
   queuedAt?: Date | string
+  queueSeq?: bigint | number
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1507,6 +1562,7 @@ export type CaseUpdateWithoutCustomerInput = {
   ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1535,6 +1591,7 @@ export type CaseUncheckedUpdateWithoutCustomerInput = {
   ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1562,6 +1619,7 @@ export type CaseUncheckedUpdateManyWithoutCustomerInput = {
   ticket?: Prisma.StringFieldUpdateOperationsInput | string
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1628,6 +1686,7 @@ export type CaseSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   ticket?: boolean
   enqueuedAt?: boolean
   queuedAt?: boolean
+  queueSeq?: boolean
   calledAt?: boolean
   closedAt?: boolean
   updatedAt?: boolean
@@ -1659,6 +1718,7 @@ export type CaseSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   ticket?: boolean
   enqueuedAt?: boolean
   queuedAt?: boolean
+  queueSeq?: boolean
   calledAt?: boolean
   closedAt?: boolean
   updatedAt?: boolean
@@ -1687,6 +1747,7 @@ export type CaseSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   ticket?: boolean
   enqueuedAt?: boolean
   queuedAt?: boolean
+  queueSeq?: boolean
   calledAt?: boolean
   closedAt?: boolean
   updatedAt?: boolean
@@ -1715,6 +1776,7 @@ export type CaseSelectScalar = {
   ticket?: boolean
   enqueuedAt?: boolean
   queuedAt?: boolean
+  queueSeq?: boolean
   calledAt?: boolean
   closedAt?: boolean
   updatedAt?: boolean
@@ -1724,7 +1786,7 @@ export type CaseSelectScalar = {
   requestHash?: boolean
 }
 
-export type CaseOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "serviceId" | "customerId" | "extRef" | "notes" | "subject" | "classificationCode" | "autoClose" | "procedureExtRef" | "procedureOptionExtRef" | "status" | "ticketDay" | "ticketNumber" | "ticket" | "enqueuedAt" | "queuedAt" | "calledAt" | "closedAt" | "updatedAt" | "lastAction" | "lastAgent" | "idempotencyKey" | "requestHash", ExtArgs["result"]["case"]>
+export type CaseOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "serviceId" | "customerId" | "extRef" | "notes" | "subject" | "classificationCode" | "autoClose" | "procedureExtRef" | "procedureOptionExtRef" | "status" | "ticketDay" | "ticketNumber" | "ticket" | "enqueuedAt" | "queuedAt" | "queueSeq" | "calledAt" | "closedAt" | "updatedAt" | "lastAction" | "lastAgent" | "idempotencyKey" | "requestHash", ExtArgs["result"]["case"]>
 export type CaseInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   service?: boolean | Prisma.ServiceDefaultArgs<ExtArgs>
   customer?: boolean | Prisma.Case$customerArgs<ExtArgs>
@@ -1772,6 +1834,7 @@ export type $CasePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
     ticket: string
     enqueuedAt: Date
     queuedAt: Date
+    queueSeq: bigint
     calledAt: Date | null
     closedAt: Date | null
     updatedAt: Date
@@ -2225,6 +2288,7 @@ export interface CaseFieldRefs {
   readonly ticket: Prisma.FieldRef<"Case", 'String'>
   readonly enqueuedAt: Prisma.FieldRef<"Case", 'DateTime'>
   readonly queuedAt: Prisma.FieldRef<"Case", 'DateTime'>
+  readonly queueSeq: Prisma.FieldRef<"Case", 'BigInt'>
   readonly calledAt: Prisma.FieldRef<"Case", 'DateTime'>
   readonly closedAt: Prisma.FieldRef<"Case", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"Case", 'DateTime'>

@@ -475,14 +475,6 @@ export type CaseEventUncheckedUpdateManyWithoutCaseNestedInput = {
   deleteMany?: Prisma.CaseEventScalarWhereInput | Prisma.CaseEventScalarWhereInput[]
 }
 
-export type BigIntFieldUpdateOperationsInput = {
-  set?: bigint | number
-  increment?: bigint | number
-  decrement?: bigint | number
-  multiply?: bigint | number
-  divide?: bigint | number
-}
-
 export type NullableEnumCaseStatusFieldUpdateOperationsInput = {
   set?: $Enums.CaseStatus | null
 }
