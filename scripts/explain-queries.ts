@@ -163,7 +163,7 @@ async function explain(client: pg.Client, statement: Statement, label: string, s
     explained.push(Number(time[1]));
     plain.push((await once(client, statement, statement.sql.text)).ms);
   }
-  const values = JSON.stringify(statement.sql.values);
+  const values = JSON.stringify(statement.sql.values, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
   console.log(`\n=== ${label} ${statement.name} ===`);
   if (showSql) console.log(`${statement.sql.text.trim()}\n-- values: ${values.length > 300 ? `${values.slice(0, 300)}...` : values}\n---`);
   console.log(plan.join('\n'));
