@@ -35,16 +35,22 @@ interface Transition {
   readonly place?: { readonly queuedAt: Prisma.Sql; readonly queueSeq: Prisma.Sql };
 }
 
-/** Locks the case, then its service: a return's place must be worked out under both locks. */
+/** Locks the case (when it may be returned), then its service: a return's place must be worked out under both locks. */
 const lockForReturn = (caseId: number): Prisma.Sql => Prisma.sql`
-  SELECT c.id FROM cases c JOIN services s ON s.id = c.service_id WHERE c.id = ${caseId} FOR UPDATE OF c FOR NO KEY UPDATE OF s`;
+  SELECT c.id FROM cases c JOIN services s ON s.id = c.service_id
+   WHERE c.id = ${caseId} AND c.status::text = ANY(${TRANSITIONS.RETURN_TO_QUEUE.from}::text[])
+     FOR UPDATE OF c FOR NO KEY UPDATE OF s`;
 
 async function applyTransition(db: Prisma.TransactionClient, change: Transition): Promise<Case> {
   const { from, to } = TRANSITIONS[change.action];
   const place = change.place ?? { queuedAt: Prisma.sql`c.queued_at`, queueSeq: Prisma.sql`c.queue_seq` };
   const rows = await db.$queryRaw<(Case & { fromStatus: CaseStatus })[]>`
     WITH target AS (
-      SELECT id, status, service_id, enqueued_at FROM cases WHERE id = ${change.caseId} FOR UPDATE
+      -- Only a case the action may start from is locked: a refused action
+      -- must not hide a waiting case from call next, even for a moment.
+      SELECT id, status, service_id, enqueued_at FROM cases
+       WHERE id = ${change.caseId} AND status::text = ANY(${from}::text[])
+         FOR UPDATE
     ), stamp AS (
       SELECT clock_timestamp() AS at FROM target
     ), changed AS (
