@@ -1,8 +1,10 @@
 // The case life cycle: which action may start from which status, and where
-// it leads. Every status change goes through `transition`, one SQL statement
-// that locks the case, checks the table below against its current status,
-// updates it and writes the history event; so two agents acting on one case
-// at once are applied one after the other, and the second sees the first.
+// it leads. Every status change goes through `applyTransition`, one SQL
+// statement that locks the case if the table below lets the action start from
+// its current status, updates it and writes the history event; so two agents
+// acting on one case at once are applied one after the other, and the second
+// sees the first. (Call next, in call-next.ts, makes the same change to the
+// case it picks.)
 //
 //   WAITING ──call──▶ IN_SERVICE ──complete──▶ COMPLETED
 //      ▲                  │
@@ -64,7 +66,7 @@ async function applyTransition(db: Prisma.TransactionClient, change: Transition)
              queued_at = ${place.queuedAt},
              queue_seq = ${place.queueSeq}
         FROM target, stamp
-       WHERE c.id = target.id AND target.status::text = ANY(${from}::text[])
+       WHERE c.id = target.id
       RETURNING ${caseColumns('c')}, target.status::text AS "fromStatus"
     ), event AS (
       INSERT INTO case_events (case_id, action, agent, reason, from_status, to_status, at)
