@@ -199,23 +199,22 @@ export type ReturnToQueue = z.output<typeof returnToQueueRules>;
 
 export const cancelCaseRules = z.object({ caseId: id, agent, reason });
 
-export const queuePageRules = z.object({
-  first: z
+/** A whole number from 1 to `max`; absent or null means `fallback`. */
+const countUpTo = (max: number, fallback: number) =>
+  z
     .number()
     .int()
     .nullish()
-    .transform((value) => value ?? 20)
-    .refine((value) => value >= 1 && value <= LIMITS.queuePage.first, rule('range', `must be from 1 to ${LIMITS.queuePage.first}`)),
+    .transform((value) => value ?? fallback)
+    .refine((value) => value >= 1 && value <= max, rule('range', `must be from 1 to ${max}`));
+
+export const queuePageRules = z.object({
+  first: countUpTo(LIMITS.queuePage.first, 20),
   after: optional(text(200, 1)),
 });
 
 export const statisticsRules = z.object({
-  windowMinutes: z
-    .number()
-    .int()
-    .nullish()
-    .transform((value) => value ?? 60)
-    .refine((value) => value >= 1 && value <= LIMITS.statistics.windowMinutes, rule('range', `must be from 1 to ${LIMITS.statistics.windowMinutes}`)),
+  windowMinutes: countUpTo(LIMITS.statistics.windowMinutes, 60),
 });
 
 function fieldPath(path: readonly PropertyKey[]): string {
