@@ -22,7 +22,7 @@ const config: CodegenConfig = {
           Service: './prisma/client.js#Service as ServiceModel',
           Customer: './prisma/client.js#Customer as CustomerModel',
           Case: './prisma/client.js#Case as CaseModel',
-          CaseEnqueuePayload: './prisma/client.js#Case as CaseModel',
+          CaseEnqueuePayload: '../queue/enqueue-case.js#EnqueuedCase as EnqueuedCaseModel',
           CaseEvent: './prisma/client.js#CaseEvent as CaseEventModel',
           CustomProperty: './prisma/client.js#CaseProperty as CasePropertyModel',
           Classification: './prisma/client.js#Classification as ClassificationModel',

@@ -18,8 +18,8 @@ import { MIGRATIONS_DIR } from '../src/config.js';
 import { applyPendingMigrations } from '../src/db/migrations.js';
 import { startScratchPostgres } from '../src/db/scratch-postgres.js';
 import type { Prisma } from '../src/generated/prisma/client.js';
-import { callNextSql } from '../src/queue/call-next.js';
-import { enqueueSql } from '../src/queue/enqueue-case.js';
+import { CANDIDATES, callNextSql } from '../src/queue/call-next.js';
+import { enqueueBatchSql } from '../src/queue/enqueue-statement.js';
 import { caseEnqueueRules, parseInput, queuePageRules, statisticsRules } from '../src/queue/input-rules.js';
 import { queuePageSql, standingsSql, statisticsSql, waitingCountSql } from '../src/queue/queue-reads.js';
 
@@ -30,8 +30,6 @@ const HISTORY = 400_000;
 const DEEP = 90_000;
 /** Runs per statement after one warm-up run, with and without EXPLAIN; medians are reported. */
 const RUNS = 5;
-/** The candidate counts of call-next's tries (CANDIDATES in src/queue/call-next.ts). */
-const CANDIDATES = [16, 1024, 2 ** 31 - 1];
 
 // ---------------------------------------------------------------- data
 
@@ -125,8 +123,15 @@ function statements(first: Place, deep: Place, lastIds: readonly number[]): Stat
       sql: standingsSql(lastIds.slice(-n)),
     })),
     { name: 'statistics, default window', sql: statisticsSql(1, parseInput(statisticsRules, {}).windowMinutes) },
-    ...CANDIDATES.map((n) => ({ name: `call next, services [1, 2], ${n} candidates per service`, sql: callNextSql([1, 2], 'explain', n), writes: true })),
-    { name: 'enqueue into service 1', sql: enqueueSql(parseInput(caseEnqueueRules, { serviceId: 1, subject: 'explain' })), writes: true },
+    ...CANDIDATES.map((n) => ({ name: `call next, services [1, 2], ${n} candidates per service`, sql: callNextSql([1, 2], ['explain'], n), writes: true })),
+    ...[1, 64].map((size) => ({
+      name: `enqueue a batch of ${size} into service 1`,
+      sql: enqueueBatchSql(
+        { serviceId: 1, serviceIdExtRef: null },
+        Array.from({ length: size }, (_, index) => parseInput(caseEnqueueRules, { serviceId: 1, subject: `explain ${index}`, customProperties: [{ key: 'n', value: String(index) }] })),
+      ),
+      writes: true,
+    })),
   ];
 }
 

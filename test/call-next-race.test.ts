@@ -3,7 +3,10 @@
 // and nobody stuck.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallNextDocument, CompleteCaseDocument, CreateServiceDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
-import { expectData } from './helpers/graphql-client.js';
+import { loadConfig } from '../src/config.js';
+import { startGateway } from '../src/gateway.js';
+import { silentLogger } from '../src/log.js';
+import { expectData, graphqlClient } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 let t: TestGateway;
@@ -107,5 +110,42 @@ describe('8 agents calling next on 2 services while 500 cases are enqueued', () 
       { action: 'CALL_NEXT', count: CASES },
       { action: 'COMPLETE', count: CASES },
     ].sort((a, b) => a.action.localeCompare(b.action)));
+  });
+});
+
+describe('24 agents on three gateways calling next on one queue of 600 cases', () => {
+  it('hand every case to exactly one agent, though each gateway gathers its calls into shared statements', async () => {
+    const others = await Promise.all(
+      [1, 2].map(() => startGateway(loadConfig({ DATABASE_URL: t.gateway.databaseUrl, PORT: '0', DATABASE_POOL_SIZE: '10' }), silentLogger)),
+    );
+    try {
+      const clients = [t.request, ...others.map((other) => graphqlClient(other.url))];
+      const serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Hall', queueCode: 'H' } })).createService.id;
+      for (let index = 0; index < 600; index += 50) {
+        await Promise.all(Array.from({ length: 50 }, (_, offset) => t.request(EnqueueCaseDocument, { input: { serviceId, subject: `case ${index + offset}` } })));
+      }
+      const handed = new Map<number, string[]>();
+      await Promise.all(
+        Array.from({ length: 24 }, async (_, desk) => {
+          const agent = `hall-desk-${desk}`;
+          for (;;) {
+            const { callNext } = expectData(await clients[desk % 3]!(CallNextDocument, { input: { serviceIds: [serviceId], agent } }));
+            if (!callNext) return;
+            expect(callNext.lastAgent).toBe(agent);
+            handed.set(callNext.id, [...(handed.get(callNext.id) ?? []), agent]);
+          }
+        }),
+      );
+      expect(handed.size).toBe(600);
+      for (const [caseId, agents] of handed) expect(agents, `case ${caseId}`).toHaveLength(1);
+      const { rows } = await t.sql.query<{ calls: number; agents: number }>(
+        `SELECT count(*)::int AS calls, count(DISTINCT e.case_id)::int AS agents FROM case_events e JOIN cases c ON c.id = e.case_id
+          WHERE c.service_id = $1 AND e.action = 'CALL_NEXT'`,
+        [serviceId],
+      );
+      expect(rows[0]).toEqual({ calls: 600, agents: 600 });
+    } finally {
+      await Promise.all(others.map((other) => other.stop()));
+    }
   });
 });

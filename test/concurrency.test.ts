@@ -2,7 +2,10 @@
 // FIFO order total and consistent with the ids handed back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateServiceDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
-import { expectData } from './helpers/graphql-client.js';
+import { loadConfig } from '../src/config.js';
+import { startGateway } from '../src/gateway.js';
+import { silentLogger } from '../src/log.js';
+import { expectData, graphqlClient } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 let t: TestGateway;
@@ -115,6 +118,49 @@ describe('the per-service enqueue lock', () => {
     } finally {
       await blocker.query('ROLLBACK').catch(() => undefined);
       blocker.release();
+    }
+  });
+});
+
+describe('three gateways enqueueing into one service at once', () => {
+  it('keep one FIFO order: their batches never commit a case ahead of one already visible', async () => {
+    // Each gateway gathers its own batches, one lane per way of naming the
+    // service: nine writers at once, which only the service lock orders.
+    const others = await Promise.all(
+      [1, 2].map(() => startGateway(loadConfig({ DATABASE_URL: t.gateway.databaseUrl, PORT: '0', DATABASE_POOL_SIZE: '20' }), silentLogger)),
+    );
+    try {
+      const clients = [t.request, ...others.map((other) => graphqlClient(other.url))];
+      const serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Shared', queueCode: 'S', extRef: 'SHARED' } })).createService.id;
+      const namings = [{ serviceId }, { serviceIdExtRef: 'SHARED' }, { serviceId, serviceIdExtRef: 'SHARED' }];
+      let racing = true;
+      const snapshots: number[][] = [];
+      const watcher = (async () => {
+        while (racing) {
+          const { rows } = await t.sql.query<{ id: number }>(`SELECT id FROM cases WHERE service_id = $1 AND status = 'WAITING' ORDER BY queued_at, queue_seq`, [serviceId]);
+          snapshots.push(rows.map((row) => row.id));
+        }
+      })();
+      const responses = await Promise.all(
+        Array.from({ length: 450 }, (_, index) => clients[index % 3]!(EnqueueCaseDocument, { input: { ...namings[Math.floor(index / 3) % 3]!, subject: `request ${index}` } })),
+      );
+      racing = false;
+      await watcher;
+      const answers = responses.map((response) => expectData(response).enqueueCase);
+      expect(snapshots.length).toBeGreaterThan(1);
+      snapshots.forEach((snapshot, index) => {
+        const next = snapshots[index + 1];
+        if (next) expect(next.slice(0, snapshot.length)).toEqual(snapshot);
+      });
+      const { rows } = await t.sql.query<{ id: number; ticket_number: number }>(
+        `SELECT id, ticket_number FROM cases WHERE service_id = $1 ORDER BY queued_at, queue_seq`,
+        [serviceId],
+      );
+      // Every case once; tickets unique and in queue order.
+      expect(rows.map((row) => row.id).sort((a, b) => a - b)).toEqual(answers.map((answer) => answer.caseId).sort((a, b) => a - b));
+      expect(rows.map((row) => row.ticket_number)).toEqual(Array.from({ length: 450 }, (_, index) => index + 1));
+    } finally {
+      await Promise.all(others.map((other) => other.stop()));
     }
   });
 });

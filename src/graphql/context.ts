@@ -1,13 +1,20 @@
 // What every resolver receives. Built fresh for each request from the
 // long-lived pieces created once at start-up.
 import type { Database } from '../db/prisma-client.js';
+import { createCaller, type Caller } from '../queue/call-next.js';
+import { createEnqueuer, type Enqueuer } from '../queue/enqueue-case.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 export interface GraphQLContext {
   readonly db: Database;
+  /** Long-lived, like `caller`: it gathers concurrent enqueues into shared commits. */
+  readonly enqueuer: Enqueuer;
+  readonly caller: Caller;
   readonly load: Loaders;
 }
 
 export function contextFactory(db: Database): () => Promise<GraphQLContext> {
-  return async () => ({ db, load: createLoaders(db) });
+  const enqueuer = createEnqueuer(db);
+  const caller = createCaller(db);
+  return async () => ({ db, enqueuer, caller, load: createLoaders(db) });
 }

@@ -1,19 +1,25 @@
-// Call next: hand the oldest waiting case of some services to one agent.
+// Call next: hand the oldest waiting cases of some services to the agents
+// who ask, each case to exactly one agent.
 //
 // Exactly once, without waiting: the candidate rows are locked with
-// FOR UPDATE SKIP LOCKED, so of several agents calling at once each locks a
-// different case, and none waits for another's transaction. The statement
+// FOR UPDATE SKIP LOCKED, so of several statements running at once each locks
+// different cases, and none waits for another's transaction. The statement
 // looks at the first few waiting cases of each service (an index scan each),
-// orders them, and locks the oldest one nobody else has locked: within a
-// service that is always the oldest case not already being handed out. Only
-// when every one of those candidates is taken by other agents at that moment
-// does it look further (a wider candidate list), so a busy queue cannot make
-// a call come back empty while cases wait.
+// orders them, and locks the oldest ones nobody else has locked: within a
+// service those are always the oldest cases not already being handed out.
+// Only when some of those candidates are taken by others at that moment does
+// it look further (a wider candidate list), so a busy queue cannot make a
+// call come back empty while cases wait.
+//
+// Group commit: calls for the same services that arrive while a hand-out for
+// them is in flight go together in one statement and one commit; the oldest
+// case goes to the call that arrived first, the next to the second, and so on.
 import type { Database } from '../db/prisma-client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Case } from '../generated/prisma/client.js';
 import { caseColumns } from './case-columns.js';
 import { notFound } from './errors.js';
+import { GroupCommit } from './group-commit.js';
 import { callNextRules, parseInput } from './input-rules.js';
 
 export interface CallNextRequest {
@@ -21,14 +27,34 @@ export interface CallNextRequest {
   readonly agent: string;
 }
 
+export interface Caller {
+  /** The case handed to the request's agent, or null when no case waits in those services. */
+  callNext(request: CallNextRequest): Promise<Case | null>;
+}
+
+/** What every row of the statement carries besides the case. */
+interface Counts {
+  /** Waiting cases the statement considered. */
+  readonly candidates: number;
+  /** How many of the requested services exist. */
+  readonly known: number;
+}
+
 /** The row when no case was locked: every case column is null. */
 type NullCase = { [K in keyof Case]: null };
+type CalledRow = (Case & Counts & { readonly ord: number }) | (NullCase & Counts & { readonly ord: null });
 
-// Candidates per service on each try; the last is unbounded.
-const CANDIDATES = [16, 1024, 2 ** 31 - 1];
+// Candidates per service on each try (at least as many as calls in the batch); the last is unbounded.
+export const CANDIDATES = [16, 1024, 2 ** 31 - 1];
 
-/** The hand-out statement; `candidates` is how many waiting cases of each service it considers. */
-export function callNextSql(serviceIds: readonly number[], agent: string, candidates: number): Prisma.Sql {
+/** Most calls one statement answers. */
+export const MAX_BATCH = 64;
+
+/**
+ * The hand-out statement: the oldest `agents.length` free cases, the first to
+ * `agents[0]`; `candidates` is how many waiting cases of each service it considers.
+ */
+export function callNextSql(serviceIds: readonly number[], agents: readonly string[], candidates: number): Prisma.Sql {
   // The candidate ids go to the lock step as an array, so it fetches them by
   // primary key whatever the planner thinks of the list's size.
   return Prisma.sql`
@@ -45,41 +71,30 @@ export function callNextSql(serviceIds: readonly number[], agent: string, candid
            LIMIT ${candidates}
         ) c
     ), next AS (
-      SELECT id FROM cases
+      SELECT id, queued_at, queue_seq FROM cases
        WHERE id = ANY(ARRAY(SELECT id FROM candidate)) AND status = 'WAITING'
          AND (SELECT services FROM known) = ${serviceIds.length}
        ORDER BY queued_at, queue_seq
-       LIMIT 1
+       LIMIT ${agents.length}
          FOR UPDATE SKIP LOCKED
+    ), assigned AS (
+      -- Oldest case to the first call.
+      SELECT n.id, a.agent, a.ord::int AS ord
+        FROM (SELECT id, row_number() OVER (ORDER BY queued_at, queue_seq) AS ord FROM next) n
+        JOIN unnest(${agents}::text[]) WITH ORDINALITY AS a(agent, ord) ON a.ord = n.ord
     ), called AS (
       UPDATE cases c
          SET status = 'IN_SERVICE', called_at = clock_timestamp(), updated_at = clock_timestamp(),
-             last_action = 'CALL_NEXT', last_agent = ${agent}
-        FROM next
-       WHERE c.id = next.id
-      RETURNING ${caseColumns('c')}
+             last_action = 'CALL_NEXT', last_agent = assigned.agent
+        FROM assigned
+       WHERE c.id = assigned.id
+      RETURNING ${caseColumns('c')}, assigned.ord
     ), event AS (
       INSERT INTO case_events (case_id, action, agent, from_status, to_status, at)
-      SELECT id, 'CALL_NEXT', ${agent}, 'WAITING', 'IN_SERVICE', "calledAt" FROM called
+      SELECT id, 'CALL_NEXT', "lastAgent", 'WAITING', 'IN_SERVICE', "calledAt" FROM called ORDER BY ord
     )
     SELECT called.*, (SELECT count(*)::int FROM candidate) AS candidates, (SELECT services FROM known) AS known
       FROM (VALUES (1)) AS always(one) LEFT JOIN called ON TRUE`;
-}
-
-interface Counts {
-  readonly candidates: number;
-  readonly known: number;
-}
-
-async function tryCall(db: Database, serviceIds: readonly number[], agent: string, candidates: number): Promise<Case | null | 'none-free'> {
-  const rows = await db.$queryRaw<((Case & Counts) | (NullCase & Counts))[]>(callNextSql(serviceIds, agent, candidates));
-  const [row] = rows;
-  if (!row) return null;
-  const { candidates: found, known, ...called } = row;
-  if (known !== serviceIds.length) await requireServices(db, serviceIds);
-  if (called.id !== null) return called;
-  // Nothing locked: either nothing waits, or every candidate was taken.
-  return found === 0 ? null : 'none-free';
 }
 
 /** Nothing to hand out: tells a quiet queue from a service that does not exist. */
@@ -89,12 +104,35 @@ async function requireServices(db: Database, serviceIds: readonly number[]): Pro
   if (missing !== undefined) throw notFound('serviceIds', `no service has the id ${missing}`);
 }
 
-/** The case handed to `agent`, or null when no case waits in those services. */
-export async function callNext(db: Database, request: CallNextRequest): Promise<Case | null> {
-  const { serviceIds, agent } = parseInput(callNextRules, request);
+/** Answers a batch of calls on the same services, in arrival order: a case or null for each. */
+async function callBatch(db: Database, serviceIds: readonly number[], agents: readonly string[]): Promise<(Case | null)[]> {
+  const answers: (Case | null)[] = [];
   for (const candidates of CANDIDATES) {
-    const result = await tryCall(db, serviceIds, agent, candidates);
-    if (result !== 'none-free') return result;
+    const waiting = agents.slice(answers.length);
+    const rows = await db.$queryRaw<CalledRow[]>(callNextSql(serviceIds, waiting, Math.max(candidates, waiting.length)));
+    const [first] = rows;
+    if (!first) break;
+    if (first.known !== serviceIds.length) await requireServices(db, serviceIds);
+    const called = rows.flatMap((row) => (row.ord === null ? [] : [row])).sort((a, b) => a.ord - b.ord);
+    for (const { ord: _ord, candidates: _candidates, known: _known, ...handed } of called) answers.push(handed);
+    // Done when every call has its case, or when no candidate was left over
+    // (nothing else waits); otherwise others held some: look further.
+    if (answers.length === agents.length || first.candidates <= called.length) break;
   }
-  return null;
+  return agents.map((_, index) => answers[index] ?? null);
+}
+
+/** The call-next entry point of a gateway: one per database client, created at start-up. */
+export function createCaller(db: Database): Caller {
+  const lanes = new GroupCommit<CallNextRequest, Case | null>(async (requests) => {
+    const [first] = requests;
+    return first ? callBatch(db, first.serviceIds, requests.map((request) => request.agent)) : [];
+  }, MAX_BATCH);
+  return {
+    async callNext(request) {
+      const { serviceIds, agent } = parseInput(callNextRules, request);
+      const sorted = [...serviceIds].sort((a, b) => a - b);
+      return lanes.submit(JSON.stringify(sorted), { serviceIds: sorted, agent });
+    },
+  };
 }

@@ -1,25 +1,22 @@
 // Enqueue: a new case joins the back of its service's queue, with a ticket.
 //
-// FIFO order within a service is (queued_at, queue_seq), both assigned by
-// the database. The enqueue is one SQL statement that first locks its service's
-// row, then takes the clock reading, the ticket number and the sequence: enqueues
-// into one service therefore commit one at a time, in the order of their
-// clock readings and sequence numbers, so a case visible in the queue never gets a case
-// ahead of it later (docs/architecture.md). One statement, not a transaction
-// of several, keeps the lock for microseconds rather than network round trips;
-// enqueues into different services never wait for each other.
-//
-// Tickets: a counter row per service and calendar day (in the service's time
-// zone), incremented in the same statement under the same lock, and a unique
-// index on (service, day, number) behind it: a number is never handed out twice.
-import { createHash } from 'node:crypto';
-import { Prisma } from '../generated/prisma/client.js';
-import type { Case } from '../generated/prisma/client.js';
+// Each request is validated on its own (input rules, then the classification
+// and procedure it names), so a bad request fails alone and early. Valid ones
+// go through group commit: requests that name the same service and arrive
+// while a write into it is in flight are written together, in arrival order,
+// by one statement under the service's lock (enqueue-statement.ts holds the
+// FIFO and ticket rules). Each request is answered after that statement's
+// commit. A request the statement left out (an unknown or inactive service or
+// customer, an idempotency key used before) is explained on its own.
+import type { Case, CaseProperty } from '../generated/prisma/client.js';
 import type { Database } from '../db/prisma-client.js';
-import { isForeignKeyViolation } from '../db/prisma-errors.js';
-import { caseColumns } from './case-columns.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/prisma-errors.js';
+import { propertiesByCase } from './case-reads.js';
+import { enqueueBatchSql, requestHash, selectorKey, type WrittenCase } from './enqueue-statement.js';
 import { badInput, conflict, notFound, type QueueError } from './errors.js';
+import { GroupCommit } from './group-commit.js';
 import { caseEnqueueRules, parseInput, type CaseEnqueue } from './input-rules.js';
+import { standings, type Standing } from './queue-reads.js';
 import { checkCaseReferences } from './references.js';
 
 /** The request as clients send it; `null` and absent both mean "not given". */
@@ -38,82 +35,54 @@ export interface CaseEnqueueRequest {
   readonly idempotencyKey?: string | null;
 }
 
-/** The service to lock: by id, by external reference, or by both at once. */
-function serviceMatch(input: CaseEnqueue): Prisma.Sql {
-  const byId = input.serviceId === null ? Prisma.empty : Prisma.sql`AND s.id = ${input.serviceId}`;
-  const byExtRef = input.serviceIdExtRef === null ? Prisma.empty : Prisma.sql`AND s.ext_ref = ${input.serviceIdExtRef}`;
-  return Prisma.sql`TRUE ${byId} ${byExtRef}`;
+/** The stored case with what an enqueue's answer adds to it. */
+export interface EnqueuedCase extends Case {
+  /** The external reference of the case's service. */
+  readonly serviceExtRef: string | null;
+  /** The custom properties as stored, in request order. */
+  readonly customProperties: readonly CaseProperty[];
+  /** Position and estimated wait, read after the commit on first use: one read per batch, shared. */
+  standing(): Promise<Standing>;
 }
 
-/** Identifies what was asked for, so a retry with the same key can be told from a different request. */
-function requestHash(input: CaseEnqueue): string {
-  const { idempotencyKey: _key, ...asked } = input;
-  return createHash('sha256').update(JSON.stringify(asked)).digest('hex');
+export interface Enqueuer {
+  /** Enqueues the case, or returns the case an earlier request with the same idempotency key created. */
+  enqueue(request: CaseEnqueueRequest): Promise<EnqueuedCase>;
 }
 
-/** The enqueue statement: returns the new case, or no row when nothing was inserted. */
-export function enqueueSql(input: CaseEnqueue): Prisma.Sql {
-  const keys = input.customProperties.map((property) => property.key);
-  const values = input.customProperties.map((property) => property.value);
-  const firstAction = input.autoClose ? 'AUTO_CLOSE' : 'ENQUEUE';
-  const status = input.autoClose ? 'COMPLETED' : 'WAITING';
-  // The service and customer checks live in the statement so the usual path
-  // is one round trip; the foreign key still guards a customer deleted
-  // meanwhile. FOR NO KEY UPDATE serialises enqueues into the service without
-  // blocking other transactions' foreign-key checks against it. The clock is
-  // read after the lock is held (stamp reads from service), never before.
-  return Prisma.sql`
-    WITH service AS (
-      SELECT s.id, s.queue_code, s.time_zone
-        FROM services s
-       WHERE ${serviceMatch(input)} AND s.active
-         AND (${input.customerId}::int IS NULL
-              OR EXISTS (SELECT 1 FROM customers c WHERE c.id = ${input.customerId}::int AND c.active))
-         FOR NO KEY UPDATE
-    ), stamp AS (
-      SELECT service.*, now.at, (now.at AT TIME ZONE service.time_zone)::date AS day
-        -- The LATERAL names the locked row, so the clock is read after the lock, whatever the plan.
-        FROM service CROSS JOIN LATERAL (SELECT clock_timestamp() AS at WHERE service.id IS NOT NULL) now
-    ), ticket AS (
-      INSERT INTO ticket_counters (service_id, day, last_number)
-      SELECT id, day, 1 FROM stamp
-      ON CONFLICT (service_id, day) DO UPDATE SET last_number = ticket_counters.last_number + 1
-      RETURNING last_number
-    ), created AS (
-      INSERT INTO cases (service_id, customer_id, ext_ref, notes, subject, classification_code, auto_close,
-                         procedure_ext_ref, procedure_option_ext_ref, status, ticket_day, ticket_number, ticket,
-                         enqueued_at, queued_at, updated_at, closed_at, last_action, idempotency_key, request_hash)
-      SELECT stamp.id, ${input.customerId}::int, ${input.extRef}, ${input.notes}, ${input.subject},
-             ${input.classificationCode}, ${input.autoClose}, ${input.procedureExtRef}, ${input.procedureOptionExtRef},
-             ${status}::case_status, stamp.day, ticket.last_number,
-             coalesce(stamp.queue_code, '') || lpad(ticket.last_number::text, greatest(3, length(ticket.last_number::text)), '0'),
-             stamp.at, stamp.at, stamp.at, CASE WHEN ${input.autoClose} THEN stamp.at END, ${firstAction}::case_action,
-             ${input.idempotencyKey}, ${input.idempotencyKey === null ? null : requestHash(input)}
-        FROM stamp, ticket
-      ON CONFLICT (idempotency_key) DO NOTHING
-      RETURNING ${caseColumns('cases')}
-    ), properties AS (
-      INSERT INTO case_properties (case_id, key, value, position)
-      SELECT created.id, property.key, property.value, property.position
-        FROM created, unnest(${keys}::text[], ${values}::text[]) WITH ORDINALITY AS property(key, value, position)
-    ), event AS (
-      INSERT INTO case_events (case_id, action, to_status, at)
-      SELECT id, ${firstAction}::case_action, ${status}::case_status, "enqueuedAt" FROM created
-    )
-    SELECT * FROM created`;
+/** Most cases one statement writes; more waiting go in the next. */
+export const MAX_BATCH = 256;
+
+const NO_STANDING: Standing = { position: null, estimatedWaitSeconds: null };
+
+/** One standings read for a whole batch, made when the first answer asks for it. */
+function sharedStandings(db: Database, caseIds: readonly number[]): (caseId: number) => Promise<Standing> {
+  let read: Promise<Map<number, Standing>> | undefined;
+  return async (caseId) => {
+    read ??= standings(db, caseIds).then((list) => new Map(caseIds.map((id, index) => [id, list[index] ?? NO_STANDING])));
+    return (await read).get(caseId) ?? NO_STANDING;
+  };
 }
 
-async function insertCase(db: Database, input: CaseEnqueue): Promise<Case | undefined> {
-  const rows = await db.$queryRaw<Case[]>(enqueueSql(input));
-  return rows[0];
+function enqueued(row: Case, serviceExtRef: string | null, customProperties: readonly CaseProperty[], standing: (caseId: number) => Promise<Standing>): EnqueuedCase {
+  return { ...row, serviceExtRef, customProperties, standing: () => standing(row.id) };
 }
 
-/** Nothing was inserted: a retry, or a reference that names nothing usable. */
-async function whyNothingWasInserted(db: Database, input: CaseEnqueue): Promise<Case | QueueError> {
+/** An earlier case, answered again to a retry: everything is read back. */
+async function storedCase(db: Database, row: Case): Promise<EnqueuedCase> {
+  const [service, [properties = []]] = await Promise.all([
+    db.service.findUnique({ where: { id: row.serviceId }, select: { extRef: true } }),
+    propertiesByCase(db, [row.id]),
+  ]);
+  return enqueued(row, service?.extRef ?? null, properties, sharedStandings(db, [row.id]));
+}
+
+/** Nothing was written for this request: a retry, or a reference that names nothing usable. */
+async function whyNothingWasWritten(db: Database, input: CaseEnqueue): Promise<EnqueuedCase | QueueError> {
   if (input.idempotencyKey !== null) {
     const earlier = await db.case.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
     if (earlier) {
-      if (earlier.requestHash === requestHash(input)) return earlier;
+      if (earlier.requestHash === requestHash(input)) return storedCase(db, earlier);
       return conflict('idempotencyKey', 'was used before for a different request');
     }
   }
@@ -131,25 +100,55 @@ async function whyNothingWasInserted(db: Database, input: CaseEnqueue): Promise<
     return badInput('serviceIdExtRef', 'matchesServiceId', `"${input.serviceIdExtRef}" is not the external reference of service ${input.serviceId}`);
   }
   if (!service.active) return badInput(serviceField, 'active', 'the service is inactive: it takes no new cases');
-  const customer = await db.customer.findUnique({ where: { id: input.customerId ?? 0 }, select: { active: true } });
+  const customer = input.customerId === null ? null : await db.customer.findUnique({ where: { id: input.customerId }, select: { active: true } });
   if (!customer) return notFound('customerId', `no customer has the id ${input.customerId}`);
-  return badInput('customerId', 'active', `the customer ${input.customerId} is inactive`);
+  if (!customer.active) return badInput('customerId', 'active', `the customer ${input.customerId} is inactive`);
+  // Everything checks out now, so something changed while the statement ran
+  // (a reference deactivated and restored, a racing request with the same key
+  // rolled back). Nothing was written; the request can be sent again.
+  return input.idempotencyKey !== null
+    ? conflict('idempotencyKey', 'a request with this key was in progress; nothing was written, send it again')
+    : conflict(serviceField, 'the service or customer changed while the case was written; nothing was written, send it again');
 }
 
-/** Enqueues the case, or returns the case an earlier request with the same idempotency key created. */
-export async function enqueueCase(db: Database, request: CaseEnqueueRequest): Promise<Case> {
-  const input = parseInput(caseEnqueueRules, request);
-  await checkCaseReferences(db, input);
-  let created: Case | undefined;
+/** Writes one batch (all naming the same service); one answer per request, in order. */
+async function writeBatch(db: Database, inputs: readonly CaseEnqueue[]): Promise<(EnqueuedCase | Error)[]> {
+  const [first] = inputs;
+  if (!first) return [];
+  let rows: WrittenCase[];
   try {
-    created = await insertCase(db, input);
+    rows = await db.$queryRaw<WrittenCase[]>(enqueueBatchSql(first, inputs));
   } catch (error) {
-    // The customer was deleted between the check and the insert.
-    if (isForeignKeyViolation(error)) throw notFound('customerId', `no customer has the id ${input.customerId}`);
+    // The database refused the statement (a customer deleted since it was
+    // checked), so nothing of the batch was written: write each request alone,
+    // so only the one at fault fails. Any other error (the connection lost)
+    // may have come after the commit, so it is not retried.
+    if (!isForeignKeyViolation(error) && !isUniqueViolation(error)) throw error;
+    if (inputs.length > 1) return (await Promise.all(inputs.map((input) => writeBatch(db, [input])))).flat();
+    if (isForeignKeyViolation(error)) return [notFound('customerId', `no customer has the id ${first.customerId}`)];
     throw error;
   }
-  if (created) return created;
-  const outcome = await whyNothingWasInserted(db, input);
-  if (outcome instanceof Error) throw outcome;
-  return outcome;
+  const byOrd = new Map(rows.map((row) => [row.ord, row]));
+  const standing = sharedStandings(db, rows.map((row) => row.id));
+  return Promise.all(
+    inputs.map(async (input, ord) => {
+      const row = byOrd.get(ord);
+      if (!row) return whyNothingWasWritten(db, input);
+      const { ord: _ord, serviceExtRef, ...stored } = row;
+      const properties = input.customProperties.map((property, index) => ({ caseId: row.id, key: property.key, value: property.value, position: index + 1 }));
+      return enqueued(stored, serviceExtRef, properties, standing);
+    }),
+  );
+}
+
+/** The enqueue entry point of a gateway: one per database client, created at start-up. */
+export function createEnqueuer(db: Database): Enqueuer {
+  const lanes = new GroupCommit<CaseEnqueue, EnqueuedCase>((inputs) => writeBatch(db, inputs), MAX_BATCH);
+  return {
+    async enqueue(request) {
+      const input = parseInput(caseEnqueueRules, request);
+      await checkCaseReferences(db, input);
+      return lanes.submit(selectorKey(input), input);
+    },
+  };
 }

@@ -2,8 +2,8 @@
 // legal or not, and where returned cases go.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseStatus } from '../../src/generated/prisma/client.js';
-import { callNext } from '../../src/queue/call-next.js';
-import { enqueueCase } from '../../src/queue/enqueue-case.js';
+import { createCaller, type Caller } from '../../src/queue/call-next.js';
+import { createEnqueuer, type Enqueuer } from '../../src/queue/enqueue-case.js';
 import { QueueError } from '../../src/queue/errors.js';
 import { createService, updateService } from '../../src/queue/services.js';
 import { callCase, cancelCase, completeCase, returnToQueue, TRANSITIONS } from '../../src/queue/transitions.js';
@@ -11,10 +11,14 @@ import { startTestDatabaseClient, type TestDatabaseClient } from '../helpers/tes
 
 let t: TestDatabaseClient;
 let serviceId: number;
+let queue: Enqueuer;
+let desk: Caller;
 const agent = 'desk-1';
 
 beforeAll(async () => {
   t = await startTestDatabaseClient();
+  queue = createEnqueuer(t.db);
+  desk = createCaller(t.db);
   serviceId = (await createService(t.db, { name: 'Life cycle', queueCode: 'L' })).id;
 });
 
@@ -31,7 +35,7 @@ const actions = {
 
 /** A fresh case brought to `status` by legal actions. */
 async function caseIn(status: CaseStatus): Promise<number> {
-  const { id } = await enqueueCase(t.db, { serviceId, subject: `to be ${status}` });
+  const { id } = await queue.enqueue({ serviceId, subject: `to be ${status}` });
   if (status === 'WAITING') return id;
   if (status === 'CANCELLED') return (await cancelCase(t.db, { caseId: id, agent, reason: 'setup' })).id;
   await callCase(t.db, { caseId: id, agent });
@@ -87,23 +91,23 @@ describe('every action from every status', () => {
 describe('call next', () => {
   it('returns null when nothing waits', async () => {
     const empty = await createService(t.db, { name: 'Empty' });
-    expect(await callNext(t.db, { serviceIds: [empty.id], agent })).toBeNull();
+    expect(await desk.callNext({ serviceIds: [empty.id], agent })).toBeNull();
   });
 
   it('takes the oldest case across several services', async () => {
     const [first, second] = await Promise.all([createService(t.db, { name: 'One' }), createService(t.db, { name: 'Two' })]);
-    const older = await enqueueCase(t.db, { serviceId: second.id });
-    const newer = await enqueueCase(t.db, { serviceId: first.id });
-    expect((await callNext(t.db, { serviceIds: [first.id, second.id], agent }))?.id).toBe(older.id);
-    expect((await callNext(t.db, { serviceIds: [first.id, second.id], agent }))?.id).toBe(newer.id);
+    const older = await queue.enqueue({ serviceId: second.id });
+    const newer = await queue.enqueue({ serviceId: first.id });
+    expect((await desk.callNext({ serviceIds: [first.id, second.id], agent }))?.id).toBe(older.id);
+    expect((await desk.callNext({ serviceIds: [first.id, second.id], agent }))?.id).toBe(newer.id);
   });
 
   it('still serves the waiting cases of a deactivated service', async () => {
     const closing = await createService(t.db, { name: 'Closing' });
-    const waiting = await enqueueCase(t.db, { serviceId: closing.id });
+    const waiting = await queue.enqueue({ serviceId: closing.id });
     await updateService(t.db, closing.id, { active: false });
-    await expect(enqueueCase(t.db, { serviceId: closing.id })).rejects.toMatchObject({ code: 'BAD_USER_INPUT', issue: { field: 'serviceId', rule: 'active' } });
-    expect((await callNext(t.db, { serviceIds: [closing.id], agent }))?.id).toBe(waiting.id);
+    await expect(queue.enqueue({ serviceId: closing.id })).rejects.toMatchObject({ code: 'BAD_USER_INPUT', issue: { field: 'serviceId', rule: 'active' } });
+    expect((await desk.callNext({ serviceIds: [closing.id], agent }))?.id).toBe(waiting.id);
   });
 });
 
@@ -119,9 +123,9 @@ describe('return to queue', () => {
     ['ORIGINAL', (returned: number, others: number[]) => [returned, ...others]],
   ] as const)('puts the case at %s', async (placement, expected) => {
     const service = await createService(t.db, { name: `Return ${placement}` });
-    const first = await enqueueCase(t.db, { serviceId: service.id });
-    const others = [(await enqueueCase(t.db, { serviceId: service.id })).id, (await enqueueCase(t.db, { serviceId: service.id })).id];
-    expect((await callNext(t.db, { serviceIds: [service.id], agent }))?.id).toBe(first.id);
+    const first = await queue.enqueue({ serviceId: service.id });
+    const others = [(await queue.enqueue({ serviceId: service.id })).id, (await queue.enqueue({ serviceId: service.id })).id];
+    expect((await desk.callNext({ serviceIds: [service.id], agent }))?.id).toBe(first.id);
     const returned = await returnToQueue(t.db, { caseId: first.id, agent, placement, reason: 'documents missing' });
     expect(returned).toMatchObject({ status: 'WAITING', lastAction: 'RETURN_TO_QUEUE' });
     expect(await queueOf(service.id)).toEqual(expected(first.id, others));
@@ -131,7 +135,7 @@ describe('return to queue', () => {
 
   it('puts ORIGINAL behind older cases that still wait', async () => {
     const service = await createService(t.db, { name: 'Original order' });
-    const [a, b, c] = [await enqueueCase(t.db, { serviceId: service.id }), await enqueueCase(t.db, { serviceId: service.id }), await enqueueCase(t.db, { serviceId: service.id })];
+    const [a, b, c] = [await queue.enqueue({ serviceId: service.id }), await queue.enqueue({ serviceId: service.id }), await queue.enqueue({ serviceId: service.id })];
     await callCase(t.db, { caseId: b.id, agent });
     await returnToQueue(t.db, { caseId: b.id, agent, placement: 'ORIGINAL', reason: 'called out of turn' });
     expect(await queueOf(service.id)).toEqual([a.id, b.id, c.id]);
@@ -146,9 +150,9 @@ describe('a returned case\'s place, under concurrency', () => {
 
   it('puts a BACK return behind a case enqueued in the same millisecond', async () => {
     const service = await createService(t.db, { name: 'Same millisecond' });
-    const returned = await enqueueCase(t.db, { serviceId: service.id });
+    const returned = await queue.enqueue({ serviceId: service.id });
     for (let round = 0; round < 30; round += 1) {
-      await enqueueCase(t.db, { serviceId: service.id });
+      await queue.enqueue({ serviceId: service.id });
       await callCase(t.db, { caseId: returned.id, agent });
       await returnToQueue(t.db, { caseId: returned.id, agent, placement: 'BACK', reason: 'again' });
       expect((await queueOrder(service.id)).at(-1), `round ${round}`).toBe(returned.id);
@@ -157,7 +161,7 @@ describe('a returned case\'s place, under concurrency', () => {
 
   it('puts a FRONT return ahead of a case put at the front while it waited for the service', async () => {
     const service = await createService(t.db, { name: 'Front race' });
-    const [a, b, c] = [await enqueueCase(t.db, { serviceId: service.id }), await enqueueCase(t.db, { serviceId: service.id }), await enqueueCase(t.db, { serviceId: service.id })];
+    const [a, b, c] = [await queue.enqueue({ serviceId: service.id }), await queue.enqueue({ serviceId: service.id }), await queue.enqueue({ serviceId: service.id })];
     await callCase(t.db, { caseId: b.id, agent });
     await callCase(t.db, { caseId: c.id, agent });
     let release = (): void => undefined;
@@ -185,6 +189,6 @@ describe('a returned case\'s place, under concurrency', () => {
 
 describe('call next on services that do not exist', () => {
   it('answers NOT_FOUND rather than "nothing waits"', async () => {
-    await expect(callNext(t.db, { serviceIds: [serviceId, 987_654], agent })).rejects.toMatchObject({ code: 'NOT_FOUND', issue: { field: 'serviceIds' } });
+    await expect(desk.callNext({ serviceIds: [serviceId, 987_654], agent })).rejects.toMatchObject({ code: 'NOT_FOUND', issue: { field: 'serviceIds' } });
   });
 });

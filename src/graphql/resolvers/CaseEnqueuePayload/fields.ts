@@ -1,13 +1,13 @@
-// The enqueue response echoes the request in the seed's field names; the
-// rest resolves from the stored case as it is.
+// The enqueue response echoes the request in the seed's field names. The
+// write itself returns the row, the service's external reference and the
+// properties; position and estimated wait are read once per batch, when asked.
 import type { CaseEnqueuePayloadResolvers } from '../../../generated/graphql.js';
-import { required } from '../required.js';
 
 export const CaseEnqueuePayload: CaseEnqueuePayloadResolvers = {
   caseId: (row) => row.id,
-  serviceIdExtRef: async (row, _args, { load }) => required(await load.service.load(row.serviceId), 'service', row.serviceId).extRef,
-  customProperties: (row, _args, { load }) => load.properties.load(row.id),
-  position: async (row, _args, { load }) => (row.status === 'WAITING' ? (await load.standing.load(row.id)).position : null),
-  estimatedWaitSeconds: async (row, _args, { load }) => (row.status === 'WAITING' ? (await load.standing.load(row.id)).estimatedWaitSeconds : null),
+  serviceIdExtRef: (row) => row.serviceExtRef,
+  customProperties: (row) => [...row.customProperties],
+  position: async (row) => (row.status === 'WAITING' ? (await row.standing()).position : null),
+  estimatedWaitSeconds: async (row) => (row.status === 'WAITING' ? (await row.standing()).estimatedWaitSeconds : null),
   case: (row) => row,
 };

@@ -1,0 +1,174 @@
+// Group commit over real HTTP: enqueues that arrive while a write into their
+// service is in flight go together in one statement, in arrival order, each
+// answered after that statement's commit; a bad request in such a batch fails
+// alone.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CallNextDocument, CreateCustomerDocument, CreateServiceDocument, EnqueueCaseDocument, UpdateCustomerDocument } from '../src/generated/operations/graphql.js';
+import type { CaseEnqueueInput } from '../src/generated/operations/graphql.js';
+import { expectData, expectError } from './helpers/graphql-client.js';
+import { lockWaiters } from './helpers/locks.js';
+import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+
+let t: TestGateway;
+const sent: string[] = [];
+
+beforeAll(async () => {
+  t = await startTestGateway({ onQuery: ({ sql }) => sent.push(sql) });
+});
+
+afterAll(async () => {
+  await t?.stop();
+});
+
+const isEnqueueStatement = (sql: string) => sql.includes('INSERT INTO ticket_counters');
+const isStandingsRead = (sql: string) => sql.includes('WITH asked AS');
+
+async function newService(name: string): Promise<number> {
+  return expectData(await t.request(CreateServiceDocument, { input: { name, queueCode: 'G' } })).createService.id;
+}
+
+/**
+ * Holds the service's enqueue lock while `first` is sent (its write then waits
+ * in flight), sends `rest` one by one (so they arrive in that order and queue
+ * up behind it), then lets go. Returns the responses in the order sent.
+ */
+async function behindAHeldLock(serviceId: number, first: CaseEnqueueInput, rest: readonly CaseEnqueueInput[]) {
+  const blocker = await t.sql.connect();
+  try {
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE', [serviceId]);
+    const leader = t.request(EnqueueCaseDocument, { input: first });
+    await lockWaiters(t.sql, 1);
+    const followers = [];
+    for (const input of rest) {
+      followers.push(t.request(EnqueueCaseDocument, { input }));
+      // Let each request reach the gateway before the next is sent.
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    const statementsBefore = sent.filter(isEnqueueStatement).length;
+    await blocker.query('COMMIT');
+    const responses = await Promise.all([leader, ...followers]);
+    return { responses, statementsAfterRelease: sent.filter(isEnqueueStatement).length - statementsBefore };
+  } finally {
+    await blocker.query('ROLLBACK').catch(() => undefined);
+    blocker.release();
+  }
+}
+
+describe('enqueues arriving while a write into their service is in flight', () => {
+  it('are written by one statement, in arrival order, with one position read for them all', async () => {
+    const serviceId = await newService('Gathered');
+    const inputs = Array.from({ length: 20 }, (_, index) => ({ serviceId, subject: `arrival ${index}`, customProperties: [{ key: 'arrival', value: String(index) }] }));
+    const standingsBefore = sent.filter(isStandingsRead).length;
+    const { responses, statementsAfterRelease } = await behindAHeldLock(serviceId, { serviceId, subject: 'leader' }, inputs);
+    const answers = responses.map((response) => expectData(response).enqueueCase);
+
+    // (Statements are logged when they finish.) The leader's statement, and
+    // one more for all 20 followers.
+    expect(statementsAfterRelease).toBe(2);
+    // One position read per batch, however many answers asked for a position.
+    expect(sent.filter(isStandingsRead).length - standingsBefore).toBe(2);
+    expect(answers.map((answer) => answer.subject)).toEqual(['leader', ...inputs.map((input) => input.subject)]);
+    expect(answers.map((answer) => answer.position)).toEqual(Array.from({ length: 21 }, (_, index) => index + 1));
+    expect(answers.map((answer) => answer.ticket)).toEqual(Array.from({ length: 21 }, (_, index) => `G${String(index + 1).padStart(3, '0')}`));
+    expect(answers.slice(1).map((answer) => answer.customProperties)).toEqual(inputs.map((input) => input.customProperties));
+
+    // Stored as answered: queue order is arrival order, and ids follow it.
+    const { rows } = await t.sql.query<{ id: number; subject: string; properties: string[] }>(
+      `SELECT c.id, c.subject, array(SELECT value FROM case_properties p WHERE p.case_id = c.id) AS properties
+         FROM cases c WHERE c.service_id = $1 AND c.status = 'WAITING' ORDER BY c.queued_at, c.queue_seq`,
+      [serviceId],
+    );
+    expect(rows.map((row) => row.subject)).toEqual(answers.map((answer) => answer.subject));
+    expect(rows.map((row) => row.id)).toEqual(answers.map((answer) => answer.caseId));
+    expect(rows.map((row) => row.id)).toEqual([...rows.map((row) => row.id)].sort((a, b) => a - b));
+    expect(rows.slice(1).map((row) => row.properties)).toEqual(inputs.map((input) => [input.customProperties[0]!.value]));
+  });
+
+  it('fail only the requests at fault, each with its own error, and write nothing for them', async () => {
+    const serviceId = await newService('Mixed');
+    const inactive = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Gone away' } })).createCustomer.id;
+    expectData(await t.request(UpdateCustomerDocument, { id: inactive, input: { active: false } }));
+    const regular = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Regular' } })).createCustomer.id;
+    const earlier = expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, subject: 'first try', idempotencyKey: 'mixed-key' } })).enqueueCase;
+
+    const batch: CaseEnqueueInput[] = [
+      { serviceId, subject: 'fine 1' },
+      { serviceId, subject: 'inactive customer', customerId: inactive },
+      { serviceId, subject: 'fine 2', customerId: regular },
+      { serviceId, subject: 'unknown customer', customerId: 999_999 },
+      { serviceId, subject: 'first try', idempotencyKey: 'mixed-key' },
+      { serviceId, subject: 'another request', idempotencyKey: 'mixed-key' },
+      { serviceId, subject: 'fine 3', idempotencyKey: 'fresh-key' },
+    ];
+    const { responses, statementsAfterRelease } = await behindAHeldLock(serviceId, { serviceId, subject: 'leader' }, batch);
+    expect(statementsAfterRelease).toBe(2);
+    const [leader, fine1, inactiveCustomer, fine2, unknownCustomer, retry, reused, fine3] = responses;
+
+    expect(expectError(inactiveCustomer!).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'customerId', rule: 'active' });
+    expect(expectError(unknownCustomer!).extensions).toMatchObject({ code: 'NOT_FOUND', field: 'customerId' });
+    expect(expectError(reused!).extensions).toMatchObject({ code: 'CONFLICT', field: 'idempotencyKey' });
+    expect(expectData(retry!).enqueueCase).toMatchObject({ caseId: earlier.caseId, ticket: earlier.ticket, position: 1 });
+    const written = [leader, fine1, fine2, fine3].map((response) => expectData(response!).enqueueCase);
+    expect(written.map((answer) => answer.subject)).toEqual(['leader', 'fine 1', 'fine 2', 'fine 3']);
+    expect(written.map((answer) => answer.position)).toEqual([2, 3, 4, 5]);
+
+    const { rows } = await t.sql.query<{ subject: string }>(`SELECT subject FROM cases WHERE service_id = $1 ORDER BY queued_at, queue_seq`, [serviceId]);
+    expect(rows.map((row) => row.subject)).toEqual(['first try', 'leader', 'fine 1', 'fine 2', 'fine 3']);
+  });
+
+  it('do not wait for writes into other services', async () => {
+    const [held, free] = await Promise.all([newService('Held lane'), newService('Free lane')]);
+    const blocker = await t.sql.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE', [held]);
+      const waiting = t.request(EnqueueCaseDocument, { input: { serviceId: held, subject: 'waits' } });
+      await lockWaiters(t.sql, 1);
+      const passing = await Promise.all(Array.from({ length: 5 }, (_, index) => t.request(EnqueueCaseDocument, { input: { serviceId: free, subject: `passes ${index}` } })));
+      expect(passing.map((response) => expectData(response).enqueueCase.subject)).toEqual(Array.from({ length: 5 }, (_, index) => `passes ${index}`));
+      await blocker.query('COMMIT');
+      expect(expectData(await waiting).enqueueCase.subject).toBe('waits');
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+    }
+  });
+});
+
+describe('calls for the same services arriving while a hand-out is in flight', () => {
+  it('are answered by one statement: the oldest case to the call that arrived first', async () => {
+    const serviceId = await newService('Desks');
+    const enqueued = [];
+    for (let index = 0; index < 12; index += 1) enqueued.push(expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, subject: `case ${index}` } })).enqueueCase.caseId);
+    const isCallStatement = (sql: string) => sql.includes('FOR UPDATE SKIP LOCKED');
+    const blocker = await t.sql.connect();
+    try {
+      // Hold the first hand-out in flight: it cannot write its history event yet.
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE case_events IN SHARE MODE');
+      const first = t.request(CallNextDocument, { input: { serviceIds: [serviceId], agent: 'desk-0' } });
+      await lockWaiters(t.sql, 1);
+      const rest = [];
+      for (let desk = 1; desk <= 10; desk += 1) {
+        rest.push(t.request(CallNextDocument, { input: { serviceIds: [serviceId], agent: `desk-${desk}` } }));
+        await new Promise((resolve) => setTimeout(resolve, 15));
+      }
+      const before = sent.filter(isCallStatement).length;
+      await blocker.query('COMMIT');
+      const answers = (await Promise.all([first, ...rest])).map((response) => expectData(response).callNext);
+      // The first call's statement, and one for the ten that gathered behind it.
+      expect(sent.filter(isCallStatement).length - before).toBe(2);
+      expect(answers.map((answer) => answer?.id)).toEqual(enqueued.slice(0, 11));
+      expect(answers.map((answer) => answer?.lastAgent)).toEqual(Array.from({ length: 11 }, (_, desk) => `desk-${desk}`));
+      const { rows } = await t.sql.query<{ case_id: number; agent: string }>(
+        `SELECT e.case_id, e.agent FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.service_id = $1 AND e.action = 'CALL_NEXT' ORDER BY e.case_id`,
+        [serviceId],
+      );
+      expect(rows).toEqual(answers.map((answer) => ({ case_id: answer?.id, agent: answer?.lastAgent })));
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+    }
+  });
+});

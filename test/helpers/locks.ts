@@ -1,0 +1,15 @@
+// Waiting for what PostgreSQL shows of lock waits, so race tests can order
+// their steps without sleeping on a guess.
+import type pg from 'pg';
+
+/** Waits until at least `count` statements of this database wait for a lock. */
+export async function lockWaiters(sql: pg.Pool, count: number): Promise<void> {
+  for (let tries = 0; tries < 500; tries += 1) {
+    const { rows } = await sql.query<{ waiting: number }>(
+      `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+    );
+    if ((rows[0]?.waiting ?? 0) >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`never saw ${count} statements waiting for a lock`);
+}

@@ -1,0 +1,135 @@
+// Group commit on its own: lanes per key, batch limits, idle lanes dropped;
+// and, against PostgreSQL without HTTP, a batch the database refuses written
+// again request by request, so only the request at fault fails.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { createDatabaseClient, type Database } from '../../src/db/prisma-client.js';
+import { createEnqueuer } from '../../src/queue/enqueue-case.js';
+import { GroupCommit } from '../../src/queue/group-commit.js';
+import { createCustomer } from '../../src/queue/reference-data.js';
+import { createService } from '../../src/queue/services.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
+import { lockWaiters } from '../helpers/locks.js';
+
+/** A write that records its batches and can be held open. */
+function recorder() {
+  const batches: string[][] = [];
+  let release: () => void = () => undefined;
+  let gate = Promise.resolve();
+  return {
+    batches,
+    hold() {
+      gate = new Promise((resolve) => (release = resolve));
+    },
+    release: () => release(),
+    write: async (items: readonly string[]) => {
+      batches.push([...items]);
+      await gate;
+      return items.map((item) => (item.startsWith('bad') ? new Error(`refused ${item}`) : item.toUpperCase()));
+    },
+  };
+}
+
+describe('GroupCommit', () => {
+  it('writes a lone item at once, and gathers the items that arrive while a write is in flight', async () => {
+    const r = recorder();
+    const lanes = new GroupCommit(r.write, 3);
+    r.hold();
+    const first = lanes.submit('a', 'one');
+    const rest = ['two', 'three', 'four', 'five'].map((item) => lanes.submit('a', item));
+    expect(r.batches).toEqual([['one']]);
+    r.release();
+    expect(await Promise.all([first, ...rest])).toEqual(['ONE', 'TWO', 'THREE', 'FOUR', 'FIVE']);
+    // At most three per write, in arrival order.
+    expect(r.batches).toEqual([['one'], ['two', 'three', 'four'], ['five']]);
+    expect(lanes.activeLanes).toBe(0);
+  });
+
+  it('keeps keys apart, and fails only the item the write refused', async () => {
+    const r = recorder();
+    const lanes = new GroupCommit(r.write, 10);
+    r.hold();
+    const a = lanes.submit('a', 'a1');
+    const b = lanes.submit('b', 'b1');
+    expect(r.batches).toEqual([['a1'], ['b1']]);
+    const gathered = [lanes.submit('a', 'a2'), lanes.submit('a', 'bad a3'), lanes.submit('a', 'a4')];
+    r.release();
+    expect(await Promise.all([a, b])).toEqual(['A1', 'B1']);
+    const settled = await Promise.allSettled(gathered);
+    expect(settled.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(r.batches[2]).toEqual(['a2', 'bad a3', 'a4']);
+  });
+
+  it('fails every item of a write that throws, and goes on with the next', async () => {
+    let calls = 0;
+    const lanes = new GroupCommit(async (items: readonly number[]) => {
+      calls += 1;
+      if (calls === 1) throw new Error('connection lost');
+      return items.map((item) => item * 2);
+    }, 10);
+    const outcomes = await Promise.allSettled([lanes.submit('k', 1), lanes.submit('k', 2)]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'fulfilled']);
+    expect(await lanes.submit('k', 5)).toBe(10);
+  });
+});
+
+describe('a batch the database refuses', () => {
+  let database: TestDatabase;
+  let db: Database;
+  let sql: pg.Pool;
+  const enqueueStatements: string[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase(inject('serverUrl'));
+    db = createDatabaseClient(database.url, 10, ({ sql: text }) => {
+      if (text.includes('INSERT INTO ticket_counters')) enqueueStatements.push(text);
+    });
+    sql = new pg.Pool({ connectionString: database.url, max: 4 });
+  });
+
+  afterAll(async () => {
+    await sql?.end();
+    await db?.$disconnect();
+    await database?.drop();
+  });
+
+  it('is written again request by request: the one whose customer was deleted fails, its neighbour is written', async () => {
+    const service = await createService(db, { name: 'Refused batch' });
+    const customer = await createCustomer(db, { name: 'Leaving' });
+    const queue = createEnqueuer(db);
+    const [first, second] = [await sql.connect(), await sql.connect()];
+    try {
+      // A write into the service waits on a held lock; two more requests queue up behind it as one batch.
+      await first.query('BEGIN');
+      await first.query('SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE', [service.id]);
+      const leader = queue.enqueue({ serviceId: service.id, subject: 'leader' });
+      await lockWaiters(sql, 1);
+      const withCustomer = queue.enqueue({ serviceId: service.id, subject: 'with customer', customerId: customer.id });
+      const plain = queue.enqueue({ serviceId: service.id, subject: 'plain' });
+      // A second holder queues for the lock behind the leader, then the batch queues behind it.
+      await second.query('BEGIN');
+      const secondLocked = second.query('SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE', [service.id]);
+      await lockWaiters(sql, 2);
+      await first.query('COMMIT');
+      expect((await leader).subject).toBe('leader');
+      await secondLocked;
+      // The batch has taken its snapshot (the customer exists in it) and waits for the lock.
+      await lockWaiters(sql, 1);
+      await second.query('DELETE FROM customers WHERE id = $1', [customer.id]);
+      await second.query('COMMIT');
+
+      await expect(withCustomer).rejects.toMatchObject({ code: 'NOT_FOUND', issue: { field: 'customerId' } });
+      expect((await plain).subject).toBe('plain');
+      // The leader, then each of the two alone (the refused batch may or may not be logged).
+      expect(enqueueStatements.length).toBeGreaterThanOrEqual(3);
+      const { rows } = await sql.query<{ subject: string }>('SELECT subject FROM cases WHERE service_id = $1 ORDER BY queued_at, queue_seq', [service.id]);
+      expect(rows.map((row) => row.subject)).toEqual(['leader', 'plain']);
+    } finally {
+      for (const client of [first, second]) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        client.release();
+      }
+    }
+  });
+});
