@@ -1,116 +1,224 @@
-// npm run bench [-- <operations> <concurrency>]
-// Throughput and latency through the whole gateway (HTTP, GraphQL,
-// validation, Prisma, PostgreSQL) of enqueueCase and callNext, beside a raw
-// INSERT baseline on the same server in the same run: compare the ratios,
-// not the absolute numbers, on a shared machine. Traffic goes to 127.0.0.1
-// only; the run is bounded.
-import { performance } from 'node:perf_hooks';
-import { print } from 'graphql';
-import pg from 'pg';
-import { loadConfig } from '../src/config.js';
+// npm run bench
+// How close the gateway's enqueueCase and callNext come to what the machine
+// allows, in one run on one machine: beside them, the gateway's own floor
+// ({ __typename }, no database) and the same database work as raw SQL with
+// no HTTP. Absolute numbers vary with the machine and its neighbours; the
+// ratios, taken in the same run, are what the goals are about.
+//
+// Every party has a process of its own, so the CPU column of each is its own:
+// a scratch embedded PostgreSQL, the gateway (`node --import tsx src/main.ts`,
+// which applies the migrations), and one load worker per row (autocannon over
+// HTTP, scripts/bench/load.ts, or raw pg loops, scripts/bench/raw.ts). Each
+// row warms up, then measures for a fixed time. Traffic goes to 127.0.0.1
+// only; every loop is bounded in time and every child is stopped at the end,
+// on error and on Ctrl-C.
+//
+// Environment:
+//   BENCH_SECONDS         measured seconds per row (default 5)
+//   BENCH_WARMUP_SECONDS  discarded warm-up seconds per row (default 1)
+//   BENCH_POOL_SIZE       the gateway's DATABASE_POOL_SIZE (default 10)
+// The table goes to stdout, progress to stderr.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startScratchPostgres } from '../src/db/scratch-postgres.js';
-import { startGateway } from '../src/gateway.js';
-import { CallNextDocument, CreateServiceDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
-import { silentLogger } from '../src/log.js';
+import { killWorkers } from './bench/children.js';
+import { cpuPercent, cpuSnapshot, nproc, postmasterPid, rssKiB, type CpuSnapshot } from './bench/cpu.js';
+import { BenchDatabase } from './bench/database.js';
+import { startGatewayProcess, type GatewayProcess } from './bench/gateway.js';
+import type { LoadSettings } from './bench/load.js';
+import type { RawSettings } from './bench/raw.js';
+import { runWorker } from './bench/run-worker.js';
+import { readSettings, UsageError, type BenchSettings } from './bench/settings.js';
+import { markdownTable, ratioLine, type RowFigures } from './bench/table.js';
 
-const total = Number(process.argv[2] ?? 2000);
-const concurrency = Number(process.argv[3] ?? 16);
+const HERE = dirname(fileURLToPath(import.meta.url));
+const LOAD_WORKER = join(HERE, 'bench', 'load.ts');
+const RAW_WORKER = join(HERE, 'bench', 'raw.ts');
 
-interface Figures {
-  readonly perSecond: number;
-  readonly p50: number;
-  readonly p95: number;
-  readonly p99: number;
+const CREATE_SERVICE = 'mutation($input: CreateServiceInput!) { createService(input: $input) { id } }';
+const FLOOR_BODY = JSON.stringify({ query: '{ __typename }' });
+const enqueueBody = (serviceId: number, fields: string) =>
+  JSON.stringify({ query: `mutation($input: CaseEnqueueInput!) { enqueueCase(input: $input) { ${fields} } }`, variables: { input: { serviceId, subject: 'bench' } } });
+const callNextBody = (serviceId: number, agent: string) =>
+  JSON.stringify({ query: 'mutation($input: CallNextInput!) { callNext(input: $input) { id ticket } }', variables: { input: { serviceIds: [serviceId], agent } } });
+
+const CLIENTS = [16, 64];
+const AGENTS = [8, 16];
+const RAW_CLAIM_CONNECTIONS = [8, 16, 64];
+// Claims per second a queue is filled for (several times what 2 cores do),
+// for the whole row, warm-up included. Raw claims and callNext get queues of
+// the same size; the error column shows a queue that ran dry all the same.
+const CLAIMS_PER_SECOND = 15_000;
+const FAILED_GRAPHQL = '"errors"';
+const EMPTY_CALL = '"callNext":null';
+
+const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
+
+let interrupted = false;
+const interrupt = (signal: NodeJS.Signals) => {
+  // `on`, not `once`: tsx may pass the same Ctrl-C on a second time, and a
+  // signal nobody listens to would end the process before the clean-up.
+  if (interrupted) return;
+  interrupted = true;
+  progress(`${signal}: stopping`);
+  // The running row fails at once; the orderly clean-up in main() then runs.
+  killWorkers();
+  setTimeout(() => process.exit(130), 30_000).unref();
+};
+process.on('SIGINT', interrupt);
+process.on('SIGTERM', interrupt);
+
+/** Runs the rows against a running gateway and database; returns the report. */
+async function benchmark(settings: BenchSettings, gateway: GatewayProcess, db: BenchDatabase, databaseUrl: string, postmaster: number): Promise<string> {
+  const rows: RowFigures[] = [];
+  const windowSeconds = settings.warmupSeconds + settings.seconds;
+
+  const measure = async (label: string, clients: number, worker: string, workerSettings: LoadSettings | RawSettings): Promise<RowFigures> => {
+    if (interrupted) throw new Error('interrupted');
+    progress(`${label}, ${clients} clients`);
+    let before: CpuSnapshot | undefined;
+    let after: CpuSnapshot | undefined;
+    const result = await runWorker(
+      worker,
+      workerSettings,
+      { onStart: () => (before = cpuSnapshot(gateway.pid, postmaster)), onEnd: () => (after = cpuSnapshot(gateway.pid, postmaster)) },
+      windowSeconds * 1000 + 60_000,
+    );
+    if (!before || !after) throw new Error(`worker ${worker} did not report its measured window`);
+    const cpu = cpuPercent(before, after);
+    const load = (result.cpuSeconds / result.seconds) * 100;
+    const row: RowFigures = {
+      label,
+      clients,
+      perSecond: result.operations / result.seconds,
+      p50Ms: result.p50Ms,
+      p99Ms: result.p99Ms,
+      errors: result.errors,
+      cpu: { gateway: cpu.gateway, postgres: cpu.postgres, load, other: Math.max(0, cpu.machine - cpu.gateway - cpu.postgres - load) },
+    };
+    rows.push(row);
+    return row;
+  };
+
+  let services = 0;
+  const newService = async (): Promise<number> =>
+    (await gateway.post<{ createService: { id: number } }>(CREATE_SERVICE, { input: { name: `Bench ${++services}`, queueCode: 'B' } })).createService.id;
+  const filledService = async (cases: number): Promise<number> => {
+    const serviceId = await newService();
+    const started = performance.now();
+    await db.fillQueue(serviceId, cases);
+    progress(`filled a queue with ${cases} waiting cases in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    return serviceId;
+  };
+  const leftover = async (serviceId: number) => {
+    const waiting = await db.waitingCases(serviceId);
+    progress(waiting > 0 ? `${waiting} cases still waiting: the queue did not run dry` : 'the queue RAN DRY: the row is not valid');
+  };
+  const http = (clients: number, bodies: string[], spread: LoadSettings['spread'], failMarkers = [FAILED_GRAPHQL]): LoadSettings => ({
+    url: gateway.url,
+    connections: clients,
+    seconds: settings.seconds,
+    warmupSeconds: settings.warmupSeconds,
+    bodies,
+    spread,
+    failMarkers,
+  });
+  const raw = (clients: number, mode: RawSettings['mode'], serviceId: number): RawSettings => ({
+    databaseUrl,
+    mode,
+    serviceId,
+    connections: clients,
+    seconds: settings.seconds,
+    warmupSeconds: settings.warmupSeconds,
+  });
+
+  // A fresh service (and so an empty queue) for every row: no row inherits
+  // the queue, index or counter state another row left behind.
+  const FLOOR = 'floor: { __typename }, no database';
+  const ENQUEUE_ONE = 'enqueueCase, one service';
+  const ENQUEUE_16 = 'enqueueCase, 16 services';
+  const RAW_CLAIM = 'raw SKIP LOCKED claim, no HTTP (clients = agents)';
+  const CALL_NEXT = 'callNext, one full queue (clients = agents)';
+  for (const clients of CLIENTS) await measure(FLOOR, clients, LOAD_WORKER, http(clients, [FLOOR_BODY], 'rotate'));
+  for (const clients of CLIENTS) await measure('raw INSERT, no HTTP', clients, RAW_WORKER, raw(clients, 'insert', await newService()));
+  const queueSize = Math.ceil(CLAIMS_PER_SECOND * windowSeconds);
+  for (const clients of RAW_CLAIM_CONNECTIONS) {
+    const serviceId = await filledService(queueSize);
+    await measure(RAW_CLAIM, clients, RAW_WORKER, raw(clients, 'claim', serviceId));
+    await leftover(serviceId);
+  }
+  for (const clients of CLIENTS) await measure(ENQUEUE_ONE, clients, LOAD_WORKER, http(clients, [enqueueBody(await newService(), 'caseId')], 'rotate'));
+  for (const clients of CLIENTS) {
+    const bodies: string[] = [];
+    for (let i = 0; i < 16; i++) bodies.push(enqueueBody(await newService(), 'caseId'));
+    await measure(ENQUEUE_16, clients, LOAD_WORKER, http(clients, bodies, 'rotate'));
+  }
+  const KIOSK = 'kiosk: enqueueCase + ticket, position, wait';
+  for (const clients of CLIENTS) {
+    await measure(KIOSK, clients, LOAD_WORKER, http(clients, [enqueueBody(await newService(), 'caseId ticket position estimatedWaitSeconds')], 'rotate'));
+  }
+  for (const agents of AGENTS) {
+    const serviceId = await filledService(queueSize);
+    const bodies = Array.from({ length: agents }, (_, k) => callNextBody(serviceId, `desk-${k + 1}`));
+    await measure(CALL_NEXT, agents, LOAD_WORKER, http(agents, bodies, 'per-connection', [FAILED_GRAPHQL, EMPTY_CALL]));
+    await leftover(serviceId);
+  }
+
+  const row = (label: string, clients: number) => rows.find((candidate) => candidate.label === label && candidate.clients === clients);
+  const ratio = (a: RowFigures | undefined, b: RowFigures | undefined, pick: (figures: RowFigures) => number) => (a && b ? pick(a) / pick(b) : Number.NaN);
+  const rate = (figures: RowFigures) => figures.perSecond;
+  const p99 = (figures: RowFigures) => figures.p99Ms;
+  const rss = rssKiB(gateway.pid);
+  const facts = await db.facts();
+  return [
+    markdownTable(rows),
+    '',
+    'Ratios (same run):',
+    ratioLine('enqueueCase, one service, 64 clients ÷ floor', ratio(row(ENQUEUE_ONE, 64), row(FLOOR, 64), rate), { atLeast: 0.6 }),
+    ratioLine('enqueueCase, 16 services, 64 clients ÷ floor', ratio(row(ENQUEUE_16, 64), row(FLOOR, 64), rate), { atLeast: 0.6 }),
+    ratioLine('enqueueCase p99, one service, 16 clients ÷ floor p99', ratio(row(ENQUEUE_ONE, 16), row(FLOOR, 16), p99), { atMost: 3 }),
+    ratioLine('callNext, 8 agents ÷ raw claim, 8 connections', ratio(row(CALL_NEXT, 8), row(RAW_CLAIM, 8), rate), { atLeast: 0.8 }),
+    ratioLine('enqueueCase, one service, 16 clients ÷ floor', ratio(row(ENQUEUE_ONE, 16), row(FLOOR, 16), rate)),
+    ratioLine('enqueueCase, 16 services, 16 clients ÷ floor', ratio(row(ENQUEUE_16, 16), row(FLOOR, 16), rate)),
+    ratioLine('kiosk, 16 clients ÷ floor', ratio(row(KIOSK, 16), row(FLOOR, 16), rate)),
+    ratioLine('kiosk, 64 clients ÷ floor', ratio(row(KIOSK, 64), row(FLOOR, 64), rate)),
+    ratioLine('callNext, 16 agents ÷ raw claim, 16 connections', ratio(row(CALL_NEXT, 16), row(RAW_CLAIM, 16), rate)),
+    '',
+    `Gateway RSS at the end: ${rss === undefined ? 'n/a' : `${(rss / 1024).toFixed(0)} MiB`}.`,
+    `Machine: ${nproc()} cores (nproc), PostgreSQL ${facts.version} (embedded), fsync ${facts.fsync}, synchronous_commit ${facts.synchronousCommit}; ` +
+      `gateway pool ${settings.poolSize} connections; ${settings.seconds} s per row after ${settings.warmupSeconds} s of warm-up. ` +
+      'CPU % is of one core over the measured window; "other" is the rest of the machine (kernel, anything else running).',
+  ].join('\n');
 }
-
-async function measure(count: number, parallel: number, one: (index: number) => Promise<void>): Promise<Figures> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      while (next < count) {
-        const index = next++;
-        const begin = performance.now();
-        await one(index);
-        latencies.push(performance.now() - begin);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const at = (quantile: number) => latencies[Math.min(latencies.length - 1, Math.floor(quantile * latencies.length))] ?? 0;
-  return { perSecond: count / seconds, p50: at(0.5), p95: at(0.95), p99: at(0.99) };
-}
-
-const row = (name: string, figures: Figures) =>
-  `${name.padEnd(44)} ${figures.perSecond.toFixed(0).padStart(7)}/s  p50 ${figures.p50.toFixed(1).padStart(6)} ms  p95 ${figures.p95.toFixed(1).padStart(6)} ms  p99 ${figures.p99.toFixed(1).padStart(6)} ms`;
-
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 async function main(): Promise<void> {
-  const server = await startScratchPostgres();
-  const gateway = await startGateway(loadConfig({ DATABASE_URL: server.url, PORT: '0', DATABASE_POOL_SIZE: String(concurrency) }), silentLogger);
-  const raw = new pg.Pool({ connectionString: server.url, max: concurrency });
+  const settings = readSettings(process.env, process.argv.slice(2));
+  // Stopped in reverse order of starting, whatever happens.
+  const stops: (() => Promise<void>)[] = [];
   try {
-    const post = async (query: string, variables: unknown): Promise<unknown> => {
-      const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
-      const body = (await response.json()) as { data?: unknown; errors?: unknown };
-      if (body.errors) throw new Error(JSON.stringify(body.errors));
-      return body.data;
-    };
-    const createService = async (name: string): Promise<number> =>
-      ((await post(print(CreateServiceDocument), { input: { name, queueCode: 'B' } })) as { createService: { id: number } }).createService.id;
-    const serviceId = await createService('Bench');
-    const rawServiceId = await createService('Raw');
-    const enqueueQuery = print(EnqueueCaseDocument);
-    const enqueue = async (index: number) => {
-      await post(enqueueQuery, { input: { serviceId, subject: `bench ${index}`, customProperties: [{ key: 'n', value: String(index) }] } });
-    };
-    // The same row an enqueue writes, less everything the gateway adds (no
-    // lock, ticket counter, properties, history or validation).
-    let rawTicket = 0;
-    const insert = async (index: number) => {
-      rawTicket += 1;
-      await raw.query(`INSERT INTO cases (service_id, subject, ticket_day, ticket_number, ticket) VALUES ($1, $2, current_date, $3, $4)`, [
-        rawServiceId,
-        `raw ${index}`,
-        rawTicket,
-        `R${rawTicket}`,
-      ]);
-    };
-    const callNextQuery = print(CallNextDocument);
-    const callNext = async (index: number) => {
-      const data = (await post(callNextQuery, { input: { serviceIds: [serviceId], agent: `agent-${index % concurrency}` } })) as { callNext: unknown };
-      if (!data.callNext) throw new Error('the queue ran dry during the benchmark');
-    };
-
-    await measure(100, 4, enqueue); // warm-up: JIT, pools, plans
-    const rssBefore = process.memoryUsage().rss;
-    console.log(`${total} operations per line on one service, embedded PostgreSQL, this process is client and gateway\n`);
-    const results: [string, Figures][] = [
-      ['raw pg INSERT, 1 at a time', await measure(total, 1, insert)],
-      [`raw pg INSERT, ${concurrency} concurrent`, await measure(total, concurrency, insert)],
-      ['enqueueCase over HTTP, 1 at a time', await measure(total, 1, enqueue)],
-      [`enqueueCase over HTTP, ${concurrency} concurrent`, await measure(total, concurrency, enqueue)],
-      // The queue now holds the cases enqueued above, oldest first.
-      ['callNext over HTTP, 1 agent', await measure(total, 1, callNext)],
-      [`callNext over HTTP, ${concurrency} agents at once`, await measure(total, concurrency, callNext)],
-    ];
-    for (const [name, figures] of results) console.log(row(name, figures));
-    const [, rawConcurrent, , enqueueConcurrent, , callConcurrent] = results;
-    const ratio = (figures: [string, Figures] | undefined) => (figures![1].perSecond / rawConcurrent![1].perSecond).toFixed(2);
-    console.log(`\nthroughput at ${concurrency} concurrent, relative to raw INSERT: enqueueCase ${ratio(enqueueConcurrent)}, callNext ${ratio(callConcurrent)}`);
-    const memory = process.memoryUsage();
-    console.log(`memory: rss ${mib(memory.rss)} (grew ${mib(memory.rss - rssBefore)} during the run), heap used ${mib(memory.heapUsed)}`);
+    progress('starting a scratch PostgreSQL');
+    const server = await startScratchPostgres();
+    stops.push(() => server.stop());
+    const postmaster = postmasterPid(server.dataDir);
+    progress('starting the gateway (it applies the migrations)');
+    const gateway = await startGatewayProcess(server.url, settings.poolSize);
+    stops.push(() => gateway.stop());
+    const db = await BenchDatabase.connect(server.url);
+    stops.push(() => db.close());
+    const report = await benchmark(settings, gateway, db, server.url, postmaster);
+    process.stdout.write(`${report}\n`);
   } finally {
-    await raw.end();
-    await gateway.stop();
-    await server.stop();
+    killWorkers();
+    for (const stop of stops.reverse()) await stop().catch((error: unknown) => progress(`clean-up failed: ${String(error)}`));
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    if (interrupted) progress('interrupted; everything it started is stopped');
+    else if (error instanceof UsageError) progress(error.message);
+    else console.error(error);
+    process.exit(interrupted ? 130 : 1);
+  },
+);

@@ -1,0 +1,89 @@
+// The gateway under test, in its own process exactly as `npm start` runs it,
+// so its CPU and memory are its own and not the benchmark's.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { PROJECT_ROOT } from '../../src/config.js';
+import { track } from './children.js';
+
+const START_TIMEOUT_MS = 90_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+export interface GatewayProcess {
+  readonly pid: number;
+  /** The GraphQL endpoint, on 127.0.0.1. */
+  readonly url: string;
+  /** One GraphQL request; throws on a transport or GraphQL error. */
+  post<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  /** SIGTERM (the gateway's clean shutdown), SIGKILL if it lingers. */
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function post<T>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = (await response.json()) as { data?: T; errors?: unknown };
+  if (!response.ok || body.errors || body.data === undefined) throw new Error(`${response.status} ${JSON.stringify(body)}`);
+  return body.data;
+}
+
+export async function startGatewayProcess(databaseUrl: string, poolSize: number): Promise<GatewayProcess> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/graphql`;
+  const child = track(
+    spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', DATABASE_POOL_SIZE: String(poolSize) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+    'service',
+  );
+  // Kept for the error message when the gateway does not come up.
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    child.kill('SIGTERM');
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the gateway exited while starting:\n${output}`);
+    const ready = await post<{ __typename: string }>(url, '{ __typename }').then(
+      () => true,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the gateway did not answer within ${START_TIMEOUT_MS / 1000} s:\n${output}`);
+    }
+    await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+  }
+  if (child.pid === undefined) throw new Error('the gateway has no PID');
+  return { pid: child.pid, url, post: (query, variables) => post(url, query, variables), stop };
+}

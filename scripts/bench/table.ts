@@ -1,0 +1,51 @@
+// The report: one Markdown table (pasteable into the README), then the
+// ratios against their goals.
+export interface RowFigures {
+  readonly label: string;
+  readonly clients: number;
+  readonly perSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+  /** CPU used in the measured window, % of one core; `other` is the rest of the machine (kernel, neighbours). */
+  readonly cpu: { readonly gateway: number; readonly postgres: number; readonly load: number; readonly other: number };
+}
+
+const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
+const percent = (value: number) => `${Math.round(value)}`;
+
+export function markdownTable(rows: readonly RowFigures[]): string {
+  const header = ['what', 'clients', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'gateway CPU %', 'PostgreSQL CPU %', 'load CPU %', 'other CPU %'];
+  const lines = rows.map((row) => [
+    row.label,
+    String(row.clients),
+    Math.round(row.perSecond).toString(),
+    ms(row.p50Ms),
+    ms(row.p99Ms),
+    String(row.errors),
+    percent(row.cpu.gateway),
+    percent(row.cpu.postgres),
+    percent(row.cpu.load),
+    percent(row.cpu.other),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]?.length ?? 0)));
+  // Text left, numbers right, as Markdown alignment and as padding.
+  const format = (cells: readonly string[]) =>
+    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
+  const rule = `| ${widths.map((width, column) => (column === 0 ? '-'.repeat(width) : `${'-'.repeat(Math.max(1, width - 1))}:`)).join(' | ')} |`;
+  return [format(header), rule, ...lines.map(format)].join('\n');
+}
+
+export interface Goal {
+  readonly atLeast?: number;
+  readonly atMost?: number;
+}
+
+/** "name: 0.72× (goal ≥ 0.6×: met)"; a ratio with no goal is shown for information. */
+export function ratioLine(name: string, ratio: number, goal?: Goal): string {
+  const shown = `${name}: ${Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a'}×`;
+  if (!goal) return `- ${shown}`;
+  const met = (goal.atLeast === undefined || ratio >= goal.atLeast) && (goal.atMost === undefined || ratio <= goal.atMost);
+  const wanted = goal.atLeast !== undefined ? `≥ ${goal.atLeast}×` : `≤ ${goal.atMost ?? '?'}×`;
+  return `- ${shown} (goal ${wanted}: ${met ? 'met' : 'not met'})`;
+}
