@@ -19,7 +19,7 @@ import { applyPendingMigrations } from '../src/db/migrations.js';
 import { startScratchPostgres } from '../src/db/scratch-postgres.js';
 import type { Prisma } from '../src/generated/prisma/client.js';
 import { CANDIDATES, callNextSql } from '../src/queue/call-next.js';
-import { enqueueBatchSql } from '../src/queue/enqueue-statement.js';
+import { enqueueSql } from '../src/queue/enqueue-statement.js';
 import { caseEnqueueRules, parseInput, queuePageRules, statisticsRules } from '../src/queue/input-rules.js';
 import { queuePageSql, standingsSql, statisticsSql, waitingCountSql } from '../src/queue/queue-reads.js';
 
@@ -126,9 +126,9 @@ function statements(first: Place, deep: Place, lastIds: readonly number[]): Stat
     ...CANDIDATES.map((n) => ({ name: `call next, services [1, 2], ${n} candidates per service`, sql: callNextSql([1, 2], ['explain'], n), writes: true })),
     ...[1, 64].map((size) => ({
       name: `enqueue a batch of ${size} into service 1`,
-      sql: enqueueBatchSql(
-        { serviceId: 1, serviceIdExtRef: null },
+      sql: enqueueSql(
         Array.from({ length: size }, (_, index) => parseInput(caseEnqueueRules, { serviceId: 1, subject: `explain ${index}`, customProperties: [{ key: 'n', value: String(index) }] })),
+        'skip-held',
       ),
       writes: true,
     })),

@@ -28,15 +28,16 @@ async function newService(name: string): Promise<number> {
 }
 
 /**
- * Holds the service's enqueue lock while `first` is sent (its write then waits
- * in flight), sends `rest` one by one (so they arrive in that order and queue
- * up behind it), then lets go. Returns the responses in the order sent.
+ * Holds the shared write of `first` in flight (it cannot draw its ticket
+ * while the counters are locked), sends `rest` one by one (so they arrive in
+ * that order and queue up behind it), then lets go. Returns the responses in
+ * the order sent.
  */
-async function behindAHeldLock(serviceId: number, first: CaseEnqueueInput, rest: readonly CaseEnqueueInput[]) {
+async function behindAWriteInFlight(first: CaseEnqueueInput, rest: readonly CaseEnqueueInput[]) {
   const blocker = await t.sql.connect();
   try {
     await blocker.query('BEGIN');
-    await blocker.query('SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE', [serviceId]);
+    await blocker.query('LOCK TABLE ticket_counters IN SHARE MODE');
     const leader = t.request(EnqueueCaseDocument, { input: first });
     await lockWaiters(t.sql, 1);
     const followers = [];
@@ -60,7 +61,7 @@ describe('enqueues arriving while a write into their service is in flight', () =
     const serviceId = await newService('Gathered');
     const inputs = Array.from({ length: 20 }, (_, index) => ({ serviceId, subject: `arrival ${index}`, customProperties: [{ key: 'arrival', value: String(index) }] }));
     const standingsBefore = sent.filter(isStandingsRead).length;
-    const { responses, statementsAfterRelease } = await behindAHeldLock(serviceId, { serviceId, subject: 'leader' }, inputs);
+    const { responses, statementsAfterRelease } = await behindAWriteInFlight({ serviceId, subject: 'leader' }, inputs);
     const answers = responses.map((response) => expectData(response).enqueueCase);
 
     // (Statements are logged when they finish.) The leader's statement, and
@@ -85,6 +86,23 @@ describe('enqueues arriving while a write into their service is in flight', () =
     expect(rows.slice(1).map((row) => row.properties)).toEqual(inputs.map((input) => [input.customProperties[0]!.value]));
   });
 
+  it('are written by one statement whatever services they name, each service numbering its own tickets', async () => {
+    const services = [await newService('Spread 1'), await newService('Spread 2'), await newService('Spread 3')];
+    const inputs = Array.from({ length: 12 }, (_, index) => ({ serviceId: services[index % 3]!, subject: `spread ${index}` }));
+    const { responses, statementsAfterRelease } = await behindAWriteInFlight({ serviceId: services[0]!, subject: 'leader' }, inputs);
+    const answers = responses.map((response) => expectData(response).enqueueCase);
+    expect(statementsAfterRelease).toBe(2);
+    const [leader, ...rest] = answers;
+    expect(leader?.ticket).toBe('G001');
+    // Per service, tickets and positions follow arrival order.
+    services.forEach((serviceId, index) => {
+      const mine = rest.filter((answer) => answer.serviceId === serviceId);
+      const offset = index === 0 ? 1 : 0;
+      expect(mine.map((answer) => answer.ticket)).toEqual([1, 2, 3, 4].map((n) => `G${String(n + offset).padStart(3, '0')}`));
+      expect(mine.map((answer) => answer.position)).toEqual([1, 2, 3, 4].map((n) => n + offset));
+    });
+  });
+
   it('fail only the requests at fault, each with its own error, and write nothing for them', async () => {
     const serviceId = await newService('Mixed');
     const inactive = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Gone away' } })).createCustomer.id;
@@ -101,7 +119,7 @@ describe('enqueues arriving while a write into their service is in flight', () =
       { serviceId, subject: 'another request', idempotencyKey: 'mixed-key' },
       { serviceId, subject: 'fine 3', idempotencyKey: 'fresh-key' },
     ];
-    const { responses, statementsAfterRelease } = await behindAHeldLock(serviceId, { serviceId, subject: 'leader' }, batch);
+    const { responses, statementsAfterRelease } = await behindAWriteInFlight({ serviceId, subject: 'leader' }, batch);
     expect(statementsAfterRelease).toBe(2);
     const [leader, fine1, inactiveCustomer, fine2, unknownCustomer, retry, reused, fine3] = responses;
 
@@ -117,18 +135,25 @@ describe('enqueues arriving while a write into their service is in flight', () =
     expect(rows.map((row) => row.subject)).toEqual(['first try', 'leader', 'fine 1', 'fine 2', 'fine 3']);
   });
 
-  it('do not wait for writes into other services', async () => {
+  it('wait for their own service when another transaction holds it, and only for it', async () => {
     const [held, free] = await Promise.all([newService('Held lane'), newService('Free lane')]);
     const blocker = await t.sql.connect();
     try {
       await blocker.query('BEGIN');
       await blocker.query('SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE', [held]);
-      const waiting = t.request(EnqueueCaseDocument, { input: { serviceId: held, subject: 'waits' } });
-      await lockWaiters(t.sql, 1);
+      const waiting = [];
+      for (let index = 0; index < 3; index += 1) {
+        waiting.push(t.request(EnqueueCaseDocument, { input: { serviceId: held, subject: `waits ${index}` } }));
+        if (index === 0) await lockWaiters(t.sql, 1);
+        else await new Promise((resolve) => setTimeout(resolve, 30));
+      }
       const passing = await Promise.all(Array.from({ length: 5 }, (_, index) => t.request(EnqueueCaseDocument, { input: { serviceId: free, subject: `passes ${index}` } })));
       expect(passing.map((response) => expectData(response).enqueueCase.subject)).toEqual(Array.from({ length: 5 }, (_, index) => `passes ${index}`));
+      const { rows } = await t.sql.query('SELECT id FROM cases WHERE service_id = $1', [held]);
+      expect(rows).toEqual([]);
       await blocker.query('COMMIT');
-      expect(expectData(await waiting).enqueueCase.subject).toBe('waits');
+      const written = (await Promise.all(waiting)).map((response) => expectData(response).enqueueCase);
+      expect(written.map((answer) => [answer.subject, answer.ticket])).toEqual([0, 1, 2].map((index) => [`waits ${index}`, `G00${index + 1}`]));
     } finally {
       await blocker.query('ROLLBACK').catch(() => undefined);
       blocker.release();

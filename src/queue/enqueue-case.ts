@@ -2,17 +2,20 @@
 //
 // Each request is validated on its own (input rules, then the classification
 // and procedure it names), so a bad request fails alone and early. Valid ones
-// go through group commit: requests that name the same service and arrive
-// while a write into it is in flight are written together, in arrival order,
-// by one statement under the service's lock (enqueue-statement.ts holds the
-// FIFO and ticket rules). Each request is answered after that statement's
-// commit. A request the statement left out (an unknown or inactive service or
-// customer, an idempotency key used before) is explained on its own.
+// go through group commit: requests that arrive while a write is in flight
+// are written together, in arrival order, by one statement under their
+// services' locks (enqueue-statement.ts holds the FIFO and ticket rules).
+// That shared write never waits for a lock: a request whose service another
+// transaction holds is passed on to a lane of its own service, which waits
+// for it, so one held service never holds up the others. Each request is
+// answered after the commit of the statement that wrote it. A request left
+// out (an unknown or inactive service or customer, an idempotency key used
+// before) is explained on its own.
 import type { Case, CaseProperty } from '../generated/prisma/client.js';
 import type { Database } from '../db/prisma-client.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/prisma-errors.js';
 import { propertiesByCase } from './case-reads.js';
-import { enqueueBatchSql, requestHash, selectorKey, type WrittenCase } from './enqueue-statement.js';
+import { enqueueSql, requestHash, type EnqueueOutcome, type LockMode } from './enqueue-statement.js';
 import { badInput, conflict, notFound, type QueueError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import { caseEnqueueRules, parseInput, type CaseEnqueue } from './input-rules.js';
@@ -111,44 +114,59 @@ async function whyNothingWasWritten(db: Database, input: CaseEnqueue): Promise<E
     : conflict(serviceField, 'the service or customer changed while the case was written; nothing was written, send it again');
 }
 
-/** Writes one batch (all naming the same service); one answer per request, in order. */
-async function writeBatch(db: Database, inputs: readonly CaseEnqueue[]): Promise<(EnqueuedCase | Error)[]> {
-  const [first] = inputs;
-  if (!first) return [];
-  let rows: WrittenCase[];
+/** The request's service was held by another transaction: it goes to the lane that waits for that service. */
+const HELD = Symbol('held');
+type Written = EnqueuedCase | typeof HELD;
+
+/** Requests that name their service the same way share a waiting lane. */
+const selectorKey = (input: CaseEnqueue): string => JSON.stringify([input.serviceId, input.serviceIdExtRef]);
+
+/** Writes one batch; one answer per request, in order. */
+async function writeBatch(db: Database, inputs: readonly CaseEnqueue[], lock: LockMode): Promise<(Written | Error)[]> {
+  let rows: EnqueueOutcome[];
   try {
-    rows = await db.$queryRaw<WrittenCase[]>(enqueueBatchSql(first, inputs));
+    rows = await db.$queryRaw<EnqueueOutcome[]>(enqueueSql(inputs, lock));
   } catch (error) {
     // The database refused the statement (a customer deleted since it was
     // checked), so nothing of the batch was written: write each request alone,
     // so only the one at fault fails. Any other error (the connection lost)
     // may have come after the commit, so it is not retried.
     if (!isForeignKeyViolation(error) && !isUniqueViolation(error)) throw error;
-    if (inputs.length > 1) return (await Promise.all(inputs.map((input) => writeBatch(db, [input])))).flat();
-    if (isForeignKeyViolation(error)) return [notFound('customerId', `no customer has the id ${first.customerId}`)];
+    if (inputs.length > 1) return (await Promise.all(inputs.map((input) => writeBatch(db, [input], lock)))).flat();
+    if (isForeignKeyViolation(error)) return [notFound('customerId', `no customer has the id ${inputs[0]?.customerId}`)];
     throw error;
   }
   const byOrd = new Map(rows.map((row) => [row.ord, row]));
-  const standing = sharedStandings(db, rows.map((row) => row.id));
+  const standing = sharedStandings(db, rows.flatMap((row) => (row.id === null ? [] : [row.id])));
   return Promise.all(
     inputs.map(async (input, ord) => {
       const row = byOrd.get(ord);
-      if (!row) return whyNothingWasWritten(db, input);
-      const { ord: _ord, serviceExtRef, ...stored } = row;
-      const properties = input.customProperties.map((property, index) => ({ caseId: row.id, key: property.key, value: property.value, position: index + 1 }));
-      return enqueued(stored, serviceExtRef, properties, standing);
+      if (row && row.id !== null) {
+        const { ord: _ord, writtenOrd: _writtenOrd, serviceLocked: _locked, serviceExtRef, ...stored } = row;
+        const properties = input.customProperties.map((property, index) => ({ caseId: row.id, key: property.key, value: property.value, position: index + 1 }));
+        return enqueued(stored, serviceExtRef, properties, standing);
+      }
+      if (lock === 'skip-held' && !row?.serviceLocked) return HELD;
+      return whyNothingWasWritten(db, input);
     }),
   );
 }
 
 /** The enqueue entry point of a gateway: one per database client, created at start-up. */
 export function createEnqueuer(db: Database): Enqueuer {
-  const lanes = new GroupCommit<CaseEnqueue, EnqueuedCase>((inputs) => writeBatch(db, inputs), MAX_BATCH);
+  // One shared lane for every service, and a waiting lane per service for requests whose service was held.
+  const shared = new GroupCommit<CaseEnqueue, Written>((inputs) => writeBatch(db, inputs, 'skip-held'), MAX_BATCH);
+  const waiting = new GroupCommit<CaseEnqueue, Written>((inputs) => writeBatch(db, inputs, 'wait'), MAX_BATCH);
   return {
     async enqueue(request) {
       const input = parseInput(caseEnqueueRules, request);
       await checkCaseReferences(db, input);
-      return lanes.submit(selectorKey(input), input);
+      const written = await shared.submit('', input);
+      if (written !== HELD) return written;
+      const waited = await waiting.submit(selectorKey(input), input);
+      // A statement that waits for its lock never reports the service held.
+      if (waited === HELD) throw new Error(`enqueue: the service was reported held after waiting for it`);
+      return waited;
     },
   };
 }

@@ -49,24 +49,27 @@ export class GroupCommit<Item, Result> {
   }
 
   private run(key: string, lane: Pending<Item, Result>[], batch: Pending<Item, Result>[]): void {
-    this.write(batch.map((pending) => pending.item))
-      .then(
-        (results) => {
-          batch.forEach((pending, index) => {
-            const result = results[index];
-            if (result === undefined) pending.reject(new Error(`group commit: the write answered ${results.length} of ${batch.length} items`));
-            else if (result instanceof Error) pending.reject(result);
-            else pending.resolve(result);
-          });
-        },
-        (error: unknown) => batch.forEach((pending) => pending.reject(error)),
-      )
-      .finally(() => {
-        if (lane.length === 0) {
-          this.lanes.delete(key);
-          return;
-        }
-        this.run(key, lane, lane.splice(0, this.maxBatch));
-      });
+    this.write(batch.map((pending) => pending.item)).then(
+      (results) => {
+        // The next write starts before these answers go out, so the database
+        // is not idle while the gateway answers.
+        this.next(key, lane);
+        batch.forEach((pending, index) => {
+          const result = results[index];
+          if (result === undefined) pending.reject(new Error(`group commit: the write answered ${results.length} of ${batch.length} items`));
+          else if (result instanceof Error) pending.reject(result);
+          else pending.resolve(result);
+        });
+      },
+      (error: unknown) => {
+        this.next(key, lane);
+        batch.forEach((pending) => pending.reject(error));
+      },
+    );
+  }
+
+  private next(key: string, lane: Pending<Item, Result>[]): void {
+    if (lane.length === 0) this.lanes.delete(key);
+    else this.run(key, lane, lane.splice(0, this.maxBatch));
   }
 }
