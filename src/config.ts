@@ -25,6 +25,7 @@ const environment = z.object({
       .optional(),
   ),
   DATABASE_POOL_SIZE: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(500).default(10)),
+  DATABASE_HOT_POOL_SIZE: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(100).default(4)),
   SHUTDOWN_GRACE_MS: z.preprocess(blankAsAbsent, z.coerce.number().int().min(0).max(600_000).default(10_000)),
   EMBEDDED_PG_DATA_DIR: z.preprocess(blankAsAbsent, z.string().default(join(PROJECT_ROOT, '.data', 'postgres'))),
   EMBEDDED_PG_PORT: z.preprocess(blankAsAbsent, port.min(1).optional()),
@@ -38,6 +39,8 @@ export interface Config {
   /** An external PostgreSQL; when absent the gateway runs an embedded one. */
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
+  /** Connections kept apart for the batched enqueue and call-next statements. */
+  readonly databaseHotPoolSize: number;
   /** How long shutdown waits for requests in flight before closing their connections. */
   readonly shutdownGraceMs: number;
   readonly embedded: {
@@ -64,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: value.HOST,
     databaseUrl: value.DATABASE_URL,
     databasePoolSize: value.DATABASE_POOL_SIZE,
+    databaseHotPoolSize: value.DATABASE_HOT_POOL_SIZE,
     shutdownGraceMs: value.SHUTDOWN_GRACE_MS,
     embedded: {
       dataDir: resolve(value.EMBEDDED_PG_DATA_DIR),

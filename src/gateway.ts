@@ -27,10 +27,13 @@ export interface GatewayHooks {
 
 export async function startGateway(config: Config, log: Logger, hooks: GatewayHooks = {}): Promise<Gateway> {
   const databaseServer = await openDatabaseServer(config, log);
-  const db = createDatabaseClient(databaseServer.url, config.databasePoolSize, hooks.onQuery);
+  const db = createDatabaseClient(databaseServer.url, config.databasePoolSize, { onQuery: hooks.onQuery });
+  // The hot statements (batched enqueues and hand-outs) get connections of
+  // their own, never queued behind slow reads, and planned once per connection.
+  const hot = createDatabaseClient(databaseServer.url, config.databaseHotPoolSize, { onQuery: hooks.onQuery, planOnce: true });
   const apollo = createApolloServer(log);
   await apollo.start();
-  const http = createHttpServer({ graphql: graphqlRoute(apollo, contextFactory(db)), health: healthRoute(db) }, log);
+  const http = createHttpServer({ graphql: graphqlRoute(apollo, contextFactory({ db, hot })), health: healthRoute(db) }, log);
   http.listen(config.port, config.host);
   await once(http, 'listening');
   const { port } = http.address() as AddressInfo;
@@ -47,7 +50,7 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
       await closed;
       clearTimeout(grace);
       await apollo.stop();
-      await db.$disconnect();
+      await Promise.all([db.$disconnect(), hot.$disconnect()]);
       await databaseServer.stop();
     },
   };

@@ -162,7 +162,7 @@ describe('enqueues arriving while a write into their service is in flight', () =
 });
 
 describe('calls for the same services arriving while a hand-out is in flight', () => {
-  it('are answered by one statement: the oldest case to the call that arrived first', async () => {
+  it('are answered together by one statement: the oldest case to the call that arrived first', async () => {
     const serviceId = await newService('Desks');
     const enqueued = [];
     for (let index = 0; index < 12; index += 1) enqueued.push(expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, subject: `case ${index}` } })).enqueueCase.caseId);

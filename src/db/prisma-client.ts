@@ -1,6 +1,8 @@
 // One Prisma client per process, over node-postgres through Prisma's driver
 // adapter (Prisma 7 has no native query engine to download).
 import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlQuery } from '@prisma/driver-adapter-utils';
+import { createHash } from 'node:crypto';
 import { PrismaClient } from '../generated/prisma/client.js';
 
 export type Database = PrismaClient;
@@ -8,8 +10,38 @@ export type Database = PrismaClient;
 /** Told of every statement sent to the database (for logging, and for tests that count them). */
 export type QueryListener = (query: { readonly sql: string; readonly durationMs: number }) => void;
 
-export function createDatabaseClient(databaseUrl: string, poolSize: number, onQuery?: QueryListener): Database {
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize });
+// A statement that starts with `/* hot: <what> */` runs on every request of a
+// hot path: it is prepared once per connection (named after a hash of its
+// text) instead of parsed and planned on every call. Others stay unnamed, so
+// the set of prepared statements stays as small as the set of hot ones.
+const HOT = /^\/\* hot: [\w -]+ \*\//;
+const names = new Map<string, string>();
+
+function statementName(query: SqlQuery): string {
+  if (!HOT.test(query.sql)) return '';
+  let name = names.get(query.sql);
+  if (name === undefined) {
+    name = `hot_${createHash('sha256').update(query.sql).digest('hex').slice(0, 24)}`;
+    names.set(query.sql, name);
+  }
+  return name;
+}
+
+export interface DatabaseClientOptions {
+  /** Told of every statement sent to the database. */
+  readonly onQuery?: QueryListener | undefined;
+  /**
+   * Plan prepared statements once per connection (plan_cache_mode =
+   * force_generic_plan), for a client that runs only the hot statements: their
+   * plans do not depend on their parameters' values (a batch's arrays, ids),
+   * and planning them is otherwise a third of their cost.
+   */
+  readonly planOnce?: boolean;
+}
+
+export function createDatabaseClient(databaseUrl: string, poolSize: number, { onQuery, planOnce = false }: DatabaseClientOptions = {}): Database {
+  const pool = { connectionString: databaseUrl, max: poolSize, ...(planOnce ? { options: '-c plan_cache_mode=force_generic_plan' } : {}) };
+  const adapter = new PrismaPg(pool, { statementNameGenerator: statementName });
   if (!onQuery) return new PrismaClient({ adapter });
   const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
   client.$on('query', (event) => onQuery({ sql: event.query, durationMs: event.duration }));

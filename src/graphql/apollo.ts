@@ -1,6 +1,7 @@
 // The GraphQL server: the contract (schema.graphql) plus the resolvers.
 import { readFileSync } from 'node:fs';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { SCHEMA_FILE } from '../config.js';
 import type { Logger } from '../log.js';
 import type { GraphQLContext } from './context.js';
@@ -20,5 +21,8 @@ export function createApolloServer(log: Logger): ApolloServer<GraphQLContext> {
     // main.ts owns shutdown (HTTP, Apollo, database, in that order).
     stopOnTerminationSignals: false,
     validationRules: [operationLimits()],
+    // No field declares a cache hint (mutations and live queues are not
+    // cacheable), and the default cache-control plugin hooks every resolved field.
+    plugins: [ApolloServerPluginCacheControlDisabled()],
   });
 }

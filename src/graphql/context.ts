@@ -13,8 +13,8 @@ export interface GraphQLContext {
   readonly load: Loaders;
 }
 
-export function contextFactory(db: Database): () => Promise<GraphQLContext> {
-  const enqueuer = createEnqueuer(db);
-  const caller = createCaller(db);
+export function contextFactory({ db, hot }: { readonly db: Database; readonly hot: Database }): () => Promise<GraphQLContext> {
+  const enqueuer = createEnqueuer(db, hot);
+  const caller = createCaller(db, hot);
   return async () => ({ db, enqueuer, caller, load: createLoaders(db) });
 }

@@ -50,6 +50,7 @@ export const CANDIDATES = [16, 1024, 2 ** 31 - 1];
 /** Most calls one statement answers. */
 export const MAX_BATCH = 64;
 
+
 /**
  * The hand-out statement: the oldest `agents.length` free cases, the first to
  * `agents[0]`; `candidates` is how many waiting cases of each service it considers.
@@ -57,7 +58,7 @@ export const MAX_BATCH = 64;
 export function callNextSql(serviceIds: readonly number[], agents: readonly string[], candidates: number): Prisma.Sql {
   // The candidate ids go to the lock step as an array, so it fetches them by
   // primary key whatever the planner thinks of the list's size.
-  return Prisma.sql`
+  return Prisma.sql`/* hot: call next */
     WITH known AS (
       -- A desk set up with a service that does not exist gets an error, not an empty queue.
       SELECT count(*)::int AS services FROM services WHERE id = ANY(${serviceIds}::int[])
@@ -105,11 +106,12 @@ async function requireServices(db: Database, serviceIds: readonly number[]): Pro
 }
 
 /** Answers a batch of calls on the same services, in arrival order: a case or null for each. */
-async function callBatch(db: Database, serviceIds: readonly number[], agents: readonly string[]): Promise<(Case | null)[]> {
+async function callBatch(db: Database, hot: Database, serviceIds: readonly number[], agents: readonly string[]): Promise<(Case | null)[]> {
   const answers: (Case | null)[] = [];
   for (const candidates of CANDIDATES) {
     const waiting = agents.slice(answers.length);
-    const rows = await db.$queryRaw<CalledRow[]>(callNextSql(serviceIds, waiting, Math.max(candidates, waiting.length)));
+    // Room for this batch's cases, and for as many held by other gateways.
+    const rows = await hot.$queryRaw<CalledRow[]>(callNextSql(serviceIds, waiting, Math.max(candidates, 2 * waiting.length)));
     const [first] = rows;
     if (!first) break;
     if (first.known !== serviceIds.length) await requireServices(db, serviceIds);
@@ -122,12 +124,12 @@ async function callBatch(db: Database, serviceIds: readonly number[], agents: re
   return agents.map((_, index) => answers[index] ?? null);
 }
 
-/** The call-next entry point of a gateway: one per database client, created at start-up. */
-export function createCaller(db: Database): Caller {
+/** The call-next entry point of a gateway, created once at start-up; hand-outs run on `hot`. */
+export function createCaller(db: Database, hot: Database = db): Caller {
   const lanes = new GroupCommit<CallNextRequest, Case | null>(async (requests) => {
     const [first] = requests;
-    return first ? callBatch(db, first.serviceIds, requests.map((request) => request.agent)) : [];
-  }, MAX_BATCH);
+    return first ? callBatch(db, hot, first.serviceIds, requests.map((request) => request.agent)) : [];
+  }, { maxBatch: MAX_BATCH });
   return {
     async callNext(request) {
       const { serviceIds, agent } = parseInput(callNextRules, request);

@@ -122,17 +122,17 @@ type Written = EnqueuedCase | typeof HELD;
 const selectorKey = (input: CaseEnqueue): string => JSON.stringify([input.serviceId, input.serviceIdExtRef]);
 
 /** Writes one batch; one answer per request, in order. */
-async function writeBatch(db: Database, inputs: readonly CaseEnqueue[], lock: LockMode): Promise<(Written | Error)[]> {
+async function writeBatch(db: Database, writer: Database, inputs: readonly CaseEnqueue[], lock: LockMode): Promise<(Written | Error)[]> {
   let rows: EnqueueOutcome[];
   try {
-    rows = await db.$queryRaw<EnqueueOutcome[]>(enqueueSql(inputs, lock));
+    rows = await writer.$queryRaw<EnqueueOutcome[]>(enqueueSql(inputs, lock));
   } catch (error) {
     // The database refused the statement (a customer deleted since it was
     // checked), so nothing of the batch was written: write each request alone,
     // so only the one at fault fails. Any other error (the connection lost)
     // may have come after the commit, so it is not retried.
     if (!isForeignKeyViolation(error) && !isUniqueViolation(error)) throw error;
-    if (inputs.length > 1) return (await Promise.all(inputs.map((input) => writeBatch(db, [input], lock)))).flat();
+    if (inputs.length > 1) return (await Promise.all(inputs.map((input) => writeBatch(db, writer, [input], lock)))).flat();
     if (isForeignKeyViolation(error)) return [notFound('customerId', `no customer has the id ${inputs[0]?.customerId}`)];
     throw error;
   }
@@ -152,11 +152,15 @@ async function writeBatch(db: Database, inputs: readonly CaseEnqueue[], lock: Lo
   );
 }
 
-/** The enqueue entry point of a gateway: one per database client, created at start-up. */
-export function createEnqueuer(db: Database): Enqueuer {
+/**
+ * The enqueue entry point of a gateway, created once at start-up. The shared
+ * writes run on `hot` (connections that never wait for a lock); the rest,
+ * including writes that wait for a held service, on `db`.
+ */
+export function createEnqueuer(db: Database, hot: Database = db): Enqueuer {
   // One shared lane for every service, and a waiting lane per service for requests whose service was held.
-  const shared = new GroupCommit<CaseEnqueue, Written>((inputs) => writeBatch(db, inputs, 'skip-held'), MAX_BATCH);
-  const waiting = new GroupCommit<CaseEnqueue, Written>((inputs) => writeBatch(db, inputs, 'wait'), MAX_BATCH);
+  const shared = new GroupCommit<CaseEnqueue, Written>((inputs) => writeBatch(db, hot, inputs, 'skip-held'), { maxBatch: MAX_BATCH });
+  const waiting = new GroupCommit<CaseEnqueue, Written>((inputs) => writeBatch(db, db, inputs, 'wait'), { maxBatch: MAX_BATCH });
   return {
     async enqueue(request) {
       const input = parseInput(caseEnqueueRules, request);

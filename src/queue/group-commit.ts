@@ -1,10 +1,10 @@
-// Group commit: while one write for a key is in flight, the next arrivals for
+// Group commit: while a write for a key is in flight, the next arrivals for
 // that key wait and then go together in one statement and one commit.
 //
-// A lane per key (for enqueues: the service as the request names it). An idle
-// lane writes its first arrival at once, so a lone request waits for nothing;
-// under load each write carries everything that arrived while the previous one
-// ran, so batches grow with the load and one commit pays for many requests.
+// A lane per key. A lane with fewer than `maxInFlight` writes running writes
+// an arrival at once, so a lone request waits for nothing; under load each
+// write carries everything that arrived while the others ran, so batches grow
+// with the load and one commit pays for many requests.
 // Every item is answered after the write that carried it returned: never
 // before its commit. A lane is dropped as soon as it is idle, so keys that
 // name nothing (or services long gone) cost no memory.
@@ -21,25 +21,41 @@ interface Pending<Item, Result> {
   readonly reject: (error: unknown) => void;
 }
 
+interface Lane<Item, Result> {
+  readonly waiting: Pending<Item, Result>[];
+  running: number;
+}
+
+export interface GroupCommitOptions {
+  /** Most items one write carries. */
+  readonly maxBatch: number;
+  /** Writes of one lane that may run at once (1: strictly one after another). */
+  readonly maxInFlight?: number;
+}
+
 export class GroupCommit<Item, Result> {
-  private readonly lanes = new Map<string, Pending<Item, Result>[]>();
+  private readonly lanes = new Map<string, Lane<Item, Result>>();
+  private readonly maxBatch: number;
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly write: WriteBatch<Item, Result>,
-    private readonly maxBatch: number,
-  ) {}
+    { maxBatch, maxInFlight = 1 }: GroupCommitOptions,
+  ) {
+    this.maxBatch = maxBatch;
+    this.maxInFlight = maxInFlight;
+  }
 
   /** Writes `item` with whatever else arrives for `key` meanwhile; settles after that write. */
   submit(key: string, item: Item): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
-      const waiting = this.lanes.get(key);
-      if (waiting) {
-        waiting.push({ item, resolve, reject });
-        return;
+      let lane = this.lanes.get(key);
+      if (!lane) {
+        lane = { waiting: [], running: 0 };
+        this.lanes.set(key, lane);
       }
-      const lane: Pending<Item, Result>[] = [];
-      this.lanes.set(key, lane);
-      this.run(key, lane, [{ item, resolve, reject }]);
+      lane.waiting.push({ item, resolve, reject });
+      if (lane.running < this.maxInFlight) this.next(key, lane);
     });
   }
 
@@ -48,11 +64,12 @@ export class GroupCommit<Item, Result> {
     return this.lanes.size;
   }
 
-  private run(key: string, lane: Pending<Item, Result>[], batch: Pending<Item, Result>[]): void {
+  private run(key: string, lane: Lane<Item, Result>, batch: Pending<Item, Result>[]): void {
     this.write(batch.map((pending) => pending.item)).then(
       (results) => {
         // The next write starts before these answers go out, so the database
         // is not idle while the gateway answers.
+        lane.running -= 1;
         this.next(key, lane);
         batch.forEach((pending, index) => {
           const result = results[index];
@@ -62,14 +79,20 @@ export class GroupCommit<Item, Result> {
         });
       },
       (error: unknown) => {
+        lane.running -= 1;
         this.next(key, lane);
         batch.forEach((pending) => pending.reject(error));
       },
     );
   }
 
-  private next(key: string, lane: Pending<Item, Result>[]): void {
-    if (lane.length === 0) this.lanes.delete(key);
-    else this.run(key, lane, lane.splice(0, this.maxBatch));
+  /** Starts a write with what waits in the lane, or drops the lane when nothing runs or waits. */
+  private next(key: string, lane: Lane<Item, Result>): void {
+    if (lane.waiting.length > 0) {
+      lane.running += 1;
+      this.run(key, lane, lane.waiting.splice(0, this.maxBatch));
+    } else if (lane.running === 0) {
+      this.lanes.delete(key);
+    }
   }
 }
