@@ -29,7 +29,7 @@ import type { LoadSettings } from './bench/load.js';
 import type { RawSettings } from './bench/raw.js';
 import { runWorker } from './bench/run-worker.js';
 import { readSettings, UsageError, type BenchSettings } from './bench/settings.js';
-import { markdownTable, ratioLine, type RowFigures } from './bench/table.js';
+import { markdownTable, ratioLine, statementTable, type RowFigures } from './bench/table.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const LOAD_WORKER = join(HERE, 'bench', 'load.ts');
@@ -78,12 +78,21 @@ async function benchmark(settings: BenchSettings, gateway: GatewayProcess, db: B
     progress(`${label}, ${clients} clients`);
     let before: CpuSnapshot | undefined;
     let after: CpuSnapshot | undefined;
+    let reset: Promise<void> = Promise.resolve();
     const result = await runWorker(
       worker,
       workerSettings,
-      { onStart: () => (before = cpuSnapshot(gateway.pid, postmaster)), onEnd: () => (after = cpuSnapshot(gateway.pid, postmaster)) },
+      {
+        onStart: () => {
+          before = cpuSnapshot(gateway.pid, postmaster);
+          reset = db.resetStatements();
+        },
+        onEnd: () => (after = cpuSnapshot(gateway.pid, postmaster)),
+      },
       windowSeconds * 1000 + 60_000,
     );
+    await reset;
+    const statements = await db.topStatements(3);
     if (!before || !after) throw new Error(`worker ${worker} did not report its measured window`);
     const cpu = cpuPercent(before, after);
     const load = (result.cpuSeconds / result.seconds) * 100;
@@ -95,6 +104,8 @@ async function benchmark(settings: BenchSettings, gateway: GatewayProcess, db: B
       p99Ms: result.p99Ms,
       errors: result.errors,
       cpu: { gateway: cpu.gateway, postgres: cpu.postgres, load, other: Math.max(0, cpu.machine - cpu.gateway - cpu.postgres - load) },
+      statements,
+      operations: result.operations,
     };
     rows.push(row);
     return row;
@@ -184,6 +195,10 @@ async function benchmark(settings: BenchSettings, gateway: GatewayProcess, db: B
     ratioLine('kiosk, 64 clients ÷ floor', ratio(row(KIOSK, 64), row(FLOOR, 64), rate)),
     ratioLine('callNext, 16 agents ÷ raw claim, 16 connections', ratio(row(CALL_NEXT, 16), row(RAW_CLAIM, 16), rate)),
     '',
+    'Where PostgreSQL spent its time in each row (pg_stat_statements, the two statements that took most):',
+    '',
+    statementTable(rows.filter((row) => row.statements.length > 0)),
+    '',
     `Gateway RSS at the end: ${rss === undefined ? 'n/a' : `${(rss / 1024).toFixed(0)} MiB`}.`,
     `Machine: ${nproc()} cores (nproc), PostgreSQL ${facts.version} (embedded), fsync ${facts.fsync}, synchronous_commit ${facts.synchronousCommit}; ` +
       `gateway pool ${settings.poolSize} connections; ${settings.seconds} s per row after ${settings.warmupSeconds} s of warm-up. ` +
@@ -197,7 +212,8 @@ async function main(): Promise<void> {
   const stops: (() => Promise<void>)[] = [];
   try {
     progress('starting a scratch PostgreSQL');
-    const server = await startScratchPostgres();
+    // pg_stat_statements tells where the server's time goes, row by row.
+    const server = await startScratchPostgres({ shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track_planning': 'on' });
     stops.push(() => server.stop());
     const postmaster = postmasterPid(server.dataDir);
     progress('starting the gateway (it applies the migrations)');
@@ -205,6 +221,7 @@ async function main(): Promise<void> {
     stops.push(() => gateway.stop());
     const db = await BenchDatabase.connect(server.url);
     stops.push(() => db.close());
+    await db.enableStatements();
     const report = await benchmark(settings, gateway, db, server.url, postmaster);
     process.stdout.write(`${report}\n`);
   } finally {

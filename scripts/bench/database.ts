@@ -8,6 +8,30 @@ export interface ServerFacts {
   readonly synchronousCommit: string;
 }
 
+/** One statement's share of a row, from pg_stat_statements. */
+export interface StatementFigures {
+  /** What the gateway's statement does (`enqueue batch`), or the statement's first words. */
+  readonly name: string;
+  readonly calls: number;
+  readonly rows: number;
+  /** Planning and execution time, summed over the calls, in ms. */
+  readonly planMs: number;
+  readonly execMs: number;
+}
+
+// pg_stat_statements keeps a statement's text without its leading comment,
+// so the gateway's statements are told apart by how they begin.
+const KNOWN_STATEMENTS: readonly (readonly [string, string])[] = [
+  ['WITH request AS', 'enqueue batch'],
+  ['WITH known AS', 'call-next batch'],
+  ['WITH asked AS', 'standings (position, wait)'],
+];
+
+const statementName = (query: string): string => {
+  const text = query.replace(/\s+/g, ' ').trim();
+  return KNOWN_STATEMENTS.find(([start]) => text.startsWith(start))?.[1] ?? text.slice(0, 48);
+};
+
 export class BenchDatabase {
   private constructor(private readonly client: pg.Client) {}
 
@@ -42,6 +66,26 @@ export class BenchDatabase {
   async facts(): Promise<ServerFacts> {
     const show = async (setting: string) => (await this.client.query<Record<string, string>>(`SHOW ${setting}`)).rows[0]?.[setting] ?? '?';
     return { version: await show('server_version'), fsync: await show('fsync'), synchronousCommit: await show('synchronous_commit') };
+  }
+
+  /** pg_stat_statements, when the server preloads it (the benchmark's scratch server does). */
+  async enableStatements(): Promise<void> {
+    await this.client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  }
+
+  async resetStatements(): Promise<void> {
+    await this.client.query('SELECT pg_stat_statements_reset()');
+  }
+
+  /** The statements that took the most server time since the last reset (this session's own left out). */
+  async topStatements(limit: number): Promise<StatementFigures[]> {
+    const { rows } = await this.client.query<{ query: string; calls: string; rows: string; plan: number; exec: number }>(
+      `SELECT query, calls, rows, total_plan_time AS plan, total_exec_time AS exec FROM pg_stat_statements
+        WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT IN ('BEGIN', 'COMMIT')
+        ORDER BY total_plan_time + total_exec_time DESC LIMIT $1`,
+      [limit],
+    );
+    return rows.map((row) => ({ name: statementName(row.query), calls: Number(row.calls), rows: Number(row.rows), planMs: row.plan, execMs: row.exec }));
   }
 
   async close(): Promise<void> {

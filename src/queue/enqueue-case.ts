@@ -68,7 +68,7 @@ function sharedStandings(db: Database, caseIds: readonly number[]): (caseId: num
 }
 
 function enqueued(row: Case, serviceExtRef: string | null, customProperties: readonly CaseProperty[], standing: (caseId: number) => Promise<Standing>): EnqueuedCase {
-  return { ...row, serviceExtRef, customProperties, standing: () => standing(row.id) };
+  return Object.assign(row, { serviceExtRef, customProperties, standing: () => standing(row.id) });
 }
 
 /** An earlier case, answered again to a retry: everything is read back. */
@@ -137,7 +137,7 @@ async function writeBatch(db: Database, writer: Database, inputs: readonly CaseE
     throw error;
   }
   const byOrd = new Map(rows.map((row) => [row.ord, row]));
-  const standing = sharedStandings(db, rows.flatMap((row) => (row.id === null ? [] : [row.id])));
+  const standing = sharedStandings(writer, rows.flatMap((row) => (row.id === null ? [] : [row.id])));
   return Promise.all(
     inputs.map(async (input, ord) => {
       const row = byOrd.get(ord);

@@ -26,7 +26,8 @@ export interface Standing {
  * a scalar subquery (computed once) so that it can be an index condition.
  */
 export function standingsSql(caseIds: readonly number[]): Prisma.Sql {
-  return Prisma.sql`
+  // Hot: kiosks ask for it with every enqueue.
+  return Prisma.sql`/* hot: standings */
     WITH asked AS (
       SELECT id, service_id, queued_at, queue_seq FROM cases WHERE id = ANY(${[...caseIds]}::int[]) AND status = 'WAITING'
     ), earliest AS (
