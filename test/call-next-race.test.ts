@@ -3,11 +3,8 @@
 // and nobody stuck.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallNextDocument, CompleteCaseDocument, CreateServiceDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
-import { loadConfig } from '../src/config.js';
-import { startGateway } from '../src/gateway.js';
-import { silentLogger } from '../src/log.js';
-import { expectData, graphqlClient } from './helpers/graphql-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { expectData } from './helpers/graphql-client.js';
+import { gatewayGroup, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 let t: TestGateway;
 const CASES = 500;
@@ -115,11 +112,9 @@ describe('8 agents calling next on 2 services while 500 cases are enqueued', () 
 
 describe('24 agents on three gateways calling next on one queue of 600 cases', () => {
   it('hand every case to exactly one agent, though each gateway gathers its calls into shared statements', async () => {
-    const others = await Promise.all(
-      [1, 2].map(() => startGateway(loadConfig({ DATABASE_URL: t.gateway.databaseUrl, PORT: '0', DATABASE_POOL_SIZE: '10' }), silentLogger)),
-    );
+    const group = await gatewayGroup(t, 2);
     try {
-      const clients = [t.request, ...others.map((other) => graphqlClient(other.url))];
+      const { clients } = group;
       const serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Hall', queueCode: 'H' } })).createService.id;
       for (let index = 0; index < 600; index += 50) {
         await Promise.all(Array.from({ length: 50 }, (_, offset) => t.request(EnqueueCaseDocument, { input: { serviceId, subject: `case ${index + offset}` } })));
@@ -145,7 +140,7 @@ describe('24 agents on three gateways calling next on one queue of 600 cases', (
       );
       expect(rows[0]).toEqual({ calls: 600, agents: 600 });
     } finally {
-      await Promise.all(others.map((other) => other.stop()));
+      await group.stop();
     }
   });
 });

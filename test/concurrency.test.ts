@@ -2,11 +2,8 @@
 // FIFO order total and consistent with the ids handed back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateServiceDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
-import { loadConfig } from '../src/config.js';
-import { startGateway } from '../src/gateway.js';
-import { silentLogger } from '../src/log.js';
-import { expectData, graphqlClient } from './helpers/graphql-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { expectData } from './helpers/graphql-client.js';
+import { gatewayGroup, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 let t: TestGateway;
 const ENQUEUES = 200;
@@ -124,13 +121,12 @@ describe('the per-service enqueue lock', () => {
 
 describe('three gateways enqueueing into one service at once', () => {
   it('keep one FIFO order: their batches never commit a case ahead of one already visible', async () => {
-    // Each gateway gathers its own batches, one lane per way of naming the
-    // service: nine writers at once, which only the service lock orders.
-    const others = await Promise.all(
-      [1, 2].map(() => startGateway(loadConfig({ DATABASE_URL: t.gateway.databaseUrl, PORT: '0', DATABASE_POOL_SIZE: '20' }), silentLogger)),
-    );
+    // Each gateway gathers its own batches; a batch that finds the service
+    // held by another gateway passes its requests to lanes that wait for it,
+    // one per way of naming the service. Only the service lock orders them all.
+    const group = await gatewayGroup(t, 2);
     try {
-      const clients = [t.request, ...others.map((other) => graphqlClient(other.url))];
+      const { clients } = group;
       const serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Shared', queueCode: 'S', extRef: 'SHARED' } })).createService.id;
       const namings = [{ serviceId }, { serviceIdExtRef: 'SHARED' }, { serviceId, serviceIdExtRef: 'SHARED' }];
       let racing = true;
@@ -160,7 +156,7 @@ describe('three gateways enqueueing into one service at once', () => {
       expect(rows.map((row) => row.id).sort((a, b) => a - b)).toEqual(answers.map((answer) => answer.caseId).sort((a, b) => a - b));
       expect(rows.map((row) => row.ticket_number)).toEqual(Array.from({ length: 450 }, (_, index) => index + 1));
     } finally {
-      await Promise.all(others.map((other) => other.stop()));
+      await group.stop();
     }
   });
 });

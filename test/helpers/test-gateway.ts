@@ -41,3 +41,21 @@ export async function rowCounts(sql: pg.Pool): Promise<{ cases: number; properti
   if (!counts) throw new Error('count query returned no row');
   return counts;
 }
+
+export interface GatewayGroup {
+  /** A client per gateway, the first one `t`'s own. */
+  readonly clients: readonly Client[];
+  stop(): Promise<void>;
+}
+
+/** `t` and `more` gateways beside it on the same database, as separate processes would be. */
+export async function gatewayGroup(t: TestGateway, more: number): Promise<GatewayGroup> {
+  const config = loadConfig({ DATABASE_URL: t.gateway.databaseUrl, PORT: '0', DATABASE_POOL_SIZE: '10' });
+  const others = await Promise.all(Array.from({ length: more }, () => startGateway(config, silentLogger)));
+  return {
+    clients: [t.request, ...others.map((other) => graphqlClient(other.url))],
+    stop: async () => {
+      await Promise.all(others.map((other) => other.stop()));
+    },
+  };
+}
