@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, PROJECT_ROOT } from '../src/config.js';
 describe('configuration', () => {
   it('defaults to port 4000 on loopback with an embedded database in the project', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', databaseUrl: undefined, databasePoolSize: 10 });
+    expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', databaseUrl: undefined, databasePoolSize: 10, databaseHotPoolSize: 4 });
     expect(config.embedded.dataDir).toBe(`${PROJECT_ROOT}/.data/postgres`);
   });
 
@@ -23,6 +23,7 @@ describe('configuration', () => {
     [{ PORT: '70000' }, 'PORT'],
     [{ DATABASE_URL: 'mysql://localhost/db' }, 'DATABASE_URL'],
     [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE'],
+    [{ DATABASE_HOT_POOL_SIZE: 'many' }, 'DATABASE_HOT_POOL_SIZE'],
   ])('rejects %j, naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration:\\n  ${variable}: `));
