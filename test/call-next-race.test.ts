@@ -111,7 +111,7 @@ describe('8 agents calling next on 2 services while 500 cases are enqueued', () 
 });
 
 describe('24 agents on three gateways calling next on one queue of 600 cases', () => {
-  it('hand every case to exactly one agent, though each gateway gathers its calls into shared statements', async () => {
+  it('hand every case to exactly one agent', async () => {
     const group = await gatewayGroup(t, 2);
     try {
       const { clients } = group;

@@ -38,8 +38,9 @@ describe('200 enqueues fired at once into two services', () => {
         snapshots.push(rows.map((row) => row.id));
       }
     })();
-    const responses = await Promise.all(requests.map((input) => t.request(EnqueueCaseDocument, { input })));
-    racing = false;
+    const responses = await Promise.all(requests.map((input) => t.request(EnqueueCaseDocument, { input }))).finally(() => {
+      racing = false;
+    });
     await watcher;
     expect(snapshots.length).toBeGreaterThan(1);
     snapshots.forEach((snapshot, index) => {
@@ -139,8 +140,9 @@ describe('three gateways enqueueing into one service at once', () => {
       })();
       const responses = await Promise.all(
         Array.from({ length: 450 }, (_, index) => clients[index % 3]!(EnqueueCaseDocument, { input: { ...namings[Math.floor(index / 3) % 3]!, subject: `request ${index}` } })),
-      );
-      racing = false;
+      ).finally(() => {
+        racing = false;
+      });
       await watcher;
       const answers = responses.map((response) => expectData(response).enqueueCase);
       expect(snapshots.length).toBeGreaterThan(1);

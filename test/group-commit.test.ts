@@ -3,7 +3,7 @@
 // answered after that statement's commit; a bad request in such a batch fails
 // alone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallNextDocument, CreateCustomerDocument, CreateServiceDocument, EnqueueCaseDocument, UpdateCustomerDocument } from '../src/generated/operations/graphql.js';
+import { CallNextDocument, CreateCustomerDocument, CreateServiceDocument, EnqueueCaseDocument, UpdateCustomerDocument, UpdateServiceDocument } from '../src/generated/operations/graphql.js';
 import type { CaseEnqueueInput } from '../src/generated/operations/graphql.js';
 import { expectData, expectError } from './helpers/graphql-client.js';
 import { lockWaiters } from './helpers/locks.js';
@@ -133,6 +133,21 @@ describe('enqueues arriving while a write into their service is in flight', () =
 
     const { rows } = await t.sql.query<{ subject: string }>(`SELECT subject FROM cases WHERE service_id = $1 ORDER BY queued_at, queue_seq`, [serviceId]);
     expect(rows.map((row) => row.subject)).toEqual(['first try', 'leader', 'fine 1', 'fine 2', 'fine 3']);
+  });
+
+  it('that name no service, or an inactive one, are answered without waiting for any lock', async () => {
+    const inactive = await newService('Closed lane');
+    expectData(await t.request(UpdateServiceDocument, { id: inactive, input: { active: false } }));
+    const before = sent.length;
+    const [unknownId, unknownRef, closed] = await Promise.all([
+      t.request(EnqueueCaseDocument, { input: { serviceId: 987_654, subject: 'nowhere' } }),
+      t.request(EnqueueCaseDocument, { input: { serviceIdExtRef: 'NO-SUCH-SERVICE', subject: 'nowhere' } }),
+      t.request(EnqueueCaseDocument, { input: { serviceId: inactive, subject: 'closed' } }),
+    ]);
+    expect(expectError(unknownId).extensions).toMatchObject({ code: 'NOT_FOUND', field: 'serviceId' });
+    expect(expectError(unknownRef).extensions).toMatchObject({ code: 'NOT_FOUND', field: 'serviceIdExtRef' });
+    expect(expectError(closed).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'serviceId', rule: 'active' });
+    expect(sent.slice(before).filter((sql) => sql.includes('hot: enqueue wait'))).toEqual([]);
   });
 
   it('wait for their own service when another transaction holds it, and only for it', async () => {

@@ -13,8 +13,16 @@ export interface GraphQLContext {
   readonly load: Loaders;
 }
 
-export function contextFactory({ db, hot }: { readonly db: Database; readonly hot: Database }): () => Promise<GraphQLContext> {
-  const enqueuer = createEnqueuer(db, hot);
+export interface ContextParts {
+  readonly db: Database;
+  /** The pool for the hot statements (`createDatabaseClient(..., { planOnce: true })`). */
+  readonly hot: Database;
+  /** Enqueue writes that may wait for held services at once. */
+  readonly maxWaiting: number;
+}
+
+export function contextFactory({ db, hot, maxWaiting }: ContextParts): () => Promise<GraphQLContext> {
+  const enqueuer = createEnqueuer(db, hot, { maxWaiting });
   const caller = createCaller(db, hot);
   return async () => ({ db, enqueuer, caller, load: createLoaders(db) });
 }

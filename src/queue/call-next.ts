@@ -105,13 +105,21 @@ async function requireServices(db: Database, serviceIds: readonly number[]): Pro
   if (missing !== undefined) throw notFound('serviceIds', `no service has the id ${missing}`);
 }
 
-/** Answers a batch of calls on the same services, in arrival order: a case or null for each. */
-async function callBatch(db: Database, hot: Database, serviceIds: readonly number[], agents: readonly string[]): Promise<(Case | null)[]> {
+/** Answers a batch of calls on the same services, in arrival order: a case, null, or an error for each. */
+async function callBatch(db: Database, hot: Database, serviceIds: readonly number[], agents: readonly string[]): Promise<(Case | null | Error)[]> {
   const answers: (Case | null)[] = [];
   for (const candidates of CANDIDATES) {
     const waiting = agents.slice(answers.length);
-    // Room for this batch's cases, and for as many held by other gateways.
-    const rows = await hot.$queryRaw<CalledRow[]>(callNextSql(serviceIds, waiting, Math.max(candidates, 2 * waiting.length)));
+    let rows: CalledRow[];
+    try {
+      // Room for this batch's cases, and for as many held by other gateways.
+      rows = await hot.$queryRaw<CalledRow[]>(callNextSql(serviceIds, waiting, Math.max(candidates, 2 * waiting.length)));
+    } catch (error) {
+      // Cases handed out by an earlier try are committed: those calls get them.
+      if (answers.length === 0) throw error;
+      const failed = error instanceof Error ? error : new Error(String(error));
+      return agents.map((_, index) => answers[index] ?? failed);
+    }
     const [first] = rows;
     if (!first) break;
     if (first.known !== serviceIds.length) await requireServices(db, serviceIds);
@@ -129,7 +137,7 @@ export function createCaller(db: Database, hot: Database = db): Caller {
   const lanes = new GroupCommit<CallNextRequest, Case | null>(async (requests) => {
     const [first] = requests;
     return first ? callBatch(db, hot, first.serviceIds, requests.map((request) => request.agent)) : [];
-  }, { maxBatch: MAX_BATCH });
+  }, MAX_BATCH);
   return {
     async callNext(request) {
       const { serviceIds, agent } = parseInput(callNextRules, request);

@@ -13,7 +13,8 @@
 // before) is explained on its own.
 import type { Case, CaseProperty } from '../generated/prisma/client.js';
 import type { Database } from '../db/prisma-client.js';
-import { isForeignKeyViolation, isUniqueViolation } from '../db/prisma-errors.js';
+import pLimit from 'p-limit';
+import { isForeignKeyViolation, refusedByDatabase } from '../db/prisma-errors.js';
 import { propertiesByCase } from './case-reads.js';
 import { enqueueSql, requestHash, type EnqueueOutcome, type LockMode } from './enqueue-statement.js';
 import { badInput, conflict, notFound, type QueueError } from './errors.js';
@@ -46,6 +47,11 @@ export interface EnqueuedCase extends Case {
   readonly customProperties: readonly CaseProperty[];
   /** Position and estimated wait, read after the commit on first use: one read per batch, shared. */
   standing(): Promise<Standing>;
+}
+
+export interface EnqueuerOptions {
+  /** Writes that wait for held services at once (each holds a connection of `db` meanwhile). */
+  readonly maxWaiting?: number;
 }
 
 export interface Enqueuer {
@@ -115,11 +121,17 @@ async function whyNothingWasWritten(db: Database, input: CaseEnqueue): Promise<E
 }
 
 /** The request's service was held by another transaction: it goes to the lane that waits for that service. */
-const HELD = Symbol('held');
-type Written = EnqueuedCase | typeof HELD;
+class Held {
+  constructor(readonly serviceId: number) {}
+}
+type Written = EnqueuedCase | Held;
 
-/** Requests that name their service the same way share a waiting lane. */
-const selectorKey = (input: CaseEnqueue): string => JSON.stringify([input.serviceId, input.serviceIdExtRef]);
+/** The answer to a request the statement left out; a failed read fails that request alone. */
+function leftOut(db: Database, input: CaseEnqueue, row: EnqueueOutcome | undefined, lock: LockMode): Promise<Written | Error> | Written {
+  // Held: the service exists and takes cases, but another transaction had its lock.
+  if (lock === 'skip-held' && row && !row.serviceLocked && row.serviceResolved !== null && row.serviceActive) return new Held(row.serviceResolved);
+  return whyNothingWasWritten(db, input).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+}
 
 /** Writes one batch; one answer per request, in order. */
 async function writeBatch(db: Database, writer: Database, inputs: readonly CaseEnqueue[], lock: LockMode): Promise<(Written | Error)[]> {
@@ -128,26 +140,31 @@ async function writeBatch(db: Database, writer: Database, inputs: readonly CaseE
     rows = await writer.$queryRaw<EnqueueOutcome[]>(enqueueSql(inputs, lock));
   } catch (error) {
     // The database refused the statement (a customer deleted since it was
-    // checked), so nothing of the batch was written: write each request alone,
-    // so only the one at fault fails. Any other error (the connection lost)
-    // may have come after the commit, so it is not retried.
-    if (!isForeignKeyViolation(error) && !isUniqueViolation(error)) throw error;
-    if (inputs.length > 1) return (await Promise.all(inputs.map((input) => writeBatch(db, writer, [input], lock)))).flat();
-    if (isForeignKeyViolation(error)) return [notFound('customerId', `no customer has the id ${inputs[0]?.customerId}`)];
-    throw error;
+    // checked, a deadlock between two batches over idempotency keys), so
+    // nothing of the batch was written: write each request alone, one after
+    // another in arrival order, so only the one at fault fails. Any other
+    // error (the connection lost) may have come after the commit, so it is
+    // not retried.
+    if (!refusedByDatabase(error)) throw error;
+    if (inputs.length === 1) {
+      if (isForeignKeyViolation(error)) return [notFound('customerId', `no customer has the id ${inputs[0]?.customerId}`)];
+      throw error;
+    }
+    const answers: (Written | Error)[] = [];
+    for (const input of inputs) {
+      answers.push(...(await writeBatch(db, writer, [input], lock).catch((failed: unknown) => [failed instanceof Error ? failed : new Error(String(failed))])));
+    }
+    return answers;
   }
   const byOrd = new Map(rows.map((row) => [row.ord, row]));
   const standing = sharedStandings(writer, rows.flatMap((row) => (row.id === null ? [] : [row.id])));
   return Promise.all(
-    inputs.map(async (input, ord) => {
+    inputs.map((input, ord) => {
       const row = byOrd.get(ord);
-      if (row && row.id !== null) {
-        const { ord: _ord, writtenOrd: _writtenOrd, serviceLocked: _locked, serviceExtRef, ...stored } = row;
-        const properties = input.customProperties.map((property, index) => ({ caseId: row.id, key: property.key, value: property.value, position: index + 1 }));
-        return enqueued(stored, serviceExtRef, properties, standing);
-      }
-      if (lock === 'skip-held' && !row?.serviceLocked) return HELD;
-      return whyNothingWasWritten(db, input);
+      if (!row || row.id === null) return leftOut(db, input, row, lock);
+      const { ord: _ord, writtenOrd: _writtenOrd, serviceResolved: _resolved, serviceLocked: _locked, serviceActive: _active, serviceExtRef, ...stored } = row;
+      const properties = input.customProperties.map((property, index) => ({ caseId: row.id, key: property.key, value: property.value, position: index + 1 }));
+      return enqueued(stored, serviceExtRef, properties, standing);
     }),
   );
 }
@@ -157,19 +174,22 @@ async function writeBatch(db: Database, writer: Database, inputs: readonly CaseE
  * writes run on `hot` (connections that never wait for a lock); the rest,
  * including writes that wait for a held service, on `db`.
  */
-export function createEnqueuer(db: Database, hot: Database = db): Enqueuer {
-  // One shared lane for every service, and a waiting lane per service for requests whose service was held.
-  const shared = new GroupCommit<CaseEnqueue, Written>((inputs) => writeBatch(db, hot, inputs, 'skip-held'), { maxBatch: MAX_BATCH });
-  const waiting = new GroupCommit<CaseEnqueue, Written>((inputs) => writeBatch(db, db, inputs, 'wait'), { maxBatch: MAX_BATCH });
+export function createEnqueuer(db: Database, hot: Database = db, { maxWaiting = 4 }: EnqueuerOptions = {}): Enqueuer {
+  // One shared lane for every service, and a waiting lane per held service.
+  const shared = new GroupCommit<CaseEnqueue, Written>((inputs) => writeBatch(db, hot, inputs, 'skip-held'), MAX_BATCH);
+  // Waiting writes hold a connection of `db` while they wait: a few at most,
+  // so that held services cannot take every connection reads need.
+  const waitSlots = pLimit(maxWaiting);
+  const waiting = new GroupCommit<CaseEnqueue, Written>((inputs) => waitSlots(() => writeBatch(db, db, inputs, 'wait')), MAX_BATCH);
   return {
     async enqueue(request) {
       const input = parseInput(caseEnqueueRules, request);
       await checkCaseReferences(db, input);
       const written = await shared.submit('', input);
-      if (written !== HELD) return written;
-      const waited = await waiting.submit(selectorKey(input), input);
+      if (!(written instanceof Held)) return written;
+      const waited = await waiting.submit(String(written.serviceId), input);
       // A statement that waits for its lock never reports the service held.
-      if (waited === HELD) throw new Error(`enqueue: the service was reported held after waiting for it`);
+      if (waited instanceof Held) throw new Error(`enqueue: service ${waited.serviceId} was reported held after waiting for it`);
       return waited;
     },
   };

@@ -30,7 +30,16 @@ import type { CaseEnqueue } from './input-rules.js';
 export type LockMode = 'skip-held' | 'wait';
 
 /** One row per request of the batch, in no particular order. */
-export type EnqueueOutcome = { readonly ord: number; readonly writtenOrd: number | null; readonly serviceLocked: boolean } & (
+export type EnqueueOutcome = {
+  readonly ord: number;
+  readonly writtenOrd: number | null;
+  /** The service the request names, when one exists. */
+  readonly serviceResolved: number | null;
+  /** Whether this statement holds that service's lock. */
+  readonly serviceLocked: boolean;
+  /** Whether the service takes cases (read without its lock). */
+  readonly serviceActive: boolean | null;
+} & (
   | (Case & { readonly serviceExtRef: string | null })
   | ({ [K in keyof Case]: null } & { readonly serviceExtRef: null })
 );
@@ -133,7 +142,9 @@ export function enqueueSql(inputs: readonly CaseEnqueue[], lock: LockMode): Pris
       INSERT INTO case_events (case_id, action, to_status, at)
       SELECT id, "lastAction"::case_action, status::case_status, "enqueuedAt" FROM created ORDER BY id
     )
-    SELECT w.*, r.ord, (s.id IS NOT NULL) AS "serviceLocked", CASE WHEN w.id IS NOT NULL THEN s.ext_ref END AS "serviceExtRef"
+    SELECT w.*, r.ord, r.resolved AS "serviceResolved", (s.id IS NOT NULL) AS "serviceLocked",
+           (SELECT active FROM services a WHERE a.id = r.resolved) AS "serviceActive",
+           CASE WHEN w.id IS NOT NULL THEN s.ext_ref END AS "serviceExtRef"
       FROM request r
       LEFT JOIN service s ON s.id = r.resolved
       LEFT JOIN written w ON w."writtenOrd" = r.ord`;

@@ -1,10 +1,11 @@
 // Group commit: while a write for a key is in flight, the next arrivals for
 // that key wait and then go together in one statement and one commit.
 //
-// A lane per key. A lane with fewer than `maxInFlight` writes running writes
-// an arrival at once, so a lone request waits for nothing; under load each
-// write carries everything that arrived while the others ran, so batches grow
-// with the load and one commit pays for many requests.
+// A lane per key. An idle lane writes an arrival at once, so a lone request
+// waits for nothing; under load each write carries everything that arrived
+// while the previous one ran, so batches grow with the load and one commit
+// pays for many requests. One write per lane at a time: a second one would
+// only wait for the first's locks (measured: no faster, and smaller batches).
 // Every item is answered after the write that carried it returned: never
 // before its commit. A lane is dropped as soon as it is idle, so keys that
 // name nothing (or services long gone) cost no memory.
@@ -23,39 +24,28 @@ interface Pending<Item, Result> {
 
 interface Lane<Item, Result> {
   readonly waiting: Pending<Item, Result>[];
-  running: number;
-}
-
-export interface GroupCommitOptions {
-  /** Most items one write carries. */
-  readonly maxBatch: number;
-  /** Writes of one lane that may run at once (1: strictly one after another). */
-  readonly maxInFlight?: number;
+  running: boolean;
 }
 
 export class GroupCommit<Item, Result> {
   private readonly lanes = new Map<string, Lane<Item, Result>>();
-  private readonly maxBatch: number;
-  private readonly maxInFlight: number;
 
   constructor(
     private readonly write: WriteBatch<Item, Result>,
-    { maxBatch, maxInFlight = 1 }: GroupCommitOptions,
-  ) {
-    this.maxBatch = maxBatch;
-    this.maxInFlight = maxInFlight;
-  }
+    /** Most items one write carries; more wait for the next. */
+    private readonly maxBatch: number,
+  ) {}
 
   /** Writes `item` with whatever else arrives for `key` meanwhile; settles after that write. */
   submit(key: string, item: Item): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
       let lane = this.lanes.get(key);
       if (!lane) {
-        lane = { waiting: [], running: 0 };
+        lane = { waiting: [], running: false };
         this.lanes.set(key, lane);
       }
       lane.waiting.push({ item, resolve, reject });
-      if (lane.running < this.maxInFlight) this.next(key, lane);
+      if (!lane.running) this.next(key, lane);
     });
   }
 
@@ -69,7 +59,7 @@ export class GroupCommit<Item, Result> {
       (results) => {
         // The next write starts before these answers go out, so the database
         // is not idle while the gateway answers.
-        lane.running -= 1;
+        lane.running = false;
         this.next(key, lane);
         batch.forEach((pending, index) => {
           const result = results[index];
@@ -79,7 +69,7 @@ export class GroupCommit<Item, Result> {
         });
       },
       (error: unknown) => {
-        lane.running -= 1;
+        lane.running = false;
         this.next(key, lane);
         batch.forEach((pending) => pending.reject(error));
       },
@@ -89,9 +79,9 @@ export class GroupCommit<Item, Result> {
   /** Starts a write with what waits in the lane, or drops the lane when nothing runs or waits. */
   private next(key: string, lane: Lane<Item, Result>): void {
     if (lane.waiting.length > 0) {
-      lane.running += 1;
+      lane.running = true;
       this.run(key, lane, lane.waiting.splice(0, this.maxBatch));
-    } else if (lane.running === 0) {
+    } else if (!lane.running) {
       this.lanes.delete(key);
     }
   }
