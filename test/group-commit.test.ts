@@ -44,7 +44,7 @@ async function behindAWriteInFlight(first: CaseEnqueueInput, rest: readonly Case
     for (const input of rest) {
       followers.push(t.request(EnqueueCaseDocument, { input }));
       // Let each request reach the gateway before the next is sent.
-      await new Promise((resolve) => setTimeout(resolve, 15));
+      await new Promise((resolve) => setTimeout(resolve, 40));
     }
     const statementsBefore = sent.filter(isEnqueueStatement).length;
     await blocker.query('COMMIT');
@@ -160,7 +160,7 @@ describe('enqueues arriving while a write into their service is in flight', () =
       for (let index = 0; index < 3; index += 1) {
         waiting.push(t.request(EnqueueCaseDocument, { input: { serviceId: held, subject: `waits ${index}` } }));
         if (index === 0) await lockWaiters(t.sql, 1);
-        else await new Promise((resolve) => setTimeout(resolve, 30));
+        else await new Promise((resolve) => setTimeout(resolve, 40));
       }
       const passing = await Promise.all(Array.from({ length: 5 }, (_, index) => t.request(EnqueueCaseDocument, { input: { serviceId: free, subject: `passes ${index}` } })));
       expect(passing.map((response) => expectData(response).enqueueCase.subject)).toEqual(Array.from({ length: 5 }, (_, index) => `passes ${index}`));
@@ -192,7 +192,7 @@ describe('calls for the same services arriving while a hand-out is in flight', (
       const rest = [];
       for (let desk = 1; desk <= 10; desk += 1) {
         rest.push(t.request(CallNextDocument, { input: { serviceIds: [serviceId], agent: `desk-${desk}` } }));
-        await new Promise((resolve) => setTimeout(resolve, 15));
+        await new Promise((resolve) => setTimeout(resolve, 40));
       }
       const before = sent.filter(isCallStatement).length;
       await blocker.query('COMMIT');
