@@ -121,14 +121,13 @@ describe('a batch the database refuses', () => {
       // each, and now queue for it behind the leader's waiting write.
       await sharedWrites(3);
       expect(enqueueStatements.filter((text) => text.includes('skip-held'))).toHaveLength(3);
-      // A second holder queues for the lock behind the leader, then the batch queues behind it.
+      // A second transaction holds the customer's row: the batch's foreign-key
+      // check will wait for it, after the batch has taken its snapshot (in
+      // which the customer exists). The leader names no customer.
       await second.query('BEGIN');
-      const secondLocked = second.query('SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE', [service.id]);
-      await lockWaiters(sql, 2);
+      await second.query('SELECT id FROM customers WHERE id = $1 FOR UPDATE', [customer.id]);
       await first.query('COMMIT');
       expect((await leader).subject).toBe('leader');
-      await secondLocked;
-      // The batch has taken its snapshot (the customer exists in it) and waits for the lock.
       await lockWaiters(sql, 1);
       await second.query('DELETE FROM customers WHERE id = $1', [customer.id]);
       await second.query('COMMIT');
