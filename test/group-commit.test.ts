@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallNextDocument, CreateCustomerDocument, CreateServiceDocument, EnqueueCaseDocument, UpdateCustomerDocument, UpdateServiceDocument } from '../src/generated/operations/graphql.js';
 import type { CaseEnqueueInput } from '../src/generated/operations/graphql.js';
 import { expectData, expectError } from './helpers/graphql-client.js';
-import { lockWaiters } from './helpers/locks.js';
+import { lockWaiters, whileHolding } from './helpers/locks.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 let t: TestGateway;
@@ -34,10 +34,7 @@ async function newService(name: string): Promise<number> {
  * the order sent.
  */
 async function behindAWriteInFlight(first: CaseEnqueueInput, rest: readonly CaseEnqueueInput[]) {
-  const blocker = await t.sql.connect();
-  try {
-    await blocker.query('BEGIN');
-    await blocker.query('LOCK TABLE ticket_counters IN SHARE MODE');
+  return whileHolding(t.sql, 'LOCK TABLE ticket_counters IN SHARE MODE', [], async (release) => {
     const leader = t.request(EnqueueCaseDocument, { input: first });
     await lockWaiters(t.sql, 1);
     const followers = [];
@@ -47,13 +44,10 @@ async function behindAWriteInFlight(first: CaseEnqueueInput, rest: readonly Case
       await new Promise((resolve) => setTimeout(resolve, 40));
     }
     const statementsBefore = sent.filter(isEnqueueStatement).length;
-    await blocker.query('COMMIT');
+    await release();
     const responses = await Promise.all([leader, ...followers]);
     return { responses, statementsAfterRelease: sent.filter(isEnqueueStatement).length - statementsBefore };
-  } finally {
-    await blocker.query('ROLLBACK').catch(() => undefined);
-    blocker.release();
-  }
+  });
 }
 
 describe('enqueues arriving while a write into their service is in flight', () => {
@@ -152,10 +146,7 @@ describe('enqueues arriving while a write into their service is in flight', () =
 
   it('wait for their own service when another transaction holds it, and only for it', async () => {
     const [held, free] = await Promise.all([newService('Held lane'), newService('Free lane')]);
-    const blocker = await t.sql.connect();
-    try {
-      await blocker.query('BEGIN');
-      await blocker.query('SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE', [held]);
+    await whileHolding(t.sql, 'SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE', [held], async (release) => {
       const waiting = [];
       for (let index = 0; index < 3; index += 1) {
         waiting.push(t.request(EnqueueCaseDocument, { input: { serviceId: held, subject: `waits ${index}` } }));
@@ -166,27 +157,21 @@ describe('enqueues arriving while a write into their service is in flight', () =
       expect(passing.map((response) => expectData(response).enqueueCase.subject)).toEqual(Array.from({ length: 5 }, (_, index) => `passes ${index}`));
       const { rows } = await t.sql.query('SELECT id FROM cases WHERE service_id = $1', [held]);
       expect(rows).toEqual([]);
-      await blocker.query('COMMIT');
+      await release();
       const written = (await Promise.all(waiting)).map((response) => expectData(response).enqueueCase);
       expect(written.map((answer) => [answer.subject, answer.ticket])).toEqual([0, 1, 2].map((index) => [`waits ${index}`, `G00${index + 1}`]));
-    } finally {
-      await blocker.query('ROLLBACK').catch(() => undefined);
-      blocker.release();
-    }
+    });
   });
 });
 
 describe('calls for the same services arriving while a hand-out is in flight', () => {
   it('are answered together by one statement: the oldest case to the call that arrived first', async () => {
     const serviceId = await newService('Desks');
-    const enqueued = [];
+    const enqueued: number[] = [];
     for (let index = 0; index < 12; index += 1) enqueued.push(expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, subject: `case ${index}` } })).enqueueCase.caseId);
     const isCallStatement = (sql: string) => sql.includes('FOR UPDATE SKIP LOCKED');
-    const blocker = await t.sql.connect();
-    try {
-      // Hold the first hand-out in flight: it cannot write its history event yet.
-      await blocker.query('BEGIN');
-      await blocker.query('LOCK TABLE case_events IN SHARE MODE');
+    // Hold the first hand-out in flight: it cannot write its history event yet.
+    await whileHolding(t.sql, 'LOCK TABLE case_events IN SHARE MODE', [], async (release) => {
       const first = t.request(CallNextDocument, { input: { serviceIds: [serviceId], agent: 'desk-0' } });
       await lockWaiters(t.sql, 1);
       const rest = [];
@@ -195,7 +180,7 @@ describe('calls for the same services arriving while a hand-out is in flight', (
         await new Promise((resolve) => setTimeout(resolve, 40));
       }
       const before = sent.filter(isCallStatement).length;
-      await blocker.query('COMMIT');
+      await release();
       const answers = (await Promise.all([first, ...rest])).map((response) => expectData(response).callNext);
       // The first call's statement, and one for the ten that gathered behind it.
       expect(sent.filter(isCallStatement).length - before).toBe(2);
@@ -206,9 +191,6 @@ describe('calls for the same services arriving while a hand-out is in flight', (
         [serviceId],
       );
       expect(rows).toEqual(answers.map((answer) => ({ case_id: answer?.id, agent: answer?.lastAgent })));
-    } finally {
-      await blocker.query('ROLLBACK').catch(() => undefined);
-      blocker.release();
-    }
+    });
   });
 });

@@ -76,13 +76,13 @@ export class GroupCommit<Item, Result> {
     );
   }
 
-  /** Starts a write with what waits in the lane, or drops the lane when nothing runs or waits. */
+  /** Starts a write with what waits in the idle lane, or drops the lane when nothing waits. */
   private next(key: string, lane: Lane<Item, Result>): void {
-    if (lane.waiting.length > 0) {
-      lane.running = true;
-      this.run(key, lane, lane.waiting.splice(0, this.maxBatch));
-    } else if (!lane.running) {
+    if (lane.waiting.length === 0) {
       this.lanes.delete(key);
+      return;
     }
+    lane.running = true;
+    this.run(key, lane, lane.waiting.splice(0, this.maxBatch));
   }
 }

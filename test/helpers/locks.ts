@@ -13,3 +13,21 @@ export async function lockWaiters(sql: pg.Pool, count: number): Promise<void> {
   }
   throw new Error(`never saw ${count} statements waiting for a lock`);
 }
+
+/**
+ * Runs `body` while a transaction of its own holds the lock `statement` takes;
+ * `body` lets go with `release()` (a commit), or the lock goes when it ends.
+ */
+export async function whileHolding<T>(sql: pg.Pool, statement: string, params: readonly unknown[], body: (release: () => Promise<void>) => Promise<T>): Promise<T> {
+  const holder = await sql.connect();
+  try {
+    await holder.query('BEGIN');
+    await holder.query(statement, [...params]);
+    return await body(async () => {
+      await holder.query('COMMIT');
+    });
+  } finally {
+    await holder.query('ROLLBACK').catch(() => undefined);
+    holder.release();
+  }
+}
