@@ -38,9 +38,15 @@ const RAW_WORKER = join(HERE, 'bench', 'raw.ts');
 const CREATE_SERVICE = 'mutation($input: CreateServiceInput!) { createService(input: $input) { id } }';
 const FLOOR_BODY = JSON.stringify({ query: '{ __typename }' });
 const enqueueBody = (serviceId: number, fields: string) =>
-  JSON.stringify({ query: `mutation($input: CaseEnqueueInput!) { enqueueCase(input: $input) { ${fields} } }`, variables: { input: { serviceId, subject: 'bench' } } });
+  JSON.stringify({
+    query: `mutation($input: CaseEnqueueInput!) { enqueueCase(input: $input) { ${fields} } }`,
+    variables: { input: { serviceId, subject: 'bench' } },
+  });
 const callNextBody = (serviceId: number, agent: string) =>
-  JSON.stringify({ query: 'mutation($input: CallNextInput!) { callNext(input: $input) { id ticket } }', variables: { input: { serviceIds: [serviceId], agent } } });
+  JSON.stringify({
+    query: 'mutation($input: CallNextInput!) { callNext(input: $input) { id ticket } }',
+    variables: { input: { serviceIds: [serviceId], agent } },
+  });
 
 const CLIENTS = [16, 64];
 const AGENTS = [8, 16];
@@ -69,11 +75,22 @@ process.on('SIGINT', interrupt);
 process.on('SIGTERM', interrupt);
 
 /** Runs the rows against a running gateway and database; returns the report. */
-async function benchmark(settings: BenchSettings, gateway: GatewayProcess, db: BenchDatabase, databaseUrl: string, postmaster: number): Promise<string> {
+async function benchmark(
+  settings: BenchSettings,
+  gateway: GatewayProcess,
+  db: BenchDatabase,
+  databaseUrl: string,
+  postmaster: number,
+): Promise<string> {
   const rows: RowFigures[] = [];
   const windowSeconds = settings.warmupSeconds + settings.seconds;
 
-  const measure = async (label: string, clients: number, worker: string, workerSettings: LoadSettings | RawSettings): Promise<RowFigures> => {
+  const measure = async (
+    label: string,
+    clients: number,
+    worker: string,
+    workerSettings: LoadSettings | RawSettings,
+  ): Promise<RowFigures> => {
     if (interrupted) throw new Error('interrupted');
     progress(`${label}, ${clients} clients`);
     let before: CpuSnapshot | undefined;
@@ -103,7 +120,12 @@ async function benchmark(settings: BenchSettings, gateway: GatewayProcess, db: B
       p50Ms: result.p50Ms,
       p99Ms: result.p99Ms,
       errors: result.errors,
-      cpu: { gateway: cpu.gateway, postgres: cpu.postgres, load, other: Math.max(0, cpu.machine - cpu.gateway - cpu.postgres - load) },
+      cpu: {
+        gateway: cpu.gateway,
+        postgres: cpu.postgres,
+        load,
+        other: Math.max(0, cpu.machine - cpu.gateway - cpu.postgres - load),
+      },
       statements,
       operations: result.operations,
     };
@@ -113,7 +135,11 @@ async function benchmark(settings: BenchSettings, gateway: GatewayProcess, db: B
 
   let services = 0;
   const newService = async (): Promise<number> =>
-    (await gateway.post<{ createService: { id: number } }>(CREATE_SERVICE, { input: { name: `Bench ${++services}`, queueCode: 'B' } })).createService.id;
+    (
+      await gateway.post<{ createService: { id: number } }>(CREATE_SERVICE, {
+        input: { name: `Bench ${++services}`, queueCode: 'B' },
+      })
+    ).createService.id;
   const filledService = async (cases: number): Promise<number> => {
     const serviceId = await newService();
     const started = performance.now();
@@ -123,9 +149,18 @@ async function benchmark(settings: BenchSettings, gateway: GatewayProcess, db: B
   };
   const leftover = async (serviceId: number) => {
     const waiting = await db.waitingCases(serviceId);
-    progress(waiting > 0 ? `${waiting} cases still waiting: the queue did not run dry` : 'the queue RAN DRY: the row is not valid');
+    progress(
+      waiting > 0
+        ? `${waiting} cases still waiting: the queue did not run dry`
+        : 'the queue RAN DRY: the row is not valid',
+    );
   };
-  const http = (clients: number, bodies: string[], spread: LoadSettings['spread'], failMarkers = [FAILED_GRAPHQL]): LoadSettings => ({
+  const http = (
+    clients: number,
+    bodies: string[],
+    spread: LoadSettings['spread'],
+    failMarkers = [FAILED_GRAPHQL],
+  ): LoadSettings => ({
     url: gateway.url,
     connections: clients,
     seconds: settings.seconds,
@@ -151,14 +186,21 @@ async function benchmark(settings: BenchSettings, gateway: GatewayProcess, db: B
   const RAW_CLAIM = 'raw SKIP LOCKED claim, no HTTP (clients = agents)';
   const CALL_NEXT = 'callNext, one full queue (clients = agents)';
   for (const clients of CLIENTS) await measure(FLOOR, clients, LOAD_WORKER, http(clients, [FLOOR_BODY], 'rotate'));
-  for (const clients of CLIENTS) await measure('raw INSERT, no HTTP', clients, RAW_WORKER, raw(clients, 'insert', await newService()));
+  for (const clients of CLIENTS)
+    await measure('raw INSERT, no HTTP', clients, RAW_WORKER, raw(clients, 'insert', await newService()));
   const queueSize = Math.ceil(CLAIMS_PER_SECOND * windowSeconds);
   for (const clients of RAW_CLAIM_CONNECTIONS) {
     const serviceId = await filledService(queueSize);
     await measure(RAW_CLAIM, clients, RAW_WORKER, raw(clients, 'claim', serviceId));
     await leftover(serviceId);
   }
-  for (const clients of CLIENTS) await measure(ENQUEUE_ONE, clients, LOAD_WORKER, http(clients, [enqueueBody(await newService(), 'caseId')], 'rotate'));
+  for (const clients of CLIENTS)
+    await measure(
+      ENQUEUE_ONE,
+      clients,
+      LOAD_WORKER,
+      http(clients, [enqueueBody(await newService(), 'caseId')], 'rotate'),
+    );
   for (const clients of CLIENTS) {
     const bodies: string[] = [];
     for (let i = 0; i < 16; i++) bodies.push(enqueueBody(await newService(), 'caseId'));
@@ -166,7 +208,12 @@ async function benchmark(settings: BenchSettings, gateway: GatewayProcess, db: B
   }
   const KIOSK = 'kiosk: enqueueCase + ticket, position, wait';
   for (const clients of CLIENTS) {
-    await measure(KIOSK, clients, LOAD_WORKER, http(clients, [enqueueBody(await newService(), 'caseId ticket position estimatedWaitSeconds')], 'rotate'));
+    await measure(
+      KIOSK,
+      clients,
+      LOAD_WORKER,
+      http(clients, [enqueueBody(await newService(), 'caseId ticket position estimatedWaitSeconds')], 'rotate'),
+    );
   }
   for (const agents of AGENTS) {
     const serviceId = await filledService(queueSize);
@@ -175,8 +222,10 @@ async function benchmark(settings: BenchSettings, gateway: GatewayProcess, db: B
     await leftover(serviceId);
   }
 
-  const row = (label: string, clients: number) => rows.find((candidate) => candidate.label === label && candidate.clients === clients);
-  const ratio = (a: RowFigures | undefined, b: RowFigures | undefined, pick: (figures: RowFigures) => number) => (a && b ? pick(a) / pick(b) : Number.NaN);
+  const row = (label: string, clients: number) =>
+    rows.find((candidate) => candidate.label === label && candidate.clients === clients);
+  const ratio = (a: RowFigures | undefined, b: RowFigures | undefined, pick: (figures: RowFigures) => number) =>
+    a && b ? pick(a) / pick(b) : Number.NaN;
   const rate = (figures: RowFigures) => figures.perSecond;
   const p99 = (figures: RowFigures) => figures.p99Ms;
   const rss = rssKiB(gateway.pid);
@@ -185,10 +234,20 @@ async function benchmark(settings: BenchSettings, gateway: GatewayProcess, db: B
     markdownTable(rows),
     '',
     'Ratios (same run):',
-    ratioLine('enqueueCase, one service, 64 clients ÷ floor', ratio(row(ENQUEUE_ONE, 64), row(FLOOR, 64), rate), { atLeast: 0.6 }),
-    ratioLine('enqueueCase, 16 services, 64 clients ÷ floor', ratio(row(ENQUEUE_16, 64), row(FLOOR, 64), rate), { atLeast: 0.6 }),
-    ratioLine('enqueueCase p99, one service, 16 clients ÷ floor p99', ratio(row(ENQUEUE_ONE, 16), row(FLOOR, 16), p99), { atMost: 3 }),
-    ratioLine('callNext, 8 agents ÷ raw claim, 8 connections', ratio(row(CALL_NEXT, 8), row(RAW_CLAIM, 8), rate), { atLeast: 0.8 }),
+    ratioLine('enqueueCase, one service, 64 clients ÷ floor', ratio(row(ENQUEUE_ONE, 64), row(FLOOR, 64), rate), {
+      atLeast: 0.6,
+    }),
+    ratioLine('enqueueCase, 16 services, 64 clients ÷ floor', ratio(row(ENQUEUE_16, 64), row(FLOOR, 64), rate), {
+      atLeast: 0.6,
+    }),
+    ratioLine(
+      'enqueueCase p99, one service, 16 clients ÷ floor p99',
+      ratio(row(ENQUEUE_ONE, 16), row(FLOOR, 16), p99),
+      { atMost: 3 },
+    ),
+    ratioLine('callNext, 8 agents ÷ raw claim, 8 connections', ratio(row(CALL_NEXT, 8), row(RAW_CLAIM, 8), rate), {
+      atLeast: 0.8,
+    }),
     ratioLine('enqueueCase, one service, 16 clients ÷ floor', ratio(row(ENQUEUE_ONE, 16), row(FLOOR, 16), rate)),
     ratioLine('enqueueCase, 16 services, 16 clients ÷ floor', ratio(row(ENQUEUE_16, 16), row(FLOOR, 16), rate)),
     ratioLine('kiosk, 16 clients ÷ floor', ratio(row(KIOSK, 16), row(FLOOR, 16), rate)),
@@ -213,7 +272,10 @@ async function main(): Promise<void> {
   try {
     progress('starting a scratch PostgreSQL');
     // pg_stat_statements tells where the server's time goes, row by row.
-    const server = await startScratchPostgres({ shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track_planning': 'on' });
+    const server = await startScratchPostgres({
+      shared_preload_libraries: 'pg_stat_statements',
+      'pg_stat_statements.track_planning': 'on',
+    });
     stops.push(() => server.stop());
     const postmaster = postmasterPid(server.dataDir);
     progress('starting the gateway (it applies the migrations)');
@@ -226,7 +288,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${report}\n`);
   } finally {
     killWorkers();
-    for (const stop of stops.reverse()) await stop().catch((error: unknown) => progress(`clean-up failed: ${String(error)}`));
+    for (const stop of stops.reverse())
+      await stop().catch((error: unknown) => progress(`clean-up failed: ${String(error)}`));
   }
 }
 

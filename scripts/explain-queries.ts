@@ -90,8 +90,14 @@ const HISTORY_FILL = [
 
 const PHASES = [
   { title: `Phase 1: ${WAITING.toLocaleString('en')} waiting cases in service 1, ANALYZE only`, setup: FILL },
-  { title: 'Phase 2: the same table after VACUUM (visibility map set, as autovacuum leaves it)', setup: ['VACUUM (ANALYZE) cases'] },
-  { title: `Phase 3: plus ${HISTORY.toLocaleString('en')} closed cases of the previous 60 days, VACUUM ANALYZE`, setup: HISTORY_FILL },
+  {
+    title: 'Phase 2: the same table after VACUUM (visibility map set, as autovacuum leaves it)',
+    setup: ['VACUUM (ANALYZE) cases'],
+  },
+  {
+    title: `Phase 3: plus ${HISTORY.toLocaleString('en')} closed cases of the previous 60 days, VACUUM ANALYZE`,
+    setup: HISTORY_FILL,
+  },
 ];
 
 // ---------------------------------------------------------------- statements
@@ -114,20 +120,39 @@ function statements(first: Place, deep: Place, lastIds: readonly number[]): Stat
   const limit = parseInput(queuePageRules, {}).first + 1;
   return [
     { name: `queue page rows, first page (LIMIT ${limit})`, sql: queuePageSql(1, null, limit) },
-    { name: `queue page rows after the case at position ${DEEP.toLocaleString('en')}`, sql: queuePageSql(1, deep, limit) },
+    {
+      name: `queue page rows after the case at position ${DEEP.toLocaleString('en')}`,
+      sql: queuePageSql(1, deep, limit),
+    },
     { name: 'waiting count, whole queue (totalCount)', sql: waitingCountSql(1, null) },
-    { name: `waiting count up to position ${DEEP.toLocaleString('en')} (edge positions after that cursor)`, sql: waitingCountSql(1, deep) },
+    {
+      name: `waiting count up to position ${DEEP.toLocaleString('en')} (edge positions after that cursor)`,
+      sql: waitingCountSql(1, deep),
+    },
     { name: 'standings of the first case', sql: standingsSql([first.id]) },
     ...[1, 20, 100].map((n) => ({
-      name: n === 1 ? `standings of the last case (position ${WAITING.toLocaleString('en')})` : `standings of the last ${n} cases`,
+      name:
+        n === 1
+          ? `standings of the last case (position ${WAITING.toLocaleString('en')})`
+          : `standings of the last ${n} cases`,
       sql: standingsSql(lastIds.slice(-n)),
     })),
     { name: 'statistics, default window', sql: statisticsSql(1, parseInput(statisticsRules, {}).windowMinutes) },
-    ...CANDIDATES.map((n) => ({ name: `call next, services [1, 2], ${n} candidates per service`, sql: callNextSql([1, 2], ['explain'], n), writes: true })),
+    ...CANDIDATES.map((n) => ({
+      name: `call next, services [1, 2], ${n} candidates per service`,
+      sql: callNextSql([1, 2], ['explain'], n),
+      writes: true,
+    })),
     ...[1, 64].map((size) => ({
       name: `enqueue a batch of ${size} into service 1`,
       sql: enqueueSql(
-        Array.from({ length: size }, (_, index) => parseInput(caseEnqueueRules, { serviceId: 1, subject: `explain ${index}`, customProperties: [{ key: 'n', value: String(index) }] })),
+        Array.from({ length: size }, (_, index) =>
+          parseInput(caseEnqueueRules, {
+            serviceId: 1,
+            subject: `explain ${index}`,
+            customProperties: [{ key: 'n', value: String(index) }],
+          }),
+        ),
         'skip-held',
       ),
       writes: true,
@@ -140,10 +165,15 @@ function statements(first: Place, deep: Place, lastIds: readonly number[]): Stat
 /** Per statement name, per phase: medians of EXPLAIN ANALYZE's "Execution Time" (server) and of the wall time without EXPLAIN (client). */
 const figures = new Map<string, string[]>();
 
-const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+const median = (values: readonly number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
 /** Runs `text` once with the statement's parameters (rolled back when it writes); returns its rows and wall time. */
-async function once(client: pg.Client, { sql, writes = false }: Statement, text: string): Promise<{ rows: Record<string, unknown>[]; ms: number }> {
+async function once(
+  client: pg.Client,
+  { sql, writes = false }: Statement,
+  text: string,
+): Promise<{ rows: Record<string, unknown>[]; ms: number }> {
   if (writes) await client.query('BEGIN');
   try {
     const began = performance.now();
@@ -168,9 +198,14 @@ async function explain(client: pg.Client, statement: Statement, label: string, s
     explained.push(Number(time[1]));
     plain.push((await once(client, statement, statement.sql.text)).ms);
   }
-  const values = JSON.stringify(statement.sql.values, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  const values = JSON.stringify(statement.sql.values, (_key, value: unknown) =>
+    typeof value === 'bigint' ? value.toString() : value,
+  );
   console.log(`\n=== ${label} ${statement.name} ===`);
-  if (showSql) console.log(`${statement.sql.text.trim()}\n-- values: ${values.length > 300 ? `${values.slice(0, 300)}...` : values}\n---`);
+  if (showSql)
+    console.log(
+      `${statement.sql.text.trim()}\n-- values: ${values.length > 300 ? `${values.slice(0, 300)}...` : values}\n---`,
+    );
   console.log(plan.join('\n'));
   const result = `${median(explained).toFixed(3)} / ${median(plain).toFixed(3)}`;
   console.log(`--- medians of ${RUNS} runs: EXPLAIN ANALYZE execution time / wall time without EXPLAIN: ${result} ms`);
@@ -212,17 +247,28 @@ async function main(): Promise<void> {
           );
           // pg gives bigint columns as strings.
           const [first, deep, ...last] = places.rows.map((row) => ({ ...row, queueSeq: BigInt(row.queueSeq) }));
-          if (first?.position !== 1 || deep?.position !== DEEP || last.length !== 100) throw new Error('the queue is not as filled');
-          list = statements(first, deep, last.map((row) => row.id));
+          if (first?.position !== 1 || deep?.position !== DEEP || last.length !== 100)
+            throw new Error('the queue is not as filled');
+          list = statements(
+            first,
+            deep,
+            last.map((row) => row.id),
+          );
           // Sent through pg, the builders' statements must give the positions the fill implies.
           const check = standingsSql(last.map((row) => row.id));
-          const positions = (await client.query<{ position: number }>(check.text, check.values)).rows.map((row) => row.position);
-          if (positions.sort((a, b) => a - b).join() !== last.map((row) => row.position).join()) throw new Error('standings gave other positions');
+          const positions = (await client.query<{ position: number }>(check.text, check.values)).rows.map(
+            (row) => row.position,
+          );
+          if (positions.sort((a, b) => a - b).join() !== last.map((row) => row.position).join())
+            throw new Error('standings gave other positions');
         }
         for (const statement of list) await explain(client, statement, `${index + 1}:`, index === 0);
       }
-      const left = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases WHERE status = 'WAITING' AND service_id = 1`);
-      if (left.rows[0]?.n !== WAITING) throw new Error(`the rolled-back statements changed the queue: ${left.rows[0]?.n} waiting`);
+      const left = await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM cases WHERE status = 'WAITING' AND service_id = 1`,
+      );
+      if (left.rows[0]?.n !== WAITING)
+        throw new Error(`the rolled-back statements changed the queue: ${left.rows[0]?.n} waiting`);
     } finally {
       await client.end();
     }

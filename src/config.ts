@@ -21,7 +21,10 @@ const environment = z.object({
     blankAsAbsent,
     z
       .string()
-      .refine((value) => /^postgres(ql)?:\/\/.+/.test(value) && URL.canParse(value), 'must be a postgresql:// connection URL')
+      .refine(
+        (value) => /^postgres(ql)?:\/\/.+/.test(value) && URL.canParse(value),
+        'must be a postgresql:// connection URL',
+      )
       .optional(),
   ),
   DATABASE_POOL_SIZE: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(500).default(10)),
@@ -29,7 +32,13 @@ const environment = z.object({
   SHUTDOWN_GRACE_MS: z.preprocess(blankAsAbsent, z.coerce.number().int().min(0).max(600_000).default(10_000)),
   EMBEDDED_PG_DATA_DIR: z.preprocess(blankAsAbsent, z.string().default(join(PROJECT_ROOT, '.data', 'postgres'))),
   EMBEDDED_PG_PORT: z.preprocess(blankAsAbsent, port.min(1).optional()),
-  EMBEDDED_PG_OS_USER: z.preprocess(blankAsAbsent, z.string().regex(/^[a-z_][a-z0-9_-]*$/).default('postgres')),
+  EMBEDDED_PG_OS_USER: z.preprocess(
+    blankAsAbsent,
+    z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]*$/)
+      .default('postgres'),
+  ),
   EMBEDDED_PG_STAGE_DIR: z.preprocess(blankAsAbsent, z.string().default('/var/lib/fifo-case-gateway')),
 });
 

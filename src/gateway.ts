@@ -30,10 +30,22 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   const db = createDatabaseClient(databaseServer.url, config.databasePoolSize, { onQuery: hooks.onQuery });
   // The hot statements (batched enqueues and hand-outs) get connections of
   // their own, never queued behind slow reads, and planned once per connection.
-  const hot = createDatabaseClient(databaseServer.url, config.databaseHotPoolSize, { onQuery: hooks.onQuery, planOnce: true });
+  const hot = createDatabaseClient(databaseServer.url, config.databaseHotPoolSize, {
+    onQuery: hooks.onQuery,
+    planOnce: true,
+  });
   const apollo = createApolloServer(log);
   await apollo.start();
-  const http = createHttpServer({ graphql: graphqlRoute(apollo, contextFactory({ db, hot, maxWaiting: Math.max(1, Math.floor(config.databasePoolSize / 2)) })), health: healthRoute(db) }, log);
+  const http = createHttpServer(
+    {
+      graphql: graphqlRoute(
+        apollo,
+        contextFactory({ db, hot, maxWaiting: Math.max(1, Math.floor(config.databasePoolSize / 2)) }),
+      ),
+      health: healthRoute(db),
+    },
+    log,
+  );
   http.listen(config.port, config.host);
   await once(http, 'listening');
   const { port } = http.address() as AddressInfo;

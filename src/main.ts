@@ -25,6 +25,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  log.error(error instanceof ConfigError ? error.message : 'the gateway could not start:', error instanceof ConfigError ? undefined : error);
+  log.error(
+    error instanceof ConfigError ? error.message : 'the gateway could not start:',
+    error instanceof ConfigError ? undefined : error,
+  );
   process.exit(1);
 });

@@ -2,7 +2,12 @@
 // customer, properties, history and position costs the same number of
 // database statements whatever the page's size.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateCustomerDocument, CreateServiceDocument, EnqueueCaseDocument, QueueScreenDocument } from '../src/generated/operations/graphql.js';
+import {
+  CreateCustomerDocument,
+  CreateServiceDocument,
+  EnqueueCaseDocument,
+  QueueScreenDocument,
+} from '../src/generated/operations/graphql.js';
 import { expectData } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -12,10 +17,16 @@ let serviceId: number;
 
 beforeAll(async () => {
   t = await startTestGateway({ onQuery: () => (statements += 1) });
-  serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Busy', queueCode: 'B' } })).createService.id;
-  const customerId = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Regular' } })).createCustomer.id;
+  serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Busy', queueCode: 'B' } }))
+    .createService.id;
+  const customerId = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Regular' } })).createCustomer
+    .id;
   for (let index = 0; index < 30; index += 1) {
-    expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, customerId, customProperties: [{ key: 'n', value: String(index) }] } }));
+    expectData(
+      await t.request(EnqueueCaseDocument, {
+        input: { serviceId, customerId, customProperties: [{ key: 'n', value: String(index) }] },
+      }),
+    );
   }
 });
 

@@ -2,7 +2,12 @@
 // case handed out exactly once, in FIFO order per service, tickets unique,
 // and nobody stuck.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallNextDocument, CompleteCaseDocument, CreateServiceDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
+import {
+  CallNextDocument,
+  CompleteCaseDocument,
+  CreateServiceDocument,
+  EnqueueCaseDocument,
+} from '../src/generated/operations/graphql.js';
 import { expectData } from './helpers/graphql-client.js';
 import { gatewayGroup, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -29,7 +34,14 @@ interface HandOut {
 describe('8 agents calling next on 2 services while 500 cases are enqueued', () => {
   it('hands every case out exactly once, oldest first, with unique tickets', async () => {
     const [serviceA, serviceB] = await Promise.all(
-      [['Race A', 'RA'], ['Race B', 'RB']].map(async ([name, queueCode]) => expectData(await t.request(CreateServiceDocument, { input: { name: name!, queueCode: queueCode! } })).createService.id),
+      [
+        ['Race A', 'RA'],
+        ['Race B', 'RB'],
+      ].map(
+        async ([name, queueCode]) =>
+          expectData(await t.request(CreateServiceDocument, { input: { name: name!, queueCode: queueCode! } }))
+            .createService.id,
+      ),
     );
     const services = [serviceA!, serviceB!];
     // Three agents serve A, three serve B, two serve both.
@@ -38,7 +50,9 @@ describe('8 agents calling next on 2 services while 500 cases are enqueued', () 
     let enqueuing = true;
     const enqueues = Promise.all(
       Array.from({ length: CASES }, async (_, index) => {
-        const response = await t.request(EnqueueCaseDocument, { input: { serviceId: services[index % 2]!, subject: `case ${index}` } });
+        const response = await t.request(EnqueueCaseDocument, {
+          input: { serviceId: services[index % 2]!, subject: `case ${index}` },
+        });
         return expectData(response).enqueueCase;
       }),
     ).finally(() => {
@@ -91,7 +105,10 @@ describe('8 agents calling next on 2 services while 500 cases are enqueued', () 
       for (const row of rows.filter((each) => each.service_id === service)) {
         const handOut = handOutOf.get(row.id)!;
         expect(handOut.serviceId).toBe(service);
-        expect(handOut.answered, `case ${row.id} was handed out before an older case was called`).toBeGreaterThanOrEqual(latestSent);
+        expect(
+          handOut.answered,
+          `case ${row.id} was handed out before an older case was called`,
+        ).toBeGreaterThanOrEqual(latestSent);
         latestSent = Math.max(latestSent, handOut.sent);
       }
     }
@@ -102,11 +119,13 @@ describe('8 agents calling next on 2 services while 500 cases are enqueued', () 
         WHERE c.service_id = ANY($1) GROUP BY action ORDER BY action`,
       [services],
     );
-    expect(events.rows).toEqual([
-      { action: 'ENQUEUE', count: CASES },
-      { action: 'CALL_NEXT', count: CASES },
-      { action: 'COMPLETE', count: CASES },
-    ].sort((a, b) => a.action.localeCompare(b.action)));
+    expect(events.rows).toEqual(
+      [
+        { action: 'ENQUEUE', count: CASES },
+        { action: 'CALL_NEXT', count: CASES },
+        { action: 'COMPLETE', count: CASES },
+      ].sort((a, b) => a.action.localeCompare(b.action)),
+    );
   });
 });
 
@@ -115,16 +134,23 @@ describe('24 agents on three gateways calling next on one queue of 600 cases', (
     const group = await gatewayGroup(t, 2);
     try {
       const { clients } = group;
-      const serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Hall', queueCode: 'H' } })).createService.id;
+      const serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Hall', queueCode: 'H' } }))
+        .createService.id;
       for (let index = 0; index < 600; index += 50) {
-        await Promise.all(Array.from({ length: 50 }, (_, offset) => t.request(EnqueueCaseDocument, { input: { serviceId, subject: `case ${index + offset}` } })));
+        await Promise.all(
+          Array.from({ length: 50 }, (_, offset) =>
+            t.request(EnqueueCaseDocument, { input: { serviceId, subject: `case ${index + offset}` } }),
+          ),
+        );
       }
       const handed = new Map<number, string[]>();
       await Promise.all(
         Array.from({ length: 24 }, async (_, desk) => {
           const agent = `hall-desk-${desk}`;
           for (;;) {
-            const { callNext } = expectData(await clients[desk % 3]!(CallNextDocument, { input: { serviceIds: [serviceId], agent } }));
+            const { callNext } = expectData(
+              await clients[desk % 3]!(CallNextDocument, { input: { serviceIds: [serviceId], agent } }),
+            );
             if (!callNext) return;
             expect(callNext.lastAgent).toBe(agent);
             handed.set(callNext.id, [...(handed.get(callNext.id) ?? []), agent]);

@@ -19,7 +19,11 @@ let serviceId: number;
 
 beforeAll(async () => {
   t = await startTestGateway();
-  serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Enrolments', queueCode: 'A', timeZone: 'Pacific/Auckland' } })).createService.id;
+  serviceId = expectData(
+    await t.request(CreateServiceDocument, {
+      input: { name: 'Enrolments', queueCode: 'A', timeZone: 'Pacific/Auckland' },
+    }),
+  ).createService.id;
 });
 
 afterAll(async () => {
@@ -28,19 +32,42 @@ afterAll(async () => {
 
 describe('an agent serves a case', () => {
   it('enqueue, call next, return, call, complete: all in the history', async () => {
-    const customerId = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Ada' } })).createCustomer.id;
-    const enqueued = expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, customerId, subject: 'Transcript', notes: 'needs a copy' } })).enqueueCase;
+    const customerId = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Ada' } })).createCustomer
+      .id;
+    const enqueued = expectData(
+      await t.request(EnqueueCaseDocument, {
+        input: { serviceId, customerId, subject: 'Transcript', notes: 'needs a copy' },
+      }),
+    ).enqueueCase;
     expect(enqueued).toMatchObject({ ticket: 'A001', position: 1, status: 'WAITING' });
 
-    const called = expectData(await t.request(CallNextDocument, { input: { serviceIds: [serviceId], agent: 'desk-1' } })).callNext;
-    expect(called).toMatchObject({ id: enqueued.caseId, status: 'IN_SERVICE', lastAction: 'CALL_NEXT', lastAgent: 'desk-1', position: null, ticket: 'A001' });
+    const called = expectData(
+      await t.request(CallNextDocument, { input: { serviceIds: [serviceId], agent: 'desk-1' } }),
+    ).callNext;
+    expect(called).toMatchObject({
+      id: enqueued.caseId,
+      status: 'IN_SERVICE',
+      lastAction: 'CALL_NEXT',
+      lastAgent: 'desk-1',
+      position: null,
+      ticket: 'A001',
+    });
 
-    expect(expectError(await t.request(CallCaseDocument, { input: { caseId: enqueued.caseId, agent: 'desk-2' } })).extensions).toMatchObject({ code: 'ILLEGAL_TRANSITION', field: 'caseId' });
+    expect(
+      expectError(await t.request(CallCaseDocument, { input: { caseId: enqueued.caseId, agent: 'desk-2' } }))
+        .extensions,
+    ).toMatchObject({ code: 'ILLEGAL_TRANSITION', field: 'caseId' });
 
-    const returned = expectData(await t.request(ReturnToQueueDocument, { input: { caseId: enqueued.caseId, agent: 'desk-1', placement: 'FRONT', reason: 'fetching ID' } })).returnToQueue;
+    const returned = expectData(
+      await t.request(ReturnToQueueDocument, {
+        input: { caseId: enqueued.caseId, agent: 'desk-1', placement: 'FRONT', reason: 'fetching ID' },
+      }),
+    ).returnToQueue;
     expect(returned).toMatchObject({ status: 'WAITING', position: 1 });
     expectData(await t.request(CallCaseDocument, { input: { caseId: enqueued.caseId, agent: 'desk-1' } }));
-    const completed = expectData(await t.request(CompleteCaseDocument, { input: { caseId: enqueued.caseId, agent: 'desk-1' } })).completeCase;
+    const completed = expectData(
+      await t.request(CompleteCaseDocument, { input: { caseId: enqueued.caseId, agent: 'desk-1' } }),
+    ).completeCase;
     expect(completed).toMatchObject({ status: 'COMPLETED', lastAction: 'COMPLETE' });
 
     const detail = expectData(await t.request(CaseDocument, { id: enqueued.caseId })).case!;
@@ -58,7 +85,9 @@ describe('an agent serves a case', () => {
       notes: 'needs a copy',
     });
     expect(detail.closedAt).not.toBeNull();
-    expect(detail.history.map((event) => [event.action, event.fromStatus, event.toStatus, event.agent, event.reason])).toEqual([
+    expect(
+      detail.history.map((event) => [event.action, event.fromStatus, event.toStatus, event.agent, event.reason]),
+    ).toEqual([
       ['ENQUEUE', null, 'WAITING', null, null],
       ['CALL_NEXT', 'WAITING', 'IN_SERVICE', 'desk-1', null],
       ['RETURN_TO_QUEUE', 'IN_SERVICE', 'WAITING', 'desk-1', 'fetching ID'],
@@ -74,11 +103,13 @@ describe('an agent serves a case', () => {
     const illegal = expectError(await t.request(CompleteCaseDocument, { input: { caseId, agent: 'desk-1' } }));
     expect(illegal.extensions).toMatchObject({ code: 'ILLEGAL_TRANSITION', field: 'caseId', rule: 'transition' });
     expect(illegal.message).toContain('WAITING');
-    expect(expectError(await t.request(CompleteCaseDocument, { input: { caseId: 987_654, agent: 'desk-1' } })).extensions).toMatchObject({ code: 'NOT_FOUND' });
+    expect(
+      expectError(await t.request(CompleteCaseDocument, { input: { caseId: 987_654, agent: 'desk-1' } })).extensions,
+    ).toMatchObject({ code: 'NOT_FOUND' });
     expect(expectData(await t.request(CaseDocument, { id: 987_654 })).case).toBeNull();
   });
 
-  it('numbers tickets by the service\'s own calendar day', async () => {
+  it("numbers tickets by the service's own calendar day", async () => {
     const { rows } = await t.sql.query<{ matches: boolean }>(
       `SELECT bool_and(ticket_day = (enqueued_at AT TIME ZONE 'Pacific/Auckland')::date) AS matches FROM cases WHERE service_id = $1`,
       [serviceId],
@@ -88,7 +119,13 @@ describe('an agent serves a case', () => {
 
   it('rejects an agent name that is empty or too long', async () => {
     const { caseId } = expectData(await t.request(EnqueueCaseDocument, { input: { serviceId } })).enqueueCase;
-    expect(expectError(await t.request(CallCaseDocument, { input: { caseId, agent: '' } })).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'agent', rule: 'minLength' });
-    expect(expectError(await t.request(CallNextDocument, { input: { serviceIds: [], agent: 'desk' } })).extensions).toMatchObject({ field: 'serviceIds', rule: 'minItems' });
+    expect(expectError(await t.request(CallCaseDocument, { input: { caseId, agent: '' } })).extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'agent',
+      rule: 'minLength',
+    });
+    expect(
+      expectError(await t.request(CallNextDocument, { input: { serviceIds: [], agent: 'desk' } })).extensions,
+    ).toMatchObject({ field: 'serviceIds', rule: 'minItems' });
   });
 });

@@ -19,7 +19,9 @@ afterAll(async () => {
 describe('200 enqueues fired at once into two services', () => {
   it('stores every one exactly once, in a FIFO order that agrees with the ids', async () => {
     const services = await Promise.all(
-      ['Race A', 'Race B'].map(async (name) => expectData(await t.request(CreateServiceDocument, { input: { name } })).createService.id),
+      ['Race A', 'Race B'].map(
+        async (name) => expectData(await t.request(CreateServiceDocument, { input: { name } })).createService.id,
+      ),
     );
     const requests = Array.from({ length: ENQUEUES }, (_, index) => ({
       serviceId: services[index % 2]!,
@@ -34,13 +36,18 @@ describe('200 enqueues fired at once into two services', () => {
     const snapshots: number[][] = [];
     const watcher = (async () => {
       while (racing) {
-        const { rows } = await t.sql.query<{ id: number }>(`SELECT id FROM cases WHERE service_id = $1 AND status = 'WAITING' ORDER BY enqueued_at, id`, [services[0]]);
+        const { rows } = await t.sql.query<{ id: number }>(
+          `SELECT id FROM cases WHERE service_id = $1 AND status = 'WAITING' ORDER BY enqueued_at, id`,
+          [services[0]],
+        );
         snapshots.push(rows.map((row) => row.id));
       }
     })();
-    const responses = await Promise.all(requests.map((input) => t.request(EnqueueCaseDocument, { input }))).finally(() => {
-      racing = false;
-    });
+    const responses = await Promise.all(requests.map((input) => t.request(EnqueueCaseDocument, { input }))).finally(
+      () => {
+        racing = false;
+      },
+    );
     await watcher;
     expect(snapshots.length).toBeGreaterThan(1);
     snapshots.forEach((snapshot, index) => {
@@ -88,7 +95,9 @@ describe('200 enqueues fired at once into two services', () => {
 describe('the per-service enqueue lock', () => {
   it('makes an enqueue wait for one in progress on its service, and only on its service', async () => {
     const [held, free] = await Promise.all(
-      ['Held', 'Free'].map(async (name) => expectData(await t.request(CreateServiceDocument, { input: { name } })).createService.id),
+      ['Held', 'Free'].map(
+        async (name) => expectData(await t.request(CreateServiceDocument, { input: { name } })).createService.id,
+      ),
     );
     // Stand in for a slow enqueue: hold the lock every enqueue into `held` takes.
     const blocker = await t.sql.connect();
@@ -96,10 +105,12 @@ describe('the per-service enqueue lock', () => {
       await blocker.query('BEGIN');
       await blocker.query('SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE', [held]);
       let waitingDone = false;
-      const waiting = t.request(EnqueueCaseDocument, { input: { serviceId: held, subject: 'waits' } }).then((response) => {
-        waitingDone = true;
-        return response;
-      });
+      const waiting = t
+        .request(EnqueueCaseDocument, { input: { serviceId: held, subject: 'waits' } })
+        .then((response) => {
+          waitingDone = true;
+          return response;
+        });
       // Another service is not held up...
       const other = expectData(await t.request(EnqueueCaseDocument, { input: { serviceId: free, subject: 'passes' } }));
       expect(other.enqueueCase.subject).toBe('passes');
@@ -128,18 +139,27 @@ describe('three gateways enqueueing into one service at once', () => {
     const group = await gatewayGroup(t, 2);
     try {
       const { clients } = group;
-      const serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Shared', queueCode: 'S', extRef: 'SHARED' } })).createService.id;
+      const serviceId = expectData(
+        await t.request(CreateServiceDocument, { input: { name: 'Shared', queueCode: 'S', extRef: 'SHARED' } }),
+      ).createService.id;
       const namings = [{ serviceId }, { serviceIdExtRef: 'SHARED' }, { serviceId, serviceIdExtRef: 'SHARED' }];
       let racing = true;
       const snapshots: number[][] = [];
       const watcher = (async () => {
         while (racing) {
-          const { rows } = await t.sql.query<{ id: number }>(`SELECT id FROM cases WHERE service_id = $1 AND status = 'WAITING' ORDER BY queued_at, queue_seq`, [serviceId]);
+          const { rows } = await t.sql.query<{ id: number }>(
+            `SELECT id FROM cases WHERE service_id = $1 AND status = 'WAITING' ORDER BY queued_at, queue_seq`,
+            [serviceId],
+          );
           snapshots.push(rows.map((row) => row.id));
         }
       })();
       const responses = await Promise.all(
-        Array.from({ length: 450 }, (_, index) => clients[index % 3]!(EnqueueCaseDocument, { input: { ...namings[Math.floor(index / 3) % 3]!, subject: `request ${index}` } })),
+        Array.from({ length: 450 }, (_, index) =>
+          clients[index % 3]!(EnqueueCaseDocument, {
+            input: { ...namings[Math.floor(index / 3) % 3]!, subject: `request ${index}` },
+          }),
+        ),
       ).finally(() => {
         racing = false;
       });
@@ -155,7 +175,9 @@ describe('three gateways enqueueing into one service at once', () => {
         [serviceId],
       );
       // Every case once; tickets unique and in queue order.
-      expect(rows.map((row) => row.id).sort((a, b) => a - b)).toEqual(answers.map((answer) => answer.caseId).sort((a, b) => a - b));
+      expect(rows.map((row) => row.id).sort((a, b) => a - b)).toEqual(
+        answers.map((answer) => answer.caseId).sort((a, b) => a - b),
+      );
       expect(rows.map((row) => row.ticket_number)).toEqual(Array.from({ length: 450 }, (_, index) => index + 1));
     } finally {
       await group.stop();

@@ -5,7 +5,13 @@ import { ConfigError, loadConfig, PROJECT_ROOT } from '../src/config.js';
 describe('configuration', () => {
   it('defaults to port 4000 on loopback with an embedded database in the project', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', databaseUrl: undefined, databasePoolSize: 10, databaseHotPoolSize: 4 });
+    expect(config).toMatchObject({
+      port: 4000,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      databasePoolSize: 10,
+      databaseHotPoolSize: 4,
+    });
     expect(config.embedded.dataDir).toBe(`${PROJECT_ROOT}/.data/postgres`);
   });
 

@@ -25,7 +25,7 @@ async function select(url: string, sql: string): Promise<unknown> {
   }
 }
 
-describe.skipIf(!isRoot)('as root, with the project out of the server user\'s reach', () => {
+describe.skipIf(!isRoot)("as root, with the project out of the server user's reach", () => {
   it('stages binaries and data, and finds the data again after a restart', async () => {
     // Like a clone under /root: a folder only root can enter.
     const hidden = await mkdtemp(join(tmpdir(), 'gateway-hidden-'));
@@ -40,7 +40,10 @@ describe.skipIf(!isRoot)('as root, with the project out of the server user\'s re
       dataDir: join(hidden, 'data', 'postgres'),
       osUser: 'postgres',
       stageDir,
-      binaries: { initdb: join(hidden, 'native', 'bin', 'initdb'), postgres: join(hidden, 'native', 'bin', 'postgres') },
+      binaries: {
+        initdb: join(hidden, 'native', 'bin', 'initdb'),
+        postgres: join(hidden, 'native', 'bin', 'postgres'),
+      },
     };
 
     const first = await startEmbeddedPostgres(options);

@@ -19,7 +19,11 @@ let customerId: number;
 
 beforeAll(async () => {
   t = await startTestGateway();
-  const created = expectData(await t.request(CreateServiceDocument, { input: { name: 'Enrolments', extRef: 'sample string 3', queueCode: 'E' } }));
+  const created = expectData(
+    await t.request(CreateServiceDocument, {
+      input: { name: 'Enrolments', extRef: 'sample string 3', queueCode: 'E' },
+    }),
+  );
   serviceId = created.createService.id;
   const other = expectData(await t.request(CreateServiceDocument, { input: { name: 'IT help desk', extRef: 'IT' } }));
   otherServiceId = other.createService.id;
@@ -27,7 +31,9 @@ beforeAll(async () => {
   // The reference data the seed's sample names.
   expectData(await t.request(CreateClassificationDocument, { input: { code: 'sample string 8', name: 'Sample' } }));
   expectData(
-    await t.request(CreateProcedureDocument, { input: { extRef: 'sample string 10', name: 'Sample', options: [{ extRef: 'sample string 11', name: 'Option' }] } }),
+    await t.request(CreateProcedureDocument, {
+      input: { extRef: 'sample string 10', name: 'Sample', options: [{ extRef: 'sample string 11', name: 'Option' }] },
+    }),
   );
   expectData(await t.request(CreateProcedureDocument, { input: { extRef: 'p', name: 'P' } }));
 });
@@ -84,7 +90,9 @@ describe('the seed sample request', () => {
       status: 'COMPLETED',
     });
     expect((rows[0] as { enqueued_at: Date }).enqueued_at.toISOString()).toBe(enqueuedAt);
-    const properties = await t.sql.query('SELECT key, value FROM case_properties WHERE case_id = $1 ORDER BY key', [caseId]);
+    const properties = await t.sql.query('SELECT key, value FROM case_properties WHERE case_id = $1 ORDER BY key', [
+      caseId,
+    ]);
     expect(properties.rows).toEqual(input.customProperties);
   });
 
@@ -125,7 +133,11 @@ describe('naming the service', () => {
   it('rejects both when they disagree, writing nothing', async () => {
     const before = await rowCounts(t.sql);
     const error = expectError(await enqueue({ serviceId, serviceIdExtRef: 'IT' }));
-    expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'serviceIdExtRef', rule: 'matchesServiceId' });
+    expect(error.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'serviceIdExtRef',
+      rule: 'matchesServiceId',
+    });
     expect(await rowCounts(t.sql)).toEqual(before);
   });
 
@@ -156,7 +168,9 @@ describe('naming the service', () => {
 describe('customers, properties and autoClose', () => {
   it('answers NOT_FOUND for an unknown customer, writing nothing', async () => {
     const before = await rowCounts(t.sql);
-    const error = expectError(await enqueue({ serviceId, customerId: 424_242, customProperties: [{ key: 'k', value: 'v' }] }));
+    const error = expectError(
+      await enqueue({ serviceId, customerId: 424_242, customProperties: [{ key: 'k', value: 'v' }] }),
+    );
     expect(error.extensions).toMatchObject({ code: 'NOT_FOUND', field: 'customerId' });
     expect(await rowCounts(t.sql)).toEqual(before);
   });
@@ -173,16 +187,29 @@ describe('customers, properties and autoClose', () => {
         ],
       }),
     );
-    expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'customProperties[2].key', rule: 'uniqueKey' });
+    expect(error.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'customProperties[2].key',
+      rule: 'uniqueKey',
+    });
     expect(await rowCounts(t.sql)).toEqual(before);
   });
 
   it('returns properties in the order given and stores one row per key', async () => {
     const { enqueueCase: result } = expectData(
-      await enqueue({ serviceId, customProperties: [{ key: 'zeta', value: '' }, { key: 'Alpha', value: 'x' }, { key: 'mid', value: 'y' }] }),
+      await enqueue({
+        serviceId,
+        customProperties: [
+          { key: 'zeta', value: '' },
+          { key: 'Alpha', value: 'x' },
+          { key: 'mid', value: 'y' },
+        ],
+      }),
     );
     expect(result.customProperties.map((property) => property.key)).toEqual(['zeta', 'Alpha', 'mid']);
-    const { rows } = await t.sql.query('SELECT count(*)::int AS n FROM case_properties WHERE case_id = $1', [result.caseId]);
+    const { rows } = await t.sql.query('SELECT count(*)::int AS n FROM case_properties WHERE case_id = $1', [
+      result.caseId,
+    ]);
     expect(rows[0]).toEqual({ n: 3 });
   });
 
@@ -190,7 +217,9 @@ describe('customers, properties and autoClose', () => {
     const { enqueueCase: result } = expectData(await enqueue({ serviceId: otherServiceId, autoClose: true }));
     expect(result.status).toBe('COMPLETED');
     expect(result.closedAt).toBe(result.enqueuedAt);
-    const { rows } = await t.sql.query(`SELECT id FROM cases WHERE service_id = $1 AND status = 'WAITING'`, [otherServiceId]);
+    const { rows } = await t.sql.query(`SELECT id FROM cases WHERE service_id = $1 AND status = 'WAITING'`, [
+      otherServiceId,
+    ]);
     expect(rows.map((row: { id: number }) => row.id)).not.toContain(result.caseId);
   });
 

@@ -16,7 +16,9 @@ const GENERATED_PRISMA = join(PROJECT_ROOT, 'src', 'generated', 'prisma');
 async function filesBelow(root: string): Promise<Map<string, string>> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
   const files = entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
-  return new Map(await Promise.all(files.map(async (file) => [relative(root, file), await readFile(file, 'utf8')] as const)));
+  return new Map(
+    await Promise.all(files.map(async (file) => [relative(root, file), await readFile(file, 'utf8')] as const)),
+  );
 }
 
 describe('generated code', () => {
@@ -24,7 +26,9 @@ describe('generated code', () => {
     const outputs = await generate({ ...codegenConfig, cwd: PROJECT_ROOT, silent: true }, false);
     expect(outputs.length).toBeGreaterThan(1);
     for (const output of outputs) {
-      const committed = await readFile(join(PROJECT_ROOT, output.filename), 'utf8').catch(() => `(missing ${output.filename})`);
+      const committed = await readFile(join(PROJECT_ROOT, output.filename), 'utf8').catch(
+        () => `(missing ${output.filename})`,
+      );
       expect(committed, `${output.filename} is stale: run npm run generate`).toBe(output.content);
     }
   });
@@ -36,14 +40,29 @@ describe('generated code', () => {
       // lands in the temporary folder and the embedded schema is identical.
       await mkdir(join(folder, 'prisma'));
       await copyFile(PRISMA_SCHEMA_FILE, join(folder, 'prisma', 'schema.prisma'));
-      await promisify(execFile)(join(PROJECT_ROOT, 'node_modules', '.bin', 'prisma'), ['generate', '--schema', join(folder, 'prisma', 'schema.prisma')], {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: PRISMA_SCHEMA_FILE, CHECKPOINT_DISABLE: '1', PRISMA_HIDE_UPDATE_MESSAGE: '1' },
-      });
-      const [expected, committed] = await Promise.all([filesBelow(join(folder, relative(PROJECT_ROOT, GENERATED_PRISMA))), filesBelow(GENERATED_PRISMA)]);
+      await promisify(execFile)(
+        join(PROJECT_ROOT, 'node_modules', '.bin', 'prisma'),
+        ['generate', '--schema', join(folder, 'prisma', 'schema.prisma')],
+        {
+          cwd: PROJECT_ROOT,
+          env: {
+            ...process.env,
+            PRISMA_SCHEMA_ENGINE_BINARY: PRISMA_SCHEMA_FILE,
+            CHECKPOINT_DISABLE: '1',
+            PRISMA_HIDE_UPDATE_MESSAGE: '1',
+          },
+        },
+      );
+      const [expected, committed] = await Promise.all([
+        filesBelow(join(folder, relative(PROJECT_ROOT, GENERATED_PRISMA))),
+        filesBelow(GENERATED_PRISMA),
+      ]);
       expect(expected.size).toBeGreaterThan(3);
-      expect([...committed.keys()].sort(), 'files in src/generated/prisma: run npm run generate').toEqual([...expected.keys()].sort());
-      for (const [file, content] of expected) expect(committed.get(file), `src/generated/prisma/${file} is stale: run npm run generate`).toBe(content);
+      expect([...committed.keys()].sort(), 'files in src/generated/prisma: run npm run generate').toEqual(
+        [...expected.keys()].sort(),
+      );
+      for (const [file, content] of expected)
+        expect(committed.get(file), `src/generated/prisma/${file} is stale: run npm run generate`).toBe(content);
     } finally {
       await rm(folder, { recursive: true, force: true });
     }

@@ -10,7 +10,8 @@ function recorder(): { log: Logger; errors: unknown[] } {
   return { errors, log: { info: () => undefined, error: (_message, error) => errors.push(error) } };
 }
 
-const fromResolver = (original: Error) => new GraphQLError(original.message, { path: ['enqueueCase'], originalError: original });
+const fromResolver = (original: Error) =>
+  new GraphQLError(original.message, { path: ['enqueueCase'], originalError: original });
 
 describe('error formatting', () => {
   it('keeps the code, field and rule of a queue rule violation', () => {
@@ -27,7 +28,11 @@ describe('error formatting', () => {
     const { log, errors } = recorder();
     const leak = new Error('relation "cases" does not exist at SELECT secret_column');
     const formatted = errorFormatter(log)({ message: leak.message, path: ['enqueueCase'] }, fromResolver(leak));
-    expect(formatted).toEqual({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' }, path: ['enqueueCase'] });
+    expect(formatted).toEqual({
+      message: 'Internal server error',
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      path: ['enqueueCase'],
+    });
     expect(errors).toEqual([leak]);
   });
 });

@@ -3,7 +3,14 @@
 // answered after that statement's commit; a bad request in such a batch fails
 // alone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallNextDocument, CreateCustomerDocument, CreateServiceDocument, EnqueueCaseDocument, UpdateCustomerDocument, UpdateServiceDocument } from '../src/generated/operations/graphql.js';
+import {
+  CallNextDocument,
+  CreateCustomerDocument,
+  CreateServiceDocument,
+  EnqueueCaseDocument,
+  UpdateCustomerDocument,
+  UpdateServiceDocument,
+} from '../src/generated/operations/graphql.js';
 import type { CaseEnqueueInput } from '../src/generated/operations/graphql.js';
 import { expectData, expectError } from './helpers/graphql-client.js';
 import { lockWaiters, whileHolding } from './helpers/locks.js';
@@ -53,7 +60,11 @@ async function behindAWriteInFlight(first: CaseEnqueueInput, rest: readonly Case
 describe('enqueues arriving while a write into their service is in flight', () => {
   it('are written by one statement, in arrival order, with one position read for them all', async () => {
     const serviceId = await newService('Gathered');
-    const inputs = Array.from({ length: 20 }, (_, index) => ({ serviceId, subject: `arrival ${index}`, customProperties: [{ key: 'arrival', value: String(index) }] }));
+    const inputs = Array.from({ length: 20 }, (_, index) => ({
+      serviceId,
+      subject: `arrival ${index}`,
+      customProperties: [{ key: 'arrival', value: String(index) }],
+    }));
     const standingsBefore = sent.filter(isStandingsRead).length;
     const { responses, statementsAfterRelease } = await behindAWriteInFlight({ serviceId, subject: 'leader' }, inputs);
     const answers = responses.map((response) => expectData(response).enqueueCase);
@@ -65,8 +76,12 @@ describe('enqueues arriving while a write into their service is in flight', () =
     expect(sent.filter(isStandingsRead).length - standingsBefore).toBe(2);
     expect(answers.map((answer) => answer.subject)).toEqual(['leader', ...inputs.map((input) => input.subject)]);
     expect(answers.map((answer) => answer.position)).toEqual(Array.from({ length: 21 }, (_, index) => index + 1));
-    expect(answers.map((answer) => answer.ticket)).toEqual(Array.from({ length: 21 }, (_, index) => `G${String(index + 1).padStart(3, '0')}`));
-    expect(answers.slice(1).map((answer) => answer.customProperties)).toEqual(inputs.map((input) => input.customProperties));
+    expect(answers.map((answer) => answer.ticket)).toEqual(
+      Array.from({ length: 21 }, (_, index) => `G${String(index + 1).padStart(3, '0')}`),
+    );
+    expect(answers.slice(1).map((answer) => answer.customProperties)).toEqual(
+      inputs.map((input) => input.customProperties),
+    );
 
     // Stored as answered: queue order is arrival order, and ids follow it.
     const { rows } = await t.sql.query<{ id: number; subject: string; properties: string[] }>(
@@ -77,13 +92,21 @@ describe('enqueues arriving while a write into their service is in flight', () =
     expect(rows.map((row) => row.subject)).toEqual(answers.map((answer) => answer.subject));
     expect(rows.map((row) => row.id)).toEqual(answers.map((answer) => answer.caseId));
     expect(rows.map((row) => row.id)).toEqual([...rows.map((row) => row.id)].sort((a, b) => a - b));
-    expect(rows.slice(1).map((row) => row.properties)).toEqual(inputs.map((input) => [input.customProperties[0]!.value]));
+    expect(rows.slice(1).map((row) => row.properties)).toEqual(
+      inputs.map((input) => [input.customProperties[0]!.value]),
+    );
   });
 
   it('are written by one statement whatever services they name, each service numbering its own tickets', async () => {
     const services = [await newService('Spread 1'), await newService('Spread 2'), await newService('Spread 3')];
-    const inputs = Array.from({ length: 12 }, (_, index) => ({ serviceId: services[index % 3]!, subject: `spread ${index}` }));
-    const { responses, statementsAfterRelease } = await behindAWriteInFlight({ serviceId: services[0]!, subject: 'leader' }, inputs);
+    const inputs = Array.from({ length: 12 }, (_, index) => ({
+      serviceId: services[index % 3]!,
+      subject: `spread ${index}`,
+    }));
+    const { responses, statementsAfterRelease } = await behindAWriteInFlight(
+      { serviceId: services[0]!, subject: 'leader' },
+      inputs,
+    );
     const answers = responses.map((response) => expectData(response).enqueueCase);
     expect(statementsAfterRelease).toBe(2);
     const [leader, ...rest] = answers;
@@ -92,17 +115,23 @@ describe('enqueues arriving while a write into their service is in flight', () =
     services.forEach((serviceId, index) => {
       const mine = rest.filter((answer) => answer.serviceId === serviceId);
       const offset = index === 0 ? 1 : 0;
-      expect(mine.map((answer) => answer.ticket)).toEqual([1, 2, 3, 4].map((n) => `G${String(n + offset).padStart(3, '0')}`));
+      expect(mine.map((answer) => answer.ticket)).toEqual(
+        [1, 2, 3, 4].map((n) => `G${String(n + offset).padStart(3, '0')}`),
+      );
       expect(mine.map((answer) => answer.position)).toEqual([1, 2, 3, 4].map((n) => n + offset));
     });
   });
 
   it('fail only the requests at fault, each with its own error, and write nothing for them', async () => {
     const serviceId = await newService('Mixed');
-    const inactive = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Gone away' } })).createCustomer.id;
+    const inactive = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Gone away' } }))
+      .createCustomer.id;
     expectData(await t.request(UpdateCustomerDocument, { id: inactive, input: { active: false } }));
-    const regular = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Regular' } })).createCustomer.id;
-    const earlier = expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, subject: 'first try', idempotencyKey: 'mixed-key' } })).enqueueCase;
+    const regular = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Regular' } })).createCustomer
+      .id;
+    const earlier = expectData(
+      await t.request(EnqueueCaseDocument, { input: { serviceId, subject: 'first try', idempotencyKey: 'mixed-key' } }),
+    ).enqueueCase;
 
     const batch: CaseEnqueueInput[] = [
       { serviceId, subject: 'fine 1' },
@@ -117,15 +146,26 @@ describe('enqueues arriving while a write into their service is in flight', () =
     expect(statementsAfterRelease).toBe(2);
     const [leader, fine1, inactiveCustomer, fine2, unknownCustomer, retry, reused, fine3] = responses;
 
-    expect(expectError(inactiveCustomer!).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'customerId', rule: 'active' });
+    expect(expectError(inactiveCustomer!).extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'customerId',
+      rule: 'active',
+    });
     expect(expectError(unknownCustomer!).extensions).toMatchObject({ code: 'NOT_FOUND', field: 'customerId' });
     expect(expectError(reused!).extensions).toMatchObject({ code: 'CONFLICT', field: 'idempotencyKey' });
-    expect(expectData(retry!).enqueueCase).toMatchObject({ caseId: earlier.caseId, ticket: earlier.ticket, position: 1 });
+    expect(expectData(retry!).enqueueCase).toMatchObject({
+      caseId: earlier.caseId,
+      ticket: earlier.ticket,
+      position: 1,
+    });
     const written = [leader, fine1, fine2, fine3].map((response) => expectData(response!).enqueueCase);
     expect(written.map((answer) => answer.subject)).toEqual(['leader', 'fine 1', 'fine 2', 'fine 3']);
     expect(written.map((answer) => answer.position)).toEqual([2, 3, 4, 5]);
 
-    const { rows } = await t.sql.query<{ subject: string }>(`SELECT subject FROM cases WHERE service_id = $1 ORDER BY queued_at, queue_seq`, [serviceId]);
+    const { rows } = await t.sql.query<{ subject: string }>(
+      `SELECT subject FROM cases WHERE service_id = $1 ORDER BY queued_at, queue_seq`,
+      [serviceId],
+    );
     expect(rows.map((row) => row.subject)).toEqual(['first try', 'leader', 'fine 1', 'fine 2', 'fine 3']);
   });
 
@@ -140,7 +180,11 @@ describe('enqueues arriving while a write into their service is in flight', () =
     ]);
     expect(expectError(unknownId).extensions).toMatchObject({ code: 'NOT_FOUND', field: 'serviceId' });
     expect(expectError(unknownRef).extensions).toMatchObject({ code: 'NOT_FOUND', field: 'serviceIdExtRef' });
-    expect(expectError(closed).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'serviceId', rule: 'active' });
+    expect(expectError(closed).extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'serviceId',
+      rule: 'active',
+    });
     expect(sent.slice(before).filter((sql) => sql.includes('hot: enqueue wait'))).toEqual([]);
   });
 
@@ -153,13 +197,21 @@ describe('enqueues arriving while a write into their service is in flight', () =
         if (index === 0) await lockWaiters(t.sql, 1);
         else await new Promise((resolve) => setTimeout(resolve, 40));
       }
-      const passing = await Promise.all(Array.from({ length: 5 }, (_, index) => t.request(EnqueueCaseDocument, { input: { serviceId: free, subject: `passes ${index}` } })));
-      expect(passing.map((response) => expectData(response).enqueueCase.subject)).toEqual(Array.from({ length: 5 }, (_, index) => `passes ${index}`));
+      const passing = await Promise.all(
+        Array.from({ length: 5 }, (_, index) =>
+          t.request(EnqueueCaseDocument, { input: { serviceId: free, subject: `passes ${index}` } }),
+        ),
+      );
+      expect(passing.map((response) => expectData(response).enqueueCase.subject)).toEqual(
+        Array.from({ length: 5 }, (_, index) => `passes ${index}`),
+      );
       const { rows } = await t.sql.query('SELECT id FROM cases WHERE service_id = $1', [held]);
       expect(rows).toEqual([]);
       await release();
       const written = (await Promise.all(waiting)).map((response) => expectData(response).enqueueCase);
-      expect(written.map((answer) => [answer.subject, answer.ticket])).toEqual([0, 1, 2].map((index) => [`waits ${index}`, `G00${index + 1}`]));
+      expect(written.map((answer) => [answer.subject, answer.ticket])).toEqual(
+        [0, 1, 2].map((index) => [`waits ${index}`, `G00${index + 1}`]),
+      );
     });
   });
 });
@@ -168,7 +220,11 @@ describe('calls for the same services arriving while a hand-out is in flight', (
   it('are answered together by one statement: the oldest case to the call that arrived first', async () => {
     const serviceId = await newService('Desks');
     const enqueued: number[] = [];
-    for (let index = 0; index < 12; index += 1) enqueued.push(expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, subject: `case ${index}` } })).enqueueCase.caseId);
+    for (let index = 0; index < 12; index += 1)
+      enqueued.push(
+        expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, subject: `case ${index}` } })).enqueueCase
+          .caseId,
+      );
     const isCallStatement = (sql: string) => sql.includes('FOR UPDATE SKIP LOCKED');
     // Hold the first hand-out in flight: it cannot write its history event yet.
     await whileHolding(t.sql, 'LOCK TABLE case_events IN SHARE MODE', [], async (release) => {
@@ -185,7 +241,9 @@ describe('calls for the same services arriving while a hand-out is in flight', (
       // The first call's statement, and one for the ten that gathered behind it.
       expect(sent.filter(isCallStatement).length - before).toBe(2);
       expect(answers.map((answer) => answer?.id)).toEqual(enqueued.slice(0, 11));
-      expect(answers.map((answer) => answer?.lastAgent)).toEqual(Array.from({ length: 11 }, (_, desk) => `desk-${desk}`));
+      expect(answers.map((answer) => answer?.lastAgent)).toEqual(
+        Array.from({ length: 11 }, (_, desk) => `desk-${desk}`),
+      );
       const { rows } = await t.sql.query<{ case_id: number; agent: string }>(
         `SELECT e.case_id, e.agent FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.service_id = $1 AND e.action = 'CALL_NEXT' ORDER BY e.case_id`,
         [serviceId],

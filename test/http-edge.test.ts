@@ -52,34 +52,48 @@ describe('HTTP edge', () => {
   });
 
   it('answers a wrongly typed variable with BAD_USER_INPUT, not 500', async () => {
-    const response = await post(JSON.stringify({ query: 'mutation($input: CaseEnqueueInput!) { enqueueCase(input: $input) { caseId } }', variables: { input: { serviceId: 'one' } } }));
+    const response = await post(
+      JSON.stringify({
+        query: 'mutation($input: CaseEnqueueInput!) { enqueueCase(input: $input) { caseId } }',
+        variables: { input: { serviceId: 'one' } },
+      }),
+    );
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_USER_INPUT' } }] });
   });
 
   it('answers an Int beyond 32 bits with BAD_USER_INPUT, not a database error', async () => {
-    const response = await post(JSON.stringify({ query: 'mutation { enqueueCase(input: { serviceId: 4294967296 }) { caseId } }' }));
+    const response = await post(
+      JSON.stringify({ query: 'mutation { enqueueCase(input: { serviceId: 4294967296 }) { caseId } }' }),
+    );
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }] });
   });
 
   it('serves introspection for explorers and client generators', async () => {
-    const response = await post(JSON.stringify({ query: '{ __type(name: "CaseEnqueueInput") { inputFields { name } } }' }));
+    const response = await post(
+      JSON.stringify({ query: '{ __type(name: "CaseEnqueueInput") { inputFields { name } } }' }),
+    );
     const body = (await response.json()) as { data: { __type: { inputFields: { name: string }[] } } };
     expect(body.data.__type.inputFields.map((field) => field.name)).toContain('serviceIdExtRef');
   });
 });
 
 describe('shutdown', () => {
-  it('closes a stalled client\'s connection after the grace period instead of waiting for it', async () => {
+  it("closes a stalled client's connection after the grace period instead of waiting for it", async () => {
     const database = await createTestDatabase(inject('serverUrl'));
-    const gateway = await startGateway(loadConfig({ DATABASE_URL: database.url, PORT: '0', SHUTDOWN_GRACE_MS: '300' }), silentLogger);
+    const gateway = await startGateway(
+      loadConfig({ DATABASE_URL: database.url, PORT: '0', SHUTDOWN_GRACE_MS: '300' }),
+      silentLogger,
+    );
     try {
       const { port } = new URL(gateway.url);
       // Sends headers and half a body, then stalls.
       const socket = connect(Number(port), '127.0.0.1');
       await new Promise((resolve) => socket.once('connect', resolve));
-      socket.write('POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query":');
+      socket.write(
+        'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query":',
+      );
       const socketClosed = new Promise((resolve) => socket.once('close', resolve));
       const started = Date.now();
       await gateway.stop();
@@ -103,19 +117,32 @@ describe('operation limits', () => {
     const response = await post(JSON.stringify({ query: nested(3), variables: { id: 1 } }));
     expect(response.status).toBe(400);
     const { errors } = (await response.json()) as { errors: { extensions: Record<string, unknown> }[] };
-    expect(errors.map((error) => error.extensions)).toContainEqual({ code: 'GRAPHQL_VALIDATION_FAILED', rule: 'maxDepth', maxDepth: 10, depth: 14 });
+    expect(errors.map((error) => error.extensions)).toContainEqual({
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      rule: 'maxDepth',
+      maxDepth: 10,
+      depth: 14,
+    });
   });
 
   it('refuses aliases that repeat expensive fields beyond the cost limit', async () => {
-    const aliases = Array.from({ length: 300 }, (_, index) => `q${index}: queue(first: 100) { edges { node { id ticket } } }`).join(' ');
+    const aliases = Array.from(
+      { length: 300 },
+      (_, index) => `q${index}: queue(first: 100) { edges { node { id ticket } } }`,
+    ).join(' ');
     const response = await post(JSON.stringify({ query: `{ services { ${aliases} } }` }));
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'GRAPHQL_VALIDATION_FAILED', rule: 'maxCost' } }] });
+    expect(await response.json()).toMatchObject({
+      errors: [{ extensions: { code: 'GRAPHQL_VALIDATION_FAILED', rule: 'maxCost' } }],
+    });
   });
 
   it('measures a chain of fragments that spread each other twice without walking every path', async () => {
     // 40 links: 2^40 paths, which a naive walk would never finish.
-    const chain = Array.from({ length: 40 }, (_, index) => `fragment F${index} on Query { ...F${index + 1} ...F${index + 1} }`).join(' ');
+    const chain = Array.from(
+      { length: 40 },
+      (_, index) => `fragment F${index} on Query { ...F${index + 1} ...F${index + 1} }`,
+    ).join(' ');
     const query = `query Chain { ...F0 } ${chain} fragment F40 on Query { services { id } }`;
     const started = Date.now();
     const response = await post(JSON.stringify({ query }));

@@ -11,7 +11,8 @@ let serviceId: number;
 
 beforeAll(async () => {
   t = await startTestGateway();
-  serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Retries', queueCode: 'R' } })).createService.id;
+  serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Retries', queueCode: 'R' } }))
+    .createService.id;
 });
 
 afterAll(async () => {
@@ -19,7 +20,17 @@ afterAll(async () => {
 });
 
 const enqueue = (idempotencyKey: string, subject = 'retry me') =>
-  t.request(EnqueueCaseDocument, { input: { serviceId, subject, idempotencyKey, customProperties: [{ key: 'b', value: '1' }, { key: 'a', value: '2' }] } });
+  t.request(EnqueueCaseDocument, {
+    input: {
+      serviceId,
+      subject,
+      idempotencyKey,
+      customProperties: [
+        { key: 'b', value: '1' },
+        { key: 'a', value: '2' },
+      ],
+    },
+  });
 
 describe('idempotency keys', () => {
   it('returns the original case for a retry, creating nothing', async () => {
@@ -52,7 +63,10 @@ describe('idempotency keys', () => {
   it('keeps requests without a key independent', async () => {
     const before = await rowCounts(t.sql);
     const input = { serviceId, subject: 'no key' };
-    const [a, b] = await Promise.all([t.request(EnqueueCaseDocument, { input }), t.request(EnqueueCaseDocument, { input })]);
+    const [a, b] = await Promise.all([
+      t.request(EnqueueCaseDocument, { input }),
+      t.request(EnqueueCaseDocument, { input }),
+    ]);
     expect(expectData(a).enqueueCase.caseId).not.toBe(expectData(b).enqueueCase.caseId);
     expect((await rowCounts(t.sql)).cases).toBe(before.cases + 2);
   });

@@ -19,13 +19,28 @@ const longExtRef = 'S'.repeat(LIMITS.case.serviceIdExtRef);
 
 beforeAll(async () => {
   t = await startTestGateway();
-  serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Limits', extRef: longExtRef } })).createService.id;
+  serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Limits', extRef: longExtRef } }))
+    .createService.id;
   // References at their longest exist, so that values at the limit are accepted.
   const longest = (length: number) => 'x'.repeat(length);
-  expectData(await t.request(CreateClassificationDocument, { input: { code: longest(LIMITS.case.classificationCode), name: 'Longest' } }));
-  expectData(await t.request(CreateProcedureDocument, { input: { extRef: longest(LIMITS.case.procedureExtRef), name: 'Longest' } }));
   expectData(
-    await t.request(CreateProcedureDocument, { input: { extRef: 'p', name: 'P', options: [{ extRef: longest(LIMITS.case.procedureOptionExtRef), name: 'Longest' }] } }),
+    await t.request(CreateClassificationDocument, {
+      input: { code: longest(LIMITS.case.classificationCode), name: 'Longest' },
+    }),
+  );
+  expectData(
+    await t.request(CreateProcedureDocument, {
+      input: { extRef: longest(LIMITS.case.procedureExtRef), name: 'Longest' },
+    }),
+  );
+  expectData(
+    await t.request(CreateProcedureDocument, {
+      input: {
+        extRef: 'p',
+        name: 'P',
+        options: [{ extRef: longest(LIMITS.case.procedureOptionExtRef), name: 'Longest' }],
+      },
+    }),
   );
 });
 
@@ -34,7 +49,8 @@ afterAll(async () => {
 });
 
 const enqueue = (input: CaseEnqueueInput) => t.request(EnqueueCaseDocument, { input });
-const properties = (count: number) => Array.from({ length: count }, (_, index) => ({ key: `key-${index}`, value: `${index}` }));
+const properties = (count: number) =>
+  Array.from({ length: count }, (_, index) => ({ key: `key-${index}`, value: `${index}` }));
 
 interface Limit {
   readonly field: string;
@@ -43,15 +59,15 @@ interface Limit {
   readonly overLimit: CaseEnqueueInput;
 }
 
-const textLimits = (['extRef', 'notes', 'subject', 'classificationCode', 'procedureExtRef', 'procedureOptionExtRef'] as const).map(
-  (field): Limit => ({
-    field,
-    rule: 'maxLength',
-    // A procedure option needs its procedure.
-    atLimit: { serviceId: 0, procedureExtRef: 'p', [field]: 'x'.repeat(LIMITS.case[field]) },
-    overLimit: { serviceId: 0, procedureExtRef: 'p', [field]: 'x'.repeat(LIMITS.case[field] + 1) },
-  }),
-);
+const textLimits = (
+  ['extRef', 'notes', 'subject', 'classificationCode', 'procedureExtRef', 'procedureOptionExtRef'] as const
+).map((field): Limit => ({
+  field,
+  rule: 'maxLength',
+  // A procedure option needs its procedure.
+  atLimit: { serviceId: 0, procedureExtRef: 'p', [field]: 'x'.repeat(LIMITS.case[field]) },
+  overLimit: { serviceId: 0, procedureExtRef: 'p', [field]: 'x'.repeat(LIMITS.case[field] + 1) },
+}));
 
 const limits: Limit[] = [
   ...textLimits,
@@ -82,7 +98,8 @@ const limits: Limit[] = [
 ];
 
 // serviceId 0 above is a placeholder for the service made in beforeAll.
-const withService = (input: CaseEnqueueInput): CaseEnqueueInput => (input.serviceId === 0 ? { ...input, serviceId } : input);
+const withService = (input: CaseEnqueueInput): CaseEnqueueInput =>
+  input.serviceId === 0 ? { ...input, serviceId } : input;
 
 describe.each(limits)('$field', ({ field, rule, atLimit, overLimit }) => {
   it('accepts a value exactly at the limit', async () => {
@@ -106,7 +123,9 @@ describe('how characters are counted', () => {
     const subject = '😀'.repeat(LIMITS.case.subject);
     const { enqueueCase: result } = expectData(await enqueue({ serviceId, subject }));
     expect(result.subject).toBe(subject);
-    const { rows } = await t.sql.query('SELECT char_length(subject) AS length FROM cases WHERE id = $1', [result.caseId]);
+    const { rows } = await t.sql.query('SELECT char_length(subject) AS length FROM cases WHERE id = $1', [
+      result.caseId,
+    ]);
     expect(rows[0]).toEqual({ length: LIMITS.case.subject });
   });
 

@@ -50,7 +50,10 @@ describe('migrations and the datamodel', () => {
   });
 
   it('leave nothing for `npm run migrate:new` to write', async () => {
-    const [snapshot, schema] = await Promise.all([readFile(MIGRATED_SCHEMA_FILE, 'utf8'), readFile(PRISMA_SCHEMA_FILE, 'utf8')]);
+    const [snapshot, schema] = await Promise.all([
+      readFile(MIGRATED_SCHEMA_FILE, 'utf8'),
+      readFile(PRISMA_SCHEMA_FILE, 'utf8'),
+    ]);
     const sql = await migrationSql(await emptyDatabase(), snapshot, schema);
     expect(isEmptyMigration(sql), `schema.prisma changed since the last migration:\n${sql}`).toBe(true);
   });
@@ -84,7 +87,10 @@ describe('upgrading a database that has cases', () => {
     const url = await emptyDatabase();
     // Only the first migration, as a database made before the queue operations.
     await withSchemaEngine(url, (engine) =>
-      engine.applyMigrations({ migrationsList: { ...list, migrationDirectories: first ? [first] : [] }, filters: { externalTables: [], externalEnums: [] } }),
+      engine.applyMigrations({
+        migrationsList: { ...list, migrationDirectories: first ? [first] : [] },
+        filters: { externalTables: [], externalEnums: [] },
+      }),
     );
     await execute(
       url,
@@ -100,15 +106,40 @@ describe('upgrading a database that has cases', () => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      const cases = await client.query(`SELECT subject, status::text, ticket, ticket_number, queued_at = enqueued_at AS queued_as_enqueued, last_action::text FROM cases ORDER BY id`);
+      const cases = await client.query(
+        `SELECT subject, status::text, ticket, ticket_number, queued_at = enqueued_at AS queued_as_enqueued, last_action::text FROM cases ORDER BY id`,
+      );
       expect(cases.rows).toEqual([
-        { subject: 'first', status: 'WAITING', ticket: 'Q001', ticket_number: 1, queued_as_enqueued: true, last_action: 'ENQUEUE' },
-        { subject: 'second', status: 'WAITING', ticket: 'Q002', ticket_number: 2, queued_as_enqueued: true, last_action: 'ENQUEUE' },
-        { subject: 'closed', status: 'COMPLETED', ticket: 'Q003', ticket_number: 3, queued_as_enqueued: true, last_action: 'AUTO_CLOSE' },
+        {
+          subject: 'first',
+          status: 'WAITING',
+          ticket: 'Q001',
+          ticket_number: 1,
+          queued_as_enqueued: true,
+          last_action: 'ENQUEUE',
+        },
+        {
+          subject: 'second',
+          status: 'WAITING',
+          ticket: 'Q002',
+          ticket_number: 2,
+          queued_as_enqueued: true,
+          last_action: 'ENQUEUE',
+        },
+        {
+          subject: 'closed',
+          status: 'COMPLETED',
+          ticket: 'Q003',
+          ticket_number: 3,
+          queued_as_enqueued: true,
+          last_action: 'AUTO_CLOSE',
+        },
       ]);
       const counters = await client.query(`SELECT day::text, last_number FROM ticket_counters`);
       expect(counters.rows).toEqual([{ day: '2026-11-27', last_number: 3 }]);
-      const events = await client.query(`SELECT action::text, count(*)::int AS n FROM case_events GROUP BY action ORDER BY action`);
+      const events = await client.query(
+        `SELECT action::text, count(*)::int AS n FROM case_events GROUP BY action ORDER BY action`,
+      );
       expect(events.rows).toEqual([
         { action: 'AUTO_CLOSE', n: 1 },
         { action: 'ENQUEUE', n: 2 },

@@ -22,17 +22,26 @@ const agent = 'desk-7';
 
 beforeAll(async () => {
   t = await startTestGateway();
-  serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Screens', queueCode: 'S' } })).createService.id;
+  serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Screens', queueCode: 'S' } }))
+    .createService.id;
   for (let index = 0; index < 6; index += 1) {
-    ids.push(expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, subject: `case ${index}` } })).enqueueCase.caseId);
+    ids.push(
+      expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, subject: `case ${index}` } })).enqueueCase
+        .caseId,
+    );
   }
   // The mix: 0 is served; 1 is called and sent to the back; 3 is cancelled
   // while waiting; one auto-closed case is recorded.
-  const call = async () => expectData(await t.request(CallNextDocument, { input: { serviceIds: [serviceId], agent } })).callNext;
+  const call = async () =>
+    expectData(await t.request(CallNextDocument, { input: { serviceIds: [serviceId], agent } })).callNext;
   expect((await call())?.id).toBe(ids[0]);
   expectData(await t.request(CompleteCaseDocument, { input: { caseId: ids[0]!, agent } }));
   expect((await call())?.id).toBe(ids[1]);
-  expectData(await t.request(ReturnToQueueDocument, { input: { caseId: ids[1]!, agent, placement: 'BACK', reason: 'forgot the form' } }));
+  expectData(
+    await t.request(ReturnToQueueDocument, {
+      input: { caseId: ids[1]!, agent, placement: 'BACK', reason: 'forgot the form' },
+    }),
+  );
   expectData(await t.request(CancelCaseDocument, { input: { caseId: ids[3]!, agent, reason: 'left' } }));
   expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, autoClose: true } }));
 });
@@ -70,18 +79,26 @@ describe('after a mix of actions', () => {
       [ids[5], 3],
     ]);
     expect(first.pageInfo).toEqual({ hasNextPage: true, endCursor: first.edges[2]!.cursor });
-    const second = expectData(await t.request(QueueDocument, { serviceId, first: 3, after: first.pageInfo.endCursor })).service!.queue;
+    const second = expectData(await t.request(QueueDocument, { serviceId, first: 3, after: first.pageInfo.endCursor }))
+      .service!.queue;
     expect(second.edges.map((edge) => [edge.node.id, edge.position])).toEqual([[ids[1], 4]]);
     expect(second.pageInfo.hasNextPage).toBe(false);
   });
 
   it('rejects a cursor it did not make, and a page size out of range', async () => {
-    expect(expectError(await t.request(QueueDocument, { serviceId, after: 'bm90IGEgY3Vyc29y' })).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after', rule: 'cursor' });
-    expect(expectError(await t.request(QueueDocument, { serviceId, first: 101 })).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first', rule: 'range' });
+    expect(
+      expectError(await t.request(QueueDocument, { serviceId, after: 'bm90IGEgY3Vyc29y' })).extensions,
+    ).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after', rule: 'cursor' });
+    expect(expectError(await t.request(QueueDocument, { serviceId, first: 101 })).extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'first',
+      rule: 'range',
+    });
   });
 
   it('counts it all in the statistics', async () => {
-    const statistics = expectData(await t.request(QueueStatisticsDocument, { serviceId, windowMinutes: 30 })).service!.statistics;
+    const statistics = expectData(await t.request(QueueStatisticsDocument, { serviceId, windowMinutes: 30 })).service!
+      .statistics;
     expect(statistics).toMatchObject({
       waitingCount: 4,
       inServiceCount: 0,

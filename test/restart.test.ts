@@ -42,8 +42,12 @@ describe('embedded PostgreSQL across a restart', () => {
     let caseId: number;
     try {
       const request = graphqlClient(first.url);
-      const { createService } = expectData(await request(CreateServiceDocument, { input: { name: 'Survivor', extRef: 'SURV' } }));
-      caseId = expectData(await request(EnqueueCaseDocument, { input: { serviceIdExtRef: 'SURV', subject: 'still here?' } })).enqueueCase.caseId;
+      const { createService } = expectData(
+        await request(CreateServiceDocument, { input: { name: 'Survivor', extRef: 'SURV' } }),
+      );
+      caseId = expectData(
+        await request(EnqueueCaseDocument, { input: { serviceIdExtRef: 'SURV', subject: 'still here?' } }),
+      ).enqueueCase.caseId;
       expect(createService.id).toBeGreaterThan(0);
     } finally {
       await first.stop();
@@ -54,7 +58,11 @@ describe('embedded PostgreSQL across a restart', () => {
     try {
       const { services } = expectData(await graphqlClient(second.url)(ServicesDocument, {}));
       expect(services.map((service) => service.extRef)).toEqual(['SURV']);
-      expect(await caseRow(second.databaseUrl, caseId)).toEqual({ id: caseId, subject: 'still here?', status: 'WAITING' });
+      expect(await caseRow(second.databaseUrl, caseId)).toEqual({
+        id: caseId,
+        subject: 'still here?',
+        status: 'WAITING',
+      });
     } finally {
       await second.stop();
     }

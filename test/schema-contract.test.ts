@@ -1,7 +1,14 @@
 // schema.graphql is the contract integrators read: every type, field,
 // argument, input field and enum value carries a description.
 import { readFileSync } from 'node:fs';
-import { buildSchema, isEnumType, isInputObjectType, isInterfaceType, isObjectType, type GraphQLNamedType } from 'graphql';
+import {
+  buildSchema,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isObjectType,
+  type GraphQLNamedType,
+} from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_FILE } from '../src/config.js';
 
@@ -10,11 +17,13 @@ function undocumented(type: GraphQLNamedType): string[] {
   if (isObjectType(type) || isInterfaceType(type)) {
     for (const field of Object.values(type.getFields())) {
       if (!field.description?.trim()) missing.push(`${type.name}.${field.name}`);
-      for (const argument of field.args) if (!argument.description?.trim()) missing.push(`${type.name}.${field.name}(${argument.name})`);
+      for (const argument of field.args)
+        if (!argument.description?.trim()) missing.push(`${type.name}.${field.name}(${argument.name})`);
     }
   }
   if (isInputObjectType(type)) {
-    for (const field of Object.values(type.getFields())) if (!field.description?.trim()) missing.push(`${type.name}.${field.name}`);
+    for (const field of Object.values(type.getFields()))
+      if (!field.description?.trim()) missing.push(`${type.name}.${field.name}`);
   }
   if (isEnumType(type)) {
     for (const value of type.getValues()) if (!value.description?.trim()) missing.push(`${type.name}.${value.name}`);
@@ -25,7 +34,9 @@ function undocumented(type: GraphQLNamedType): string[] {
 describe('schema.graphql', () => {
   it('describes every type, field, argument and enum value', () => {
     const schema = buildSchema(readFileSync(SCHEMA_FILE, 'utf8'));
-    const ours = Object.values(schema.getTypeMap()).filter((type) => !type.name.startsWith('__') && !['String', 'Int', 'Float', 'Boolean', 'ID'].includes(type.name));
+    const ours = Object.values(schema.getTypeMap()).filter(
+      (type) => !type.name.startsWith('__') && !['String', 'Int', 'Float', 'Boolean', 'ID'].includes(type.name),
+    );
     expect(ours.length).toBeGreaterThan(20);
     expect(ours.flatMap(undocumented)).toEqual([]);
   });

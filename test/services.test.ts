@@ -14,11 +14,14 @@ afterAll(async () => {
   await t?.stop();
 });
 
-const serviceCount = async (): Promise<number> => (await t.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM services')).rows[0]!.n;
+const serviceCount = async (): Promise<number> =>
+  (await t.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM services')).rows[0]!.n;
 
 describe('services', () => {
   it('creates a service and reads it back by id and in the list', async () => {
-    const { createService: created } = expectData(await t.request(CreateServiceDocument, { input: { name: 'Enrolments', extRef: 'ENR', queueCode: 'A1' } }));
+    const { createService: created } = expectData(
+      await t.request(CreateServiceDocument, { input: { name: 'Enrolments', extRef: 'ENR', queueCode: 'A1' } }),
+    );
     expect(created).toMatchObject({ name: 'Enrolments', extRef: 'ENR', queueCode: 'A1' });
     const { service } = expectData(await t.request(ServiceDocument, { id: created.id }));
     expect(service).toEqual(created);
@@ -41,10 +44,13 @@ describe('services', () => {
 
   it('lets only one of two racing creations with one external reference win', async () => {
     const attempts = await Promise.all(
-      Array.from({ length: 8 }, (_, index) => t.request(CreateServiceDocument, { input: { name: `Racer ${index}`, extRef: 'RACE' } })),
+      Array.from({ length: 8 }, (_, index) =>
+        t.request(CreateServiceDocument, { input: { name: `Racer ${index}`, extRef: 'RACE' } }),
+      ),
     );
     expect(attempts.filter((response) => response.data?.createService).length).toBe(1);
-    for (const response of attempts.filter((each) => each.errors)) expect(expectError(response).extensions.code).toBe('CONFLICT');
+    for (const response of attempts.filter((each) => each.errors))
+      expect(expectError(response).extensions.code).toBe('CONFLICT');
   });
 
   it.each([

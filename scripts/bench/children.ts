@@ -15,7 +15,8 @@ export function track<T extends ChildProcess>(child: T, kind: ChildKind): T {
 }
 
 function kill(which: (kind: ChildKind) => boolean): void {
-  for (const [child, kind] of live) if (which(kind) && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const [child, kind] of live)
+    if (which(kind) && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
 export const killWorkers = (): void => kill((kind) => kind === 'worker');

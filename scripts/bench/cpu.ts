@@ -73,7 +73,9 @@ export function rssKiB(pid: number): number | undefined {
  * ran, such as a neighbour's tests on a shared machine.
  */
 export function machineBusyTicks(): number {
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = (
+    readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? ''
+  )
     .trim()
     .split(/\s+/)
     .slice(1)
@@ -89,14 +91,26 @@ export interface CpuSnapshot {
 }
 
 export function cpuSnapshot(gatewayPid: number, postmaster: number): CpuSnapshot {
-  return { atMs: performance.now(), gateway: processTicks(gatewayPid), postgres: postgresTicks(postmaster), machine: machineBusyTicks() };
+  return {
+    atMs: performance.now(),
+    gateway: processTicks(gatewayPid),
+    postgres: postgresTicks(postmaster),
+    machine: machineBusyTicks(),
+  };
 }
 
 /** CPU used between two snapshots, as % of one core over the wall time between them. */
-export function cpuPercent(before: CpuSnapshot, after: CpuSnapshot): { gateway: number; postgres: number; machine: number } {
+export function cpuPercent(
+  before: CpuSnapshot,
+  after: CpuSnapshot,
+): { gateway: number; postgres: number; machine: number } {
   const seconds = (after.atMs - before.atMs) / 1000;
   const percent = (ticks: number) => (seconds > 0 ? (ticks / CLOCK_TICKS / seconds) * 100 : 0);
-  return { gateway: percent(after.gateway - before.gateway), postgres: percent(after.postgres - before.postgres), machine: percent(after.machine - before.machine) };
+  return {
+    gateway: percent(after.gateway - before.gateway),
+    postgres: percent(after.postgres - before.postgres),
+    machine: percent(after.machine - before.machine),
+  };
 }
 
 /** Processors available to this process, as `nproc` counts them. */

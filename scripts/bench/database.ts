@@ -59,13 +59,21 @@ export class BenchDatabase {
   }
 
   async waitingCases(serviceId: number): Promise<number> {
-    const result = await this.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases WHERE service_id = $1 AND status = 'WAITING'`, [serviceId]);
+    const result = await this.client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM cases WHERE service_id = $1 AND status = 'WAITING'`,
+      [serviceId],
+    );
     return result.rows[0]?.n ?? 0;
   }
 
   async facts(): Promise<ServerFacts> {
-    const show = async (setting: string) => (await this.client.query<Record<string, string>>(`SHOW ${setting}`)).rows[0]?.[setting] ?? '?';
-    return { version: await show('server_version'), fsync: await show('fsync'), synchronousCommit: await show('synchronous_commit') };
+    const show = async (setting: string) =>
+      (await this.client.query<Record<string, string>>(`SHOW ${setting}`)).rows[0]?.[setting] ?? '?';
+    return {
+      version: await show('server_version'),
+      fsync: await show('fsync'),
+      synchronousCommit: await show('synchronous_commit'),
+    };
   }
 
   /** pg_stat_statements, when the server preloads it (the benchmark's scratch server does). */
@@ -79,13 +87,25 @@ export class BenchDatabase {
 
   /** The statements that took the most server time since the last reset (this session's own left out). */
   async topStatements(limit: number): Promise<StatementFigures[]> {
-    const { rows } = await this.client.query<{ query: string; calls: string; rows: string; plan: number; exec: number }>(
+    const { rows } = await this.client.query<{
+      query: string;
+      calls: string;
+      rows: string;
+      plan: number;
+      exec: number;
+    }>(
       `SELECT query, calls, rows, total_plan_time AS plan, total_exec_time AS exec FROM pg_stat_statements
         WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT IN ('BEGIN', 'COMMIT')
         ORDER BY total_plan_time + total_exec_time DESC LIMIT $1`,
       [limit],
     );
-    return rows.map((row) => ({ name: statementName(row.query), calls: Number(row.calls), rows: Number(row.rows), planMs: row.plan, execMs: row.exec }));
+    return rows.map((row) => ({
+      name: statementName(row.query),
+      calls: Number(row.calls),
+      rows: Number(row.rows),
+      planMs: row.plan,
+      execMs: row.exec,
+    }));
   }
 
   async close(): Promise<void> {

@@ -38,7 +38,8 @@ async function post<T>(url: string, query: string, variables: Record<string, unk
     signal: AbortSignal.timeout(10_000),
   });
   const body = (await response.json()) as { data?: T; errors?: unknown };
-  if (!response.ok || body.errors || body.data === undefined) throw new Error(`${response.status} ${JSON.stringify(body)}`);
+  if (!response.ok || body.errors || body.data === undefined)
+    throw new Error(`${response.status} ${JSON.stringify(body)}`);
   return body.data;
 }
 
@@ -48,7 +49,13 @@ export async function startGatewayProcess(databaseUrl: string, poolSize: number)
   const child = track(
     spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', DATABASE_POOL_SIZE: String(poolSize) },
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATABASE_POOL_SIZE: String(poolSize),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
     'service',
@@ -72,7 +79,8 @@ export async function startGatewayProcess(databaseUrl: string, poolSize: number)
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the gateway exited while starting:\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`the gateway exited while starting:\n${output}`);
     const ready = await post<{ __typename: string }>(url, '{ __typename }').then(
       () => true,
       () => false,

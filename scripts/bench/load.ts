@@ -7,7 +7,13 @@
 import autocannon from 'autocannon';
 import { z } from 'zod';
 import { latency } from './stats.js';
-import { cpuSecondsSince, measuredWindowClosed, readyAndWaitForGo, sendResultAndExit, workerSettings } from './protocol.js';
+import {
+  cpuSecondsSince,
+  measuredWindowClosed,
+  readyAndWaitForGo,
+  sendResultAndExit,
+  workerSettings,
+} from './protocol.js';
 
 const settingsSchema = z.object({
   url: z.string(),
@@ -36,7 +42,8 @@ async function fire(settings: LoadSettings, seconds: number, tally: Tally): Prom
     body,
     headers: { 'content-type': 'application/json' },
     onResponse: (status, responseBody) => {
-      if (status < 200 || status > 299 || settings.failMarkers.some((marker) => responseBody.includes(marker))) tally.failures += 1;
+      if (status < 200 || status > 299 || settings.failMarkers.some((marker) => responseBody.includes(marker)))
+        tally.failures += 1;
     },
   });
   let nextConnection = 0;
@@ -54,7 +61,8 @@ async function fire(settings: LoadSettings, seconds: number, tally: Tally): Prom
           else client.setRequests(bodies.map((_, i) => request(bodies[(k + i) % bodies.length] ?? '')));
         },
       },
-      (error: unknown, result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolveRun(result)),
+      (error: unknown, result) =>
+        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolveRun(result),
     );
     // Our own samples: full precision, where autocannon's histogram keeps whole milliseconds.
     instance.on('response', (_client, _status, _bytes, responseTime) => {
@@ -74,7 +82,13 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   const cpuSeconds = cpuSecondsSince(cpuStart);
   await measuredWindowClosed();
-  sendResultAndExit({ operations: tally.latencies.length - tally.failures, seconds, ...latency(tally.latencies), errors: tally.failures + result.errors, cpuSeconds });
+  sendResultAndExit({
+    operations: tally.latencies.length - tally.failures,
+    seconds,
+    ...latency(tally.latencies),
+    errors: tally.failures + result.errors,
+    cpuSeconds,
+  });
 }
 
 main().catch((error: unknown) => {

@@ -8,7 +8,13 @@
 import pg from 'pg';
 import { z } from 'zod';
 import { latency } from './stats.js';
-import { cpuSecondsSince, measuredWindowClosed, readyAndWaitForGo, sendResultAndExit, workerSettings } from './protocol.js';
+import {
+  cpuSecondsSince,
+  measuredWindowClosed,
+  readyAndWaitForGo,
+  sendResultAndExit,
+  workerSettings,
+} from './protocol.js';
 
 const settingsSchema = z.object({
   databaseUrl: z.string(),
@@ -71,7 +77,13 @@ async function main(): Promise<void> {
   const cpuSeconds = cpuSecondsSince(cpuStart);
   await measuredWindowClosed();
   await pool.end();
-  sendResultAndExit({ operations: tally.latencies.length - tally.failures, seconds, ...latency(tally.latencies), errors: tally.failures, cpuSeconds });
+  sendResultAndExit({
+    operations: tally.latencies.length - tally.failures,
+    seconds,
+    ...latency(tally.latencies),
+    errors: tally.failures,
+    cpuSeconds,
+  });
 }
 
 main().catch((error: unknown) => {

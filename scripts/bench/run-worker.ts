@@ -13,8 +13,19 @@ export interface WindowHooks {
   readonly onEnd: () => void;
 }
 
-export function runWorker(script: string, settings: unknown, hooks: WindowHooks, timeoutMs: number): Promise<WorkerResult> {
-  const child = track(spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(settings)], { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'pipe'] }), 'worker');
+export function runWorker(
+  script: string,
+  settings: unknown,
+  hooks: WindowHooks,
+  timeoutMs: number,
+): Promise<WorkerResult> {
+  const child = track(
+    spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(settings)], {
+      cwd: PROJECT_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }),
+    'worker',
+  );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-8000);

@@ -25,11 +25,19 @@ const environment = z.object({
 
 export function readSettings(env: NodeJS.ProcessEnv, args: readonly string[]): BenchSettings {
   if (args.length > 0) {
-    throw new UsageError('npm run bench takes no arguments (it used to take <operations> <concurrency>); set BENCH_SECONDS, BENCH_WARMUP_SECONDS or BENCH_POOL_SIZE instead');
+    throw new UsageError(
+      'npm run bench takes no arguments (it used to take <operations> <concurrency>); set BENCH_SECONDS, BENCH_WARMUP_SECONDS or BENCH_POOL_SIZE instead',
+    );
   }
   const parsed = environment.safeParse(env);
   if (!parsed.success) {
-    throw new UsageError(`invalid benchmark settings:\n${parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n')}`);
+    throw new UsageError(
+      `invalid benchmark settings:\n${parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n')}`,
+    );
   }
-  return { seconds: parsed.data.BENCH_SECONDS, warmupSeconds: parsed.data.BENCH_WARMUP_SECONDS, poolSize: parsed.data.BENCH_POOL_SIZE };
+  return {
+    seconds: parsed.data.BENCH_SECONDS,
+    warmupSeconds: parsed.data.BENCH_WARMUP_SECONDS,
+    poolSize: parsed.data.BENCH_POOL_SIZE,
+  };
 }

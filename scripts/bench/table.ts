@@ -20,7 +20,18 @@ const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1))
 const percent = (value: number) => `${Math.round(value)}`;
 
 export function markdownTable(rows: readonly RowFigures[]): string {
-  const header = ['what', 'clients', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'gateway CPU %', 'PostgreSQL CPU %', 'load CPU %', 'other CPU %'];
+  const header = [
+    'what',
+    'clients',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'gateway CPU %',
+    'PostgreSQL CPU %',
+    'load CPU %',
+    'other CPU %',
+  ];
   const lines = rows.map((row) => [
     row.label,
     String(row.clients),
@@ -33,7 +44,9 @@ export function markdownTable(rows: readonly RowFigures[]): string {
     percent(row.cpu.load),
     percent(row.cpu.other),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]?.length ?? 0)));
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...lines.map((line) => line[column]?.length ?? 0)),
+  );
   // Text left, numbers right, as Markdown alignment and as padding.
   const format = (cells: readonly string[]) =>
     `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
@@ -50,7 +63,8 @@ export interface Goal {
 export function ratioLine(name: string, ratio: number, goal?: Goal): string {
   const shown = `${name}: ${Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a'}×`;
   if (!goal) return `- ${shown}`;
-  const met = (goal.atLeast === undefined || ratio >= goal.atLeast) && (goal.atMost === undefined || ratio <= goal.atMost);
+  const met =
+    (goal.atLeast === undefined || ratio >= goal.atLeast) && (goal.atMost === undefined || ratio <= goal.atMost);
   const wanted = goal.atLeast !== undefined ? `≥ ${goal.atLeast}×` : `≤ ${goal.atMost ?? '?'}×`;
   return `- ${shown} (goal ${wanted}: ${met ? 'met' : 'not met'})`;
 }
@@ -61,20 +75,33 @@ export function ratioLine(name: string, ratio: number, goal?: Goal): string {
  * planning and execution time.
  */
 export function statementTable(rows: readonly RowFigures[]): string {
-  const header = ['row', 'clients', 'statement', 'per operation', 'rows per call', 'plan ms', 'exec ms', 'server ms per operation'];
+  const header = [
+    'row',
+    'clients',
+    'statement',
+    'per operation',
+    'rows per call',
+    'plan ms',
+    'exec ms',
+    'server ms per operation',
+  ];
   const lines = rows.flatMap((row) =>
-    row.statements.slice(0, 2).map((statement) => [
-      row.label,
-      String(row.clients),
-      statement.name.replace(/\|/g, '\\|'),
-      (statement.calls / Math.max(1, row.operations)).toFixed(3),
-      (statement.rows / Math.max(1, statement.calls)).toFixed(1),
-      (statement.planMs / Math.max(1, statement.calls)).toFixed(3),
-      (statement.execMs / Math.max(1, statement.calls)).toFixed(3),
-      ((statement.planMs + statement.execMs) / Math.max(1, row.operations)).toFixed(3),
-    ]),
+    row.statements
+      .slice(0, 2)
+      .map((statement) => [
+        row.label,
+        String(row.clients),
+        statement.name.replace(/\|/g, '\\|'),
+        (statement.calls / Math.max(1, row.operations)).toFixed(3),
+        (statement.rows / Math.max(1, statement.calls)).toFixed(1),
+        (statement.planMs / Math.max(1, statement.calls)).toFixed(3),
+        (statement.execMs / Math.max(1, statement.calls)).toFixed(3),
+        ((statement.planMs + statement.execMs) / Math.max(1, row.operations)).toFixed(3),
+      ]),
   );
-  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]?.length ?? 0)));
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...lines.map((line) => line[column]?.length ?? 0)),
+  );
   const format = (cells: readonly string[]) =>
     `| ${cells.map((cell, column) => (column === 0 || column === 2 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
   const rule = `| ${widths.map((width, column) => (column === 0 || column === 2 ? '-'.repeat(width) : `${'-'.repeat(Math.max(1, width - 1))}:`)).join(' | ')} |`;

@@ -17,7 +17,8 @@ export async function readCatalog(databaseUrl: string): Promise<Catalog> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const rows = async (sql: string): Promise<string[]> => (await client.query<{ line: string }>(sql, [IGNORED_TABLE])).rows.map((row) => row.line);
+    const rows = async (sql: string): Promise<string[]> =>
+      (await client.query<{ line: string }>(sql, [IGNORED_TABLE])).rows.map((row) => row.line);
     // Column order is left out: ALTER TABLE appends, a fresh CREATE does not.
     const columns = await rows(`
       SELECT format('%s.%s %s%s default %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
@@ -35,7 +36,9 @@ export async function readCatalog(databaseUrl: string): Promise<Catalog> {
         JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
        WHERE c.relname <> $1
        ORDER BY 1`);
-    const indexes = await rows(`SELECT indexdef AS line FROM pg_indexes WHERE schemaname = 'public' AND tablename <> $1 ORDER BY 1`);
+    const indexes = await rows(
+      `SELECT indexdef AS line FROM pg_indexes WHERE schemaname = 'public' AND tablename <> $1 ORDER BY 1`,
+    );
     const enums = await rows(`
       SELECT format('%s: %s', t.typname, string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder)) AS line
         FROM pg_type t

@@ -8,7 +8,21 @@
 // are staged into a reachable folder when needed, and so is the data folder.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { access, chmod, chown, cp, lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  access,
+  chmod,
+  chown,
+  cp,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -56,10 +70,13 @@ async function platformBinaries(): Promise<Binaries> {
   try {
     loaded = await import(name);
   } catch {
-    throw new Error(`no embedded PostgreSQL for ${platform()}-${arch()} (package ${name} is not installed); set DATABASE_URL to use an existing server`);
+    throw new Error(
+      `no embedded PostgreSQL for ${platform()}-${arch()} (package ${name} is not installed); set DATABASE_URL to use an existing server`,
+    );
   }
   const { initdb, postgres } = loaded as Record<string, unknown>;
-  if (typeof initdb !== 'string' || typeof postgres !== 'string') throw new Error(`${name} does not export the PostgreSQL binaries`);
+  if (typeof initdb !== 'string' || typeof postgres !== 'string')
+    throw new Error(`${name} does not export the PostgreSQL binaries`);
   return { initdb, postgres };
 }
 
@@ -74,7 +91,11 @@ async function exists(path: string): Promise<boolean> {
 async function stageBinaries(binaries: Binaries, user: OsUser, stageDir: string): Promise<Binaries> {
   if (userCan(user, '-x', binaries.postgres)) return binaries;
   const nativeDir = dirname(dirname(binaries.postgres));
-  const version = createHash('sha256').update(nativeDir).update(await readFile(binaries.postgres)).digest('hex').slice(0, 16);
+  const version = createHash('sha256')
+    .update(nativeDir)
+    .update(await readFile(binaries.postgres))
+    .digest('hex')
+    .slice(0, 16);
   const target = join(stageDir, `postgres-${version}`);
   if (!(await exists(join(target, 'bin', 'postgres')))) {
     const partial = `${target}.${process.pid}.partial`;
@@ -83,7 +104,8 @@ async function stageBinaries(binaries: Binaries, user: OsUser, stageDir: string)
     await rename(partial, target).catch(() => rm(partial, { recursive: true, force: true }));
   }
   const staged = { initdb: join(target, 'bin', 'initdb'), postgres: join(target, 'bin', 'postgres') };
-  if (!userCan(user, '-x', staged.postgres)) throw new Error(`the staged PostgreSQL binaries in ${target} are not executable by the OS user "${user.name}"`);
+  if (!userCan(user, '-x', staged.postgres))
+    throw new Error(`the staged PostgreSQL binaries in ${target} are not executable by the OS user "${user.name}"`);
   return staged;
 }
 
@@ -104,7 +126,9 @@ async function prepareDataDir(wanted: string, user: OsUser | undefined, stageDir
   await chown(wanted, user.uid, user.gid);
   if (userCan(user, '-w', wanted)) return wanted;
   if ((await readdir(wanted)).length > 0) {
-    throw new Error(`the data folder ${wanted} is not reachable by the OS user "${user.name}" and is not empty; move it or set EMBEDDED_PG_DATA_DIR`);
+    throw new Error(
+      `the data folder ${wanted} is not reachable by the OS user "${user.name}" and is not empty; move it or set EMBEDDED_PG_DATA_DIR`,
+    );
   }
   const staged = join(stageDir, `data-${createHash('sha256').update(resolve(wanted)).digest('hex').slice(0, 16)}`);
   await mkdir(staged, { recursive: true, mode: 0o700 });
@@ -129,17 +153,28 @@ async function freePort(): Promise<number> {
 
 function run(command: string, args: string[], user: OsUser | undefined): Promise<void> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(command, args, { ...(user ? { uid: user.uid, gid: user.gid } : {}), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const child = spawn(command, args, {
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolveRun() : reject(new Error(`${command} exited with ${code}:\n${output}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolveRun() : reject(new Error(`${command} exited with ${code}:\n${output}`)),
+    );
   });
 }
 
 /** Creates the cluster with a random superuser password kept beside the data folder. */
-async function initialise(binaries: Binaries, dataDir: string, passwordFile: string, user: OsUser | undefined): Promise<void> {
+async function initialise(
+  binaries: Binaries,
+  dataDir: string,
+  passwordFile: string,
+  user: OsUser | undefined,
+): Promise<void> {
   const password = randomBytes(24).toString('hex');
   // initdb reads the password from a file the server user can read; the
   // lasting copy beside the data folder is readable by this process only.
@@ -147,7 +182,23 @@ async function initialise(binaries: Binaries, dataDir: string, passwordFile: str
   await writeFile(transient, `${password}\n`, { mode: 0o600 });
   try {
     if (user) await chown(transient, user.uid, user.gid);
-    await run(binaries.initdb, ['--pgdata', dataDir, '--username', SUPERUSER, '--pwfile', transient, '--auth', 'scram-sha-256', '--encoding', 'UTF8', '--no-locale'], user);
+    await run(
+      binaries.initdb,
+      [
+        '--pgdata',
+        dataDir,
+        '--username',
+        SUPERUSER,
+        '--pwfile',
+        transient,
+        '--auth',
+        'scram-sha-256',
+        '--encoding',
+        'UTF8',
+        '--no-locale',
+      ],
+      user,
+    );
   } finally {
     await rm(transient, { force: true });
   }
@@ -155,13 +206,36 @@ async function initialise(binaries: Binaries, dataDir: string, passwordFile: str
   await chmod(passwordFile, 0o600);
 }
 
-function startServer(binaries: Binaries, dataDir: string, port: number, user: OsUser | undefined, onLog: (line: string) => void, settings: Readonly<Record<string, string>>): Promise<ChildProcess> {
+function startServer(
+  binaries: Binaries,
+  dataDir: string,
+  port: number,
+  user: OsUser | undefined,
+  onLog: (line: string) => void,
+  settings: Readonly<Record<string, string>>,
+): Promise<ChildProcess> {
   const extra = Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
   return new Promise((resolveStart, reject) => {
     const child = spawn(
       binaries.postgres,
-      ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200', ...extra],
-      { ...(user ? { uid: user.uid, gid: user.gid } : {}), stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
+      [
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'max_connections=200',
+        ...extra,
+      ],
+      {
+        ...(user ? { uid: user.uid, gid: user.gid } : {}),
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, LC_ALL: 'C' },
+      },
     );
     let output = '';
     let ready = false;
@@ -212,11 +286,20 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const dataDir = await prepareDataDir(resolve(options.dataDir), user, options.stageDir);
   const passwordFile = `${resolve(options.dataDir)}.password`;
   if (!(await exists(join(dataDir, 'PG_VERSION')))) await initialise(binaries, dataDir, passwordFile, user);
-  const password = (await readFile(passwordFile, 'utf8').catch(() => {
-    throw new Error(`${passwordFile} is missing: it holds the password of the embedded database in ${dataDir}`);
-  })).trim();
+  const password = (
+    await readFile(passwordFile, 'utf8').catch(() => {
+      throw new Error(`${passwordFile} is missing: it holds the password of the embedded database in ${dataDir}`);
+    })
+  ).trim();
   const port = options.port ?? (await freePort());
-  const child = await startServer(binaries, dataDir, port, user, options.onLog ?? (() => undefined), options.settings ?? {});
+  const child = await startServer(
+    binaries,
+    dataDir,
+    port,
+    user,
+    options.onLog ?? (() => undefined),
+    options.settings ?? {},
+  );
   // If this process exits without stopping the server, do not leave it running.
   const killOnExit = (): void => void child.kill('SIGINT');
   process.once('exit', killOnExit);

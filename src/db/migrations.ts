@@ -26,13 +26,20 @@ export async function readMigrations(migrationsDir: string): Promise<MigrationLi
     }),
   );
   const lockfile = await readFile(join(migrationsDir, LOCKFILE), 'utf8').catch(() => null);
-  return { baseDir: migrationsDir, lockfile: { path: LOCKFILE, content: lockfile }, shadowDbInitScript: '', migrationDirectories };
+  return {
+    baseDir: migrationsDir,
+    lockfile: { path: LOCKFILE, content: lockfile },
+    shadowDbInitScript: '',
+    migrationDirectories,
+  };
 }
 
 /** Applies the migrations the database has not seen yet; returns their names. */
 export async function applyPendingMigrations(databaseUrl: string, migrationsDir: string): Promise<string[]> {
   const migrationsList = await readMigrations(migrationsDir);
-  const { appliedMigrationNames } = await withSchemaEngine(databaseUrl, (engine) => engine.applyMigrations({ migrationsList, filters: NO_FILTER }));
+  const { appliedMigrationNames } = await withSchemaEngine(databaseUrl, (engine) =>
+    engine.applyMigrations({ migrationsList, filters: NO_FILTER }),
+  );
   return appliedMigrationNames;
 }
 
@@ -42,9 +49,18 @@ export async function applyPendingMigrations(databaseUrl: string, migrationsDir:
  * the engine only needs a connection to start.
  */
 export async function migrationSql(databaseUrl: string, from: string | undefined, to: string): Promise<string> {
-  const datamodel = (content: string) => ({ tag: 'schemaDatamodel' as const, files: [{ path: 'schema.prisma', content }] });
+  const datamodel = (content: string) => ({
+    tag: 'schemaDatamodel' as const,
+    files: [{ path: 'schema.prisma', content }],
+  });
   const result = await withSchemaEngine(databaseUrl, (engine) =>
-    engine.diff({ from: from === undefined ? { tag: 'empty' } : datamodel(from), to: datamodel(to), script: true, exitCode: null, filters: NO_FILTER }),
+    engine.diff({
+      from: from === undefined ? { tag: 'empty' } : datamodel(from),
+      to: datamodel(to),
+      script: true,
+      exitCode: null,
+      filters: NO_FILTER,
+    }),
   );
   return result.stdout ?? '';
 }

@@ -39,8 +39,16 @@ export interface DatabaseClientOptions {
   readonly planOnce?: boolean;
 }
 
-export function createDatabaseClient(databaseUrl: string, poolSize: number, { onQuery, planOnce = false }: DatabaseClientOptions = {}): Database {
-  const pool = { connectionString: databaseUrl, max: poolSize, ...(planOnce ? { options: '-c plan_cache_mode=force_generic_plan' } : {}) };
+export function createDatabaseClient(
+  databaseUrl: string,
+  poolSize: number,
+  { onQuery, planOnce = false }: DatabaseClientOptions = {},
+): Database {
+  const pool = {
+    connectionString: databaseUrl,
+    max: poolSize,
+    ...(planOnce ? { options: '-c plan_cache_mode=force_generic_plan' } : {}),
+  };
   const adapter = new PrismaPg(pool, { statementNameGenerator: statementName });
   if (!onQuery) return new PrismaClient({ adapter });
   const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });

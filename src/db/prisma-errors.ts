@@ -24,7 +24,8 @@ function isViolation(error: unknown, prismaCode: string, adapterKind: string): b
 export const isUniqueViolation = (error: unknown): boolean => isViolation(error, 'P2002', 'UniqueConstraintViolation');
 
 /** A foreign key pointed at a row that does not exist. */
-export const isForeignKeyViolation = (error: unknown): boolean => isViolation(error, 'P2003', 'ForeignKeyConstraintViolation');
+export const isForeignKeyViolation = (error: unknown): boolean =>
+  isViolation(error, 'P2003', 'ForeignKeyConstraintViolation');
 
 /**
  * PostgreSQL itself answered the statement with an error (it carries a

@@ -42,7 +42,8 @@ async function instantiate(): Promise<void> {
 /** Engine errors arrive as plain objects; this turns them into Errors with the engine's message. */
 function asError(reason: unknown): Error {
   if (reason instanceof Error) return reason;
-  if (typeof reason === 'object' && reason !== null && 'message' in reason) return new Error(String((reason as { message: unknown }).message));
+  if (typeof reason === 'object' && reason !== null && 'message' in reason)
+    return new Error(String((reason as { message: unknown }).message));
   return new Error(JSON.stringify(reason));
 }
 
@@ -58,9 +59,11 @@ export async function withSchemaEngine<T>(databaseUrl: string, use: (engine: Sch
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   try {
     const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool));
-    const engine = await bindings.SchemaEngine.new({ datamodels: undefined }, () => undefined, adapter).catch((reason: unknown) => {
-      throw asError(reason);
-    });
+    const engine = await bindings.SchemaEngine.new({ datamodels: undefined }, () => undefined, adapter).catch(
+      (reason: unknown) => {
+        throw asError(reason);
+      },
+    );
     try {
       return await use(engine).catch((reason: unknown) => {
         throw asError(reason);

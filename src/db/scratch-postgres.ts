@@ -11,7 +11,12 @@ export async function startScratchPostgres(settings: Readonly<Record<string, str
   // Reachable by the server's OS user when running as root.
   await chmod(folder, 0o755);
   const { embedded } = loadConfig();
-  const server = await startEmbeddedPostgres({ dataDir: join(folder, 'data'), osUser: embedded.osUser, stageDir: embedded.stageDir, settings });
+  const server = await startEmbeddedPostgres({
+    dataDir: join(folder, 'data'),
+    osUser: embedded.osUser,
+    stageDir: embedded.stageDir,
+    settings,
+  });
   return {
     ...server,
     async stop() {

@@ -5,13 +5,28 @@
 // - depth: fields nested inside each other;
 // - cost: fields counted with their multiplicity, a list field multiplying
 //   what is inside it by the number of items it may return.
-import { GraphQLError, Kind, type ASTVisitor, type FieldNode, type FragmentDefinitionNode, type SelectionSetNode, type ValidationContext } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  type ASTVisitor,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+} from 'graphql';
 
 export const MAX_QUERY_DEPTH = 10;
 export const MAX_QUERY_COST = 50_000;
 
 /** How many items a list field may return: its `first` argument, or the largest a list can be. */
-const LIST_SIZES: Record<string, number> = { services: 100, classifications: 100, procedures: 100, options: 100, history: 100, customProperties: 50 };
+const LIST_SIZES: Record<string, number> = {
+  services: 100,
+  classifications: 100,
+  procedures: 100,
+  options: 100,
+  history: 100,
+  customProperties: 50,
+};
 const PAGE_DEFAULT = 20;
 const PAGE_MAX = 100;
 
@@ -73,7 +88,10 @@ class Measurer {
   }
 }
 
-export function operationLimits(maxDepth = MAX_QUERY_DEPTH, maxCost = MAX_QUERY_COST): (context: ValidationContext) => ASTVisitor {
+export function operationLimits(
+  maxDepth = MAX_QUERY_DEPTH,
+  maxCost = MAX_QUERY_COST,
+): (context: ValidationContext) => ASTVisitor {
   return (context) => {
     const fragments = new Map(
       context
@@ -96,10 +114,13 @@ export function operationLimits(maxDepth = MAX_QUERY_DEPTH, maxCost = MAX_QUERY_
         }
         if (cost > maxCost) {
           context.reportError(
-            new GraphQLError(`The operation could read ${cost} fields (lists counted at their largest); at most ${maxCost} are allowed.`, {
-              nodes: [operation],
-              extensions: { rule: 'maxCost', maxCost, cost },
-            }),
+            new GraphQLError(
+              `The operation could read ${cost} fields (lists counted at their largest); at most ${maxCost} are allowed.`,
+              {
+                nodes: [operation],
+                extensions: { rule: 'maxCost', maxCost, cost },
+              },
+            ),
           );
         }
       },

@@ -25,7 +25,10 @@ export function createHttpServer(routes: Routes, log: Logger): Server {
     if (!route) return sendJson(response, 404, { error: `nothing at ${url.pathname}; GraphQL is at ${GRAPHQL_PATH}` });
     route(request, response, url).catch((error: unknown) => {
       log.error(`unhandled error on ${request.method} ${url.pathname}`, error);
-      if (!response.headersSent) sendJson(response, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      if (!response.headersSent)
+        sendJson(response, 500, {
+          errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+        });
       else response.destroy();
     });
   });

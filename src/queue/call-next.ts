@@ -50,7 +50,6 @@ export const CANDIDATES = [16, 1024, 2 ** 31 - 1];
 /** Most calls one statement answers. */
 export const MAX_BATCH = 64;
 
-
 /**
  * The hand-out statement: the oldest `agents.length` free cases, the first to
  * `agents[0]`; `candidates` is how many waiting cases of each service it considers.
@@ -106,14 +105,21 @@ async function requireServices(db: Database, serviceIds: readonly number[]): Pro
 }
 
 /** Answers a batch of calls on the same services, in arrival order: a case, null, or an error for each. */
-async function callBatch(db: Database, hot: Database, serviceIds: readonly number[], agents: readonly string[]): Promise<(Case | null | Error)[]> {
+async function callBatch(
+  db: Database,
+  hot: Database,
+  serviceIds: readonly number[],
+  agents: readonly string[],
+): Promise<(Case | null | Error)[]> {
   const answers: (Case | null)[] = [];
   for (const candidates of CANDIDATES) {
     const waiting = agents.slice(answers.length);
     let rows: CalledRow[];
     try {
       // Room for this batch's cases, and for as many held by other gateways.
-      rows = await hot.$queryRaw<CalledRow[]>(callNextSql(serviceIds, waiting, Math.max(candidates, 2 * waiting.length)));
+      rows = await hot.$queryRaw<CalledRow[]>(
+        callNextSql(serviceIds, waiting, Math.max(candidates, 2 * waiting.length)),
+      );
     } catch (error) {
       // Cases handed out by an earlier try are committed: those calls get them.
       if (answers.length === 0) throw error;
@@ -136,7 +142,14 @@ async function callBatch(db: Database, hot: Database, serviceIds: readonly numbe
 export function createCaller(db: Database, hot: Database = db): Caller {
   const lanes = new GroupCommit<CallNextRequest, Case | null>(async (requests) => {
     const [first] = requests;
-    return first ? callBatch(db, hot, first.serviceIds, requests.map((request) => request.agent)) : [];
+    return first
+      ? callBatch(
+          db,
+          hot,
+          first.serviceIds,
+          requests.map((request) => request.agent),
+        )
+      : [];
   }, MAX_BATCH);
   return {
     async callNext(request) {

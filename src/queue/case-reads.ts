@@ -28,25 +28,39 @@ export async function customersById(db: Database, ids: readonly number[]): Promi
 }
 
 export async function propertiesByCase(db: Database, caseIds: readonly number[]): Promise<CaseProperty[][]> {
-  const rows = await db.caseProperty.findMany({ where: { caseId: { in: [...caseIds] } }, orderBy: [{ caseId: 'asc' }, { position: 'asc' }] });
+  const rows = await db.caseProperty.findMany({
+    where: { caseId: { in: [...caseIds] } },
+    orderBy: [{ caseId: 'asc' }, { position: 'asc' }],
+  });
   return groupBy(caseIds, rows, (row) => row.caseId);
 }
 
 export async function historyByCase(db: Database, caseIds: readonly number[]): Promise<CaseEvent[][]> {
-  const rows = await db.caseEvent.findMany({ where: { caseId: { in: [...caseIds] } }, orderBy: [{ caseId: 'asc' }, { id: 'asc' }] });
+  const rows = await db.caseEvent.findMany({
+    where: { caseId: { in: [...caseIds] } },
+    orderBy: [{ caseId: 'asc' }, { id: 'asc' }],
+  });
   return groupBy(caseIds, rows, (row) => row.caseId);
 }
 
-export async function servicesByClassification(db: Database, classificationIds: readonly number[]): Promise<Service[][]> {
+export async function servicesByClassification(
+  db: Database,
+  classificationIds: readonly number[],
+): Promise<Service[][]> {
   const links = await db.classificationService.findMany({
     where: { classificationId: { in: [...classificationIds] } },
     include: { service: true },
     orderBy: [{ classificationId: 'asc' }, { serviceId: 'asc' }],
   });
-  return groupBy(classificationIds, links, (link) => link.classificationId).map((group) => group.map((link) => link.service));
+  return groupBy(classificationIds, links, (link) => link.classificationId).map((group) =>
+    group.map((link) => link.service),
+  );
 }
 
 export async function optionsByProcedure(db: Database, procedureIds: readonly number[]): Promise<ProcedureOption[][]> {
-  const rows = await db.procedureOption.findMany({ where: { procedureId: { in: [...procedureIds] } }, orderBy: [{ procedureId: 'asc' }, { extRef: 'asc' }] });
+  const rows = await db.procedureOption.findMany({
+    where: { procedureId: { in: [...procedureIds] } },
+    orderBy: [{ procedureId: 'asc' }, { extRef: 'asc' }],
+  });
   return groupBy(procedureIds, rows, (row) => row.procedureId);
 }

@@ -68,12 +68,19 @@ const NO_STANDING: Standing = { position: null, estimatedWaitSeconds: null };
 function sharedStandings(db: Database, caseIds: readonly number[]): (caseId: number) => Promise<Standing> {
   let read: Promise<Map<number, Standing>> | undefined;
   return async (caseId) => {
-    read ??= standings(db, caseIds).then((list) => new Map(caseIds.map((id, index) => [id, list[index] ?? NO_STANDING])));
+    read ??= standings(db, caseIds).then(
+      (list) => new Map(caseIds.map((id, index) => [id, list[index] ?? NO_STANDING])),
+    );
     return (await read).get(caseId) ?? NO_STANDING;
   };
 }
 
-function enqueued(row: Case, serviceExtRef: string | null, customProperties: readonly CaseProperty[], standing: (caseId: number) => Promise<Standing>): EnqueuedCase {
+function enqueued(
+  row: Case,
+  serviceExtRef: string | null,
+  customProperties: readonly CaseProperty[],
+  standing: (caseId: number) => Promise<Standing>,
+): EnqueuedCase {
   return Object.assign(row, { serviceExtRef, customProperties, standing: () => standing(row.id) });
 }
 
@@ -98,7 +105,10 @@ async function whyNothingWasWritten(db: Database, input: CaseEnqueue): Promise<E
   const service =
     input.serviceId !== null
       ? await db.service.findUnique({ where: { id: input.serviceId }, select: { extRef: true, active: true } })
-      : await db.service.findUnique({ where: { extRef: input.serviceIdExtRef ?? '' }, select: { extRef: true, active: true } });
+      : await db.service.findUnique({
+          where: { extRef: input.serviceIdExtRef ?? '' },
+          select: { extRef: true, active: true },
+        });
   const serviceField = input.serviceId !== null ? 'serviceId' : 'serviceIdExtRef';
   if (!service) {
     return input.serviceId !== null
@@ -106,10 +116,17 @@ async function whyNothingWasWritten(db: Database, input: CaseEnqueue): Promise<E
       : notFound('serviceIdExtRef', `no service has the external reference "${input.serviceIdExtRef}"`);
   }
   if (input.serviceId !== null && input.serviceIdExtRef !== null && service.extRef !== input.serviceIdExtRef) {
-    return badInput('serviceIdExtRef', 'matchesServiceId', `"${input.serviceIdExtRef}" is not the external reference of service ${input.serviceId}`);
+    return badInput(
+      'serviceIdExtRef',
+      'matchesServiceId',
+      `"${input.serviceIdExtRef}" is not the external reference of service ${input.serviceId}`,
+    );
   }
   if (!service.active) return badInput(serviceField, 'active', 'the service is inactive: it takes no new cases');
-  const customer = input.customerId === null ? null : await db.customer.findUnique({ where: { id: input.customerId }, select: { active: true } });
+  const customer =
+    input.customerId === null
+      ? null
+      : await db.customer.findUnique({ where: { id: input.customerId }, select: { active: true } });
   if (!customer) return notFound('customerId', `no customer has the id ${input.customerId}`);
   if (!customer.active) return badInput('customerId', 'active', `the customer ${input.customerId} is inactive`);
   // Everything checks out now, so something changed while the statement ran
@@ -117,7 +134,10 @@ async function whyNothingWasWritten(db: Database, input: CaseEnqueue): Promise<E
   // rolled back). Nothing was written; the request can be sent again.
   return input.idempotencyKey !== null
     ? conflict('idempotencyKey', 'a request with this key was in progress; nothing was written, send it again')
-    : conflict(serviceField, 'the service or customer changed while the case was written; nothing was written, send it again');
+    : conflict(
+        serviceField,
+        'the service or customer changed while the case was written; nothing was written, send it again',
+      );
 }
 
 /** The request's service was held by another transaction: it goes to the lane that waits for that service. */
@@ -127,14 +147,27 @@ class Held {
 type Written = EnqueuedCase | Held;
 
 /** The answer to a request the statement left out; a failed read fails that request alone. */
-function leftOut(db: Database, input: CaseEnqueue, row: EnqueueOutcome | undefined, lock: LockMode): Promise<Written | Error> | Written {
+function leftOut(
+  db: Database,
+  input: CaseEnqueue,
+  row: EnqueueOutcome | undefined,
+  lock: LockMode,
+): Promise<Written | Error> | Written {
   // Held: the service exists and takes cases, but another transaction had its lock.
-  if (lock === 'skip-held' && row && !row.serviceLocked && row.serviceResolved !== null && row.serviceActive) return new Held(row.serviceResolved);
-  return whyNothingWasWritten(db, input).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+  if (lock === 'skip-held' && row && !row.serviceLocked && row.serviceResolved !== null && row.serviceActive)
+    return new Held(row.serviceResolved);
+  return whyNothingWasWritten(db, input).catch((error: unknown) =>
+    error instanceof Error ? error : new Error(String(error)),
+  );
 }
 
 /** Writes one batch; one answer per request, in order. */
-async function writeBatch(db: Database, writer: Database, inputs: readonly CaseEnqueue[], lock: LockMode): Promise<(Written | Error)[]> {
+async function writeBatch(
+  db: Database,
+  writer: Database,
+  inputs: readonly CaseEnqueue[],
+  lock: LockMode,
+): Promise<(Written | Error)[]> {
   let rows: EnqueueOutcome[];
   try {
     rows = await writer.$queryRaw<EnqueueOutcome[]>(enqueueSql(inputs, lock));
@@ -147,23 +180,44 @@ async function writeBatch(db: Database, writer: Database, inputs: readonly CaseE
     // not retried.
     if (!refusedByDatabase(error)) throw error;
     if (inputs.length === 1) {
-      if (isForeignKeyViolation(error)) return [notFound('customerId', `no customer has the id ${inputs[0]?.customerId}`)];
+      if (isForeignKeyViolation(error))
+        return [notFound('customerId', `no customer has the id ${inputs[0]?.customerId}`)];
       throw error;
     }
     const answers: (Written | Error)[] = [];
     for (const input of inputs) {
-      answers.push(...(await writeBatch(db, writer, [input], lock).catch((failed: unknown) => [failed instanceof Error ? failed : new Error(String(failed))])));
+      answers.push(
+        ...(await writeBatch(db, writer, [input], lock).catch((failed: unknown) => [
+          failed instanceof Error ? failed : new Error(String(failed)),
+        ])),
+      );
     }
     return answers;
   }
   const byOrd = new Map(rows.map((row) => [row.ord, row]));
-  const standing = sharedStandings(writer, rows.flatMap((row) => (row.id === null ? [] : [row.id])));
+  const standing = sharedStandings(
+    writer,
+    rows.flatMap((row) => (row.id === null ? [] : [row.id])),
+  );
   return Promise.all(
     inputs.map((input, ord) => {
       const row = byOrd.get(ord);
       if (!row || row.id === null) return leftOut(db, input, row, lock);
-      const { ord: _ord, writtenOrd: _writtenOrd, serviceResolved: _resolved, serviceLocked: _locked, serviceActive: _active, serviceExtRef, ...stored } = row;
-      const properties = input.customProperties.map((property, index) => ({ caseId: row.id, key: property.key, value: property.value, position: index + 1 }));
+      const {
+        ord: _ord,
+        writtenOrd: _writtenOrd,
+        serviceResolved: _resolved,
+        serviceLocked: _locked,
+        serviceActive: _active,
+        serviceExtRef,
+        ...stored
+      } = row;
+      const properties = input.customProperties.map((property, index) => ({
+        caseId: row.id,
+        key: property.key,
+        value: property.value,
+        position: index + 1,
+      }));
       return enqueued(stored, serviceExtRef, properties, standing);
     }),
   );
@@ -180,7 +234,10 @@ export function createEnqueuer(db: Database, hot: Database = db, { maxWaiting = 
   // Waiting writes hold a connection of `db` while they wait: a few at most,
   // so that held services cannot take every connection reads need.
   const waitSlots = pLimit(maxWaiting);
-  const waiting = new GroupCommit<CaseEnqueue, Written>((inputs) => waitSlots(() => writeBatch(db, db, inputs, 'wait')), MAX_BATCH);
+  const waiting = new GroupCommit<CaseEnqueue, Written>(
+    (inputs) => waitSlots(() => writeBatch(db, db, inputs, 'wait')),
+    MAX_BATCH,
+  );
   return {
     async enqueue(request) {
       const input = parseInput(caseEnqueueRules, request);
@@ -189,7 +246,8 @@ export function createEnqueuer(db: Database, hot: Database = db, { maxWaiting = 
       if (!(written instanceof Held)) return written;
       const waited = await waiting.submit(String(written.serviceId), input);
       // A statement that waits for its lock never reports the service held.
-      if (waited instanceof Held) throw new Error(`enqueue: service ${waited.serviceId} was reported held after waiting for it`);
+      if (waited instanceof Held)
+        throw new Error(`enqueue: service ${waited.serviceId} was reported held after waiting for it`);
       return waited;
     },
   };

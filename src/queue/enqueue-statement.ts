@@ -40,8 +40,7 @@ export type EnqueueOutcome = {
   /** Whether the service takes cases (read without its lock). */
   readonly serviceActive: boolean | null;
 } & (
-  | (Case & { readonly serviceExtRef: string | null })
-  | ({ [K in keyof Case]: null } & { readonly serviceExtRef: null })
+  (Case & { readonly serviceExtRef: string | null }) | ({ [K in keyof Case]: null } & { readonly serviceExtRef: null })
 );
 
 /** Identifies what was asked for, so a retry with the same key can be told from a different request. */

@@ -24,12 +24,19 @@ export class QueueError extends Error {
   }
 }
 
-export const badInput = (field: string, rule: string, message: string): QueueError => new QueueError('BAD_USER_INPUT', { field, rule, message });
+export const badInput = (field: string, rule: string, message: string): QueueError =>
+  new QueueError('BAD_USER_INPUT', { field, rule, message });
 
-export const notFound = (field: string, message: string): QueueError => new QueueError('NOT_FOUND', { field, rule: 'exists', message });
+export const notFound = (field: string, message: string): QueueError =>
+  new QueueError('NOT_FOUND', { field, rule: 'exists', message });
 
-export const conflict = (field: string, message: string): QueueError => new QueueError('CONFLICT', { field, rule: 'unique', message });
+export const conflict = (field: string, message: string): QueueError =>
+  new QueueError('CONFLICT', { field, rule: 'unique', message });
 
 /** The case is not in a status the action may start from. */
 export const illegalTransition = (action: string, status: string, caseId: number): QueueError =>
-  new QueueError('ILLEGAL_TRANSITION', { field: 'caseId', rule: 'transition', message: `case ${caseId} is ${status}: it cannot be given ${action}` });
+  new QueueError('ILLEGAL_TRANSITION', {
+    field: 'caseId',
+    rule: 'transition',
+    message: `case ${caseId} is ${status}: it cannot be given ${action}`,
+  });

@@ -63,7 +63,8 @@ export class GroupCommit<Item, Result> {
         this.next(key, lane);
         batch.forEach((pending, index) => {
           const result = results[index];
-          if (result === undefined) pending.reject(new Error(`group commit: the write answered ${results.length} of ${batch.length} items`));
+          if (result === undefined)
+            pending.reject(new Error(`group commit: the write answered ${results.length} of ${batch.length} items`));
           else if (result instanceof Error) pending.reject(result);
           else pending.resolve(result);
         });

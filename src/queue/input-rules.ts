@@ -38,11 +38,17 @@ const rule = (name: string, message: string) => ({ message, params: { rule: name
 /** Text PostgreSQL can store: well-formed UTF-16 (no lone surrogates) and no NUL. */
 const storable = z
   .string()
-  .refine((text) => text.isWellFormed() && !text.includes('\u0000'), { ...rule('storableText', 'must be well-formed Unicode text without NUL characters'), abort: true });
+  .refine((text) => text.isWellFormed() && !text.includes('\u0000'), {
+    ...rule('storableText', 'must be well-formed Unicode text without NUL characters'),
+    abort: true,
+  });
 
 const text = (max: number, min = 0) =>
   storable
-    .refine((value) => codePoints(value) >= min, rule('minLength', `must be at least ${min} character${min === 1 ? '' : 's'}`))
+    .refine(
+      (value) => codePoints(value) >= min,
+      rule('minLength', `must be at least ${min} character${min === 1 ? '' : 's'}`),
+    )
     .refine((value) => codePoints(value) <= max, rule('maxLength', `must be at most ${max} characters`));
 
 /** Absent and null mean the same: not given, stored as NULL. */
@@ -61,15 +67,27 @@ export function changeOf<T extends object>(change: T): WithoutUndefined<T> {
   return Object.fromEntries(Object.entries(change).filter(([, value]) => value !== undefined)) as WithoutUndefined<T>;
 }
 
-const id = z.number().int().refine((value) => value > 0, rule('positive', 'must be a positive id'));
+const id = z
+  .number()
+  .int()
+  .refine((value) => value > 0, rule('positive', 'must be a positive id'));
 
 const customProperties = z
   .array(z.object({ key: text(LIMITS.case.propertyKey, 1), value: text(LIMITS.case.propertyValue) }))
-  .refine((list) => list.length <= LIMITS.case.customProperties, rule('maxItems', `must have at most ${LIMITS.case.customProperties} entries`))
+  .refine(
+    (list) => list.length <= LIMITS.case.customProperties,
+    rule('maxItems', `must have at most ${LIMITS.case.customProperties} entries`),
+  )
   .superRefine((list, context) => {
     const seen = new Set<string>();
     list.forEach((property, index) => {
-      if (seen.has(property.key)) context.addIssue({ code: 'custom', path: [index, 'key'], message: `duplicates the key "${property.key}"`, params: { rule: 'uniqueKey' } });
+      if (seen.has(property.key))
+        context.addIssue({
+          code: 'custom',
+          path: [index, 'key'],
+          message: `duplicates the key "${property.key}"`,
+          params: { rule: 'uniqueKey' },
+        });
       seen.add(property.key);
     });
   });
@@ -83,7 +101,10 @@ export const caseEnqueueRules = z
     notes: optional(text(LIMITS.case.notes)),
     subject: optional(text(LIMITS.case.subject)),
     classificationCode: optional(text(LIMITS.case.classificationCode, 1)),
-    autoClose: z.boolean().nullish().transform((value) => value ?? false),
+    autoClose: z
+      .boolean()
+      .nullish()
+      .transform((value) => value ?? false),
     customProperties: optional(customProperties).transform((value) => value ?? []),
     procedureExtRef: optional(text(LIMITS.case.procedureExtRef, 1)),
     procedureOptionExtRef: optional(text(LIMITS.case.procedureOptionExtRef, 1)),
@@ -91,19 +112,36 @@ export const caseEnqueueRules = z
   })
   .superRefine((input, context) => {
     if (input.serviceId === null && input.serviceIdExtRef === null) {
-      context.addIssue({ code: 'custom', path: ['serviceId'], message: 'is required unless serviceIdExtRef is given', params: { rule: 'required' } });
+      context.addIssue({
+        code: 'custom',
+        path: ['serviceId'],
+        message: 'is required unless serviceIdExtRef is given',
+        params: { rule: 'required' },
+      });
     }
     if (input.procedureOptionExtRef !== null && input.procedureExtRef === null) {
-      context.addIssue({ code: 'custom', path: ['procedureExtRef'], message: 'is required when procedureOptionExtRef is given', params: { rule: 'required' } });
+      context.addIssue({
+        code: 'custom',
+        path: ['procedureExtRef'],
+        message: 'is required when procedureOptionExtRef is given',
+        params: { rule: 'required' },
+      });
     }
   });
 
 export type CaseEnqueue = z.output<typeof caseEnqueueRules>;
 
-const name = (max: number) => text(max, 1).refine((value) => value.trim().length > 0, rule('notBlank', 'must not be only white space'));
-const queueCode = text(LIMITS.service.queueCode, 1).refine((value) => /^[A-Z0-9]+$/.test(value), rule('pattern', 'must be upper-case letters A-Z and digits only'));
+const name = (max: number) =>
+  text(max, 1).refine((value) => value.trim().length > 0, rule('notBlank', 'must not be only white space'));
+const queueCode = text(LIMITS.service.queueCode, 1).refine(
+  (value) => /^[A-Z0-9]+$/.test(value),
+  rule('pattern', 'must be upper-case letters A-Z and digits only'),
+);
 // Existence is checked against the database's time zone list; this only keeps out what cannot be a zone name.
-const timeZone = text(LIMITS.service.timeZone, 1).refine((value) => /^[A-Za-z0-9_+\-/]+$/.test(value), rule('timeZone', 'must be an IANA time zone name such as Europe/Dublin'));
+const timeZone = text(LIMITS.service.timeZone, 1).refine(
+  (value) => /^[A-Za-z0-9_+\-/]+$/.test(value),
+  rule('timeZone', 'must be an IANA time zone name such as Europe/Dublin'),
+);
 
 export const createServiceRules = z.object({
   name: name(LIMITS.service.name),
@@ -157,11 +195,20 @@ export const createProcedureRules = z.object({
   name: name(LIMITS.procedure.name),
   options: z
     .array(procedureOptionRules)
-    .refine((list) => list.length <= LIMITS.procedure.options, rule('maxItems', `must have at most ${LIMITS.procedure.options} entries`))
+    .refine(
+      (list) => list.length <= LIMITS.procedure.options,
+      rule('maxItems', `must have at most ${LIMITS.procedure.options} entries`),
+    )
     .superRefine((list, context) => {
       const seen = new Set<string>();
       list.forEach((option, index) => {
-        if (seen.has(option.extRef)) context.addIssue({ code: 'custom', path: [index, 'extRef'], message: `duplicates "${option.extRef}"`, params: { rule: 'unique' } });
+        if (seen.has(option.extRef))
+          context.addIssue({
+            code: 'custom',
+            path: [index, 'extRef'],
+            message: `duplicates "${option.extRef}"`,
+            params: { rule: 'unique' },
+          });
         seen.add(option.extRef);
       });
     })
@@ -180,7 +227,10 @@ const reason = text(LIMITS.action.reason, 1);
 export const callNextRules = z.object({
   serviceIds: serviceIds
     .refine((ids) => ids.length >= 1, rule('minItems', 'must name at least one service'))
-    .refine((ids) => ids.length <= LIMITS.action.callNextServices, rule('maxItems', `must name at most ${LIMITS.action.callNextServices} services`)),
+    .refine(
+      (ids) => ids.length <= LIMITS.action.callNextServices,
+      rule('maxItems', `must name at most ${LIMITS.action.callNextServices} services`),
+    ),
   agent,
 });
 
@@ -191,7 +241,10 @@ export const PLACEMENTS = ['BACK', 'FRONT', 'ORIGINAL'] as const;
 export const returnToQueueRules = z.object({
   caseId: id,
   agent,
-  placement: z.enum(PLACEMENTS).nullish().transform((value) => value ?? 'BACK'),
+  placement: z
+    .enum(PLACEMENTS)
+    .nullish()
+    .transform((value) => value ?? 'BACK'),
   reason,
 });
 
@@ -218,12 +271,17 @@ export const statisticsRules = z.object({
 });
 
 function fieldPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((joined, part) => (typeof part === 'number' ? `${joined}[${part}]` : joined ? `${joined}.${String(part)}` : String(part)), '');
+  return path.reduce<string>(
+    (joined, part) =>
+      typeof part === 'number' ? `${joined}[${part}]` : joined ? `${joined}.${String(part)}` : String(part),
+    '',
+  );
 }
 
 function toIssue(issue: z.core.$ZodIssue): FieldIssue {
   const field = fieldPath(issue.path);
-  if (issue.code === 'custom') return { field, rule: String(issue.params?.['rule'] ?? 'custom'), message: issue.message };
+  if (issue.code === 'custom')
+    return { field, rule: String(issue.params?.['rule'] ?? 'custom'), message: issue.message };
   if (issue.code === 'invalid_type') return { field, rule: 'type', message: `must be of type ${issue.expected}` };
   return { field, rule: issue.code, message: issue.message };
 }

@@ -85,7 +85,8 @@ export interface QueuePage {
 }
 
 /** A cursor names a place in the queue order: (queued_at, queue_seq). */
-const encodeCursor = (row: Pick<Case, 'queuedAt' | 'queueSeq'>): string => Buffer.from(`${row.queuedAt.getTime()}:${row.queueSeq}`).toString('base64url');
+const encodeCursor = (row: Pick<Case, 'queuedAt' | 'queueSeq'>): string =>
+  Buffer.from(`${row.queuedAt.getTime()}:${row.queueSeq}`).toString('base64url');
 
 interface Cursor {
   readonly queuedAt: Date;
@@ -99,7 +100,8 @@ function decodeCursor(cursor: string): Cursor {
   const match = /^(-?\d{1,15}):(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   const queueSeq = match ? BigInt(match[2]!) : 0n;
   const queuedAt = new Date(Number(match?.[1]));
-  if (!match || queueSeq > MAX_BIGINT || Number.isNaN(queuedAt.getTime())) throw badInput('after', 'cursor', 'is not a cursor this queue returned');
+  if (!match || queueSeq > MAX_BIGINT || Number.isNaN(queuedAt.getTime()))
+    throw badInput('after', 'cursor', 'is not a cursor this queue returned');
   return { queuedAt, queueSeq };
 }
 
@@ -110,7 +112,10 @@ export interface QueuePageRequest {
 
 /** The waiting cases of a service after `from`, oldest first: a range of the queue-order index. */
 export function queuePageSql(serviceId: number, from: Cursor | null, limit: number): Prisma.Sql {
-  const after = from === null ? Prisma.empty : Prisma.sql`AND (c.queued_at, c.queue_seq) > (${from.queuedAt}::timestamptz, ${from.queueSeq}::bigint)`;
+  const after =
+    from === null
+      ? Prisma.empty
+      : Prisma.sql`AND (c.queued_at, c.queue_seq) > (${from.queuedAt}::timestamptz, ${from.queueSeq}::bigint)`;
   return Prisma.sql`
     SELECT ${caseColumns('c')} FROM cases c
      WHERE c.service_id = ${serviceId} AND c.status = 'WAITING' ${after}
@@ -120,7 +125,10 @@ export function queuePageSql(serviceId: number, from: Cursor | null, limit: numb
 
 /** How many cases of a service wait, up to and including `upTo` when given. */
 export function waitingCountSql(serviceId: number, upTo: Cursor | null): Prisma.Sql {
-  const until = upTo === null ? Prisma.empty : Prisma.sql`AND (c.queued_at, c.queue_seq) <= (${upTo.queuedAt}::timestamptz, ${upTo.queueSeq}::bigint)`;
+  const until =
+    upTo === null
+      ? Prisma.empty
+      : Prisma.sql`AND (c.queued_at, c.queue_seq) <= (${upTo.queuedAt}::timestamptz, ${upTo.queueSeq}::bigint)`;
   return Prisma.sql`SELECT count(*)::int AS count FROM cases c WHERE c.service_id = ${serviceId} AND c.status = 'WAITING' ${until}`;
 }
 
@@ -133,11 +141,14 @@ function lazy<T>(compute: () => Promise<T>): () => Promise<T> {
 export async function queuePage(db: Database, serviceId: number, request: QueuePageRequest): Promise<QueuePage> {
   const { first, after } = parseInput(queuePageRules, request);
   const from = after === null ? null : decodeCursor(after);
-  const count = async (upTo: Cursor | null): Promise<number> => (await db.$queryRaw<{ count: number }[]>(waitingCountSql(serviceId, upTo)))[0]?.count ?? 0;
+  const count = async (upTo: Cursor | null): Promise<number> =>
+    (await db.$queryRaw<{ count: number }[]>(waitingCountSql(serviceId, upTo)))[0]?.count ?? 0;
   const rows = await db.$queryRaw<Case[]>(queuePageSql(serviceId, from, first + 1));
   const ahead = lazy(() => (from === null ? Promise.resolve(0) : count(from)));
   return {
-    edges: rows.slice(0, first).map((node, index) => ({ cursor: encodeCursor(node), node, position: async () => (await ahead()) + index + 1 })),
+    edges: rows
+      .slice(0, first)
+      .map((node, index) => ({ cursor: encodeCursor(node), node, position: async () => (await ahead()) + index + 1 })),
     hasNextPage: rows.length > first,
     totalCount: lazy(() => count(null)),
   };
@@ -187,7 +198,11 @@ export function statisticsSql(serviceId: number, windowMinutes: number): Prisma.
     FROM service`;
 }
 
-export async function queueStatistics(db: Database, serviceId: number, request: StatisticsRequest): Promise<QueueStatistics> {
+export async function queueStatistics(
+  db: Database,
+  serviceId: number,
+  request: StatisticsRequest,
+): Promise<QueueStatistics> {
   const { windowMinutes } = parseInput(statisticsRules, request);
   const [row] = await db.$queryRaw<Omit<QueueStatistics, 'windowMinutes'>[]>(statisticsSql(serviceId, windowMinutes));
   if (!row) throw new Error(`service ${serviceId} vanished while its statistics were read`);

@@ -40,12 +40,16 @@ function knownServices(error: unknown): never {
 
 export async function createCustomer(db: Database, request: CustomerRequest): Promise<Customer> {
   const input = parseInput(customerRules, request);
-  return db.customer.create({ data: changeOf(input) }).catch(unique('extRef', `a customer with the external reference "${input.extRef}" already exists`));
+  return db.customer
+    .create({ data: changeOf(input) })
+    .catch(unique('extRef', `a customer with the external reference "${input.extRef}" already exists`));
 }
 
 export async function updateCustomer(db: Database, id: number, request: CustomerRequest): Promise<Customer> {
   const change = parseInput(customerRules, request);
-  const { count } = await db.customer.updateMany({ where: { id }, data: changeOf(change) }).catch(unique('extRef', `a customer with the external reference "${change.extRef}" already exists`));
+  const { count } = await db.customer
+    .updateMany({ where: { id }, data: changeOf(change) })
+    .catch(unique('extRef', `a customer with the external reference "${change.extRef}" already exists`));
   const customer = count === 0 ? null : await findCustomer(db, id);
   if (!customer) throw notFound('id', `no customer has the id ${id}`);
   return customer;
@@ -67,7 +71,10 @@ export interface UpdateClassificationRequest {
   readonly serviceIds?: readonly number[] | null;
 }
 
-export async function createClassification(db: Database, request: CreateClassificationRequest): Promise<Classification> {
+export async function createClassification(
+  db: Database,
+  request: CreateClassificationRequest,
+): Promise<Classification> {
   const { serviceIds, ...fields } = parseInput(createClassificationRules, request);
   return db.classification
     .create({ data: { ...fields, services: { createMany: { data: serviceIds.map((serviceId) => ({ serviceId })) } } } })
@@ -75,7 +82,11 @@ export async function createClassification(db: Database, request: CreateClassifi
     .catch(knownServices);
 }
 
-export async function updateClassification(db: Database, key: string, request: UpdateClassificationRequest): Promise<Classification> {
+export async function updateClassification(
+  db: Database,
+  key: string,
+  request: UpdateClassificationRequest,
+): Promise<Classification> {
   const { code } = parseInput(classificationKeyRules, { code: key });
   const { serviceIds, ...fields } = parseInput(updateClassificationRules, request);
   const existing = await db.classification.findUnique({ where: { code }, select: { id: true } });
@@ -85,7 +96,9 @@ export async function updateClassification(db: Database, key: string, request: U
     .$transaction(async (tx) => {
       if (serviceIds !== undefined) {
         await tx.classificationService.deleteMany({ where: { classificationId: existing.id } });
-        await tx.classificationService.createMany({ data: serviceIds.map((serviceId) => ({ classificationId: existing.id, serviceId })) });
+        await tx.classificationService.createMany({
+          data: serviceIds.map((serviceId) => ({ classificationId: existing.id, serviceId })),
+        });
       }
       return tx.classification.update({ where: { id: existing.id }, data: changeOf(fields) });
     })
@@ -123,7 +136,11 @@ export async function updateProcedure(db: Database, key: string, request: Update
   return procedure;
 }
 
-export async function addProcedureOption(db: Database, parent: string, request: { readonly extRef: string; readonly name: string }): Promise<Procedure> {
+export async function addProcedureOption(
+  db: Database,
+  parent: string,
+  request: { readonly extRef: string; readonly name: string },
+): Promise<Procedure> {
   const { procedureExtRef } = parseInput(optionParentRules, { procedureExtRef: parent });
   const option = parseInput(procedureOptionRules, request);
   const procedure = await db.procedure.findUnique({ where: { extRef: procedureExtRef } });

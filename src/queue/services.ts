@@ -22,13 +22,16 @@ export interface UpdateServiceRequest {
 
 /** The zone must be one the database knows, since the database computes the days. */
 async function requireTimeZone(db: Database, timeZone: string): Promise<void> {
-  const [known] = await db.$queryRaw<{ known: boolean }[]>`SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = ${timeZone}) AS known`;
+  const [known] = await db.$queryRaw<
+    { known: boolean }[]
+  >`SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = ${timeZone}) AS known`;
   if (!known?.known) throw badInput('timeZone', 'timeZone', `"${timeZone}" is not a time zone the database knows`);
 }
 
 function translateConflict(extRef: string | null | undefined): (error: unknown) => never {
   return (error) => {
-    if (isUniqueViolation(error)) throw conflict('extRef', `a service with the external reference "${extRef}" already exists`);
+    if (isUniqueViolation(error))
+      throw conflict('extRef', `a service with the external reference "${extRef}" already exists`);
     throw error;
   };
 }
@@ -42,7 +45,9 @@ export async function createService(db: Database, request: CreateServiceRequest)
 export async function updateService(db: Database, id: number, request: UpdateServiceRequest): Promise<Service> {
   const change = parseInput(updateServiceRules, request);
   if (change.timeZone !== undefined) await requireTimeZone(db, change.timeZone);
-  const { count } = await db.service.updateMany({ where: { id }, data: changeOf(change) }).catch(translateConflict(change.extRef));
+  const { count } = await db.service
+    .updateMany({ where: { id }, data: changeOf(change) })
+    .catch(translateConflict(change.extRef));
   if (count === 0) throw notFound('id', `no service has the id ${id}`);
   const service = await findService(db, id);
   if (!service) throw notFound('id', `no service has the id ${id}`);

@@ -117,7 +117,8 @@ export const callCase = (db: Database, request: CaseActionRequest): Promise<Case
 export const completeCase = (db: Database, request: CaseActionRequest): Promise<Case> =>
   transition(db, { ...parseInput(caseActionRules, request), action: 'COMPLETE', reason: null });
 
-export const cancelCase = (db: Database, request: CancelCaseRequest): Promise<Case> => transition(db, { ...parseInput(cancelCaseRules, request), action: 'CANCEL' });
+export const cancelCase = (db: Database, request: CancelCaseRequest): Promise<Case> =>
+  transition(db, { ...parseInput(cancelCaseRules, request), action: 'CANCEL' });
 
 const NEXT_SEQ = Prisma.sql`nextval(pg_get_serial_sequence('cases', 'queue_seq'))`;
 
@@ -139,5 +140,11 @@ const PLACE: Record<ReturnToQueue['placement'], NonNullable<Transition['place']>
 
 export function returnToQueue(db: Database, request: ReturnToQueueRequest): Promise<Case> {
   const input = parseInput(returnToQueueRules, request);
-  return transition(db, { caseId: input.caseId, agent: input.agent, reason: input.reason, action: 'RETURN_TO_QUEUE', place: PLACE[input.placement] });
+  return transition(db, {
+    caseId: input.caseId,
+    agent: input.agent,
+    reason: input.reason,
+    action: 'RETURN_TO_QUEUE',
+    place: PLACE[input.placement],
+  });
 }

@@ -42,6 +42,9 @@ export async function createTestDatabase(serverUrl: string, { migrated = true } 
   });
   return {
     url: databaseUrl(serverUrl, name),
-    drop: () => asAdmin(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => undefined)),
+    drop: () =>
+      asAdmin(serverUrl, (client) =>
+        client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => undefined),
+      ),
   };
 }

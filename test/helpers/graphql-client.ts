@@ -16,7 +16,10 @@ export interface ErrorExtensions {
   readonly rule?: string;
 }
 
-export type Client = <TData, TVariables>(document: TypedDocumentNode<TData, TVariables>, variables: TVariables) => Promise<GraphQLResponse<TData>>;
+export type Client = <TData, TVariables>(
+  document: TypedDocumentNode<TData, TVariables>,
+  variables: TVariables,
+) => Promise<GraphQLResponse<TData>>;
 
 export function graphqlClient(url: string): Client {
   return async (document, variables) => {

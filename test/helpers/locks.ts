@@ -18,7 +18,12 @@ export async function lockWaiters(sql: pg.Pool, count: number): Promise<void> {
  * Runs `body` while a transaction of its own holds the lock `statement` takes;
  * `body` lets go with `release()` (a commit), or the lock goes when it ends.
  */
-export async function whileHolding<T>(sql: pg.Pool, statement: string, params: readonly unknown[], body: (release: () => Promise<void>) => Promise<T>): Promise<T> {
+export async function whileHolding<T>(
+  sql: pg.Pool,
+  statement: string,
+  params: readonly unknown[],
+  body: (release: () => Promise<void>) => Promise<T>,
+): Promise<T> {
   const holder = await sql.connect();
   try {
     await holder.query('BEGIN');

@@ -36,12 +36,19 @@ describe(`${WRITERS} enqueuers writing into one service at once`, () => {
     const snapshots: number[][] = [];
     const watcher = (async () => {
       while (racing) {
-        const { rows } = await sql.query<{ id: number }>(`SELECT id FROM cases WHERE service_id = $1 ORDER BY queued_at, queue_seq`, [service.id]);
+        const { rows } = await sql.query<{ id: number }>(
+          `SELECT id FROM cases WHERE service_id = $1 ORDER BY queued_at, queue_seq`,
+          [service.id],
+        );
         snapshots.push(rows.map((row) => row.id));
       }
     })();
     const written = await Promise.all(
-      writers.flatMap((writer, w) => Array.from({ length: PER_WRITER }, (_, index) => writer.enqueue({ serviceId: service.id, subject: `writer ${w} #${index}` }))),
+      writers.flatMap((writer, w) =>
+        Array.from({ length: PER_WRITER }, (_, index) =>
+          writer.enqueue({ serviceId: service.id, subject: `writer ${w} #${index}` }),
+        ),
+      ),
     ).finally(() => {
       racing = false;
     });
@@ -50,10 +57,18 @@ describe(`${WRITERS} enqueuers writing into one service at once`, () => {
     expect(snapshots.length).toBeGreaterThan(1);
     snapshots.forEach((snapshot, index) => {
       const next = snapshots[index + 1];
-      if (next) expect(next.slice(0, snapshot.length), `snapshot ${index + 1} reorders snapshot ${index}`).toEqual(snapshot);
+      if (next)
+        expect(next.slice(0, snapshot.length), `snapshot ${index + 1} reorders snapshot ${index}`).toEqual(snapshot);
     });
-    const { rows } = await sql.query<{ id: number; ticket_number: number }>(`SELECT id, ticket_number FROM cases WHERE service_id = $1 ORDER BY queued_at, queue_seq`, [service.id]);
-    expect(rows.map((row) => row.id).sort((a, b) => a - b)).toEqual(written.map((each) => each.id).sort((a, b) => a - b));
-    expect(rows.map((row) => row.ticket_number)).toEqual(Array.from({ length: WRITERS * PER_WRITER }, (_, index) => index + 1));
+    const { rows } = await sql.query<{ id: number; ticket_number: number }>(
+      `SELECT id, ticket_number FROM cases WHERE service_id = $1 ORDER BY queued_at, queue_seq`,
+      [service.id],
+    );
+    expect(rows.map((row) => row.id).sort((a, b) => a - b)).toEqual(
+      written.map((each) => each.id).sort((a, b) => a - b),
+    );
+    expect(rows.map((row) => row.ticket_number)).toEqual(
+      Array.from({ length: WRITERS * PER_WRITER }, (_, index) => index + 1),
+    );
   });
 });

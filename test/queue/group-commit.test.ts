@@ -138,7 +138,10 @@ describe('a batch the database refuses', () => {
       // only statements that succeed, so the refused batch of two is not
       // counted; two requests written apart from the start would make two.
       expect(enqueueStatements.filter((text) => !text.includes('skip-held'))).toHaveLength(3);
-      const { rows } = await sql.query<{ subject: string }>('SELECT subject FROM cases WHERE service_id = $1 ORDER BY queued_at, queue_seq', [service.id]);
+      const { rows } = await sql.query<{ subject: string }>(
+        'SELECT subject FROM cases WHERE service_id = $1 ORDER BY queued_at, queue_seq',
+        [service.id],
+      );
       expect(rows.map((row) => row.subject)).toEqual(['leader', 'plain']);
     } finally {
       for (const client of [first, second]) {
@@ -157,7 +160,10 @@ describe('a batch the database refuses', () => {
   });
 
   it('lets at most maxWaiting writes wait for held services at once', async () => {
-    const [first, second] = [await createService(db, { name: 'Held one' }), await createService(db, { name: 'Held two' })];
+    const [first, second] = [
+      await createService(db, { name: 'Held one' }),
+      await createService(db, { name: 'Held two' }),
+    ];
     const queue = createEnqueuer(db, db, { maxWaiting: 1 });
     const holders = [await sql.connect(), await sql.connect()];
     try {

@@ -47,7 +47,11 @@ const eventCount = async (caseId: number): Promise<number> => t.db.caseEvent.cou
 
 const STATUSES: CaseStatus[] = ['WAITING', 'IN_SERVICE', 'COMPLETED', 'CANCELLED'];
 const matrix = STATUSES.flatMap((status) =>
-  (Object.keys(actions) as (keyof typeof actions)[]).map((action) => ({ status, action, legal: TRANSITIONS[action].from.includes(status) })),
+  (Object.keys(actions) as (keyof typeof actions)[]).map((action) => ({
+    status,
+    action,
+    legal: TRANSITIONS[action].from.includes(status),
+  })),
 );
 
 describe('every action from every status', () => {
@@ -77,7 +81,10 @@ describe('every action from every status', () => {
   });
 
   it('answers NOT_FOUND for a case that does not exist', async () => {
-    await expect(completeCase(t.db, { caseId: 987_654, agent })).rejects.toMatchObject({ code: 'NOT_FOUND', issue: { field: 'caseId' } });
+    await expect(completeCase(t.db, { caseId: 987_654, agent })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      issue: { field: 'caseId' },
+    });
   });
 
   it('closes completed and cancelled cases with a time', async () => {
@@ -95,7 +102,10 @@ describe('call next', () => {
   });
 
   it('takes the oldest case across several services', async () => {
-    const [first, second] = await Promise.all([createService(t.db, { name: 'One' }), createService(t.db, { name: 'Two' })]);
+    const [first, second] = await Promise.all([
+      createService(t.db, { name: 'One' }),
+      createService(t.db, { name: 'Two' }),
+    ]);
     const older = await queue.enqueue({ serviceId: second.id });
     const newer = await queue.enqueue({ serviceId: first.id });
     expect((await desk.callNext({ serviceIds: [first.id, second.id], agent }))?.id).toBe(older.id);
@@ -106,14 +116,21 @@ describe('call next', () => {
     const closing = await createService(t.db, { name: 'Closing' });
     const waiting = await queue.enqueue({ serviceId: closing.id });
     await updateService(t.db, closing.id, { active: false });
-    await expect(queue.enqueue({ serviceId: closing.id })).rejects.toMatchObject({ code: 'BAD_USER_INPUT', issue: { field: 'serviceId', rule: 'active' } });
+    await expect(queue.enqueue({ serviceId: closing.id })).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      issue: { field: 'serviceId', rule: 'active' },
+    });
     expect((await desk.callNext({ serviceIds: [closing.id], agent }))?.id).toBe(waiting.id);
   });
 });
 
 describe('return to queue', () => {
   async function queueOf(service: number): Promise<number[]> {
-    const rows = await t.db.case.findMany({ where: { serviceId: service, status: 'WAITING' }, orderBy: [{ queuedAt: 'asc' }, { queueSeq: 'asc' }], select: { id: true } });
+    const rows = await t.db.case.findMany({
+      where: { serviceId: service, status: 'WAITING' },
+      orderBy: [{ queuedAt: 'asc' }, { queueSeq: 'asc' }],
+      select: { id: true },
+    });
     return rows.map((row) => row.id);
   }
 
@@ -124,27 +141,43 @@ describe('return to queue', () => {
   ] as const)('puts the case at %s', async (placement, expected) => {
     const service = await createService(t.db, { name: `Return ${placement}` });
     const first = await queue.enqueue({ serviceId: service.id });
-    const others = [(await queue.enqueue({ serviceId: service.id })).id, (await queue.enqueue({ serviceId: service.id })).id];
+    const others = [
+      (await queue.enqueue({ serviceId: service.id })).id,
+      (await queue.enqueue({ serviceId: service.id })).id,
+    ];
     expect((await desk.callNext({ serviceIds: [service.id], agent }))?.id).toBe(first.id);
     const returned = await returnToQueue(t.db, { caseId: first.id, agent, placement, reason: 'documents missing' });
     expect(returned).toMatchObject({ status: 'WAITING', lastAction: 'RETURN_TO_QUEUE' });
     expect(await queueOf(service.id)).toEqual(expected(first.id, others));
     const [event] = await t.db.caseEvent.findMany({ where: { caseId: first.id }, orderBy: { id: 'desc' }, take: 1 });
-    expect(event).toMatchObject({ action: 'RETURN_TO_QUEUE', reason: 'documents missing', fromStatus: 'IN_SERVICE', toStatus: 'WAITING' });
+    expect(event).toMatchObject({
+      action: 'RETURN_TO_QUEUE',
+      reason: 'documents missing',
+      fromStatus: 'IN_SERVICE',
+      toStatus: 'WAITING',
+    });
   });
 
   it('puts ORIGINAL behind older cases that still wait', async () => {
     const service = await createService(t.db, { name: 'Original order' });
-    const [a, b, c] = [await queue.enqueue({ serviceId: service.id }), await queue.enqueue({ serviceId: service.id }), await queue.enqueue({ serviceId: service.id })];
+    const [a, b, c] = [
+      await queue.enqueue({ serviceId: service.id }),
+      await queue.enqueue({ serviceId: service.id }),
+      await queue.enqueue({ serviceId: service.id }),
+    ];
     await callCase(t.db, { caseId: b.id, agent });
     await returnToQueue(t.db, { caseId: b.id, agent, placement: 'ORIGINAL', reason: 'called out of turn' });
     expect(await queueOf(service.id)).toEqual([a.id, b.id, c.id]);
   });
 });
 
-describe('a returned case\'s place, under concurrency', () => {
+describe("a returned case's place, under concurrency", () => {
   async function queueOrder(service: number): Promise<number[]> {
-    const rows = await t.db.case.findMany({ where: { serviceId: service, status: 'WAITING' }, orderBy: [{ queuedAt: 'asc' }, { queueSeq: 'asc' }], select: { id: true } });
+    const rows = await t.db.case.findMany({
+      where: { serviceId: service, status: 'WAITING' },
+      orderBy: [{ queuedAt: 'asc' }, { queueSeq: 'asc' }],
+      select: { id: true },
+    });
     return rows.map((row) => row.id);
   }
 
@@ -161,7 +194,11 @@ describe('a returned case\'s place, under concurrency', () => {
 
   it('puts a FRONT return ahead of a case put at the front while it waited for the service', async () => {
     const service = await createService(t.db, { name: 'Front race' });
-    const [a, b, c] = [await queue.enqueue({ serviceId: service.id }), await queue.enqueue({ serviceId: service.id }), await queue.enqueue({ serviceId: service.id })];
+    const [a, b, c] = [
+      await queue.enqueue({ serviceId: service.id }),
+      await queue.enqueue({ serviceId: service.id }),
+      await queue.enqueue({ serviceId: service.id }),
+    ];
     await callCase(t.db, { caseId: b.id, agent });
     await callCase(t.db, { caseId: c.id, agent });
     let release = (): void => undefined;
@@ -189,6 +226,9 @@ describe('a returned case\'s place, under concurrency', () => {
 
 describe('call next on services that do not exist', () => {
   it('answers NOT_FOUND rather than "nothing waits"', async () => {
-    await expect(desk.callNext({ serviceIds: [serviceId, 987_654], agent })).rejects.toMatchObject({ code: 'NOT_FOUND', issue: { field: 'serviceIds' } });
+    await expect(desk.callNext({ serviceIds: [serviceId, 987_654], agent })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      issue: { field: 'serviceIds' },
+    });
   });
 });

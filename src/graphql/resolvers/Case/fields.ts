@@ -6,8 +6,10 @@ import { required } from '../required.js';
 export const Case: CaseResolvers = {
   service: async (row, _args, { load }) => required(await load.service.load(row.serviceId), 'service', row.serviceId),
   customer: (row, _args, { load }) => (row.customerId === null ? null : load.customer.load(row.customerId)),
-  position: async (row, _args, { load }) => (row.status === 'WAITING' ? (await load.standing.load(row.id)).position : null),
-  estimatedWaitSeconds: async (row, _args, { load }) => (row.status === 'WAITING' ? (await load.standing.load(row.id)).estimatedWaitSeconds : null),
+  position: async (row, _args, { load }) =>
+    row.status === 'WAITING' ? (await load.standing.load(row.id)).position : null,
+  estimatedWaitSeconds: async (row, _args, { load }) =>
+    row.status === 'WAITING' ? (await load.standing.load(row.id)).estimatedWaitSeconds : null,
   customProperties: (row, _args, { load }) => load.properties.load(row.id),
   history: (row, _args, { load }) => load.history.load(row.id),
 };

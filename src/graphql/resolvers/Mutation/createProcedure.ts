@@ -1,4 +1,5 @@
 import type { MutationResolvers } from '../../../generated/graphql.js';
 import { createProcedure as create } from '../../../queue/reference-data.js';
 
-export const createProcedure: NonNullable<MutationResolvers['createProcedure']> = (_parent, { input }, { db }) => create(db, input);
+export const createProcedure: NonNullable<MutationResolvers['createProcedure']> = (_parent, { input }, { db }) =>
+  create(db, input);
