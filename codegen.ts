@@ -41,7 +41,16 @@ const config: CodegenConfig = {
           QueueEdge: '../queue/queue-reads.js#QueueEdge as QueueEdgeModel',
           QueueStatistics: '../queue/queue-reads.js#QueueStatistics as QueueStatisticsModel',
         },
-        avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },
+        // Root fields are required: a query or mutation without a resolver fails tsc.
+        avoidOptionals: {
+          field: true,
+          inputValue: false,
+          object: false,
+          defaultValue: false,
+          query: true,
+          mutation: true,
+          subscription: true,
+        },
       },
     },
     'src/generated/operations/': {

@@ -1069,21 +1069,21 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 }
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
-  addProcedureOption?: Resolver<ResolversTypes['Procedure'], ParentType, ContextType, RequireFields<MutationAddProcedureOptionArgs, 'input' | 'procedureExtRef'>>;
-  callCase?: Resolver<ResolversTypes['Case'], ParentType, ContextType, RequireFields<MutationCallCaseArgs, 'input'>>;
-  callNext?: Resolver<Maybe<ResolversTypes['Case']>, ParentType, ContextType, RequireFields<MutationCallNextArgs, 'input'>>;
-  cancelCase?: Resolver<ResolversTypes['Case'], ParentType, ContextType, RequireFields<MutationCancelCaseArgs, 'input'>>;
-  completeCase?: Resolver<ResolversTypes['Case'], ParentType, ContextType, RequireFields<MutationCompleteCaseArgs, 'input'>>;
-  createClassification?: Resolver<ResolversTypes['Classification'], ParentType, ContextType, RequireFields<MutationCreateClassificationArgs, 'input'>>;
-  createCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationCreateCustomerArgs, 'input'>>;
-  createProcedure?: Resolver<ResolversTypes['Procedure'], ParentType, ContextType, RequireFields<MutationCreateProcedureArgs, 'input'>>;
-  createService?: Resolver<ResolversTypes['Service'], ParentType, ContextType, RequireFields<MutationCreateServiceArgs, 'input'>>;
-  enqueueCase?: Resolver<ResolversTypes['CaseEnqueuePayload'], ParentType, ContextType, RequireFields<MutationEnqueueCaseArgs, 'input'>>;
-  returnToQueue?: Resolver<ResolversTypes['Case'], ParentType, ContextType, RequireFields<MutationReturnToQueueArgs, 'input'>>;
-  updateClassification?: Resolver<ResolversTypes['Classification'], ParentType, ContextType, RequireFields<MutationUpdateClassificationArgs, 'code' | 'input'>>;
-  updateCustomer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationUpdateCustomerArgs, 'id' | 'input'>>;
-  updateProcedure?: Resolver<ResolversTypes['Procedure'], ParentType, ContextType, RequireFields<MutationUpdateProcedureArgs, 'extRef' | 'input'>>;
-  updateService?: Resolver<ResolversTypes['Service'], ParentType, ContextType, RequireFields<MutationUpdateServiceArgs, 'id' | 'input'>>;
+  addProcedureOption: Resolver<ResolversTypes['Procedure'], ParentType, ContextType, RequireFields<MutationAddProcedureOptionArgs, 'input' | 'procedureExtRef'>>;
+  callCase: Resolver<ResolversTypes['Case'], ParentType, ContextType, RequireFields<MutationCallCaseArgs, 'input'>>;
+  callNext: Resolver<Maybe<ResolversTypes['Case']>, ParentType, ContextType, RequireFields<MutationCallNextArgs, 'input'>>;
+  cancelCase: Resolver<ResolversTypes['Case'], ParentType, ContextType, RequireFields<MutationCancelCaseArgs, 'input'>>;
+  completeCase: Resolver<ResolversTypes['Case'], ParentType, ContextType, RequireFields<MutationCompleteCaseArgs, 'input'>>;
+  createClassification: Resolver<ResolversTypes['Classification'], ParentType, ContextType, RequireFields<MutationCreateClassificationArgs, 'input'>>;
+  createCustomer: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationCreateCustomerArgs, 'input'>>;
+  createProcedure: Resolver<ResolversTypes['Procedure'], ParentType, ContextType, RequireFields<MutationCreateProcedureArgs, 'input'>>;
+  createService: Resolver<ResolversTypes['Service'], ParentType, ContextType, RequireFields<MutationCreateServiceArgs, 'input'>>;
+  enqueueCase: Resolver<ResolversTypes['CaseEnqueuePayload'], ParentType, ContextType, RequireFields<MutationEnqueueCaseArgs, 'input'>>;
+  returnToQueue: Resolver<ResolversTypes['Case'], ParentType, ContextType, RequireFields<MutationReturnToQueueArgs, 'input'>>;
+  updateClassification: Resolver<ResolversTypes['Classification'], ParentType, ContextType, RequireFields<MutationUpdateClassificationArgs, 'code' | 'input'>>;
+  updateCustomer: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationUpdateCustomerArgs, 'id' | 'input'>>;
+  updateProcedure: Resolver<ResolversTypes['Procedure'], ParentType, ContextType, RequireFields<MutationUpdateProcedureArgs, 'extRef' | 'input'>>;
+  updateService: Resolver<ResolversTypes['Service'], ParentType, ContextType, RequireFields<MutationUpdateServiceArgs, 'id' | 'input'>>;
 };
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -1105,12 +1105,12 @@ export type ProcedureOptionResolvers<ContextType = GraphQLContext, ParentType ex
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
-  case?: Resolver<Maybe<ResolversTypes['Case']>, ParentType, ContextType, RequireFields<QueryCaseArgs, 'id'>>;
-  classifications?: Resolver<Array<ResolversTypes['Classification']>, ParentType, ContextType>;
-  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
-  procedures?: Resolver<Array<ResolversTypes['Procedure']>, ParentType, ContextType>;
-  service?: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType, RequireFields<QueryServiceArgs, 'id'>>;
-  services?: Resolver<Array<ResolversTypes['Service']>, ParentType, ContextType>;
+  case: Resolver<Maybe<ResolversTypes['Case']>, ParentType, ContextType, RequireFields<QueryCaseArgs, 'id'>>;
+  classifications: Resolver<Array<ResolversTypes['Classification']>, ParentType, ContextType>;
+  customer: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
+  procedures: Resolver<Array<ResolversTypes['Procedure']>, ParentType, ContextType>;
+  service: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType, RequireFields<QueryServiceArgs, 'id'>>;
+  services: Resolver<Array<ResolversTypes['Service']>, ParentType, ContextType>;
 };
 
 export type QueueConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['QueueConnection'] = ResolversParentTypes['QueueConnection']> = {

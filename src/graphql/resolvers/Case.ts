@@ -1,7 +1,7 @@
 // A case's fields that are not columns of its row: related rows, its place
 // in the queue and its history, each batched per request.
-import type { CaseResolvers } from '../../../generated/graphql.js';
-import { required } from '../required.js';
+import type { CaseResolvers } from '../../generated/graphql.js';
+import { required } from './required.js';
 
 export const Case: CaseResolvers = {
   service: async (row, _args, { load }) => required(await load.service.load(row.serviceId), 'service', row.serviceId),

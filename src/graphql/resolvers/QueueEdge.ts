@@ -1,4 +1,4 @@
-import type { QueueEdgeResolvers } from '../../../generated/graphql.js';
+import type { QueueEdgeResolvers } from '../../generated/graphql.js';
 
 export const QueueEdge: QueueEdgeResolvers = {
   position: (edge) => edge.position(),

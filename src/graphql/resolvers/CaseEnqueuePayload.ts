@@ -1,7 +1,7 @@
 // The enqueue response echoes the request in the seed's field names. The
 // write itself returns the row, the service's external reference and the
 // properties; position and estimated wait are read once per batch, when asked.
-import type { CaseEnqueuePayloadResolvers } from '../../../generated/graphql.js';
+import type { CaseEnqueuePayloadResolvers } from '../../generated/graphql.js';
 
 export const CaseEnqueuePayload: CaseEnqueuePayloadResolvers = {
   caseId: (row) => row.id,

@@ -1,4 +1,4 @@
-import type { QueueConnectionResolvers } from '../../../generated/graphql.js';
+import type { QueueConnectionResolvers } from '../../generated/graphql.js';
 
 export const QueueConnection: QueueConnectionResolvers = {
   pageInfo: (page) => ({ hasNextPage: page.hasNextPage, endCursor: page.edges.at(-1)?.cursor ?? null }),
