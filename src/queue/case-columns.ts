@@ -2,15 +2,54 @@
 // statements written in SQL (the queue's locking statements) so that they
 // return the same objects as the query builder.
 import { Prisma } from '../generated/prisma/client.js';
+import type { Case } from '../generated/prisma/client.js';
+
+/**
+ * Each field of the `Case` model and the SQL expression that reads it. Typed
+ * as a complete map of the model: a column added to schema.prisma fails the
+ * type check here until its read is listed (test/row-shapes.test.ts then
+ * checks that every statement's rows equal the query builder's).
+ */
+export const CASE_FIELDS = {
+  id: 'id',
+  serviceId: 'service_id',
+  customerId: 'customer_id',
+  extRef: 'ext_ref',
+  notes: 'notes',
+  subject: 'subject',
+  classificationCode: 'classification_code',
+  autoClose: 'auto_close',
+  procedureExtRef: 'procedure_ext_ref',
+  procedureOptionExtRef: 'procedure_option_ext_ref',
+  // Enums travel as text: the driver adapter knows only the built-in types.
+  status: 'status::text',
+  ticketDay: 'ticket_day',
+  ticketNumber: 'ticket_number',
+  ticket: 'ticket',
+  enqueuedAt: 'enqueued_at',
+  queuedAt: 'queued_at',
+  queueSeq: 'queue_seq',
+  calledAt: 'called_at',
+  closedAt: 'closed_at',
+  updatedAt: 'updated_at',
+  lastAction: 'last_action::text',
+  lastAgent: 'last_agent',
+  idempotencyKey: 'idempotency_key',
+  requestHash: 'request_hash',
+} as const satisfies Record<keyof Case, string>;
+
+const lists = new Map<string, Prisma.Sql>();
 
 /** `cases` columns aliased to the model's field names; `table` is the alias used in the statement. */
 export function caseColumns(table: string): Prisma.Sql {
-  const t = Prisma.raw(`"${table}"`);
-  return Prisma.sql`${t}.id, ${t}.service_id AS "serviceId", ${t}.customer_id AS "customerId", ${t}.ext_ref AS "extRef",
-    ${t}.notes, ${t}.subject, ${t}.classification_code AS "classificationCode", ${t}.auto_close AS "autoClose",
-    ${t}.procedure_ext_ref AS "procedureExtRef", ${t}.procedure_option_ext_ref AS "procedureOptionExtRef",
-    ${t}.status::text AS status, ${t}.ticket_day AS "ticketDay", ${t}.ticket_number AS "ticketNumber", ${t}.ticket,
-    ${t}.enqueued_at AS "enqueuedAt", ${t}.queued_at AS "queuedAt", ${t}.queue_seq AS "queueSeq", ${t}.called_at AS "calledAt", ${t}.closed_at AS "closedAt",
-    ${t}.updated_at AS "updatedAt", ${t}.last_action::text AS "lastAction", ${t}.last_agent AS "lastAgent",
-    ${t}.idempotency_key AS "idempotencyKey", ${t}.request_hash AS "requestHash"`;
+  let list = lists.get(table);
+  if (!list) {
+    list = Prisma.raw(
+      Object.entries(CASE_FIELDS)
+        .map(([field, read]) => `"${table}".${read} AS "${field}"`)
+        .join(', '),
+    );
+    lists.set(table, list);
+  }
+  return list;
 }

@@ -1,0 +1,97 @@
+// Rows that enter through SQL written by hand must be the rows the query
+// builder would return: every statement that returns cases is checked here,
+// field by field, against Prisma's own read of the same case. A column added
+// to the model and missed by a statement fails this test (and the type check
+// of src/queue/case-columns.ts).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Prisma, type Case } from '../src/generated/prisma/client.js';
+import { createCaller } from '../src/queue/call-next.js';
+import { CASE_FIELDS, caseColumns } from '../src/queue/case-columns.js';
+import { createEnqueuer } from '../src/queue/enqueue-case.js';
+import { queuePage } from '../src/queue/queue-reads.js';
+import { createService } from '../src/queue/services.js';
+import { callCase, cancelCase, completeCase, returnToQueue } from '../src/queue/transitions.js';
+import { startTestDatabaseClient, type TestDatabaseClient } from './helpers/test-database-client.js';
+
+let t: TestDatabaseClient;
+const agent = 'row-shapes';
+
+beforeAll(async () => {
+  t = await startTestDatabaseClient();
+});
+
+afterAll(async () => {
+  await t.stop();
+});
+
+const MODEL_FIELDS = Object.values(Prisma.CaseScalarFieldEnum).sort();
+
+/** The model's fields of `row`, after checking it carries every one of them. */
+function caseFieldsOf(row: object): Record<string, unknown> {
+  const fields = Object.keys(row).filter((key) => key in CASE_FIELDS);
+  expect(fields.sort()).toEqual(MODEL_FIELDS);
+  return Object.fromEntries(fields.map((key) => [key, (row as Record<string, unknown>)[key]]));
+}
+
+/** Checks a statement's case against the query builder's read of it, value and type. */
+async function expectSameAsPrisma(row: Case | null): Promise<void> {
+  expect(row).not.toBeNull();
+  const stored = await t.db.case.findUniqueOrThrow({ where: { id: row!.id } });
+  expect(caseFieldsOf(row!)).toStrictEqual(caseFieldsOf(stored));
+}
+
+/** A case alone in a service of its own, with every optional column set. */
+async function enqueueOne(subject: string) {
+  const { id: serviceId } = await createService(t.db, { name: `Row shapes: ${subject}`, queueCode: 'R' });
+  return createEnqueuer(t.db).enqueue({
+    serviceId,
+    subject,
+    extRef: `${subject}-ref`,
+    notes: 'every column set',
+    idempotencyKey: `${subject}-key`,
+  });
+}
+
+describe('the column list', () => {
+  it('names every scalar field of the Case model, and nothing else', () => {
+    expect(Object.keys(CASE_FIELDS).sort()).toEqual(MODEL_FIELDS);
+  });
+
+  it('reads a row exactly as the query builder does', async () => {
+    const { id } = await enqueueOne('plain-select');
+    const [row] = await t.db.$queryRaw<Case[]>`SELECT ${caseColumns('c')} FROM cases c WHERE c.id = ${id}`;
+    await expectSameAsPrisma(row ?? null);
+  });
+});
+
+describe('every statement that returns cases', () => {
+  it('enqueue', async () => {
+    await expectSameAsPrisma(await enqueueOne('enqueue'));
+  });
+
+  it('call next', async () => {
+    const { id, serviceId } = await enqueueOne('call-next');
+    const called = await createCaller(t.db).callNext({ serviceIds: [serviceId], agent });
+    expect(called?.id).toBe(id);
+    await expectSameAsPrisma(called);
+  });
+
+  it('the queue page', async () => {
+    const { id, serviceId } = await enqueueOne('queue-page');
+    const page = await queuePage(t.db, serviceId, { first: 100 });
+    const edge = page.edges.find((candidate) => candidate.node.id === id);
+    await expectSameAsPrisma(edge?.node ?? null);
+  });
+
+  it('the life-cycle transitions', async () => {
+    const returned = await enqueueOne('transitions');
+    await expectSameAsPrisma(await callCase(t.db, { caseId: returned.id, agent }));
+    await expectSameAsPrisma(
+      await returnToQueue(t.db, { caseId: returned.id, agent, placement: 'FRONT', reason: 'row shapes' }),
+    );
+    await expectSameAsPrisma(await cancelCase(t.db, { caseId: returned.id, agent, reason: 'row shapes' }));
+    const completed = await enqueueOne('completed');
+    await callCase(t.db, { caseId: completed.id, agent });
+    await expectSameAsPrisma(await completeCase(t.db, { caseId: completed.id, agent }));
+  });
+});
