@@ -69,6 +69,18 @@ describe('every statement that returns cases', () => {
     await expectSameAsPrisma(await enqueueOne('enqueue'));
   });
 
+  it("enqueue's custom properties, built from the request rather than read back", async () => {
+    const { id: serviceId } = await createService(t.db, { name: 'Row shapes: properties', queueCode: 'R' });
+    const customProperties = [
+      { key: 'channel', value: 'kiosk' },
+      { key: 'language', value: 'fi' },
+    ];
+    const enqueued = await createEnqueuer(t.db).enqueue({ serviceId, customProperties });
+    const stored = await t.db.caseProperty.findMany({ where: { caseId: enqueued.id }, orderBy: { position: 'asc' } });
+    expect(stored).toHaveLength(2);
+    expect(enqueued.customProperties).toStrictEqual(stored);
+  });
+
   it('call next', async () => {
     const { id, serviceId } = await enqueueOne('call-next');
     const called = await createCaller(t.db).callNext({ serviceIds: [serviceId], agent });
