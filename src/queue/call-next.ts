@@ -20,12 +20,7 @@ import type { Case } from '../generated/prisma/client.js';
 import { caseColumns } from './case-columns.js';
 import { notFound } from './errors.js';
 import { GroupCommit } from './group-commit.js';
-import { callNextRules, parseInput } from './input-rules.js';
-
-export interface CallNextRequest {
-  readonly serviceIds: readonly number[];
-  readonly agent: string;
-}
+import { callNextRules, parseInput, type CallNext, type CallNextRequest } from './input-rules.js';
 
 export interface Caller {
   /** The case handed to the request's agent, or null when no case waits in those services. */
@@ -140,7 +135,7 @@ async function callBatch(
 
 /** The call-next entry point of a gateway, created once at start-up; hand-outs run on `hot`. */
 export function createCaller(db: Database, hot: Database = db): Caller {
-  const lanes = new GroupCommit<CallNextRequest, Case | null>(async (requests) => {
+  const lanes = new GroupCommit<CallNext, Case | null>(async (requests) => {
     const [first] = requests;
     return first
       ? callBatch(

@@ -19,25 +19,9 @@ import { propertiesByCase } from './case-reads.js';
 import { enqueueSql, requestHash, type EnqueueOutcome, type LockMode } from './enqueue-statement.js';
 import { badInput, conflict, notFound, type QueueError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
-import { caseEnqueueRules, parseInput, type CaseEnqueue } from './input-rules.js';
+import { caseEnqueueRules, parseInput, type CaseEnqueue, type CaseEnqueueRequest } from './input-rules.js';
 import { standings, type Standing } from './queue-reads.js';
 import { checkCaseReferences } from './references.js';
-
-/** The request as clients send it; `null` and absent both mean "not given". */
-export interface CaseEnqueueRequest {
-  readonly serviceId?: number | null;
-  readonly serviceIdExtRef?: string | null;
-  readonly customerId?: number | null;
-  readonly extRef?: string | null;
-  readonly notes?: string | null;
-  readonly subject?: string | null;
-  readonly classificationCode?: string | null;
-  readonly autoClose?: boolean | null;
-  readonly customProperties?: ReadonlyArray<{ readonly key: string; readonly value: string }> | null;
-  readonly procedureExtRef?: string | null;
-  readonly procedureOptionExtRef?: string | null;
-  readonly idempotencyKey?: string | null;
-}
 
 /** The stored case with what an enqueue's answer adds to it. */
 export interface EnqueuedCase extends Case {

@@ -1,6 +1,7 @@
 // Every rule about what a request may contain, declared once. Lengths count
 // Unicode code points, as PostgreSQL's varchar(n) does, so what passes here
-// always fits its column.
+// always fits its column. Each rule's input type is the request type the
+// domain functions take (`...Request`), so no request is described twice.
 import { z } from 'zod';
 import { QueueError, type FieldIssue } from './errors.js';
 
@@ -36,12 +37,10 @@ export const codePoints = (text: string): number => {
 const rule = (name: string, message: string) => ({ message, params: { rule: name } });
 
 /** Text PostgreSQL can store: well-formed UTF-16 (no lone surrogates) and no NUL. */
-const storable = z
-  .string()
-  .refine((text) => text.isWellFormed() && !text.includes('\u0000'), {
-    ...rule('storableText', 'must be well-formed Unicode text without NUL characters'),
-    abort: true,
-  });
+const storable = z.string().refine((text) => text.isWellFormed() && !text.includes('\u0000'), {
+  ...rule('storableText', 'must be well-formed Unicode text without NUL characters'),
+  abort: true,
+});
 
 const text = (max: number, min = 0) =>
   storable
@@ -129,6 +128,8 @@ export const caseEnqueueRules = z
     }
   });
 
+/** An enqueue as clients send it; `null` and absent both mean "not given". */
+export type CaseEnqueueRequest = z.input<typeof caseEnqueueRules>;
 export type CaseEnqueue = z.output<typeof caseEnqueueRules>;
 
 const name = (max: number) =>
@@ -147,8 +148,9 @@ export const createServiceRules = z.object({
   name: name(LIMITS.service.name),
   extRef: optional(text(LIMITS.service.extRef, 1)),
   queueCode: optional(queueCode),
-  timeZone: z.preprocess((value) => value ?? 'UTC', timeZone),
+  timeZone: timeZone.nullish().transform((value) => value ?? 'UTC'),
 });
+export type CreateServiceRequest = z.input<typeof createServiceRules>;
 
 export const updateServiceRules = z.object({
   name: unchangedIfAbsent(name(LIMITS.service.name)),
@@ -157,12 +159,14 @@ export const updateServiceRules = z.object({
   active: unchangedIfAbsent(z.boolean()),
   timeZone: unchangedIfAbsent(timeZone),
 });
+export type UpdateServiceRequest = z.input<typeof updateServiceRules>;
 
 export const customerRules = z.object({
   name: clearable(name(LIMITS.customer.name)),
   extRef: clearable(text(LIMITS.customer.extRef, 1)),
   active: unchangedIfAbsent(z.boolean()),
 });
+export type CustomerRequest = z.input<typeof customerRules>;
 
 const serviceIds = z
   .array(id)
@@ -173,12 +177,14 @@ export const createClassificationRules = z.object({
   name: name(LIMITS.classification.name),
   serviceIds: serviceIds.nullish().transform((value) => value ?? []),
 });
+export type CreateClassificationRequest = z.input<typeof createClassificationRules>;
 
 export const updateClassificationRules = z.object({
   name: unchangedIfAbsent(name(LIMITS.classification.name)),
   active: unchangedIfAbsent(z.boolean()),
   serviceIds: unchangedIfAbsent(serviceIds),
 });
+export type UpdateClassificationRequest = z.input<typeof updateClassificationRules>;
 
 /** The codes and references that name a row to change; checked like any text, so PostgreSQL never sees what it cannot store. */
 export const classificationKeyRules = z.object({ code: text(LIMITS.classification.code, 1) });
@@ -189,6 +195,7 @@ export const procedureOptionRules = z.object({
   extRef: text(LIMITS.procedure.extRef, 1),
   name: name(LIMITS.procedure.name),
 });
+export type ProcedureOptionRequest = z.input<typeof procedureOptionRules>;
 
 export const createProcedureRules = z.object({
   extRef: text(LIMITS.procedure.extRef, 1),
@@ -215,11 +222,13 @@ export const createProcedureRules = z.object({
     .nullish()
     .transform((value) => value ?? []),
 });
+export type CreateProcedureRequest = z.input<typeof createProcedureRules>;
 
 export const updateProcedureRules = z.object({
   name: unchangedIfAbsent(name(LIMITS.procedure.name)),
   active: unchangedIfAbsent(z.boolean()),
 });
+export type UpdateProcedureRequest = z.input<typeof updateProcedureRules>;
 
 const agent = text(LIMITS.action.agent, 1);
 const reason = text(LIMITS.action.reason, 1);
@@ -233,8 +242,11 @@ export const callNextRules = z.object({
     ),
   agent,
 });
+export type CallNextRequest = z.input<typeof callNextRules>;
+export type CallNext = z.output<typeof callNextRules>;
 
 export const caseActionRules = z.object({ caseId: id, agent });
+export type CaseActionRequest = z.input<typeof caseActionRules>;
 
 export const PLACEMENTS = ['BACK', 'FRONT', 'ORIGINAL'] as const;
 
@@ -247,10 +259,12 @@ export const returnToQueueRules = z.object({
     .transform((value) => value ?? 'BACK'),
   reason,
 });
+export type ReturnToQueueRequest = z.input<typeof returnToQueueRules>;
 
 export type ReturnToQueue = z.output<typeof returnToQueueRules>;
 
 export const cancelCaseRules = z.object({ caseId: id, agent, reason });
+export type CancelCaseRequest = z.input<typeof cancelCaseRules>;
 
 /** A whole number from 1 to `max`; absent or null means `fallback`. */
 const countUpTo = (max: number, fallback: number) =>
@@ -265,10 +279,12 @@ export const queuePageRules = z.object({
   first: countUpTo(LIMITS.queuePage.first, 20),
   after: optional(text(200, 1)),
 });
+export type QueuePageRequest = z.input<typeof queuePageRules>;
 
 export const statisticsRules = z.object({
   windowMinutes: countUpTo(LIMITS.statistics.windowMinutes, 60),
 });
+export type StatisticsRequest = z.input<typeof statisticsRules>;
 
 function fieldPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>(

@@ -7,7 +7,13 @@ import type { Case } from '../generated/prisma/client.js';
 import type { Database } from '../db/prisma-client.js';
 import { caseColumns } from './case-columns.js';
 import { badInput } from './errors.js';
-import { parseInput, queuePageRules, statisticsRules } from './input-rules.js';
+import {
+  parseInput,
+  queuePageRules,
+  statisticsRules,
+  type QueuePageRequest,
+  type StatisticsRequest,
+} from './input-rules.js';
 
 /** The window over which the call rate behind estimated waits is measured. */
 const RATE_WINDOW_SECONDS = 3600;
@@ -105,11 +111,6 @@ function decodeCursor(cursor: string): Cursor {
   return { queuedAt, queueSeq };
 }
 
-export interface QueuePageRequest {
-  readonly first?: number | null;
-  readonly after?: string | null;
-}
-
 /** The waiting cases of a service after `from`, oldest first: a range of the queue-order index. */
 export function queuePageSql(serviceId: number, from: Cursor | null, limit: number): Prisma.Sql {
   const after =
@@ -164,10 +165,6 @@ export interface QueueStatistics {
   readonly closedToday: number;
   readonly autoClosedToday: number;
   readonly windowMinutes: number;
-}
-
-export interface StatisticsRequest {
-  readonly windowMinutes?: number | null;
 }
 
 /**

@@ -17,13 +17,13 @@ import {
   procedureOptionRules,
   updateClassificationRules,
   updateProcedureRules,
+  type CreateClassificationRequest,
+  type CreateProcedureRequest,
+  type CustomerRequest,
+  type ProcedureOptionRequest,
+  type UpdateClassificationRequest,
+  type UpdateProcedureRequest,
 } from './input-rules.js';
-
-export interface CustomerRequest {
-  readonly name?: string | null;
-  readonly extRef?: string | null;
-  readonly active?: boolean | null;
-}
 
 function unique(field: string, message: string): (error: unknown) => never {
   return (error) => {
@@ -57,18 +57,6 @@ export async function updateCustomer(db: Database, id: number, request: Customer
 
 export function findCustomer(db: Database, id: number): Promise<Customer | null> {
   return db.customer.findUnique({ where: { id } });
-}
-
-export interface CreateClassificationRequest {
-  readonly code: string;
-  readonly name: string;
-  readonly serviceIds?: readonly number[] | null;
-}
-
-export interface UpdateClassificationRequest {
-  readonly name?: string | null;
-  readonly active?: boolean | null;
-  readonly serviceIds?: readonly number[] | null;
 }
 
 export async function createClassification(
@@ -109,17 +97,6 @@ export function listClassifications(db: Database): Promise<Classification[]> {
   return db.classification.findMany({ orderBy: { code: 'asc' } });
 }
 
-export interface CreateProcedureRequest {
-  readonly extRef: string;
-  readonly name: string;
-  readonly options?: ReadonlyArray<{ readonly extRef: string; readonly name: string }> | null;
-}
-
-export interface UpdateProcedureRequest {
-  readonly name?: string | null;
-  readonly active?: boolean | null;
-}
-
 export async function createProcedure(db: Database, request: CreateProcedureRequest): Promise<Procedure> {
   const { options, ...fields } = parseInput(createProcedureRules, request);
   return db.procedure
@@ -139,7 +116,7 @@ export async function updateProcedure(db: Database, key: string, request: Update
 export async function addProcedureOption(
   db: Database,
   parent: string,
-  request: { readonly extRef: string; readonly name: string },
+  request: ProcedureOptionRequest,
 ): Promise<Procedure> {
   const { procedureExtRef } = parseInput(optionParentRules, { procedureExtRef: parent });
   const option = parseInput(procedureOptionRules, request);

@@ -3,22 +3,14 @@ import type { Database } from '../db/prisma-client.js';
 import { isUniqueViolation } from '../db/prisma-errors.js';
 import type { Service } from '../generated/prisma/client.js';
 import { badInput, conflict, notFound } from './errors.js';
-import { changeOf, createServiceRules, parseInput, updateServiceRules } from './input-rules.js';
-
-export interface CreateServiceRequest {
-  readonly name: string;
-  readonly extRef?: string | null;
-  readonly queueCode?: string | null;
-  readonly timeZone?: string | null;
-}
-
-export interface UpdateServiceRequest {
-  readonly name?: string | null;
-  readonly extRef?: string | null;
-  readonly queueCode?: string | null;
-  readonly active?: boolean | null;
-  readonly timeZone?: string | null;
-}
+import {
+  changeOf,
+  createServiceRules,
+  parseInput,
+  updateServiceRules,
+  type CreateServiceRequest,
+  type UpdateServiceRequest,
+} from './input-rules.js';
 
 /** The zone must be one the database knows, since the database computes the days. */
 async function requireTimeZone(db: Database, timeZone: string): Promise<void> {

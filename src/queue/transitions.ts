@@ -14,7 +14,16 @@ import type { Case, CaseAction, CaseStatus } from '../generated/prisma/client.js
 import type { Database } from '../db/prisma-client.js';
 import { caseColumns } from './case-columns.js';
 import { illegalTransition, notFound } from './errors.js';
-import { cancelCaseRules, caseActionRules, parseInput, returnToQueueRules, type ReturnToQueue } from './input-rules.js';
+import {
+  cancelCaseRules,
+  caseActionRules,
+  parseInput,
+  returnToQueueRules,
+  type CancelCaseRequest,
+  type CaseActionRequest,
+  type ReturnToQueue,
+  type ReturnToQueueRequest,
+} from './input-rules.js';
 
 type AgentAction = Exclude<CaseAction, 'ENQUEUE' | 'AUTO_CLOSE'>;
 
@@ -96,19 +105,6 @@ async function transition(db: Database, change: Transition): Promise<Case> {
     await tx.$queryRaw(lockForReturn(change.caseId));
     return applyTransition(tx, change);
   });
-}
-
-export interface CaseActionRequest {
-  readonly caseId: number;
-  readonly agent: string;
-}
-
-export interface CancelCaseRequest extends CaseActionRequest {
-  readonly reason: string;
-}
-
-export interface ReturnToQueueRequest extends CancelCaseRequest {
-  readonly placement?: ReturnToQueue['placement'] | null;
 }
 
 export const callCase = (db: Database, request: CaseActionRequest): Promise<Case> =>
