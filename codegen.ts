@@ -6,7 +6,7 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
 const config: CodegenConfig = {
   schema: 'schema.graphql',
   documents: 'operations/**/*.graphql',
-  emitLegacyCommonJSImports: false,
+  importExtension: '.js',
   generates: {
     'src/generated/graphql.ts': {
       plugins: [

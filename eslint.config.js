@@ -15,8 +15,11 @@ export default tseslint.config(
     rules: {
       // Numbers and booleans print plainly in messages; objects still may not.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
-      // `(x) => void call(x)` style callbacks read better than braces.
-      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+      // `(x) => send(x)` callbacks and `return send(x)` in functions that return nothing read well.
+      '@typescript-eslint/no-confusing-void-expression': [
+        'error',
+        { ignoreArrowShorthand: true, ignoreVoidReturningFunctions: true },
+      ],
       // Resolver signatures are fixed by GraphQL: unused leading arguments are named `_x`.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },

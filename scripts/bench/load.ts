@@ -62,7 +62,9 @@ async function fire(settings: LoadSettings, seconds: number, tally: Tally): Prom
         },
       },
       (error: unknown, result) =>
-        error ? reject(error instanceof Error ? error : new Error(String(error))) : resolveRun(result),
+        error
+          ? reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error }))
+          : resolveRun(result),
     );
     // Our own samples: full precision, where autocannon's histogram keeps whole milliseconds.
     instance.on('response', (_client, _status, _bytes, responseTime) => {

@@ -15,7 +15,7 @@ export interface DatabaseServer {
 async function connect(config: Config, log: Logger): Promise<DatabaseServer> {
   if (config.databaseUrl) {
     log.info('database: the PostgreSQL server named by DATABASE_URL');
-    return { url: config.databaseUrl, stop: async () => undefined };
+    return { url: config.databaseUrl, stop: () => Promise.resolve() };
   }
   const server = await startEmbeddedPostgres({ ...config.embedded });
   log.info(`database: embedded PostgreSQL on 127.0.0.1:${server.port}, data in ${server.dataDir}`);

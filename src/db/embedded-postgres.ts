@@ -243,7 +243,7 @@ function startServer(
       child.kill('SIGKILL');
       reject(new Error(`PostgreSQL did not start within ${START_TIMEOUT_MS / 1000} s:\n${output}`));
     }, START_TIMEOUT_MS);
-    child.stderr?.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       const text = chunk.toString();
       for (const line of text.split('\n')) if (line.trim()) onLog(line);
       if (ready) return;

@@ -12,7 +12,9 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import * as bindings from '@prisma/schema-engine-wasm/schema_engine_bg';
-import type { SchemaEngine } from '@prisma/schema-engine-wasm';
+
+/** The engine class of the bindings this module instantiates. */
+export type SchemaEngine = bindings.SchemaEngine;
 
 let initialised: Promise<void> | undefined;
 
@@ -36,14 +38,14 @@ async function instantiate(): Promise<void> {
   bindings.__wbg_set_wasm(instance.exports);
   const start = instance.exports['__wbindgen_start'];
   if (typeof start !== 'function') throw new Error('@prisma/schema-engine-wasm: __wbindgen_start is missing');
-  start();
+  // wasm-bindgen's start function takes no arguments and returns nothing.
+  (start as () => void)();
 }
 
 /** Engine errors arrive as plain objects; this turns them into Errors with the engine's message. */
 function asError(reason: unknown): Error {
   if (reason instanceof Error) return reason;
-  if (typeof reason === 'object' && reason !== null && 'message' in reason)
-    return new Error(String((reason as { message: unknown }).message));
+  if (typeof reason === 'object' && reason !== null && 'message' in reason) return new Error(String(reason.message));
   return new Error(JSON.stringify(reason));
 }
 

@@ -24,5 +24,5 @@ export interface ContextParts {
 export function contextFactory({ db, hot, maxWaiting }: ContextParts): () => Promise<GraphQLContext> {
   const enqueuer = createEnqueuer(db, hot, { maxWaiting });
   const caller = createCaller(db, hot);
-  return async () => ({ db, enqueuer, caller, load: createLoaders(db) });
+  return () => Promise.resolve({ db, enqueuer, caller, load: createLoaders(db) });
 }

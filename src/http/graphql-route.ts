@@ -28,13 +28,16 @@ export function graphqlRoute(apollo: ApolloServer<GraphQLContext>, context: () =
     try {
       body = await parsedBody(request, headers);
     } catch (error) {
-      if (error instanceof BodyTooLarge)
-        return sendJson(response, 413, {
+      if (error instanceof BodyTooLarge) {
+        sendJson(response, 413, {
           errors: [{ message: 'Request body is too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
         });
-      return sendJson(response, 400, {
-        errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }],
-      });
+      } else {
+        sendJson(response, 400, {
+          errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }],
+        });
+      }
+      return;
     }
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },

@@ -126,7 +126,8 @@ async function whyNothingWasWritten(db: Database, input: CaseEnqueue): Promise<E
 
 /** The request's service was held by another transaction: it goes to the lane that waits for that service. */
 class Held {
-  constructor(readonly serviceId: number) {}
+  // Not `serviceId`: a case has one too, and TypeScript compares shapes, not classes.
+  constructor(readonly heldServiceId: number) {}
 }
 type Written = EnqueuedCase | Held;
 
@@ -184,7 +185,7 @@ async function writeBatch(
     rows.flatMap((row) => (row.id === null ? [] : [row.id])),
   );
   return Promise.all(
-    inputs.map((input, ord) => {
+    inputs.map(async (input, ord) => {
       const row = byOrd.get(ord);
       if (!row || row.id === null) return leftOut(db, input, row, lock);
       const {
@@ -228,10 +229,10 @@ export function createEnqueuer(db: Database, hot: Database = db, { maxWaiting = 
       await checkCaseReferences(db, input);
       const written = await shared.submit('', input);
       if (!(written instanceof Held)) return written;
-      const waited = await waiting.submit(String(written.serviceId), input);
+      const waited = await waiting.submit(String(written.heldServiceId), input);
       // A statement that waits for its lock never reports the service held.
       if (waited instanceof Held)
-        throw new Error(`enqueue: service ${waited.serviceId} was reported held after waiting for it`);
+        throw new Error(`enqueue: service ${waited.heldServiceId} was reported held after waiting for it`);
       return waited;
     },
   };

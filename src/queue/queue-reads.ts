@@ -103,10 +103,10 @@ const MAX_BIGINT = 2n ** 63n - 1n;
 
 function decodeCursor(cursor: string): Cursor {
   // Times may be negative: a case returned to the front can sort before 1970 in principle.
-  const match = /^(-?\d{1,15}):(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  const queueSeq = match ? BigInt(match[2]!) : 0n;
-  const queuedAt = new Date(Number(match?.[1]));
-  if (!match || queueSeq > MAX_BIGINT || Number.isNaN(queuedAt.getTime()))
+  const [, millis, seq] = /^(-?\d{1,15}):(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8')) ?? [];
+  const queueSeq = seq === undefined ? 0n : BigInt(seq);
+  const queuedAt = new Date(Number(millis));
+  if (seq === undefined || queueSeq > MAX_BIGINT || Number.isNaN(queuedAt.getTime()))
     throw badInput('after', 'cursor', 'is not a cursor this queue returned');
   return { queuedAt, queueSeq };
 }

@@ -49,7 +49,8 @@ async function checkProcedure(db: Database, procedureExtRef: string, optionExtRe
   if (!procedure) throw notFound('procedureExtRef', `no procedure has the external reference "${procedureExtRef}"`);
   if (!procedure.active) throw badInput('procedureExtRef', 'active', `the procedure "${procedureExtRef}" is inactive`);
   if (optionExtRef === null) return;
-  const [option] = procedure.options ?? [];
+  // Selected above whenever an option is named.
+  const [option] = procedure.options;
   if (!option)
     throw badInput(
       'procedureOptionExtRef',
