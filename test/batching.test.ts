@@ -2,12 +2,8 @@
 // customer, properties, history and position costs the same number of
 // database statements whatever the page's size.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CreateCustomerDocument,
-  CreateServiceDocument,
-  EnqueueCaseDocument,
-  QueueScreenDocument,
-} from '../src/generated/operations/graphql.js';
+import { QueueScreenDocument } from '../src/generated/operations/graphql.js';
+import * as given from './helpers/given.js';
 import { expectData } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -17,21 +13,14 @@ let serviceId: number;
 
 beforeAll(async () => {
   t = await startTestGateway({ onQuery: () => (statements += 1) });
-  serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Busy', queueCode: 'B' } }))
-    .createService.id;
-  const customerId = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Regular' } })).createCustomer
-    .id;
-  for (let index = 0; index < 30; index += 1) {
-    expectData(
-      await t.request(EnqueueCaseDocument, {
-        input: { serviceId, customerId, customProperties: [{ key: 'n', value: String(index) }] },
-      }),
-    );
-  }
+  serviceId = (await given.service(t.db, { name: 'Busy', queueCode: 'B' })).id;
+  const customerId = (await given.customer(t.db, { name: 'Regular' })).id;
+  for (let index = 0; index < 30; index += 1)
+    await given.waitingCase(t.db, { serviceId, customerId, customProperties: [{ key: 'n', value: String(index) }] });
 });
 
 afterAll(async () => {
-  await t?.stop();
+  await t.stop();
 });
 
 async function statementsFor(first: number): Promise<{ count: number; positions: number[] }> {

@@ -2,12 +2,8 @@
 // case handed out exactly once, in FIFO order per service, tickets unique,
 // and nobody stuck.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CallNextDocument,
-  CompleteCaseDocument,
-  CreateServiceDocument,
-  EnqueueCaseDocument,
-} from '../src/generated/operations/graphql.js';
+import { CallNextDocument, CompleteCaseDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
+import * as given from './helpers/given.js';
 import { expectData } from './helpers/graphql-client.js';
 import { gatewayGroup, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -19,7 +15,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t?.stop();
+  await t.stop();
 });
 
 interface HandOut {
@@ -33,19 +29,13 @@ interface HandOut {
 
 describe('8 agents calling next on 2 services while 500 cases are enqueued', () => {
   it('hands every case out exactly once, oldest first, with unique tickets', async () => {
-    const [serviceA, serviceB] = await Promise.all(
-      [
-        ['Race A', 'RA'],
-        ['Race B', 'RB'],
-      ].map(
-        async ([name, queueCode]) =>
-          expectData(await t.request(CreateServiceDocument, { input: { name: name!, queueCode: queueCode! } }))
-            .createService.id,
-      ),
-    );
-    const services = [serviceA!, serviceB!];
+    const [serviceA, serviceB] = await Promise.all([
+      given.service(t.db, { name: 'Race A', queueCode: 'RA' }).then((service) => service.id),
+      given.service(t.db, { name: 'Race B', queueCode: 'RB' }).then((service) => service.id),
+    ]);
+    const services = [serviceA, serviceB];
     // Three agents serve A, three serve B, two serve both.
-    const desks = [[serviceA!], [serviceA!], [serviceA!], [serviceB!], [serviceB!], [serviceB!], services, services];
+    const desks = [[serviceA], [serviceA], [serviceA], [serviceB], [serviceB], [serviceB], services, services];
 
     let enqueuing = true;
     const enqueues = Promise.all(
@@ -96,7 +86,7 @@ describe('8 agents calling next on 2 services while 500 cases are enqueued', () 
     // service was even asked for. (Calls that overlap in time may finish
     // in either order; the database's queue order decides which is older.)
     const { rows } = await t.sql.query<{ id: number; service_id: number }>(
-      'SELECT id, service_id FROM cases WHERE service_id = ANY($1) ORDER BY service_id, enqueued_at, id',
+      'SELECT id, service_id FROM cases WHERE service_id = ANY($1) ORDER BY service_id, queued_at, queue_seq',
       [services],
     );
     const handOutOf = new Map(handOuts.map((handOut) => [handOut.caseId, handOut]));
@@ -134,12 +124,11 @@ describe('24 agents on three gateways calling next on one queue of 600 cases', (
     const group = await gatewayGroup(t, 2);
     try {
       const { clients } = group;
-      const serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Hall', queueCode: 'H' } }))
-        .createService.id;
+      const serviceId = (await given.service(t.db, { name: 'Hall', queueCode: 'H' })).id;
       for (let index = 0; index < 600; index += 50) {
         await Promise.all(
           Array.from({ length: 50 }, (_, offset) =>
-            t.request(EnqueueCaseDocument, { input: { serviceId, subject: `case ${index + offset}` } }),
+            given.waitingCase(t.db, { serviceId, subject: `case ${index + offset}` }),
           ),
         );
       }

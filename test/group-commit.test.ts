@@ -3,15 +3,8 @@
 // answered after that statement's commit; a bad request in such a batch fails
 // alone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CallNextDocument,
-  CreateCustomerDocument,
-  CreateServiceDocument,
-  EnqueueCaseDocument,
-  UpdateCustomerDocument,
-  UpdateServiceDocument,
-} from '../src/generated/operations/graphql.js';
-import type { CaseEnqueueInput } from '../src/generated/operations/graphql.js';
+import { CallNextDocument, EnqueueCaseDocument, type CaseEnqueueInput } from '../src/generated/operations/graphql.js';
+import * as given from './helpers/given.js';
 import { expectData, expectError } from './helpers/graphql-client.js';
 import { lockWaiters, whileHolding } from './helpers/locks.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
@@ -24,15 +17,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t?.stop();
+  await t.stop();
 });
 
 const isEnqueueStatement = (sql: string) => sql.includes('INSERT INTO ticket_counters');
 const isStandingsRead = (sql: string) => sql.includes('WITH asked AS');
 
-async function newService(name: string): Promise<number> {
-  return expectData(await t.request(CreateServiceDocument, { input: { name, queueCode: 'G' } })).createService.id;
-}
+/** A service whose tickets read G001, G002, ... */
+const newService = async (name: string): Promise<number> => (await given.service(t.db, { name, queueCode: 'G' })).id;
 
 /**
  * Holds the shared write of `first` in flight (it cannot draw its ticket
@@ -124,14 +116,9 @@ describe('enqueues arriving while a write into their service is in flight', () =
 
   it('fail only the requests at fault, each with its own error, and write nothing for them', async () => {
     const serviceId = await newService('Mixed');
-    const inactive = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Gone away' } }))
-      .createCustomer.id;
-    expectData(await t.request(UpdateCustomerDocument, { id: inactive, input: { active: false } }));
-    const regular = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Regular' } })).createCustomer
-      .id;
-    const earlier = expectData(
-      await t.request(EnqueueCaseDocument, { input: { serviceId, subject: 'first try', idempotencyKey: 'mixed-key' } }),
-    ).enqueueCase;
+    const inactive = (await given.customer(t.db, { name: 'Gone away', active: false })).id;
+    const regular = (await given.customer(t.db, { name: 'Regular' })).id;
+    const earlier = await given.waitingCase(t.db, { serviceId, subject: 'first try', idempotencyKey: 'mixed-key' });
 
     const batch: CaseEnqueueInput[] = [
       { serviceId, subject: 'fine 1' },
@@ -154,7 +141,7 @@ describe('enqueues arriving while a write into their service is in flight', () =
     expect(expectError(unknownCustomer!).extensions).toMatchObject({ code: 'NOT_FOUND', field: 'customerId' });
     expect(expectError(reused!).extensions).toMatchObject({ code: 'CONFLICT', field: 'idempotencyKey' });
     expect(expectData(retry!).enqueueCase).toMatchObject({
-      caseId: earlier.caseId,
+      caseId: earlier.id,
       ticket: earlier.ticket,
       position: 1,
     });
@@ -170,8 +157,7 @@ describe('enqueues arriving while a write into their service is in flight', () =
   });
 
   it('that name no service, or an inactive one, are answered without waiting for any lock', async () => {
-    const inactive = await newService('Closed lane');
-    expectData(await t.request(UpdateServiceDocument, { id: inactive, input: { active: false } }));
+    const inactive = (await given.service(t.db, { name: 'Closed lane', active: false })).id;
     const before = sent.length;
     const [unknownId, unknownRef, closed] = await Promise.all([
       t.request(EnqueueCaseDocument, { input: { serviceId: 987_654, subject: 'nowhere' } }),
@@ -221,10 +207,7 @@ describe('calls for the same services arriving while a hand-out is in flight', (
     const serviceId = await newService('Desks');
     const enqueued: number[] = [];
     for (let index = 0; index < 12; index += 1)
-      enqueued.push(
-        expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, subject: `case ${index}` } })).enqueueCase
-          .caseId,
-      );
+      enqueued.push((await given.waitingCase(t.db, { serviceId, subject: `case ${index}` })).id);
     const isCallStatement = (sql: string) => sql.includes('FOR UPDATE SKIP LOCKED');
     // Hold the first hand-out in flight: it cannot write its history event yet.
     await whileHolding(t.sql, 'LOCK TABLE case_events IN SHARE MODE', [], async (release) => {

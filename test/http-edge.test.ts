@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t?.stop();
+  await t.stop();
 });
 
 const post = (body: string, contentType = 'application/json') =>

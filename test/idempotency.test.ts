@@ -2,7 +2,8 @@
 // different request with the same key is refused, racing duplicates make one case.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateServiceDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
+import { EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
+import * as given from './helpers/given.js';
 import { expectData, expectError } from './helpers/graphql-client.js';
 import { rowCounts, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -11,12 +12,11 @@ let serviceId: number;
 
 beforeAll(async () => {
   t = await startTestGateway();
-  serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Retries', queueCode: 'R' } }))
-    .createService.id;
+  serviceId = (await given.service(t.db, { name: 'Retries', queueCode: 'R' })).id;
 });
 
 afterAll(async () => {
-  await t?.stop();
+  await t.stop();
 });
 
 const enqueue = (idempotencyKey: string, subject = 'retry me') =>

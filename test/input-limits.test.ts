@@ -2,14 +2,9 @@
 // limit is stored, one over is rejected with the field and rule named, and a
 // rejection writes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CreateClassificationDocument,
-  CreateProcedureDocument,
-  CreateServiceDocument,
-  EnqueueCaseDocument,
-  type CaseEnqueueInput,
-} from '../src/generated/operations/graphql.js';
+import { EnqueueCaseDocument, type CaseEnqueueInput } from '../src/generated/operations/graphql.js';
 import { LIMITS } from '../src/queue/input-rules.js';
+import * as given from './helpers/given.js';
 import { expectData, expectError } from './helpers/graphql-client.js';
 import { rowCounts, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -19,33 +14,20 @@ const longExtRef = 'S'.repeat(LIMITS.case.serviceIdExtRef);
 
 beforeAll(async () => {
   t = await startTestGateway();
-  serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Limits', extRef: longExtRef } }))
-    .createService.id;
+  serviceId = (await given.service(t.db, { name: 'Limits', extRef: longExtRef })).id;
   // References at their longest exist, so that values at the limit are accepted.
   const longest = (length: number) => 'x'.repeat(length);
-  expectData(
-    await t.request(CreateClassificationDocument, {
-      input: { code: longest(LIMITS.case.classificationCode), name: 'Longest' },
-    }),
-  );
-  expectData(
-    await t.request(CreateProcedureDocument, {
-      input: { extRef: longest(LIMITS.case.procedureExtRef), name: 'Longest' },
-    }),
-  );
-  expectData(
-    await t.request(CreateProcedureDocument, {
-      input: {
-        extRef: 'p',
-        name: 'P',
-        options: [{ extRef: longest(LIMITS.case.procedureOptionExtRef), name: 'Longest' }],
-      },
-    }),
-  );
+  await given.classification(t.db, { code: longest(LIMITS.case.classificationCode), name: 'Longest' });
+  await given.procedure(t.db, { extRef: longest(LIMITS.case.procedureExtRef), name: 'Longest' });
+  await given.procedure(t.db, {
+    extRef: 'p',
+    name: 'P',
+    options: { create: [{ extRef: longest(LIMITS.case.procedureOptionExtRef), name: 'Longest' }] },
+  });
 });
 
 afterAll(async () => {
-  await t?.stop();
+  await t.stop();
 });
 
 const enqueue = (input: CaseEnqueueInput) => t.request(EnqueueCaseDocument, { input });

@@ -6,12 +6,12 @@ import {
   CancelCaseDocument,
   CaseDocument,
   CompleteCaseDocument,
-  CreateServiceDocument,
   EnqueueCaseDocument,
   QueueDocument,
   QueueStatisticsDocument,
   ReturnToQueueDocument,
 } from '../src/generated/operations/graphql.js';
+import * as given from './helpers/given.js';
 import { expectData, expectError } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -22,14 +22,9 @@ const agent = 'desk-7';
 
 beforeAll(async () => {
   t = await startTestGateway();
-  serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Screens', queueCode: 'S' } }))
-    .createService.id;
-  for (let index = 0; index < 6; index += 1) {
-    ids.push(
-      expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, subject: `case ${index}` } })).enqueueCase
-        .caseId,
-    );
-  }
+  serviceId = (await given.service(t.db, { name: 'Screens', queueCode: 'S' })).id;
+  for (let index = 0; index < 6; index += 1)
+    ids.push((await given.waitingCase(t.db, { serviceId, subject: `case ${index}` })).id);
   // The mix: 0 is served; 1 is called and sent to the back; 3 is cancelled
   // while waiting; one auto-closed case is recorded.
   const call = async () =>
@@ -47,7 +42,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t?.stop();
+  await t.stop();
 });
 
 describe('after a mix of actions', () => {
@@ -113,7 +108,7 @@ describe('after a mix of actions', () => {
   });
 
   it('reports an empty queue plainly', async () => {
-    const empty = expectData(await t.request(CreateServiceDocument, { input: { name: 'Quiet' } })).createService.id;
+    const empty = (await given.service(t.db, { name: 'Quiet' })).id;
     const statistics = expectData(await t.request(QueueStatisticsDocument, { serviceId: empty })).service!.statistics;
     expect(statistics).toEqual({
       waitingCount: 0,

@@ -17,6 +17,7 @@ import {
   UpdateServiceDocument,
   type CaseEnqueueInput,
 } from '../src/generated/operations/graphql.js';
+import * as given from './helpers/given.js';
 import { expectData, expectError } from './helpers/graphql-client.js';
 import { rowCounts, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -28,9 +29,9 @@ let inactiveCustomerId: number;
 
 beforeAll(async () => {
   t = await startTestGateway();
-  serviceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Desk', extRef: 'DESK' } }))
-    .createService.id;
-  otherServiceId = expectData(await t.request(CreateServiceDocument, { input: { name: 'Other' } })).createService.id;
+  serviceId = (await given.service(t.db, { name: 'Desk', extRef: 'DESK' })).id;
+  otherServiceId = (await given.service(t.db, { name: 'Other' })).id;
+  // The reference data is made through the admin mutations this file tests.
   customerId = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Grace', extRef: 'C-1' } }))
     .createCustomer.id;
   inactiveCustomerId = expectData(await t.request(CreateCustomerDocument, { input: { name: 'Gone', active: false } }))
@@ -58,7 +59,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t?.stop();
+  await t.stop();
 });
 
 const enqueue = (input: Omit<CaseEnqueueInput, 'serviceId'>) =>
@@ -131,9 +132,7 @@ describe('references on enqueue', () => {
   });
 
   it('stops enqueues into a deactivated service, by id or external reference', async () => {
-    const closing = expectData(
-      await t.request(CreateServiceDocument, { input: { name: 'Closing', extRef: 'CLOSING' } }),
-    ).createService.id;
+    const closing = (await given.service(t.db, { name: 'Closing', extRef: 'CLOSING' })).id;
     expect(
       expectData(await t.request(UpdateServiceDocument, { id: closing, input: { active: false } })).updateService
         .active,

@@ -25,11 +25,17 @@ async function embeddedConfig() {
   return loadConfig({ PORT: '0', EMBEDDED_PG_DATA_DIR: join(folder, 'postgres') });
 }
 
-async function caseRow(databaseUrl: string, id: number): Promise<Record<string, unknown> | undefined> {
+interface CaseRow {
+  readonly id: number;
+  readonly subject: string | null;
+  readonly status: string;
+}
+
+async function caseRow(databaseUrl: string, id: number): Promise<CaseRow | undefined> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    return (await client.query('SELECT id, subject, status FROM cases WHERE id = $1', [id])).rows[0];
+    return (await client.query<CaseRow>('SELECT id, subject, status FROM cases WHERE id = $1', [id])).rows[0];
   } finally {
     await client.end();
   }

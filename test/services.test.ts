@@ -1,6 +1,7 @@
 // createService, service(id) and services over HTTP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateServiceDocument, ServiceDocument, ServicesDocument } from '../src/generated/operations/graphql.js';
+import * as given from './helpers/given.js';
 import { expectData, expectError } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -11,7 +12,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t?.stop();
+  await t.stop();
 });
 
 const serviceCount = async (): Promise<number> =>
@@ -35,7 +36,7 @@ describe('services', () => {
   });
 
   it('answers CONFLICT for a duplicate external reference, writing nothing', async () => {
-    expectData(await t.request(CreateServiceDocument, { input: { name: 'First', extRef: 'DUP' } }));
+    await given.service(t.db, { name: 'First', extRef: 'DUP' });
     const before = await serviceCount();
     const error = expectError(await t.request(CreateServiceDocument, { input: { name: 'Second', extRef: 'DUP' } }));
     expect(error.extensions).toMatchObject({ code: 'CONFLICT', field: 'extRef', rule: 'unique' });

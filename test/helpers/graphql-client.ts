@@ -3,6 +3,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type GraphQLFormattedError } from 'graphql';
 import { expect } from 'vitest';
+import { z } from 'zod';
 
 export interface GraphQLResponse<TData> {
   readonly status: number;
@@ -10,11 +11,13 @@ export interface GraphQLResponse<TData> {
   readonly errors?: readonly GraphQLFormattedError[];
 }
 
-export interface ErrorExtensions {
-  readonly code?: string;
-  readonly field?: string;
-  readonly rule?: string;
-}
+/** What the gateway puts in an error's extensions; other keys are kept as they came. */
+const errorExtensions = z.looseObject({
+  code: z.string().optional(),
+  field: z.string().optional(),
+  rule: z.string().optional(),
+});
+export type ErrorExtensions = Readonly<z.infer<typeof errorExtensions>>;
 
 export type Client = <TData, TVariables>(
   document: TypedDocumentNode<TData, TVariables>,
@@ -45,5 +48,5 @@ export function expectError(response: GraphQLResponse<unknown>): { message: stri
   expect(response.status).toBe(200);
   expect(response.errors).toHaveLength(1);
   const [error] = response.errors ?? [];
-  return { message: error?.message ?? '', extensions: (error?.extensions ?? {}) as ErrorExtensions };
+  return { message: error?.message ?? '', extensions: errorExtensions.parse(error?.extensions ?? {}) };
 }

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { createDatabaseClient, type Database } from '../../src/db/prisma-client.js';
 import { startGateway, type Gateway, type GatewayHooks } from '../../src/gateway.js';
 import { silentLogger } from '../../src/log.js';
 import { createTestDatabase } from './databases.js';
@@ -12,6 +13,8 @@ export interface TestGateway {
   readonly request: Client;
   /** Direct SQL on the gateway's database, for checking what was stored. */
   readonly sql: pg.Pool;
+  /** A Prisma client of the test's own on the gateway's database, for seeding it (see given.ts). */
+  readonly db: Database;
   stop(): Promise<void>;
 }
 
@@ -20,12 +23,15 @@ export async function startTestGateway(hooks: GatewayHooks = {}): Promise<TestGa
   const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', DATABASE_POOL_SIZE: '20' });
   const gateway = await startGateway(config, silentLogger, hooks);
   const sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  const db = createDatabaseClient(database.url, 4);
   return {
     gateway,
     request: graphqlClient(gateway.url),
     sql,
+    db,
     async stop() {
       await sql.end();
+      await db.$disconnect();
       await gateway.stop();
       await database.drop();
     },

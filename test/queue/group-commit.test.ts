@@ -1,17 +1,13 @@
 // Group commit on its own: lanes per key, batch limits, idle lanes dropped;
 // and, against PostgreSQL without HTTP, a batch the database refuses written
 // again request by request, so only the request at fault fails.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { createDatabaseClient, type Database } from '../../src/db/prisma-client.js';
 import { refusedByDatabase } from '../../src/db/prisma-errors.js';
 import { createEnqueuer } from '../../src/queue/enqueue-case.js';
 import { GroupCommit } from '../../src/queue/group-commit.js';
-import { createCustomer } from '../../src/queue/reference-data.js';
-import { createService } from '../../src/queue/services.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
+import * as given from '../helpers/given.js';
 import { lockWaiters } from '../helpers/locks.js';
+import { startTestDatabaseClient, type TestDatabaseClient } from '../helpers/test-database-client.js';
 
 /** A write that records its batches and can be held open. */
 function recorder() {
@@ -64,10 +60,10 @@ describe('GroupCommit', () => {
 
   it('fails every item of a write that throws, and goes on with the next', async () => {
     let calls = 0;
-    const lanes = new GroupCommit(async (items: readonly number[]) => {
+    const lanes = new GroupCommit((items: readonly number[]) => {
       calls += 1;
-      if (calls === 1) throw new Error('connection lost');
-      return items.map((item) => item * 2);
+      if (calls === 1) return Promise.reject(new Error('connection lost'));
+      return Promise.resolve(items.map((item) => item * 2));
     }, 10);
     const outcomes = await Promise.allSettled([lanes.submit('k', 1), lanes.submit('k', 2)]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'fulfilled']);
@@ -76,9 +72,7 @@ describe('GroupCommit', () => {
 });
 
 describe('a batch the database refuses', () => {
-  let database: TestDatabase;
-  let db: Database;
-  let sql: pg.Pool;
+  let t: TestDatabaseClient;
   const enqueueStatements: string[] = [];
   /** Waits until `count` enqueue statements that skip held services have finished. */
   const sharedWrites = async (count: number) => {
@@ -89,32 +83,28 @@ describe('a batch the database refuses', () => {
   };
 
   beforeAll(async () => {
-    database = await createTestDatabase(inject('serverUrl'));
-    db = createDatabaseClient(database.url, 10, {
+    t = await startTestDatabaseClient({
       onQuery: ({ sql: text }) => {
         if (text.includes('INSERT INTO ticket_counters')) enqueueStatements.push(text);
       },
     });
-    sql = new pg.Pool({ connectionString: database.url, max: 4 });
   });
 
   afterAll(async () => {
-    await sql?.end();
-    await db?.$disconnect();
-    await database?.drop();
+    await t.stop();
   });
 
   it('is written again request by request: the one whose customer was deleted fails, its neighbour is written', async () => {
-    const service = await createService(db, { name: 'Refused batch' });
-    const customer = await createCustomer(db, { name: 'Leaving' });
-    const queue = createEnqueuer(db);
-    const [first, second] = [await sql.connect(), await sql.connect()];
+    const service = await given.service(t.db, { name: 'Refused batch' });
+    const customer = await given.customer(t.db, { name: 'Leaving' });
+    const queue = createEnqueuer(t.db);
+    const [first, second] = [await t.sql.connect(), await t.sql.connect()];
     try {
       // A write into the service waits on a held lock; two more requests queue up behind it as one batch.
       await first.query('BEGIN');
       await first.query('SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE', [service.id]);
       const leader = queue.enqueue({ serviceId: service.id, subject: 'leader' });
-      await lockWaiters(sql, 1);
+      await lockWaiters(t.sql, 1);
       const withCustomer = queue.enqueue({ serviceId: service.id, subject: 'with customer', customerId: customer.id });
       const plain = queue.enqueue({ serviceId: service.id, subject: 'plain' });
       // Both found the service held (as the leader did), one shared statement
@@ -128,7 +118,7 @@ describe('a batch the database refuses', () => {
       await second.query('SELECT id FROM customers WHERE id = $1 FOR UPDATE', [customer.id]);
       await first.query('COMMIT');
       expect((await leader).subject).toBe('leader');
-      await lockWaiters(sql, 1);
+      await lockWaiters(t.sql, 1);
       await second.query('DELETE FROM customers WHERE id = $1', [customer.id]);
       await second.query('COMMIT');
 
@@ -138,7 +128,7 @@ describe('a batch the database refuses', () => {
       // only statements that succeed, so the refused batch of two is not
       // counted; two requests written apart from the start would make two.
       expect(enqueueStatements.filter((text) => !text.includes('skip-held'))).toHaveLength(3);
-      const { rows } = await sql.query<{ subject: string }>(
+      const { rows } = await t.sql.query<{ subject: string }>(
         'SELECT subject FROM cases WHERE service_id = $1 ORDER BY queued_at, queue_seq',
         [service.id],
       );
@@ -151,7 +141,7 @@ describe('a batch the database refuses', () => {
     }
   });
   it('tells an error PostgreSQL raised (nothing committed) from one that may have come after a commit', async () => {
-    const raised = await db.$queryRaw`SELECT 1 / 0`.then(
+    const raised = await t.db.$queryRaw`SELECT 1 / 0`.then(
       () => undefined,
       (error: unknown) => error,
     );
@@ -161,18 +151,18 @@ describe('a batch the database refuses', () => {
 
   it('lets at most maxWaiting writes wait for held services at once', async () => {
     const [first, second] = [
-      await createService(db, { name: 'Held one' }),
-      await createService(db, { name: 'Held two' }),
+      await given.service(t.db, { name: 'Held one' }),
+      await given.service(t.db, { name: 'Held two' }),
     ];
-    const queue = createEnqueuer(db, db, { maxWaiting: 1 });
-    const holders = [await sql.connect(), await sql.connect()];
+    const queue = createEnqueuer(t.db, t.db, { maxWaiting: 1 });
+    const holders = [await t.sql.connect(), await t.sql.connect()];
     try {
       for (const [index, service] of [first, second].entries()) {
         await holders[index]!.query('BEGIN');
         await holders[index]!.query('SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE', [service.id]);
       }
       const one = queue.enqueue({ serviceId: first.id, subject: 'one' });
-      await lockWaiters(sql, 1);
+      await lockWaiters(t.sql, 1);
       const before = enqueueStatements.length;
       const two = queue.enqueue({ serviceId: second.id, subject: 'two' });
       // Its shared write found the service held; its waiting write has no slot yet.
@@ -181,14 +171,14 @@ describe('a batch the database refuses', () => {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
-      const { rows } = await sql.query<{ waiting: number }>(
+      const { rows } = await t.sql.query<{ waiting: number }>(
         `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
       );
       expect(rows[0]?.waiting).toBe(1);
       // Its service is free now, but the slot is still taken by the first.
       await holders[1]!.query('COMMIT');
       await new Promise((resolve) => setTimeout(resolve, 100));
-      expect((await sql.query('SELECT id FROM cases WHERE service_id = $1', [second.id])).rows).toEqual([]);
+      expect((await t.sql.query('SELECT id FROM cases WHERE service_id = $1', [second.id])).rows).toEqual([]);
       await holders[0]!.query('COMMIT');
       expect([(await one).subject, (await two).subject]).toEqual(['one', 'two']);
     } finally {

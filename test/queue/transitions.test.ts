@@ -5,8 +5,9 @@ import type { CaseStatus } from '../../src/generated/prisma/client.js';
 import { createCaller, type Caller } from '../../src/queue/call-next.js';
 import { createEnqueuer, type Enqueuer } from '../../src/queue/enqueue-case.js';
 import { QueueError } from '../../src/queue/errors.js';
-import { createService, updateService } from '../../src/queue/services.js';
+import { updateService } from '../../src/queue/services.js';
 import { callCase, cancelCase, completeCase, returnToQueue, TRANSITIONS } from '../../src/queue/transitions.js';
+import * as given from '../helpers/given.js';
 import { startTestDatabaseClient, type TestDatabaseClient } from '../helpers/test-database-client.js';
 
 let t: TestDatabaseClient;
@@ -19,11 +20,11 @@ beforeAll(async () => {
   t = await startTestDatabaseClient();
   queue = createEnqueuer(t.db);
   desk = createCaller(t.db);
-  serviceId = (await createService(t.db, { name: 'Life cycle', queueCode: 'L' })).id;
+  serviceId = (await given.service(t.db, { name: 'Life cycle', queueCode: 'L' })).id;
 });
 
 afterAll(async () => {
-  await t?.stop();
+  await t.stop();
 });
 
 const actions = {
@@ -34,13 +35,17 @@ const actions = {
 } as const;
 
 /** A fresh case brought to `status` by legal actions. */
-async function caseIn(status: CaseStatus): Promise<number> {
-  const { id } = await queue.enqueue({ serviceId, subject: `to be ${status}` });
-  if (status === 'WAITING') return id;
-  if (status === 'CANCELLED') return (await cancelCase(t.db, { caseId: id, agent, reason: 'setup' })).id;
-  await callCase(t.db, { caseId: id, agent });
-  if (status === 'COMPLETED') await completeCase(t.db, { caseId: id, agent });
-  return id;
+const caseIn = async (status: CaseStatus): Promise<number> =>
+  (await given.caseIn(t.db, status, { serviceId, subject: `to be ${status}` }, agent)).id;
+
+/** The waiting cases of a service, in the order call next takes them. */
+async function waitingOrder(service: number): Promise<number[]> {
+  const rows = await t.db.case.findMany({
+    where: { serviceId: service, status: 'WAITING' },
+    orderBy: [{ queuedAt: 'asc' }, { queueSeq: 'asc' }],
+    select: { id: true },
+  });
+  return rows.map((row) => row.id);
 }
 
 const eventCount = async (caseId: number): Promise<number> => t.db.caseEvent.count({ where: { caseId } });
@@ -97,24 +102,24 @@ describe('every action from every status', () => {
 
 describe('call next', () => {
   it('returns null when nothing waits', async () => {
-    const empty = await createService(t.db, { name: 'Empty' });
+    const empty = await given.service(t.db, { name: 'Empty' });
     expect(await desk.callNext({ serviceIds: [empty.id], agent })).toBeNull();
   });
 
   it('takes the oldest case across several services', async () => {
     const [first, second] = await Promise.all([
-      createService(t.db, { name: 'One' }),
-      createService(t.db, { name: 'Two' }),
+      given.service(t.db, { name: 'One' }),
+      given.service(t.db, { name: 'Two' }),
     ]);
-    const older = await queue.enqueue({ serviceId: second.id });
-    const newer = await queue.enqueue({ serviceId: first.id });
+    const older = await given.waitingCase(t.db, { serviceId: second.id });
+    const newer = await given.waitingCase(t.db, { serviceId: first.id });
     expect((await desk.callNext({ serviceIds: [first.id, second.id], agent }))?.id).toBe(older.id);
     expect((await desk.callNext({ serviceIds: [first.id, second.id], agent }))?.id).toBe(newer.id);
   });
 
   it('still serves the waiting cases of a deactivated service', async () => {
-    const closing = await createService(t.db, { name: 'Closing' });
-    const waiting = await queue.enqueue({ serviceId: closing.id });
+    const closing = await given.service(t.db, { name: 'Closing' });
+    const waiting = await given.waitingCase(t.db, { serviceId: closing.id });
     await updateService(t.db, closing.id, { active: false });
     await expect(queue.enqueue({ serviceId: closing.id })).rejects.toMatchObject({
       code: 'BAD_USER_INPUT',
@@ -125,30 +130,21 @@ describe('call next', () => {
 });
 
 describe('return to queue', () => {
-  async function queueOf(service: number): Promise<number[]> {
-    const rows = await t.db.case.findMany({
-      where: { serviceId: service, status: 'WAITING' },
-      orderBy: [{ queuedAt: 'asc' }, { queueSeq: 'asc' }],
-      select: { id: true },
-    });
-    return rows.map((row) => row.id);
-  }
-
   it.each([
     ['BACK', (returned: number, others: number[]) => [...others, returned]],
     ['FRONT', (returned: number, others: number[]) => [returned, ...others]],
     ['ORIGINAL', (returned: number, others: number[]) => [returned, ...others]],
   ] as const)('puts the case at %s', async (placement, expected) => {
-    const service = await createService(t.db, { name: `Return ${placement}` });
-    const first = await queue.enqueue({ serviceId: service.id });
+    const service = await given.service(t.db, { name: `Return ${placement}` });
+    const first = await given.waitingCase(t.db, { serviceId: service.id });
     const others = [
-      (await queue.enqueue({ serviceId: service.id })).id,
-      (await queue.enqueue({ serviceId: service.id })).id,
+      (await given.waitingCase(t.db, { serviceId: service.id })).id,
+      (await given.waitingCase(t.db, { serviceId: service.id })).id,
     ];
     expect((await desk.callNext({ serviceIds: [service.id], agent }))?.id).toBe(first.id);
     const returned = await returnToQueue(t.db, { caseId: first.id, agent, placement, reason: 'documents missing' });
     expect(returned).toMatchObject({ status: 'WAITING', lastAction: 'RETURN_TO_QUEUE' });
-    expect(await queueOf(service.id)).toEqual(expected(first.id, others));
+    expect(await waitingOrder(service.id)).toEqual(expected(first.id, others));
     const [event] = await t.db.caseEvent.findMany({ where: { caseId: first.id }, orderBy: { id: 'desc' }, take: 1 });
     expect(event).toMatchObject({
       action: 'RETURN_TO_QUEUE',
@@ -159,45 +155,36 @@ describe('return to queue', () => {
   });
 
   it('puts ORIGINAL behind older cases that still wait', async () => {
-    const service = await createService(t.db, { name: 'Original order' });
+    const service = await given.service(t.db, { name: 'Original order' });
     const [a, b, c] = [
-      await queue.enqueue({ serviceId: service.id }),
-      await queue.enqueue({ serviceId: service.id }),
-      await queue.enqueue({ serviceId: service.id }),
+      await given.waitingCase(t.db, { serviceId: service.id }),
+      await given.waitingCase(t.db, { serviceId: service.id }),
+      await given.waitingCase(t.db, { serviceId: service.id }),
     ];
     await callCase(t.db, { caseId: b.id, agent });
     await returnToQueue(t.db, { caseId: b.id, agent, placement: 'ORIGINAL', reason: 'called out of turn' });
-    expect(await queueOf(service.id)).toEqual([a.id, b.id, c.id]);
+    expect(await waitingOrder(service.id)).toEqual([a.id, b.id, c.id]);
   });
 });
 
 describe("a returned case's place, under concurrency", () => {
-  async function queueOrder(service: number): Promise<number[]> {
-    const rows = await t.db.case.findMany({
-      where: { serviceId: service, status: 'WAITING' },
-      orderBy: [{ queuedAt: 'asc' }, { queueSeq: 'asc' }],
-      select: { id: true },
-    });
-    return rows.map((row) => row.id);
-  }
-
   it('puts a BACK return behind a case enqueued in the same millisecond', async () => {
-    const service = await createService(t.db, { name: 'Same millisecond' });
-    const returned = await queue.enqueue({ serviceId: service.id });
+    const service = await given.service(t.db, { name: 'Same millisecond' });
+    const returned = await given.waitingCase(t.db, { serviceId: service.id });
     for (let round = 0; round < 30; round += 1) {
-      await queue.enqueue({ serviceId: service.id });
+      await given.waitingCase(t.db, { serviceId: service.id });
       await callCase(t.db, { caseId: returned.id, agent });
       await returnToQueue(t.db, { caseId: returned.id, agent, placement: 'BACK', reason: 'again' });
-      expect((await queueOrder(service.id)).at(-1), `round ${round}`).toBe(returned.id);
+      expect((await waitingOrder(service.id)).at(-1), `round ${round}`).toBe(returned.id);
     }
   });
 
   it('puts a FRONT return ahead of a case put at the front while it waited for the service', async () => {
-    const service = await createService(t.db, { name: 'Front race' });
+    const service = await given.service(t.db, { name: 'Front race' });
     const [a, b, c] = [
-      await queue.enqueue({ serviceId: service.id }),
-      await queue.enqueue({ serviceId: service.id }),
-      await queue.enqueue({ serviceId: service.id }),
+      await given.waitingCase(t.db, { serviceId: service.id }),
+      await given.waitingCase(t.db, { serviceId: service.id }),
+      await given.waitingCase(t.db, { serviceId: service.id }),
     ];
     await callCase(t.db, { caseId: b.id, agent });
     await callCase(t.db, { caseId: c.id, agent });
@@ -220,7 +207,7 @@ describe("a returned case's place, under concurrency", () => {
     await other;
     await returning;
     // c was returned last, so it is called next: ahead of b.
-    expect(await queueOrder(service.id)).toEqual([c.id, b.id, a.id]);
+    expect(await waitingOrder(service.id)).toEqual([c.id, b.id, a.id]);
   });
 });
 
