@@ -48,3 +48,15 @@ export async function createTestDatabase(serverUrl: string, { migrated = true } 
       ),
   };
 }
+
+/**
+ * A plain pg pool for a test's own SQL. `pool.end()` resolves before its
+ * connections have closed, so the `DROP DATABASE ... WITH (FORCE)` that
+ * follows may terminate one still closing; without a listener that error
+ * would surface as an uncaught exception of the run.
+ */
+export function testPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on('error', () => undefined);
+  return pool;
+}

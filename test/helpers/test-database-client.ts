@@ -1,9 +1,9 @@
 // A Prisma client on a database of its own, for testing the queue's rules
 // directly, without HTTP or GraphQL.
-import pg from 'pg';
+import type pg from 'pg';
 import { inject } from 'vitest';
 import { createDatabaseClient, type Database, type QueryListener } from '../../src/db/prisma-client.js';
-import { createTestDatabase } from './databases.js';
+import { createTestDatabase, testPool } from './databases.js';
 
 export interface TestDatabaseClient {
   readonly db: Database;
@@ -25,7 +25,7 @@ export async function startTestDatabaseClient({
 }: TestDatabaseClientOptions = {}): Promise<TestDatabaseClient> {
   const database = await createTestDatabase(inject('serverUrl'));
   const db = createDatabaseClient(database.url, poolSize, { onQuery });
-  const sql = new pg.Pool({ connectionString: database.url, max: 4 });
+  const sql = testPool(database.url, 4);
   return {
     db,
     sql,

@@ -1,11 +1,11 @@
 // A real gateway on a free port over a database of its own.
-import pg from 'pg';
+import type pg from 'pg';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createDatabaseClient, type Database } from '../../src/db/prisma-client.js';
 import { startGateway, type Gateway, type GatewayHooks } from '../../src/gateway.js';
 import { silentLogger } from '../../src/log.js';
-import { createTestDatabase } from './databases.js';
+import { createTestDatabase, testPool } from './databases.js';
 import { graphqlClient, type Client } from './graphql-client.js';
 
 export interface TestGateway {
@@ -22,7 +22,7 @@ export async function startTestGateway(hooks: GatewayHooks = {}): Promise<TestGa
   const database = await createTestDatabase(inject('serverUrl'));
   const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', DATABASE_POOL_SIZE: '20' });
   const gateway = await startGateway(config, silentLogger, hooks);
-  const sql = new pg.Pool({ connectionString: database.url, max: 2 });
+  const sql = testPool(database.url, 2);
   const db = createDatabaseClient(database.url, 4);
   return {
     gateway,
