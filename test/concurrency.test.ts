@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
 import * as given from './helpers/given.js';
 import { expectData } from './helpers/graphql-client.js';
+import { lockWaiters } from './helpers/locks.js';
 import { raceWhileWatchingQueue } from './helpers/queue-watch.js';
 import { gatewayGroup, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -91,16 +92,17 @@ describe('the per-service enqueue lock', () => {
       // Another service is not held up...
       const other = expectData(await t.request(EnqueueCaseDocument, { input: { serviceId: free, subject: 'passes' } }));
       expect(other.enqueueCase.subject).toBe('passes');
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      // ...but the held service's enqueue is still waiting, and not yet visible.
+      // ...but the held service's enqueue waits for the lock, and is not yet visible.
+      await lockWaiters(t.sql, 1);
       expect(waitingDone).toBe(false);
       const visible = await t.sql.query(`SELECT id FROM cases WHERE service_id = $1`, [held]);
       expect(visible.rows).toEqual([]);
+      const { rows } = await blocker.query<{ at: Date }>('SELECT clock_timestamp() AS at');
       await blocker.query('COMMIT');
       const { enqueueCase: result } = expectData(await waiting);
       expect(result.serviceId).toBe(held);
       // It read the clock after the lock was released, not before.
-      expect(Date.parse(result.enqueuedAt)).toBeGreaterThan(Date.parse(other.enqueueCase.enqueuedAt) + 250);
+      expect(Date.parse(result.enqueuedAt)).toBeGreaterThanOrEqual(rows[0]!.at.getTime());
     } finally {
       await blocker.query('ROLLBACK').catch(() => undefined);
       blocker.release();

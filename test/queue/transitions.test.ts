@@ -8,6 +8,7 @@ import { QueueError } from '../../src/queue/errors.js';
 import { updateService } from '../../src/queue/services.js';
 import { callCase, cancelCase, completeCase, returnToQueue, TRANSITIONS } from '../../src/queue/transitions.js';
 import * as given from '../helpers/given.js';
+import { lockWaiters } from '../helpers/locks.js';
 import { startTestDatabaseClient, type TestDatabaseClient } from '../helpers/test-database-client.js';
 
 let t: TestDatabaseClient;
@@ -202,7 +203,8 @@ describe("a returned case's place, under concurrency", () => {
     });
     await Promise.race([holding, other]);
     const returning = returnToQueue(t.db, { caseId: c.id, agent, placement: 'FRONT', reason: 'urgent' });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The return waits for the service's lock while the other agent holds it.
+    await lockWaiters(t.sql, 1);
     release();
     await other;
     await returning;
