@@ -13,6 +13,9 @@ export const SCHEMA_FILE = join(PROJECT_ROOT, 'schema.graphql');
 
 const port = z.coerce.number().int().min(0).max(65535);
 const blankAsAbsent = (value: unknown) => (value === '' ? undefined : value);
+/** A duration in milliseconds from `min` to `max`, `fallback` when unset. */
+const millis = (fallback: number, min = 1, max = 3_600_000) =>
+  z.preprocess(blankAsAbsent, z.coerce.number().int().min(min).max(max).default(fallback));
 
 const environment = z.object({
   PORT: z.preprocess(blankAsAbsent, port.default(4000)),
@@ -30,6 +33,14 @@ const environment = z.object({
   DATABASE_POOL_SIZE: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(500).default(10)),
   DATABASE_HOT_POOL_SIZE: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(100).default(4)),
   SHUTDOWN_GRACE_MS: z.preprocess(blankAsAbsent, z.coerce.number().int().min(0).max(600_000).default(10_000)),
+  DATABASE_STATEMENT_TIMEOUT_MS: millis(10_000),
+  DATABASE_LOCK_TIMEOUT_MS: millis(5_000),
+  DATABASE_ACQUIRE_TIMEOUT_MS: millis(5_000),
+  HEALTH_TIMEOUT_MS: millis(1_000),
+  HTTP_HEADERS_TIMEOUT_MS: millis(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: millis(30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: millis(5_000),
+  HTTP_MAX_CONNECTIONS: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(1_000_000).default(1_024)),
   EMBEDDED_PG_DATA_DIR: z.preprocess(blankAsAbsent, z.string().default(join(PROJECT_ROOT, '.data', 'postgres'))),
   EMBEDDED_PG_PORT: z.preprocess(blankAsAbsent, port.min(1).optional()),
   EMBEDDED_PG_OS_USER: z.preprocess(
@@ -52,6 +63,26 @@ export interface Config {
   readonly databaseHotPoolSize: number;
   /** How long shutdown waits for requests in flight before closing their connections. */
   readonly shutdownGraceMs: number;
+  readonly timeouts: {
+    /** A statement running longer is cancelled (PostgreSQL's statement_timeout, and on the client side). */
+    readonly statementMs: number;
+    /** Waiting longer for a row lock fails the statement (PostgreSQL's lock_timeout). */
+    readonly lockMs: number;
+    /** Waiting longer for a pool connection, or to open one, fails the request. */
+    readonly acquireMs: number;
+    /** `/health` answers 503 when the database has not answered within this. */
+    readonly healthMs: number;
+  };
+  readonly http: {
+    /** A client must send a request's headers within this after it starts. */
+    readonly headersTimeoutMs: number;
+    /** A client must send a whole request, body included, within this. */
+    readonly requestTimeoutMs: number;
+    /** An idle kept-alive connection is closed after this. */
+    readonly keepAliveTimeoutMs: number;
+    /** Connections beyond this many at once are refused. */
+    readonly maxConnections: number;
+  };
   readonly embedded: {
     readonly dataDir: string;
     readonly port: number | undefined;
@@ -78,6 +109,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: value.DATABASE_POOL_SIZE,
     databaseHotPoolSize: value.DATABASE_HOT_POOL_SIZE,
     shutdownGraceMs: value.SHUTDOWN_GRACE_MS,
+    timeouts: {
+      statementMs: value.DATABASE_STATEMENT_TIMEOUT_MS,
+      lockMs: value.DATABASE_LOCK_TIMEOUT_MS,
+      acquireMs: value.DATABASE_ACQUIRE_TIMEOUT_MS,
+      healthMs: value.HEALTH_TIMEOUT_MS,
+    },
+    http: {
+      headersTimeoutMs: value.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: value.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: value.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: value.HTTP_MAX_CONNECTIONS,
+    },
     embedded: {
       dataDir: resolve(value.EMBEDDED_PG_DATA_DIR),
       port: value.EMBEDDED_PG_PORT,
