@@ -27,12 +27,16 @@ export interface GatewayHooks {
 
 export async function startGateway(config: Config, log: Logger, hooks: GatewayHooks = {}): Promise<Gateway> {
   const databaseServer = await openDatabaseServer(config, log);
-  const db = createDatabaseClient(databaseServer.url, config.databasePoolSize, { onQuery: hooks.onQuery });
+  const db = createDatabaseClient(databaseServer.url, config.databasePoolSize, {
+    onQuery: hooks.onQuery,
+    timeouts: config.timeouts,
+  });
   // The hot statements (batched enqueues and hand-outs) get connections of
   // their own, never queued behind slow reads, and planned once per connection.
   const hot = createDatabaseClient(databaseServer.url, config.databaseHotPoolSize, {
     onQuery: hooks.onQuery,
     planOnce: true,
+    timeouts: config.timeouts,
   });
   const apollo = createApolloServer(log);
   await apollo.start();
@@ -42,9 +46,10 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
         apollo,
         contextFactory({ db, hot, maxWaiting: Math.max(1, Math.floor(config.databasePoolSize / 2)) }),
       ),
-      health: healthRoute(db),
+      health: healthRoute(db, config.timeouts.healthMs),
     },
     log,
+    config.http,
   );
   http.listen(config.port, config.host);
   await once(http, 'listening');

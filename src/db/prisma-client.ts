@@ -3,6 +3,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlQuery } from '@prisma/driver-adapter-utils';
 import { createHash } from 'node:crypto';
+import type { Config } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 
 export type Database = PrismaClient;
@@ -37,12 +38,14 @@ export interface DatabaseClientOptions {
    * and planning them is otherwise a third of their cost.
    */
   readonly planOnce?: boolean;
+  /** Statement, lock and connection timeouts (config.ts `timeouts`); PostgreSQL's defaults when absent. */
+  readonly timeouts?: Pick<Config['timeouts'], 'statementMs' | 'lockMs' | 'acquireMs'> | undefined;
 }
 
 export function createDatabaseClient(
   databaseUrl: string,
   poolSize: number,
-  { onQuery, planOnce = false }: DatabaseClientOptions = {},
+  { onQuery, planOnce = false, timeouts: _timeouts }: DatabaseClientOptions = {},
 ): Database {
   const pool = {
     connectionString: databaseUrl,

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Database } from '../db/prisma-client.js';
 import { sendJson } from './respond.js';
 
-export function healthRoute(db: Database) {
+export function healthRoute(db: Database, _timeoutMs: number) {
   return async (_request: IncomingMessage, response: ServerResponse): Promise<void> => {
     try {
       await db.$queryRaw`SELECT 1`;

@@ -1,11 +1,11 @@
 // The HTTP edge: routes requests by path and never lets an exception become
 // a dropped connection.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { sendJson } from './respond.js';
 
 export const GRAPHQL_PATH = '/graphql';
-const REQUEST_TIMEOUT_MS = 30_000;
 
 type Route = (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void>;
 
@@ -14,7 +14,7 @@ export interface Routes {
   readonly health: Route;
 }
 
-export function createHttpServer(routes: Routes, log: Logger): Server {
+export function createHttpServer(routes: Routes, log: Logger, limits: Config['http']): Server {
   const table = new Map<string, Route>([
     [GRAPHQL_PATH, routes.graphql],
     ['/health', routes.health],
@@ -33,6 +33,9 @@ export function createHttpServer(routes: Routes, log: Logger): Server {
     });
   });
   // A client gets this long to send a whole request (headers and body).
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxConnections = limits.maxConnections;
   return server;
 }
