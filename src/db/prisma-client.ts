@@ -3,6 +3,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlQuery } from '@prisma/driver-adapter-utils';
 import { createHash } from 'node:crypto';
+import type { PoolConfig } from 'pg';
 import type { Config } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 
@@ -42,16 +43,42 @@ export interface DatabaseClientOptions {
   readonly timeouts?: Pick<Config['timeouts'], 'statementMs' | 'lockMs' | 'acquireMs'> | undefined;
 }
 
+/** How much longer than the server's own statement timeout the client waits for an answer. */
+export const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
+
+/** The pool's settings: server-side timeouts for each connection, client-side ones for a server that hangs. */
+export function poolConfig(
+  databaseUrl: string,
+  poolSize: number,
+  { planOnce = false, timeouts }: Pick<DatabaseClientOptions, 'planOnce' | 'timeouts'> = {},
+): PoolConfig {
+  const settings = [
+    ...(timeouts ? [`statement_timeout=${timeouts.statementMs}`, `lock_timeout=${timeouts.lockMs}`] : []),
+    ...(planOnce ? ['plan_cache_mode=force_generic_plan'] : []),
+  ];
+  return {
+    connectionString: databaseUrl,
+    max: poolSize,
+    ...(settings.length > 0 ? { options: settings.map((setting) => `-c ${setting}`).join(' ') } : {}),
+    ...(timeouts
+      ? {
+          // A frozen or unreachable server cannot enforce its own timeout: the
+          // client gives up a little after it would have. pg-pool discards a
+          // connection whose query failed, so a timed-out one is never reused.
+          query_timeout: timeouts.statementMs + CLIENT_TIMEOUT_MARGIN_MS,
+          // Waiting for a free connection of a full pool, or for a new one to open.
+          connectionTimeoutMillis: timeouts.acquireMs,
+        }
+      : {}),
+  };
+}
+
 export function createDatabaseClient(
   databaseUrl: string,
   poolSize: number,
-  { onQuery, planOnce = false, timeouts: _timeouts }: DatabaseClientOptions = {},
+  { onQuery, planOnce = false, timeouts }: DatabaseClientOptions = {},
 ): Database {
-  const pool = {
-    connectionString: databaseUrl,
-    max: poolSize,
-    ...(planOnce ? { options: '-c plan_cache_mode=force_generic_plan' } : {}),
-  };
+  const pool = poolConfig(databaseUrl, poolSize, { planOnce, timeouts });
   const adapter = new PrismaPg(pool, { statementNameGenerator: statementName });
   if (!onQuery) return new PrismaClient({ adapter });
   const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });

@@ -1,33 +1,65 @@
 // How errors look to clients. Queue rule violations keep their code, field
-// and rule; anything unexpected is logged and answered without internals
-// (no SQL, no Prisma messages, no stack).
+// and rule; an unavailable database is a coded, retryable error; anything
+// unexpected is logged and answered without internals (no SQL, no Prisma
+// messages, no stack). No message quotes more than a bounded part of the input.
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import type { Logger } from '../log.js';
+import { databaseUnavailable } from '../db/prisma-errors.js';
+import { rateLimitedFailures, type Logger } from '../log.js';
 import { QueueError } from '../queue/errors.js';
+import { boundedMessage } from './bounded-message.js';
+
+/** The code of the error answered when the database is unreachable, frozen, overloaded or timed out. */
+export const DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE';
+/** What `Retry-After` says, and the error's `extensions.retryAfterSeconds`. */
+export const RETRY_AFTER_SECONDS = 2;
+
+function unbounded(
+  log: Logger,
+  failures: (kind: string) => void,
+  formatted: GraphQLFormattedError,
+  error: unknown,
+): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  if (original instanceof QueueError) {
+    const { code, issue, issues } = original;
+    return {
+      ...formatted,
+      message: original.message,
+      extensions: {
+        code,
+        field: issue.field,
+        rule: issue.rule,
+        issues: issues.map((each) => ({ ...each, message: boundedMessage(each.message) })),
+      },
+    };
+  }
+  // Not from a resolver: parse, validation and variable errors, safe to show.
+  if (original === error) return formatted;
+  // A resolver chose to throw a GraphQLError: it is meant for the client.
+  if (original instanceof GraphQLError) return formatted;
+  const path = formatted.path ? { path: formatted.path } : {};
+  const reason = databaseUnavailable(original);
+  if (reason !== undefined) {
+    // Expected during an outage, and one per request: a rate-limited line, no stack.
+    failures(`database unavailable (${reason})`);
+    return {
+      message: 'The database is unavailable or did not answer in time; try again later',
+      extensions: { code: DATABASE_UNAVAILABLE, retryAfterSeconds: RETRY_AFTER_SECONDS },
+      ...path,
+    };
+  }
+  // A bug: its stack is worth a line each time.
+  log.error('unexpected error while resolving', original);
+  return { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' }, ...path };
+}
 
 export function errorFormatter(
   log: Logger,
 ): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
+  const failures = rateLimitedFailures(log);
   return (formatted, error) => {
-    const original = unwrapResolverError(error);
-    if (original instanceof QueueError) {
-      const { code, issue, issues } = original;
-      return {
-        ...formatted,
-        message: original.message,
-        extensions: { code, field: issue.field, rule: issue.rule, issues: issues.map((each) => ({ ...each })) },
-      };
-    }
-    // Not from a resolver: parse, validation and variable errors, safe to show.
-    if (original === error) return formatted;
-    // A resolver chose to throw a GraphQLError: it is meant for the client.
-    if (original instanceof GraphQLError) return formatted;
-    log.error('unexpected error while resolving', original);
-    return {
-      message: 'Internal server error',
-      extensions: { code: 'INTERNAL_SERVER_ERROR' },
-      ...(formatted.path ? { path: formatted.path } : {}),
-    };
+    const shown = unbounded(log, failures, formatted, error);
+    return { ...shown, message: boundedMessage(shown.message) };
   };
 }

@@ -1,16 +1,52 @@
-// GET /health: 200 when the database answers, 503 when it does not; for load
-// balancers and orchestrators.
+// GET and HEAD /health: 200 when the database answers within the deadline,
+// 503 with Retry-After when it does not; for load balancers and orchestrators.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Database } from '../db/prisma-client.js';
+import { RETRY_AFTER_SECONDS } from '../graphql/errors.js';
 import { sendJson } from './respond.js';
 
-export function healthRoute(db: Database, _timeoutMs: number) {
-  return async (_request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    try {
-      await db.$queryRaw`SELECT 1`;
-      sendJson(response, 200, { status: 'ok' });
-    } catch {
-      sendJson(response, 503, { status: 'unavailable', reason: 'database did not answer' });
+const ALLOWED = 'GET, HEAD';
+
+/** Resolves true when `check` succeeds within `timeoutMs`, false when it fails or is late. */
+async function within(check: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs, false);
+  });
+  try {
+    return await Promise.race([
+      check.then(
+        () => true,
+        () => false,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function healthRoute(db: Database, timeoutMs: number) {
+  // At most one check in flight, shared by the probes that arrive meanwhile:
+  // while the database hangs, probes cannot pile statements up in the pool.
+  let inFlight: Promise<unknown> | undefined;
+  const check = (): Promise<unknown> => {
+    inFlight ??= db.$queryRaw`SELECT 1`.finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  };
+  return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('allow', ALLOWED);
+      sendJson(response, 405, { error: `${request.method ?? 'this method'} is not allowed; use ${ALLOWED}` });
+      return;
     }
+    if (await within(check(), timeoutMs)) {
+      sendJson(response, 200, { status: 'ok' });
+      return;
+    }
+    response.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+    sendJson(response, 503, { status: 'unavailable', reason: `the database did not answer within ${timeoutMs} ms` });
   };
 }
