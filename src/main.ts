@@ -1,5 +1,6 @@
 // Starts the gateway and stops it cleanly on SIGINT or SIGTERM.
 import { ConfigError, loadConfig } from './config.js';
+import { DataFolderInUseError } from './db/data-folder-lock.js';
 import { startGateway } from './gateway.js';
 import { consoleLogger as log } from './log.js';
 
@@ -25,9 +26,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  log.error(
-    error instanceof ConfigError ? error.message : 'the gateway could not start:',
-    error instanceof ConfigError ? undefined : error,
-  );
+  // Errors an operator can act on are told in one line; anything else with its stack.
+  const known = error instanceof ConfigError || error instanceof DataFolderInUseError;
+  log.error(known ? error.message : 'the gateway could not start:', known ? undefined : error);
   process.exit(1);
 });

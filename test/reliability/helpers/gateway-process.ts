@@ -1,0 +1,159 @@
+// Real gateway OS processes, started the way `npm start` runs them
+// (`node --import tsx src/main.ts`, what tsx's CLI does in one process), for
+// tests that kill, restart or run several of them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PROJECT_ROOT } from '../../../src/config.js';
+import { stopOrphan } from '../../../src/db/orphan-postgres.js';
+import { commandLine, parentPid, postgresServersOn } from '../../../src/db/process-info.js';
+
+export interface GatewayProcess {
+  /** The GraphQL endpoint the gateway printed. */
+  readonly url: string;
+  readonly pid: number;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
+  /** Sends a signal now (SIGKILL for a crash). */
+  kill(signal?: NodeJS.Signals): void;
+  /** Resolves when the process has exited, with how. */
+  readonly exited: Promise<Exit>;
+  /** SIGINT (a clean shutdown), SIGKILL if it has not exited within `withinMs`. */
+  stop(withinMs?: number): Promise<Exit>;
+}
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+const START_TIMEOUT_MS = 60_000;
+const ENDPOINT = /GraphQL endpoint: (\S+)/;
+const running = new Set<GatewayProcess>();
+
+function spawnGateway(env: Readonly<Record<string, string>>): { child: ChildProcess; output: () => string } {
+  // The test runner's own DATABASE_URL (if any) must not leak into a gateway that should embed its server.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => name !== 'DATABASE_URL' && !name.startsWith('EMBEDDED_PG_DATA')),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { ...inherited, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return { child, output: () => text };
+}
+
+function exitOf(child: ChildProcess): Promise<Exit> {
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })));
+}
+
+/** Starts a gateway and waits for its endpoint; rejects with its output when it exits or stalls first. */
+export async function startGatewayProcess(env: Readonly<Record<string, string>>): Promise<GatewayProcess> {
+  const { child, output } = spawnGateway(env);
+  const exited = exitOf(child);
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the gateway did not start within ${START_TIMEOUT_MS} ms:\n${output()}`));
+    }, START_TIMEOUT_MS);
+    const onData = () => {
+      const match = ENDPOINT.exec(output());
+      if (!match?.[1]) return;
+      clearTimeout(timer);
+      resolveUrl(match[1]);
+    };
+    child.stdout?.on('data', onData);
+    void exited.then((exit) => {
+      clearTimeout(timer);
+      reject(new Error(`the gateway exited (${exit.code ?? exit.signal}) before starting:\n${output()}`));
+    });
+  });
+  const gateway: GatewayProcess = {
+    url,
+    pid: child.pid ?? 0,
+    output,
+    kill: (signal = 'SIGKILL') => void child.kill(signal),
+    exited,
+    async stop(withinMs = 20_000) {
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), withinMs);
+      const exit = await exited;
+      clearTimeout(timer);
+      return exit;
+    },
+  };
+  running.add(gateway);
+  void exited.then(() => running.delete(gateway));
+  return gateway;
+}
+
+/** Runs a gateway that is expected not to start; resolves with its exit and output. */
+export async function failingGatewayProcess(
+  env: Readonly<Record<string, string>>,
+  withinMs = START_TIMEOUT_MS,
+): Promise<Exit & { readonly output: string }> {
+  const { child, output } = spawnGateway(env);
+  const timer = setTimeout(() => child.kill('SIGKILL'), withinMs);
+  const exit = await exitOf(child);
+  clearTimeout(timer);
+  return { ...exit, output: output() };
+}
+
+/** Stops every gateway still running (for afterAll, also when a test failed half-way). */
+export async function stopAllGatewayProcesses(): Promise<void> {
+  await Promise.all([...running].map((gateway) => gateway.stop(10_000)));
+}
+
+/**
+ * A temporary folder the embedded server's OS user can reach, with `dataDir`
+ * inside it for EMBEDDED_PG_DATA_DIR. `remove` first stops any server still
+ * running on it, so a failed test leaves no PostgreSQL behind.
+ */
+export async function temporaryDataFolder(): Promise<{ readonly dataDir: string; remove(): Promise<void> }> {
+  const folder = await mkdtemp(join(tmpdir(), 'gateway-process-'));
+  await chmod(folder, 0o755);
+  const dataDir = join(folder, 'postgres');
+  return {
+    dataDir,
+    async remove() {
+      const real = await realpath(dataDir).catch(() => undefined);
+      if (real) await Promise.all(postgresServersOn(real).map((pid) => stopOrphan(pid)));
+      await rm(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The connection URL of a gateway's embedded server: its port from the log, its password beside the data folder. */
+export async function embeddedDatabaseUrl(gateway: GatewayProcess, dataDir: string): Promise<string> {
+  const port = /embedded PostgreSQL on 127\.0\.0\.1:(\d+)/.exec(gateway.output())?.[1];
+  if (!port) throw new Error(`the gateway did not say where its PostgreSQL listens:\n${gateway.output()}`);
+  const password = (await readFile(`${dataDir}.password`, 'utf8')).trim();
+  return `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+}
+
+/** Child processes of `pid` whose command line contains `marker`. */
+export async function childrenOf(pid: number, marker: string): Promise<number[]> {
+  const entries = await readdir('/proc');
+  return entries
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((child) => parentPid(child) === pid && (commandLine(child) ?? []).join(' ').includes(marker));
+}
+
+/** Waits until `condition` holds, polling every `everyMs`; returns the time it took, or undefined past `withinMs`. */
+export async function timeUntil(condition: () => boolean, withinMs: number, everyMs = 25): Promise<number | undefined> {
+  const started = performance.now();
+  for (;;) {
+    if (condition()) return performance.now() - started;
+    if (performance.now() - started > withinMs) return undefined;
+    await sleep(everyMs);
+  }
+}
