@@ -278,7 +278,7 @@ export type Classification = {
   code: Scalars['String']['output'];
   /** Display name. */
   name: Scalars['String']['output'];
-  /** The services it is limited to; empty when it is allowed for every service. */
+  /** The services it is limited to (at most 100); empty when it is allowed for every service. */
   services: Array<Service>;
 };
 
@@ -288,7 +288,7 @@ export type CreateClassificationInput = {
   code: Scalars['String']['input'];
   /** Display name, 1 to 100 characters. */
   name: Scalars['String']['input'];
-  /** Limits the classification to these services; absent or empty: every service. */
+  /** Limits the classification to these services, at most 100; absent or empty: every service. */
   serviceIds?: InputMaybe<Array<Scalars['Int']['input']>>;
 };
 
@@ -666,7 +666,12 @@ export type Query = {
   procedures: Array<Procedure>;
   /** The service with this id, or null when no service has it. */
   service: Maybe<Service>;
-  /** Every service, oldest first. */
+  /**
+   * Services by id, oldest first: at most `first` of them (100 unless asked for
+   * fewer), those whose id is greater than `afterId`. With 100 services or
+   * fewer, `services` returns them all; beyond that, ask again with `afterId`
+   * set to the last id returned, until a page comes back shorter than `first`.
+   */
   services: Array<Service>;
 };
 
@@ -686,6 +691,13 @@ export type QueryCustomerArgs = {
 /** Read operations. */
 export type QueryServiceArgs = {
   id: Scalars['Int']['input'];
+};
+
+
+/** Read operations. */
+export type QueryServicesArgs = {
+  afterId?: InputMaybe<Scalars['Int']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** A page of a service's queue. */
@@ -813,7 +825,7 @@ export type UpdateClassificationInput = {
   active?: InputMaybe<Scalars['Boolean']['input']>;
   /** Display name, 1 to 100 characters. */
   name?: InputMaybe<Scalars['String']['input']>;
-  /** Replaces the services it is limited to; empty: every service. */
+  /** Replaces the services it is limited to, at most 100; empty: every service. */
   serviceIds?: InputMaybe<Array<Scalars['Int']['input']>>;
 };
 
@@ -1110,7 +1122,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   customer: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   procedures: Resolver<Array<ResolversTypes['Procedure']>, ParentType, ContextType>;
   service: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType, RequireFields<QueryServiceArgs, 'id'>>;
-  services: Resolver<Array<ResolversTypes['Service']>, ParentType, ContextType>;
+  services: Resolver<Array<ResolversTypes['Service']>, ParentType, ContextType, RequireFields<QueryServicesArgs, 'first'>>;
 };
 
 export type QueueConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['QueueConnection'] = ResolversParentTypes['QueueConnection']> = {

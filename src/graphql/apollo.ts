@@ -5,9 +5,12 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import { SCHEMA_FILE } from '../config.js';
 import type { Logger } from '../log.js';
 import type { GraphQLContext } from './context.js';
-import { operationLimits } from './operation-limits.js';
+import { MAX_DOCUMENT_TOKENS, operationLimits } from './operation-limits.js';
 import { errorFormatter } from './errors.js';
+import { requestGuardsPlugin } from './request-guards.js';
 import { resolvers } from './resolvers/index.js';
+import { responseSizePlugin } from './response-size.js';
+import { unavailableStatusPlugin } from './unavailable-status.js';
 
 export function createApolloServer(log: Logger): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
@@ -20,9 +23,21 @@ export function createApolloServer(log: Logger): ApolloServer<GraphQLContext> {
     includeStacktraceInErrorResponses: false,
     // main.ts owns shutdown (HTTP, Apollo, database, in that order).
     stopOnTerminationSignals: false,
+    // Longer documents fail to parse (GRAPHQL_PARSE_FAILED, HTTP 400).
+    parseOptions: { maxLexicalTokens: MAX_DOCUMENT_TOKENS },
     validationRules: [operationLimits()],
+    // Automatic persisted queries save bandwidth for clients that resend long
+    // queries and let CDNs cache GETs; neither applies here (typed clients,
+    // live answers), and its cache would be memory any client could fill.
+    // Requests that carry a hash get PERSISTED_QUERY_NOT_SUPPORTED (HTTP 400).
+    persistedQueries: false,
     // No field declares a cache hint (mutations and live queues are not
     // cacheable), and the default cache-control plugin hooks every resolved field.
-    plugins: [ApolloServerPluginCacheControlDisabled()],
+    plugins: [
+      ApolloServerPluginCacheControlDisabled(),
+      unavailableStatusPlugin(),
+      requestGuardsPlugin(),
+      responseSizePlugin(log),
+    ],
   });
 }

@@ -8,10 +8,11 @@ import { QueueError, type FieldIssue } from './errors.js';
 export const LIMITS = {
   service: { name: 100, extRef: 100, queueCode: 10, timeZone: 64 },
   customer: { name: 200, extRef: 100 },
-  classification: { code: 50, name: 100 },
+  classification: { code: 50, name: 100, services: 100 },
   procedure: { extRef: 100, name: 100, options: 100 },
   action: { agent: 100, reason: 500, callNextServices: 20 },
   queuePage: { first: 100 },
+  servicesPage: { first: 100 },
   statistics: { windowMinutes: 1440 },
   case: {
     serviceIdExtRef: 100,
@@ -172,17 +173,23 @@ const serviceIds = z
   .array(id)
   .refine((ids) => new Set(ids).size === ids.length, rule('unique', 'must not name a service twice'));
 
+// As many as `services(first:)` returns at most: a classification's services are one page.
+const classificationServiceIds = serviceIds.refine(
+  (ids) => ids.length <= LIMITS.classification.services,
+  rule('maxItems', `must name at most ${LIMITS.classification.services} services`),
+);
+
 export const createClassificationRules = z.object({
   code: text(LIMITS.classification.code, 1),
   name: name(LIMITS.classification.name),
-  serviceIds: serviceIds.nullish().transform((value) => value ?? []),
+  serviceIds: classificationServiceIds.nullish().transform((value) => value ?? []),
 });
 export type CreateClassificationRequest = z.input<typeof createClassificationRules>;
 
 export const updateClassificationRules = z.object({
   name: unchangedIfAbsent(name(LIMITS.classification.name)),
   active: unchangedIfAbsent(z.boolean()),
-  serviceIds: unchangedIfAbsent(serviceIds),
+  serviceIds: unchangedIfAbsent(classificationServiceIds),
 });
 export type UpdateClassificationRequest = z.input<typeof updateClassificationRules>;
 
@@ -280,6 +287,16 @@ export const queuePageRules = z.object({
   after: optional(text(200, 1)),
 });
 export type QueuePageRequest = z.input<typeof queuePageRules>;
+
+export const servicesPageRules = z.object({
+  first: countUpTo(LIMITS.servicesPage.first, LIMITS.servicesPage.first),
+  afterId: z
+    .number()
+    .int()
+    .nullish()
+    .transform((value) => value ?? 0),
+});
+export type ServicesPageRequest = z.input<typeof servicesPageRules>;
 
 export const statisticsRules = z.object({
   windowMinutes: countUpTo(LIMITS.statistics.windowMinutes, 60),

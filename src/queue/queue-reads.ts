@@ -100,13 +100,18 @@ interface Cursor {
 }
 
 const MAX_BIGINT = 2n ** 63n - 1n;
+// Times PostgreSQL takes as the driver writes them (ISO years 1 to 9999): a
+// crafted cursor outside them would fail in the database, not as bad input.
+const EARLIEST = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
 
 function decodeCursor(cursor: string): Cursor {
   // Times may be negative: a case returned to the front can sort before 1970 in principle.
   const [, millis, seq] = /^(-?\d{1,15}):(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8')) ?? [];
   const queueSeq = seq === undefined ? 0n : BigInt(seq);
   const queuedAt = new Date(Number(millis));
-  if (seq === undefined || queueSeq > MAX_BIGINT || Number.isNaN(queuedAt.getTime()))
+  const time = queuedAt.getTime();
+  if (seq === undefined || queueSeq > MAX_BIGINT || !(time >= EARLIEST && time <= LATEST))
     throw badInput('after', 'cursor', 'is not a cursor this queue returned');
   return { queuedAt, queueSeq };
 }

@@ -7,8 +7,10 @@ import {
   changeOf,
   createServiceRules,
   parseInput,
+  servicesPageRules,
   updateServiceRules,
   type CreateServiceRequest,
+  type ServicesPageRequest,
   type UpdateServiceRequest,
 } from './input-rules.js';
 
@@ -50,6 +52,8 @@ export function findService(db: Database, id: number): Promise<Service | null> {
   return db.service.findUnique({ where: { id } });
 }
 
-export function listServices(db: Database): Promise<Service[]> {
-  return db.service.findMany({ orderBy: { id: 'asc' } });
+/** Services by id (oldest first), at most `first` of them, those after `afterId`: a range of the primary key. */
+export function listServices(db: Database, request: ServicesPageRequest = {}): Promise<Service[]> {
+  const { first, afterId } = parseInput(servicesPageRules, request);
+  return db.service.findMany({ where: { id: { gt: afterId } }, orderBy: { id: 'asc' }, take: first });
 }

@@ -9,7 +9,7 @@ import * as services from '../../queue/services.js';
 export const Query: QueryResolvers = {
   case: (_parent, { id }, { db }) => findCase(db, id),
   service: (_parent, { id }, { db }) => services.findService(db, id),
-  services: (_parent, _args, { db }) => services.listServices(db),
+  services: (_parent, args, { db }) => services.listServices(db, args),
   customer: (_parent, { id }, { db }) => referenceData.findCustomer(db, id),
   classifications: (_parent, _args, { db }) => referenceData.listClassifications(db),
   procedures: (_parent, _args, { db }) => referenceData.listProcedures(db),
