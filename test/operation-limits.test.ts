@@ -10,7 +10,7 @@ import { inject } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createDatabaseClient, type Database } from '../src/db/prisma-client.js';
 import { startGateway, type Gateway } from '../src/gateway.js';
-import { ServicesDocument } from '../src/generated/operations/graphql.js';
+import { ClassificationsDocument, ProceduresDocument, ServicesDocument } from '../src/generated/operations/graphql.js';
 import { MAX_DOCUMENT_TOKENS, OPERATION_LIMITS } from '../src/graphql/operation-limits.js';
 import { jsonSizeWithin, MAX_RESPONSE_BYTES } from '../src/graphql/response-size.js';
 import type { Logger } from '../src/log.js';
@@ -250,6 +250,58 @@ describe('services are a bounded, paged list', () => {
       field: 'serviceIds',
       rule: 'maxItems',
     });
+  });
+});
+
+describe('classifications and procedures are bounded, paged lists', () => {
+  beforeAll(async () => {
+    await db.classification.createMany({
+      data: Array.from({ length: 105 }, (_, index) => ({
+        code: `PAGED-${String(index).padStart(3, '0')}`,
+        name: 'Paged',
+      })),
+    });
+    await db.procedure.createMany({
+      data: Array.from({ length: 105 }, (_, index) => ({
+        extRef: `paged-${String(index).padStart(3, '0')}`,
+        name: 'Paged',
+      })),
+    });
+  });
+
+  it('returns at most 100 classifications by code, and the rest after the last code', async () => {
+    const all = (await db.classification.findMany({ select: { code: true }, orderBy: { code: 'asc' } })).map(
+      (row) => row.code,
+    );
+    const first = expectData(await request(ClassificationsDocument, {})).classifications.map((row) => row.code);
+    expect(first).toEqual(all.slice(0, LIMITS.referencePage.first));
+    const rest = expectData(await request(ClassificationsDocument, { afterCode: first.at(-1)! })).classifications;
+    expect(rest.map((row) => row.code)).toEqual(all.slice(LIMITS.referencePage.first));
+    const small = expectData(await request(ClassificationsDocument, { first: 2, afterCode: all[4]! })).classifications;
+    expect(small.map((row) => row.code)).toEqual(all.slice(5, 7));
+  });
+
+  it('returns at most 100 procedures by external reference, and the rest after the last one', async () => {
+    const all = (await db.procedure.findMany({ select: { extRef: true }, orderBy: { extRef: 'asc' } })).map(
+      (row) => row.extRef,
+    );
+    const first = expectData(await request(ProceduresDocument, {})).procedures.map((row) => row.extRef);
+    expect(first).toEqual(all.slice(0, LIMITS.referencePage.first));
+    const rest = expectData(await request(ProceduresDocument, { afterExtRef: first.at(-1)! })).procedures;
+    expect(rest.map((row) => row.extRef)).toEqual(all.slice(LIMITS.referencePage.first));
+  });
+
+  it('refuses a page over 100 as bad input, and counts the page size asked for', async () => {
+    const overPage = [
+      await request(ClassificationsDocument, { first: 101 }),
+      await request(ProceduresDocument, { first: 101 }),
+    ];
+    for (const answer of overPage)
+      expect(expectError(answer).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first', rule: 'range' });
+    const nested = (first: number) =>
+      `{ classifications(first: ${first}) { services { queue(first: 100) { edges { node { id } } } } } }`;
+    expectRefused(await post(nested(100)), { rule: 'maxCost' });
+    expect((await post(nested(1))).status).toBe(200);
   });
 });
 

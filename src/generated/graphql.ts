@@ -658,11 +658,21 @@ export type Query = {
    * waits) its position; null when no case has it.
    */
   case: Maybe<Case>;
-  /** Every classification, by code. */
+  /**
+   * Classifications by code: at most `first` of them (100 unless asked for
+   * fewer), those whose code sorts after `afterCode`. With 100 classifications
+   * or fewer, this returns them all; beyond that, ask again with `afterCode` set
+   * to the last code returned, until a page comes back shorter than `first`.
+   */
   classifications: Array<Classification>;
   /** The customer with this id, or null when none has it. */
   customer: Maybe<Customer>;
-  /** Every procedure with its options, by external reference. */
+  /**
+   * Procedures with their options, by external reference: at most `first` of
+   * them (100 unless asked for fewer), those whose reference sorts after
+   * `afterExtRef`. With 100 procedures or fewer, this returns them all; beyond
+   * that, ask again with `afterExtRef` set to the last reference returned.
+   */
   procedures: Array<Procedure>;
   /** The service with this id, or null when no service has it. */
   service: Maybe<Service>;
@@ -683,8 +693,22 @@ export type QueryCaseArgs = {
 
 
 /** Read operations. */
+export type QueryClassificationsArgs = {
+  afterCode?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** Read operations. */
 export type QueryCustomerArgs = {
   id: Scalars['Int']['input'];
+};
+
+
+/** Read operations. */
+export type QueryProceduresArgs = {
+  afterExtRef?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1118,9 +1142,9 @@ export type ProcedureOptionResolvers<ContextType = GraphQLContext, ParentType ex
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   case: Resolver<Maybe<ResolversTypes['Case']>, ParentType, ContextType, RequireFields<QueryCaseArgs, 'id'>>;
-  classifications: Resolver<Array<ResolversTypes['Classification']>, ParentType, ContextType>;
+  classifications: Resolver<Array<ResolversTypes['Classification']>, ParentType, ContextType, RequireFields<QueryClassificationsArgs, 'first'>>;
   customer: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
-  procedures: Resolver<Array<ResolversTypes['Procedure']>, ParentType, ContextType>;
+  procedures: Resolver<Array<ResolversTypes['Procedure']>, ParentType, ContextType, RequireFields<QueryProceduresArgs, 'first'>>;
   service: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType, RequireFields<QueryServiceArgs, 'id'>>;
   services: Resolver<Array<ResolversTypes['Service']>, ParentType, ContextType, RequireFields<QueryServicesArgs, 'first'>>;
 };

@@ -50,8 +50,6 @@ export type OperationLimits = { readonly [K in keyof typeof OPERATION_LIMITS]: n
 
 /** How many items a data list field may return: its `first` argument, or the largest the list can be. */
 const LIST_SIZES: Record<string, number> = {
-  classifications: 100,
-  procedures: 100,
   options: LIMITS.procedure.options,
   history: 100,
   customProperties: LIMITS.case.customProperties,
@@ -60,6 +58,8 @@ const PAGED_LISTS: Record<string, { readonly fallback: number; readonly max: num
   queue: { fallback: 20, max: LIMITS.queuePage.first },
   // Root `services(first:)`; a classification's `services` has no argument and at most as many.
   services: { fallback: LIMITS.servicesPage.first, max: LIMITS.servicesPage.first },
+  classifications: { fallback: LIMITS.referencePage.first, max: LIMITS.referencePage.first },
+  procedures: { fallback: LIMITS.referencePage.first, max: LIMITS.referencePage.first },
 };
 
 function dataListSize(field: FieldNode): number {

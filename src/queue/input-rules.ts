@@ -13,6 +13,7 @@ export const LIMITS = {
   action: { agent: 100, reason: 500, callNextServices: 20 },
   queuePage: { first: 100 },
   servicesPage: { first: 100 },
+  referencePage: { first: 100 },
   statistics: { windowMinutes: 1440 },
   case: {
     serviceIdExtRef: 100,
@@ -297,6 +298,20 @@ export const servicesPageRules = z.object({
     .transform((value) => value ?? 0),
 });
 export type ServicesPageRequest = z.input<typeof servicesPageRules>;
+
+const referencePageSize = countUpTo(LIMITS.referencePage.first, LIMITS.referencePage.first);
+
+export const classificationsPageRules = z.object({
+  first: referencePageSize,
+  afterCode: optional(text(LIMITS.classification.code, 1)),
+});
+export type ClassificationsPageRequest = z.input<typeof classificationsPageRules>;
+
+export const proceduresPageRules = z.object({
+  first: referencePageSize,
+  afterExtRef: optional(text(LIMITS.procedure.extRef, 1)),
+});
+export type ProceduresPageRequest = z.input<typeof proceduresPageRules>;
 
 export const statisticsRules = z.object({
   windowMinutes: countUpTo(LIMITS.statistics.windowMinutes, 60),

@@ -17,6 +17,10 @@ import {
   procedureOptionRules,
   updateClassificationRules,
   updateProcedureRules,
+  classificationsPageRules,
+  proceduresPageRules,
+  type ClassificationsPageRequest,
+  type ProceduresPageRequest,
   type CreateClassificationRequest,
   type CreateProcedureRequest,
   type CustomerRequest,
@@ -93,8 +97,13 @@ export async function updateClassification(
     .catch(knownServices);
 }
 
-export function listClassifications(db: Database): Promise<Classification[]> {
-  return db.classification.findMany({ orderBy: { code: 'asc' } });
+export function listClassifications(db: Database, request: ClassificationsPageRequest = {}): Promise<Classification[]> {
+  const { first, afterCode } = parseInput(classificationsPageRules, request);
+  return db.classification.findMany({
+    ...(afterCode === null ? {} : { where: { code: { gt: afterCode } } }),
+    orderBy: { code: 'asc' },
+    take: first,
+  });
 }
 
 export async function createProcedure(db: Database, request: CreateProcedureRequest): Promise<Procedure> {
@@ -128,6 +137,11 @@ export async function addProcedureOption(
   return procedure;
 }
 
-export function listProcedures(db: Database): Promise<Procedure[]> {
-  return db.procedure.findMany({ orderBy: { extRef: 'asc' } });
+export function listProcedures(db: Database, request: ProceduresPageRequest = {}): Promise<Procedure[]> {
+  const { first, afterExtRef } = parseInput(proceduresPageRules, request);
+  return db.procedure.findMany({
+    ...(afterExtRef === null ? {} : { where: { extRef: { gt: afterExtRef } } }),
+    orderBy: { extRef: 'asc' },
+    take: first,
+  });
 }

@@ -11,6 +11,6 @@ export const Query: QueryResolvers = {
   service: (_parent, { id }, { db }) => services.findService(db, id),
   services: (_parent, args, { db }) => services.listServices(db, args),
   customer: (_parent, { id }, { db }) => referenceData.findCustomer(db, id),
-  classifications: (_parent, _args, { db }) => referenceData.listClassifications(db),
-  procedures: (_parent, _args, { db }) => referenceData.listProcedures(db),
+  classifications: (_parent, args, { db }) => referenceData.listClassifications(db, args),
+  procedures: (_parent, args, { db }) => referenceData.listProcedures(db, args),
 };
