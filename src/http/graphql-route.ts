@@ -1,9 +1,13 @@
 // POST and GET /graphql, handed to Apollo Server as a plain HTTP request.
+// What Apollo would not answer with a coded JSON 4xx (other methods, a body
+// on GET, bodies that are too large, not UTF-8 or not JSON) is answered here.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../graphql/context.js';
-import { BodyTooLarge, readBody } from './body.js';
-import { sendJson } from './respond.js';
+import { BodyAborted, BodyNotUtf8, BodyTooLarge, MAX_BODY_BYTES, readBody } from './body.js';
+import { sendError } from './respond.js';
+
+export const ALLOWED_METHODS = 'GET, POST, OPTIONS';
 
 function headerMap(request: IncomingMessage): HeaderMap {
   const headers = new HeaderMap();
@@ -13,34 +17,75 @@ function headerMap(request: IncomingMessage): HeaderMap {
   return headers;
 }
 
+/** `application/json`, or a structured `+json` type such as `application/graphql-response+json`. */
+function isJsonMediaType(contentType: string | undefined): boolean {
+  const essence = contentType?.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  return essence === 'application/json' || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(essence);
+}
+
+class BodyOnGet extends Error {
+  override readonly name = 'BodyOnGet';
+}
+
 async function parsedBody(request: IncomingMessage, headers: HeaderMap): Promise<unknown> {
+  // Read even a GET's body (bounded), so the connection stays usable.
   const text = await readBody(request);
+  if (request.method === 'GET') {
+    if (text !== '') throw new BodyOnGet();
+    return undefined;
+  }
   // Apollo wants JSON bodies parsed; anything else it judges itself (and
   // refuses, which is its protection against cross-site requests).
-  if (!headers.get('content-type')?.includes('json')) return text;
-  return text === '' ? {} : JSON.parse(text);
+  if (!isJsonMediaType(headers.get('content-type'))) return text;
+  return text === '' ? {} : (JSON.parse(text) as unknown);
+}
+
+function refuseBody(response: ServerResponse, error: unknown): void {
+  if (error instanceof BodyTooLarge) {
+    sendError(response, 413, 'PAYLOAD_TOO_LARGE', `Request body is too large: the limit is ${MAX_BODY_BYTES} bytes`);
+  } else if (error instanceof BodyNotUtf8) {
+    sendError(response, 400, 'BAD_REQUEST', 'Request body is not valid UTF-8');
+  } else if (error instanceof BodyOnGet) {
+    sendError(
+      response,
+      400,
+      'BAD_REQUEST',
+      'A GET request must not have a body: send the operation in the query string, or POST it as JSON',
+    );
+  } else if (error instanceof SyntaxError) {
+    sendError(response, 400, 'BAD_REQUEST', 'Request body is not valid JSON');
+  } else {
+    throw error;
+  }
 }
 
 export function graphqlRoute(apollo: ApolloServer<GraphQLContext>, context: () => Promise<GraphQLContext>) {
   return async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> => {
+    const method = request.method ?? 'GET';
+    if (method === 'OPTIONS') {
+      response.writeHead(204, { allow: ALLOWED_METHODS });
+      response.end();
+      return;
+    }
+    if (method !== 'GET' && method !== 'POST') {
+      sendError(response, 405, 'METHOD_NOT_ALLOWED', `Method not allowed: use ${ALLOWED_METHODS}`, {
+        allow: ALLOWED_METHODS,
+      });
+      return;
+    }
     const headers = headerMap(request);
     let body: unknown;
     try {
       body = await parsedBody(request, headers);
     } catch (error) {
-      if (error instanceof BodyTooLarge) {
-        sendJson(response, 413, {
-          errors: [{ message: 'Request body is too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
-        });
-      } else {
-        sendJson(response, 400, {
-          errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }],
-        });
-      }
+      // The socket is gone (the client left, or its request timed out and
+      // the server has answered 408): there is nobody to answer.
+      if (error instanceof BodyAborted) return;
+      refuseBody(response, error);
       return;
     }
     const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
+      httpGraphQLRequest: { method, headers, search: url.search, body },
       context,
     });
     for (const [name, value] of result.headers) response.setHeader(name, value);

@@ -1,11 +1,26 @@
-// The HTTP edge: routes requests by path and never lets an exception become
-// a dropped connection.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// The HTTP edge: routes requests by path, keeps every connection within its
+// deadlines, answers every malformed request with a coded JSON 4xx, and never
+// lets an exception become a dropped connection or a crash.
+import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { sendJson } from './respond.js';
+import { quote, rawErrorResponse, sendError } from './respond.js';
 
 export const GRAPHQL_PATH = '/graphql';
+
+/**
+ * A socket with no traffic either way for this long is closed: the backstop
+ * for what the request deadlines do not cover, such as a client that stops
+ * reading its response. Longer than any request's database work may take.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+
+/** Node keeps an idle kept-alive socket open this long past `keepAliveTimeout` (its own margin). */
+const NODE_KEEP_ALIVE_MARGIN_MS = 1_000;
+
+/** Refused connections are logged at most once per this long, with their count. */
+const DROP_LOG_INTERVAL_MS = 10_000;
 
 type Route = (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void>;
 
@@ -14,28 +29,146 @@ export interface Routes {
   readonly health: Route;
 }
 
-export function createHttpServer(routes: Routes, log: Logger, limits: Config['http']): Server {
+export type HttpLimits = Config['http'] & {
+  /** See DEFAULT_IDLE_TIMEOUT_MS. */
+  readonly idleTimeoutMs?: number;
+};
+
+/**
+ * How often Node compares open requests with their header and request
+ * deadlines. Its default, 30 s, let a 30 s deadline stretch to 60 s; a tenth
+ * of the shorter deadline, at most 1 s, keeps each within a second.
+ */
+export function deadlineCheckIntervalMs(limits: Config['http']): number {
+  return Math.max(10, Math.min(1_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 10)));
+}
+
+/** The target of a request as a URL, or undefined when it is not one (`GET http://[ HTTP/1.1`). */
+function requestUrl(request: IncomingMessage): URL | undefined {
+  try {
+    return new URL(request.url ?? '/', 'http://gateway.invalid');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The answer to a request Node refused before any route saw it. */
+function clientErrorResponse(code: string | undefined, message: string, limits: Config['http']): Buffer {
+  switch (code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return rawErrorResponse(
+        408,
+        'REQUEST_TIMEOUT',
+        `Request not received in time: its headers are due within ${limits.headersTimeoutMs} ms ` +
+          `and the whole request within ${limits.requestTimeoutMs} ms`,
+      );
+    case 'HPE_HEADER_OVERFLOW':
+      return rawErrorResponse(
+        431,
+        'REQUEST_HEADER_FIELDS_TOO_LARGE',
+        `Request headers are too large: the limit is ${maxHeaderSize} bytes`,
+      );
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return rawErrorResponse(413, 'PAYLOAD_TOO_LARGE', 'Request chunk extensions are too large');
+    default:
+      return rawErrorResponse(400, 'BAD_REQUEST', `Malformed HTTP request: ${quote(message)}`);
+  }
+}
+
+export function createHttpServer(routes: Routes, log: Logger, limits: HttpLimits): Server {
   const table = new Map<string, Route>([
     [GRAPHQL_PATH, routes.graphql],
     ['/health', routes.health],
   ]);
-  const server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://gateway.invalid');
-    const route = table.get(url.pathname);
-    if (!route) return sendJson(response, 404, { error: `nothing at ${url.pathname}; GraphQL is at ${GRAPHQL_PATH}` });
-    route(request, response, url).catch((error: unknown) => {
-      log.error(`unhandled error on ${request.method} ${url.pathname}`, error);
-      if (!response.headersSent)
-        sendJson(response, 500, {
-          errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
-        });
-      else response.destroy();
-    });
+  // The response each socket is answering, so a client error arriving
+  // meanwhile (a body that stalls) knows whether an answer has begun.
+  const answering = new WeakMap<Duplex, ServerResponse>();
+
+  const server = createServer(
+    {
+      // Node throws when the headers deadline exceeds the request deadline.
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: deadlineCheckIntervalMs(limits),
+      // Node closes an idle kept-alive socket a margin after this and
+      // advertises this (Keep-Alive: timeout=N): taking the margin off closes
+      // it when configured, while clients stop reusing it a second before.
+      keepAliveTimeout: Math.max(1, limits.keepAliveTimeoutMs - NODE_KEEP_ALIVE_MARGIN_MS),
+      // Checked below, to answer with a JSON body like every other refusal.
+      requireHostHeader: false,
+    },
+    (request, response) => {
+      const socket = request.socket;
+      answering.set(socket, response);
+      const forget = () => {
+        if (answering.get(socket) === response) answering.delete(socket);
+      };
+      response.once('finish', forget);
+      response.once('close', forget);
+
+      const url = requestUrl(request);
+      if (!url) {
+        sendError(response, 400, 'BAD_REQUEST', `Request target is not a valid URL: "${quote(request.url ?? '')}"`);
+        return;
+      }
+      if (request.httpVersion === '1.1' && request.headers.host === undefined) {
+        sendError(response, 400, 'BAD_REQUEST', 'An HTTP/1.1 request must have a Host header');
+        return;
+      }
+      const route = table.get(url.pathname);
+      if (!route) {
+        sendError(response, 404, 'NOT_FOUND', `Nothing at "${quote(url.pathname)}": GraphQL is at ${GRAPHQL_PATH}`);
+        return;
+      }
+      route(request, response, url).catch((error: unknown) => {
+        log.error(`unhandled error on ${request.method} ${url.pathname}`, error);
+        if (!response.headersSent) sendError(response, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
+        else response.destroy();
+      });
+    },
+  );
+  server.timeout = limits.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+
+  // Malformed requests, oversized headers and missed deadlines: Node would
+  // answer with an empty body; this answers with a coded JSON one.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const begun = answering.get(socket)?.headersSent ?? false;
+    const gone = error.code === 'ECONNRESET' || error.code === 'EPIPE';
+    if (socket.writable && !begun && !gone) socket.write(clientErrorResponse(error.code, error.message, limits));
+    socket.destroy();
   });
-  // A client gets this long to send a whole request (headers and body).
-  server.requestTimeout = limits.requestTimeoutMs;
-  server.headersTimeout = limits.headersTimeoutMs;
-  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+
+  // Node would answer these with an empty body, or (CONNECT) none at all.
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    sendError(
+      response,
+      417,
+      'EXPECTATION_FAILED',
+      `Unsupported Expect header: "${quote(String(request.headers.expect))}"; only 100-continue is supported`,
+      { connection: 'close' },
+    );
+  });
+  server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
+    // Node no longer watches this socket: close it once the answer is out.
+    socket.end(rawErrorResponse(405, 'METHOD_NOT_ALLOWED', 'CONNECT is not supported: this is not a proxy'), () =>
+      socket.destroy(),
+    );
+  });
+
+  // Beyond the cap Node closes new connections at once, before reading
+  // anything: the client sees the connection reset, with no response.
   server.maxConnections = limits.maxConnections;
+  let dropped = 0;
+  let lastDropLog = 0;
+  server.on('drop', () => {
+    dropped += 1;
+    const now = Date.now();
+    if (now - lastDropLog < DROP_LOG_INTERVAL_MS) return;
+    log.error(
+      `refused ${dropped} connection(s) since the last report: ${limits.maxConnections} were open (HTTP_MAX_CONNECTIONS)`,
+    );
+    dropped = 0;
+    lastDropLog = now;
+  });
   return server;
 }

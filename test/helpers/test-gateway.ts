@@ -18,9 +18,13 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-export async function startTestGateway(hooks: GatewayHooks = {}): Promise<TestGateway> {
+/** `env` adds or overrides settings, e.g. `{ HTTP_HEADERS_TIMEOUT_MS: '1000' }` for short deadlines. */
+export async function startTestGateway(
+  hooks: GatewayHooks = {},
+  env: Readonly<Record<string, string>> = {},
+): Promise<TestGateway> {
   const database = await createTestDatabase(inject('serverUrl'));
-  const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', DATABASE_POOL_SIZE: '20' });
+  const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', DATABASE_POOL_SIZE: '20', ...env });
   const gateway = await startGateway(config, silentLogger, hooks);
   const sql = testPool(database.url, 2);
   const db = createDatabaseClient(database.url, 4);
