@@ -235,3 +235,23 @@ describe('malformed requests get a coded JSON 4xx', () => {
     expect(JSON.parse(withCharset.body)).toEqual({ data: { __typename: 'Query' } });
   });
 });
+
+describe('many bad variables at once', () => {
+  it('answers 51 or more variable errors as bad input, never as an internal error', async () => {
+    // graphql-js gives up after 50 variable errors with an error of its own, which had no code.
+    const response = await fetch(t.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: 'mutation($i: CallNextInput!) { callNext(input: $i) { id } }',
+        variables: { i: { serviceIds: Array.from({ length: 51 }, () => 'x'), agent: 'a' } },
+      }),
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(body.errors.length).toBeGreaterThan(50);
+    expect(body.errors.map((error) => error.extensions.code)).not.toContain('INTERNAL_SERVER_ERROR');
+    expect(body.errors.at(-1)?.message).toMatch(/^Too many errors processing variables/);
+    expect(body.errors.at(-1)?.extensions.code).toBe('BAD_USER_INPUT');
+  });
+});

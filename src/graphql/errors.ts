@@ -13,6 +13,7 @@ import { boundedMessage } from './bounded-message.js';
 export const DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE';
 /** What `Retry-After` says, and the error's `extensions.retryAfterSeconds`. */
 export const RETRY_AFTER_SECONDS = 2;
+const TOO_MANY_VARIABLE_ERRORS = 'Too many errors processing variables';
 
 function unbounded(
   log: Logger,
@@ -35,7 +36,13 @@ function unbounded(
     };
   }
   // Not from a resolver: parse, validation and variable errors, safe to show.
-  if (original === error) return formatted;
+  if (original === error) {
+    // graphql-js stops after 50 variable errors with an error of no code,
+    // which Apollo would present as INTERNAL_SERVER_ERROR: it is still bad input.
+    if (formatted.message.startsWith(TOO_MANY_VARIABLE_ERRORS))
+      return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT' } };
+    return formatted;
+  }
   // A resolver chose to throw a GraphQLError: it is meant for the client.
   if (original instanceof GraphQLError) return formatted;
   const path = formatted.path ? { path: formatted.path } : {};
