@@ -17,41 +17,47 @@ const blankAsAbsent = (value: unknown) => (value === '' ? undefined : value);
 const millis = (fallback: number, min = 1, max = 3_600_000) =>
   z.preprocess(blankAsAbsent, z.coerce.number().int().min(min).max(max).default(fallback));
 
-const environment = z.object({
-  PORT: z.preprocess(blankAsAbsent, port.default(4000)),
-  HOST: z.preprocess(blankAsAbsent, z.string().min(1).default('127.0.0.1')),
-  DATABASE_URL: z.preprocess(
-    blankAsAbsent,
-    z
-      .string()
-      .refine(
-        (value) => /^postgres(ql)?:\/\/.+/.test(value) && URL.canParse(value),
-        'must be a postgresql:// connection URL',
-      )
-      .optional(),
-  ),
-  DATABASE_POOL_SIZE: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(500).default(10)),
-  DATABASE_HOT_POOL_SIZE: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(100).default(4)),
-  SHUTDOWN_GRACE_MS: z.preprocess(blankAsAbsent, z.coerce.number().int().min(0).max(600_000).default(10_000)),
-  DATABASE_STATEMENT_TIMEOUT_MS: millis(10_000),
-  DATABASE_LOCK_TIMEOUT_MS: millis(5_000),
-  DATABASE_ACQUIRE_TIMEOUT_MS: millis(5_000),
-  HEALTH_TIMEOUT_MS: millis(1_000),
-  HTTP_HEADERS_TIMEOUT_MS: millis(10_000),
-  HTTP_REQUEST_TIMEOUT_MS: millis(30_000),
-  HTTP_KEEP_ALIVE_TIMEOUT_MS: millis(5_000),
-  HTTP_MAX_CONNECTIONS: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(1_000_000).default(1_024)),
-  EMBEDDED_PG_DATA_DIR: z.preprocess(blankAsAbsent, z.string().default(join(PROJECT_ROOT, '.data', 'postgres'))),
-  EMBEDDED_PG_PORT: z.preprocess(blankAsAbsent, port.min(1).optional()),
-  EMBEDDED_PG_OS_USER: z.preprocess(
-    blankAsAbsent,
-    z
-      .string()
-      .regex(/^[a-z_][a-z0-9_-]*$/)
-      .default('postgres'),
-  ),
-  EMBEDDED_PG_STAGE_DIR: z.preprocess(blankAsAbsent, z.string().default('/var/lib/fifo-case-gateway')),
-});
+const environment = z
+  .object({
+    PORT: z.preprocess(blankAsAbsent, port.default(4000)),
+    HOST: z.preprocess(blankAsAbsent, z.string().min(1).default('127.0.0.1')),
+    DATABASE_URL: z.preprocess(
+      blankAsAbsent,
+      z
+        .string()
+        .refine(
+          (value) => /^postgres(ql)?:\/\/.+/.test(value) && URL.canParse(value),
+          'must be a postgresql:// connection URL',
+        )
+        .optional(),
+    ),
+    DATABASE_POOL_SIZE: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(500).default(10)),
+    DATABASE_HOT_POOL_SIZE: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(100).default(4)),
+    SHUTDOWN_GRACE_MS: z.preprocess(blankAsAbsent, z.coerce.number().int().min(0).max(600_000).default(10_000)),
+    DATABASE_STATEMENT_TIMEOUT_MS: millis(10_000),
+    DATABASE_LOCK_TIMEOUT_MS: millis(5_000),
+    DATABASE_ACQUIRE_TIMEOUT_MS: millis(5_000),
+    HEALTH_TIMEOUT_MS: millis(1_000),
+    HTTP_HEADERS_TIMEOUT_MS: millis(10_000),
+    HTTP_REQUEST_TIMEOUT_MS: millis(30_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: millis(5_000),
+    HTTP_IDLE_TIMEOUT_MS: millis(120_000),
+    HTTP_MAX_CONNECTIONS: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(1_000_000).default(1_024)),
+    EMBEDDED_PG_DATA_DIR: z.preprocess(blankAsAbsent, z.string().default(join(PROJECT_ROOT, '.data', 'postgres'))),
+    EMBEDDED_PG_PORT: z.preprocess(blankAsAbsent, port.min(1).optional()),
+    EMBEDDED_PG_OS_USER: z.preprocess(
+      blankAsAbsent,
+      z
+        .string()
+        .regex(/^[a-z_][a-z0-9_-]*$/)
+        .default('postgres'),
+    ),
+    EMBEDDED_PG_STAGE_DIR: z.preprocess(blankAsAbsent, z.string().default('/var/lib/fifo-case-gateway')),
+  })
+  .refine((value) => value.HTTP_HEADERS_TIMEOUT_MS <= value.HTTP_REQUEST_TIMEOUT_MS, {
+    path: ['HTTP_HEADERS_TIMEOUT_MS'],
+    message: 'must not be longer than HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+  });
 
 export interface Config {
   readonly port: number;
@@ -82,6 +88,8 @@ export interface Config {
     readonly keepAliveTimeoutMs: number;
     /** Connections beyond this many at once are refused. */
     readonly maxConnections: number;
+    /** A connection with no traffic either way for this long is closed (e.g. a client that stops reading). */
+    readonly idleTimeoutMs: number;
   };
   readonly embedded: {
     readonly dataDir: string;
@@ -120,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requestTimeoutMs: value.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: value.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: value.HTTP_MAX_CONNECTIONS,
+      idleTimeoutMs: value.HTTP_IDLE_TIMEOUT_MS,
     },
     embedded: {
       dataDir: resolve(value.EMBEDDED_PG_DATA_DIR),

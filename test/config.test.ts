@@ -20,6 +20,23 @@ describe('configuration', () => {
     expect(config).toMatchObject({ port: 8080, databaseUrl: 'postgresql://u:p@db.example:5432/queue' });
   });
 
+  it('has documented defaults for every timeout and limit', () => {
+    const config = loadConfig({});
+    expect(config.timeouts).toEqual({ statementMs: 10_000, lockMs: 5_000, acquireMs: 5_000, healthMs: 1_000 });
+    expect(config.http).toEqual({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnections: 1_024,
+      idleTimeoutMs: 120_000,
+    });
+  });
+
+  it('refuses a header deadline longer than the whole request deadline', () => {
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS/);
+    expect(loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '30000' }).http.headersTimeoutMs).toBe(30_000);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', PORT: '' })).toMatchObject({ port: 4000, databaseUrl: undefined });
   });

@@ -52,7 +52,13 @@ function expectTimedOut(ending: RawEnding, deadline: number): void {
 
 describe('deadlines', () => {
   it('checks deadlines at least every second, and more often for short ones', () => {
-    const limits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 1 };
+    const limits = {
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnections: 1,
+      idleTimeoutMs: 120_000,
+    };
     expect(deadlineCheckIntervalMs(limits)).toBe(1_000);
     expect(deadlineCheckIntervalMs({ ...limits, headersTimeoutMs: 1_000 })).toBe(100);
   });
@@ -172,7 +178,13 @@ describe('refused connections', () => {
     const server = createHttpServer(
       { graphql: () => Promise.resolve(), health: () => Promise.resolve() },
       { info: () => undefined, error: (message) => lines.push(message) },
-      { headersTimeoutMs: 10_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 2_000, maxConnections: 1 },
+      {
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 10_000,
+        keepAliveTimeoutMs: 2_000,
+        maxConnections: 1,
+        idleTimeoutMs: 120_000,
+      },
     );
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');

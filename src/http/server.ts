@@ -9,13 +9,6 @@ import { quote, rawErrorResponse, sendError } from './respond.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
-/**
- * A socket with no traffic either way for this long is closed: the backstop
- * for what the request deadlines do not cover, such as a client that stops
- * reading its response. Longer than any request's database work may take.
- */
-export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
-
 /** Node keeps an idle kept-alive socket open this long past `keepAliveTimeout` (its own margin). */
 const NODE_KEEP_ALIVE_MARGIN_MS = 1_000;
 
@@ -29,10 +22,10 @@ export interface Routes {
   readonly health: Route;
 }
 
-export type HttpLimits = Config['http'] & {
-  /** See DEFAULT_IDLE_TIMEOUT_MS. */
-  readonly idleTimeoutMs?: number;
-};
+// The idle timeout is the backstop for what the request deadlines do not
+// cover, such as a client that stops reading its response; it must be longer
+// than any request's database work may take.
+export type HttpLimits = Config['http'];
 
 /**
  * How often Node compares open requests with their header and request
@@ -127,7 +120,7 @@ export function createHttpServer(routes: Routes, log: Logger, limits: HttpLimits
       });
     },
   );
-  server.timeout = limits.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  server.timeout = limits.idleTimeoutMs;
 
   // Malformed requests, oversized headers and missed deadlines: Node would
   // answer with an empty body; this answers with a coded JSON one.
