@@ -291,6 +291,28 @@ describe('classifications and procedures are bounded, paged lists', () => {
     expect(rest.map((row) => row.extRef)).toEqual(all.slice(LIMITS.referencePage.first));
   });
 
+  it('keeps a procedure at 100 options when options are added one at a time, even at once', async () => {
+    const procedure = await given.procedure(db, {
+      options: { create: Array.from({ length: 99 }, (_, index) => ({ extRef: `o${index}`, name: 'Option' })) },
+    });
+    const adds = await Promise.all(
+      [1, 2, 3].map((index) =>
+        post(
+          `mutation { addProcedureOption(procedureExtRef: "${procedure.extRef}", input: { extRef: "late-${index}", name: "Late" }) { extRef } }`,
+        ),
+      ),
+    );
+    const refused = adds.filter((answer) => answer.body.errors !== undefined);
+    expect(refused).toHaveLength(2);
+    for (const answer of refused)
+      expect(answer.body.errors?.[0]?.extensions).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field: 'procedureExtRef',
+        rule: 'maxItems',
+      });
+    expect(await db.procedureOption.count({ where: { procedureId: procedure.id } })).toBe(LIMITS.procedure.options);
+  });
+
   it('refuses a page over 100 as bad input, and counts the page size asked for', async () => {
     const overPage = [
       await request(ClassificationsDocument, { first: 101 }),

@@ -4,21 +4,22 @@
 import type { Database } from '../db/prisma-client.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/prisma-errors.js';
 import type { Classification, Customer, Procedure } from '../generated/prisma/client.js';
-import { conflict, notFound } from './errors.js';
+import { badInput, conflict, notFound } from './errors.js';
 import {
   changeOf,
   classificationKeyRules,
+  classificationsPageRules,
   createClassificationRules,
-  optionParentRules,
-  procedureKeyRules,
   createProcedureRules,
   customerRules,
+  LIMITS,
+  optionParentRules,
   parseInput,
+  procedureKeyRules,
   procedureOptionRules,
+  proceduresPageRules,
   updateClassificationRules,
   updateProcedureRules,
-  classificationsPageRules,
-  proceduresPageRules,
   type ClassificationsPageRequest,
   type ProceduresPageRequest,
   type CreateClassificationRequest,
@@ -131,8 +132,19 @@ export async function addProcedureOption(
   const option = parseInput(procedureOptionRules, request);
   const procedure = await db.procedure.findUnique({ where: { extRef: procedureExtRef } });
   if (!procedure) throw notFound('procedureExtRef', `no procedure has the external reference "${procedureExtRef}"`);
-  await db.procedureOption
-    .create({ data: { ...option, procedureId: procedure.id } })
+  // The procedure's row lock makes count-then-insert safe against a concurrent add.
+  await db
+    .$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM procedures WHERE id = ${procedure.id} FOR NO KEY UPDATE`;
+      const count = await tx.procedureOption.count({ where: { procedureId: procedure.id } });
+      if (count >= LIMITS.procedure.options)
+        throw badInput(
+          'procedureExtRef',
+          'maxItems',
+          `the procedure already has ${count} options, the most it may have`,
+        );
+      await tx.procedureOption.create({ data: { ...option, procedureId: procedure.id } });
+    })
     .catch(unique('extRef', `the procedure already has an option "${option.extRef}"`));
   return procedure;
 }
