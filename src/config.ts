@@ -56,7 +56,7 @@ const environment = z
   })
   .refine((value) => value.HTTP_HEADERS_TIMEOUT_MS <= value.HTTP_REQUEST_TIMEOUT_MS, {
     path: ['HTTP_HEADERS_TIMEOUT_MS'],
-    message: 'must not be longer than HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+    error: 'must not be longer than HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
   });
 
 export interface Config {
