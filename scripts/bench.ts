@@ -13,6 +13,10 @@
 // only; every loop is bounded in time and every child is stopped at the end,
 // on error and on Ctrl-C.
 //
+// The report ends with the gateway's memory: idle before the rows, at its
+// peak during them, and a few seconds after the last (RSS beside V8's heap,
+// external memory and malloc's heaps; scripts/bench/memory.ts).
+//
 // Environment:
 //   BENCH_SECONDS         measured seconds per row (default 5)
 //   BENCH_WARMUP_SECONDS  discarded warm-up seconds per row (default 1)
@@ -22,14 +26,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startScratchPostgres } from '../src/db/scratch-postgres.js';
 import { killWorkers } from './bench/children.js';
-import { cpuPercent, cpuSnapshot, nproc, postmasterPid, rssKiB, type CpuSnapshot } from './bench/cpu.js';
+import { cpuPercent, cpuSnapshot, nproc, postmasterPid, type CpuSnapshot } from './bench/cpu.js';
 import { BenchDatabase } from './bench/database.js';
 import { startGatewayProcess, type GatewayProcess } from './bench/gateway.js';
 import type { LoadSettings } from './bench/load.js';
 import type { RawSettings } from './bench/raw.js';
+import { kibAsMib, PeakWatch } from './bench/memory.js';
 import { runWorker } from './bench/run-worker.js';
 import { readSettings, UsageError, type BenchSettings } from './bench/settings.js';
-import { markdownTable, ratioLine, statementTable, type RowFigures } from './bench/table.js';
+import { markdownTable, memoryTable, ratioLine, statementTable, type RowFigures } from './bench/table.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const LOAD_WORKER = join(HERE, 'bench', 'load.ts');
@@ -56,6 +61,9 @@ const RAW_CLAIM_CONNECTIONS = [8, 16, 64];
 // the same size; the error column shows a queue that ran dry all the same.
 const CLAIMS_PER_SECOND = 15_000;
 const FAILED_GRAPHQL = '"errors"';
+// Memory is read again this long after the last row: what the gateway keeps
+// once the load is over, and what it gives back when it has been idle a while.
+const AFTER_LOAD_SECONDS = [5, 15];
 const EMPTY_CALL = '"callNext":null';
 
 const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
@@ -84,6 +92,7 @@ async function benchmark(
 ): Promise<string> {
   const rows: RowFigures[] = [];
   const windowSeconds = settings.warmupSeconds + settings.seconds;
+  const idleMemory = await gateway.memory();
 
   const measure = async (
     label: string,
@@ -180,6 +189,7 @@ async function benchmark(
 
   // A fresh service (and so an empty queue) for every row: no row inherits
   // the queue, index or counter state another row left behind.
+  const peakWatch = new PeakWatch(() => gateway.memory());
   const FLOOR = 'floor: { __typename }, no database';
   const ENQUEUE_ONE = 'enqueueCase, one service';
   const ENQUEUE_16 = 'enqueueCase, 16 services';
@@ -222,13 +232,26 @@ async function benchmark(
     await leftover(serviceId);
   }
 
+  const peakMemory = await peakWatch.stop();
+  const memoryRows = [
+    { when: 'idle, before the rows', reading: idleMemory },
+    { when: 'peak during the rows (1 s samples)', reading: peakMemory },
+  ];
+  let waited = 0;
+  for (const seconds of AFTER_LOAD_SECONDS) {
+    progress(`memory ${seconds} s after the load`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, (seconds - waited) * 1000));
+    waited = seconds;
+    memoryRows.push({ when: `${seconds} s after the last row`, reading: await gateway.memory() });
+  }
+  const highWater = memoryRows.at(-1)?.reading?.resident?.peak;
+
   const row = (label: string, clients: number) =>
     rows.find((candidate) => candidate.label === label && candidate.clients === clients);
   const ratio = (a: RowFigures | undefined, b: RowFigures | undefined, pick: (figures: RowFigures) => number) =>
     a && b ? pick(a) / pick(b) : Number.NaN;
   const rate = (figures: RowFigures) => figures.perSecond;
   const p99 = (figures: RowFigures) => figures.p99Ms;
-  const rss = rssKiB(gateway.pid);
   const facts = await db.facts();
   return [
     markdownTable(rows),
@@ -258,7 +281,9 @@ async function benchmark(
     '',
     statementTable(rows.filter((row) => row.statements.length > 0)),
     '',
-    `Gateway RSS at the end: ${rss === undefined ? 'n/a' : `${(rss / 1024).toFixed(0)} MiB`}.`,
+    memoryTable(memoryRows),
+    '',
+    `Gateway RSS high-water mark (VmHWM, start-up included): ${kibAsMib(highWater)} MiB.`,
     `Machine: ${nproc()} cores (nproc), PostgreSQL ${facts.version} (embedded), fsync ${facts.fsync}, synchronous_commit ${facts.synchronousCommit}; ` +
       `gateway pool ${settings.poolSize} connections; ${settings.seconds} s per row after ${settings.warmupSeconds} s of warm-up. ` +
       'CPU % is of one core over the measured window; "other" is the rest of the machine (kernel, anything else running).',

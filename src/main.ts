@@ -2,12 +2,15 @@
 import { ConfigError, loadConfig } from './config.js';
 import { DataFolderInUseError } from './db/data-folder-lock.js';
 import { startGateway } from './gateway.js';
+import { startIdleCollector } from './idle-collector.js';
 import { consoleLogger as log } from './log.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const gateway = await startGateway(config, log);
   log.info(`GraphQL endpoint: ${gateway.url}`);
+  // Give a burst's memory back once the gateway goes quiet (docs/performance.md, "Memory").
+  startIdleCollector();
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

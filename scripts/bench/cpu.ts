@@ -1,4 +1,4 @@
-// CPU time and memory of other processes, read from /proc (Linux only).
+// CPU time of other processes, read from /proc (Linux only); memory is in memory.ts.
 //
 // PostgreSQL is a postmaster and one process per backend and background
 // worker. A backend that exits during a window is no longer listed at its end,
@@ -55,16 +55,6 @@ export function postmasterPid(dataDir: string): number {
   const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no postmaster PID in ${join(dataDir, 'postmaster.pid')}`);
   return pid;
-}
-
-/** Resident set size in KiB, or undefined when the process is gone. */
-export function rssKiB(pid: number): number | undefined {
-  try {
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

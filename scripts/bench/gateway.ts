@@ -1,9 +1,12 @@
 // The gateway under test, in its own process exactly as `npm start` runs it,
 // so its CPU and memory are its own and not the benchmark's.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/config.js';
 import { track } from './children.js';
+import { readMemory, type MemoryReading } from './memory.js';
 
 const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 15_000;
@@ -14,8 +17,38 @@ export interface GatewayProcess {
   readonly url: string;
   /** One GraphQL request; throws on a transport or GraphQL error. */
   post<T>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  /** Its memory: /proc's view and its own (memory-report.ts); `collect` runs a full GC first if it can. */
+  memory(collect?: boolean): Promise<MemoryReading>;
   /** SIGTERM (the gateway's clean shutdown), SIGKILL if it lingers. */
   stop(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** Options for node before the script (e.g. --expose-gc, --max-semi-space-size=16). */
+  readonly nodeArgs?: readonly string[];
+  /** Added to the environment (e.g. MALLOC_ARENA_MAX). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** Answers the parent's memory questions from inside the gateway, without touching its code. */
+const MEMORY_REPORT = join(PROJECT_ROOT, 'scripts', 'bench', 'memory-report.ts');
+
+/**
+ * The variables package.json's `start` script sets before its command (such
+ * as MALLOC_ARENA_MAX=2), so the gateway under test runs as `npm start` runs it.
+ */
+function startScriptEnvironment(): Record<string, string> {
+  const manifest = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+    scripts?: { start?: string };
+  };
+  const assignments = /^(?:\s*\w+=\S*)+/.exec(manifest.scripts?.start ?? '')?.[0] ?? '';
+  return Object.fromEntries(
+    assignments
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
 }
 
 function freePort(): Promise<number> {
@@ -43,21 +76,31 @@ async function post<T>(url: string, query: string, variables: Record<string, unk
   return body.data;
 }
 
-export async function startGatewayProcess(databaseUrl: string, poolSize: number): Promise<GatewayProcess> {
+export async function startGatewayProcess(
+  databaseUrl: string,
+  poolSize: number,
+  options: GatewayOptions = {},
+): Promise<GatewayProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/graphql`;
   const child = track(
-    spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        DATABASE_URL: databaseUrl,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATABASE_POOL_SIZE: String(poolSize),
+    spawn(
+      process.execPath,
+      [...(options.nodeArgs ?? []), '--import', 'tsx', '--import', MEMORY_REPORT, 'src/main.ts'],
+      {
+        cwd: PROJECT_ROOT,
+        env: {
+          ...process.env,
+          ...startScriptEnvironment(),
+          ...options.env,
+          DATABASE_URL: databaseUrl,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          DATABASE_POOL_SIZE: String(poolSize),
+        },
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
+    ),
     'service',
   );
   // Kept for the error message when the gateway does not come up.
@@ -65,8 +108,8 @@ export async function startGatewayProcess(databaseUrl: string, poolSize: number)
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-8000);
   };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
 
   const stop = async () => {
@@ -93,5 +136,11 @@ export async function startGatewayProcess(databaseUrl: string, poolSize: number)
     await new Promise((resolveWait) => setTimeout(resolveWait, 200));
   }
   if (child.pid === undefined) throw new Error('the gateway has no PID');
-  return { pid: child.pid, url, post: (query, variables) => post(url, query, variables), stop };
+  return {
+    pid: child.pid,
+    url,
+    post: (query, variables) => post(url, query, variables),
+    memory: (collect = false) => readMemory(child, collect),
+    stop,
+  };
 }

@@ -1,6 +1,8 @@
 // The report: one Markdown table (pasteable into the README), the ratios
 // against their goals, then where PostgreSQL's time went in each row.
 import type { StatementFigures } from './database.js';
+import { kibAsMib, mib, type MemoryReading } from './memory.js';
+
 export interface RowFigures {
   readonly label: string;
   readonly clients: number;
@@ -105,5 +107,39 @@ export function statementTable(rows: readonly RowFigures[]): string {
   const format = (cells: readonly string[]) =>
     `| ${cells.map((cell, column) => (column === 0 || column === 2 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
   const rule = `| ${widths.map((width, column) => (column === 0 || column === 2 ? '-'.repeat(width) : `${'-'.repeat(Math.max(1, width - 1))}:`)).join(' | ')} |`;
+  return [format(header), rule, ...lines.map(format)].join('\n');
+}
+
+/** One moment of the gateway's memory for the report. */
+export interface MemoryRow {
+  readonly when: string;
+  readonly reading: MemoryReading | undefined;
+}
+
+/**
+ * The gateway's memory at a few moments, MiB: resident set beside V8's heap
+ * (used and committed) and memory outside it; malloc is glibc's heaps (main
+ * and per-thread arenas), the usual home of what RSS holds beyond the heap.
+ */
+export function memoryTable(rows: readonly MemoryRow[]): string {
+  const header = ['gateway memory', 'RSS MiB', 'heap used MiB', 'heap total MiB', 'external MiB', 'malloc MiB'];
+  const lines = rows.map(({ when, reading }) => {
+    const resident = reading?.resident;
+    const inside = reading?.inside;
+    return [
+      when,
+      kibAsMib(resident?.rss),
+      mib(inside?.heapUsed),
+      mib(inside?.heapTotal),
+      mib(inside?.external),
+      kibAsMib(resident ? resident.mainArena + resident.threadArenas : undefined),
+    ];
+  });
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...lines.map((line) => line[column]?.length ?? 0)),
+  );
+  const format = (cells: readonly string[]) =>
+    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
+  const rule = `| ${widths.map((width, column) => (column === 0 ? '-'.repeat(width) : `${'-'.repeat(Math.max(1, width - 1))}:`)).join(' | ')} |`;
   return [format(header), rule, ...lines.map(format)].join('\n');
 }
