@@ -46,14 +46,7 @@ export function markdownTable(rows: readonly RowFigures[]): string {
     percent(row.cpu.load),
     percent(row.cpu.other),
   ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...lines.map((line) => line[column]?.length ?? 0)),
-  );
-  // Text left, numbers right, as Markdown alignment and as padding.
-  const format = (cells: readonly string[]) =>
-    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
-  const rule = `| ${widths.map((width, column) => (column === 0 ? '-'.repeat(width) : `${'-'.repeat(Math.max(1, width - 1))}:`)).join(' | ')} |`;
-  return [format(header), rule, ...lines.map(format)].join('\n');
+  return table(header, lines);
 }
 
 export interface Goal {
@@ -135,6 +128,11 @@ export function memoryTable(rows: readonly MemoryRow[]): string {
       kibAsMib(resident ? resident.mainArena + resident.threadArenas : undefined),
     ];
   });
+  return table(header, lines);
+}
+
+/** A Markdown table: text left, numbers right, as alignment and as padding. */
+function table(header: readonly string[], lines: readonly (readonly string[])[]): string {
   const widths = header.map((title, column) =>
     Math.max(title.length, ...lines.map((line) => line[column]?.length ?? 0)),
   );
