@@ -327,6 +327,37 @@ describe('classifications and procedures are bounded, paged lists', () => {
   });
 });
 
+describe("a case's history is bounded", () => {
+  it('returns the most recent 100 steps by default, fewer when asked, and refuses more', async () => {
+    const enqueued = await given.waitingCase(db);
+    // As if the case had been returned to the queue 75 times: 151 steps in all.
+    await db.caseEvent.createMany({
+      data: Array.from({ length: 150 }, (_, index) => ({
+        caseId: enqueued.id,
+        action: index % 2 === 0 ? ('CALL_CASE' as const) : ('RETURN_TO_QUEUE' as const),
+        agent: `desk ${index}`,
+        fromStatus: index % 2 === 0 ? ('WAITING' as const) : ('IN_SERVICE' as const),
+        toStatus: index % 2 === 0 ? ('IN_SERVICE' as const) : ('WAITING' as const),
+      })),
+    });
+    const all = await db.caseEvent.findMany({ where: { caseId: enqueued.id }, orderBy: { id: 'asc' } });
+    const agents = (answer: Answer) =>
+      ((answer.body.data?.['case'] as { history: { agent: string | null }[] } | null)?.history ?? []).map(
+        (event) => event.agent,
+      );
+    const recent = await post(`{ case(id: ${enqueued.id}) { history { agent } } }`);
+    expect(agents(recent)).toEqual(all.slice(-LIMITS.history.last).map((event) => event.agent));
+    const last3 = await post(`{ case(id: ${enqueued.id}) { history(last: 3) { agent } } }`);
+    expect(agents(last3)).toEqual(['desk 147', 'desk 148', 'desk 149']);
+    const tooMany = await post(`{ case(id: ${enqueued.id}) { history(last: 101) { agent } } }`);
+    expect(tooMany.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'last',
+      rule: 'range',
+    });
+  });
+});
+
 describe('the size of an answer is bounded', () => {
   it('estimates JSON sizes closely, and stops counting past the budget', () => {
     const value = {

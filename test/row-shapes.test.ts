@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma, type Case } from '../src/generated/prisma/client.js';
 import { createCaller } from '../src/queue/call-next.js';
-import { CASE_FIELDS, caseColumns } from '../src/queue/case-columns.js';
+import { CASE_EVENT_FIELDS, CASE_FIELDS, caseColumns } from '../src/queue/case-columns.js';
+import { historyByCase } from '../src/queue/case-reads.js';
 import { createEnqueuer } from '../src/queue/enqueue-case.js';
 import { queuePage } from '../src/queue/queue-reads.js';
 import { createService } from '../src/queue/services.js';
@@ -105,5 +106,18 @@ describe('every statement that returns cases', () => {
     const completed = await enqueueOne('completed');
     await callCase(t.db, { caseId: completed.id, agent });
     await expectSameAsPrisma(await completeCase(t.db, { caseId: completed.id, agent }));
+  });
+});
+
+describe('the history read', () => {
+  it('names every scalar field of the CaseEvent model, and returns the events as the query builder does', async () => {
+    expect(Object.keys(CASE_EVENT_FIELDS).sort()).toEqual(Object.values(Prisma.CaseEventScalarFieldEnum).sort());
+    const { id } = await enqueueOne('history');
+    await callCase(t.db, { caseId: id, agent });
+    await returnToQueue(t.db, { caseId: id, agent, placement: 'BACK', reason: 'history' });
+    const [events] = await historyByCase(t.db, [id]);
+    const stored = await t.db.caseEvent.findMany({ where: { caseId: id }, orderBy: { id: 'asc' } });
+    expect(stored).toHaveLength(3);
+    expect(events).toStrictEqual(stored);
   });
 });

@@ -69,7 +69,11 @@ export type Case = {
   estimatedWaitSeconds: Maybe<Scalars['Int']['output']>;
   /** External reference. */
   extRef: Maybe<Scalars['String']['output']>;
-  /** Everything done to the case, oldest first. */
+  /**
+   * What was done to the case, oldest first: its most recent `last` steps (100
+   * unless asked for fewer). A case has fewer than 100 steps unless it was
+   * returned to the queue again and again.
+   */
   history: Array<CaseEvent>;
   /** The case's id. */
   id: Scalars['Int']['output'];
@@ -100,6 +104,15 @@ export type Case = {
   ticket: Scalars['String']['output'];
   /** When anything last changed. */
   updatedAt: Scalars['DateTime']['output'];
+};
+
+
+/**
+ * A case: the seed's case detail. Its ticket, where it stands, who acted on it
+ * last, and its history.
+ */
+export type CaseHistoryArgs = {
+  last?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** What was done to a case. */
@@ -1033,7 +1046,7 @@ export type CaseResolvers<ContextType = GraphQLContext, ParentType extends Resol
   enqueuedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   estimatedWaitSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   extRef?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  history?: Resolver<Array<ResolversTypes['CaseEvent']>, ParentType, ContextType>;
+  history?: Resolver<Array<ResolversTypes['CaseEvent']>, ParentType, ContextType, RequireFields<CaseHistoryArgs, 'last'>>;
   id?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   lastAction?: Resolver<ResolversTypes['CaseAction'], ParentType, ContextType>;
   lastAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;

@@ -51,7 +51,6 @@ export type OperationLimits = { readonly [K in keyof typeof OPERATION_LIMITS]: n
 /** How many items a data list field may return: its `first` argument, or the largest the list can be. */
 const LIST_SIZES: Record<string, number> = {
   options: LIMITS.procedure.options,
-  history: 100,
   customProperties: LIMITS.case.customProperties,
 };
 const PAGED_LISTS: Record<string, { readonly fallback: number; readonly max: number }> = {
@@ -60,13 +59,15 @@ const PAGED_LISTS: Record<string, { readonly fallback: number; readonly max: num
   services: { fallback: LIMITS.servicesPage.first, max: LIMITS.servicesPage.first },
   classifications: { fallback: LIMITS.referencePage.first, max: LIMITS.referencePage.first },
   procedures: { fallback: LIMITS.referencePage.first, max: LIMITS.referencePage.first },
+  history: { fallback: LIMITS.history.last, max: LIMITS.history.last },
 };
 
 function dataListSize(field: FieldNode): number {
   const name = field.name.value;
   const paged = PAGED_LISTS[name];
   if (!paged) return LIST_SIZES[name] ?? 1;
-  const first = field.arguments?.find((argument) => argument.name.value === 'first')?.value;
+  // `first` for pages, `last` for a case's most recent history.
+  const first = field.arguments?.find((argument) => ['first', 'last'].includes(argument.name.value))?.value;
   if (!first) return paged.fallback;
   // A variable's value is not known here: count the largest page.
   return first.kind === Kind.INT ? Math.min(Math.max(Number(first.value), 1), paged.max) : paged.max;

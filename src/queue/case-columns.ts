@@ -1,8 +1,8 @@
-// The columns of `cases` as the Prisma `Case` model names them, for the
+// The columns of `cases` (and `case_events`) as the Prisma models name them, for the
 // statements written in SQL (the queue's locking statements) so that they
 // return the same objects as the query builder.
 import { Prisma } from '../generated/prisma/client.js';
-import type { Case } from '../generated/prisma/client.js';
+import type { Case, CaseEvent } from '../generated/prisma/client.js';
 
 /**
  * Each field of the `Case` model and the SQL expression that reads it. Typed
@@ -38,18 +38,36 @@ export const CASE_FIELDS = {
   requestHash: 'request_hash',
 } as const satisfies Record<keyof Case, string>;
 
+/** Each field of the `CaseEvent` model and the SQL that reads it from `case_events`; complete, as above. */
+export const CASE_EVENT_FIELDS = {
+  id: 'id',
+  caseId: 'case_id',
+  action: 'action::text',
+  agent: 'agent',
+  reason: 'reason',
+  fromStatus: 'from_status::text',
+  toStatus: 'to_status::text',
+  at: 'at',
+} as const satisfies Record<keyof CaseEvent, string>;
+
 const lists = new Map<string, Prisma.Sql>();
 
-/** `cases` columns aliased to the model's field names; `table` is the alias used in the statement. */
-export function caseColumns(table: string): Prisma.Sql {
-  let list = lists.get(table);
+function columns(fields: Readonly<Record<string, string>>, table: string): Prisma.Sql {
+  const key = `${table}:${Object.keys(fields).join(',')}`;
+  let list = lists.get(key);
   if (!list) {
     list = Prisma.raw(
-      Object.entries(CASE_FIELDS)
+      Object.entries(fields)
         .map(([field, read]) => `"${table}".${read} AS "${field}"`)
         .join(', '),
     );
-    lists.set(table, list);
+    lists.set(key, list);
   }
   return list;
 }
+
+/** `cases` columns aliased to the model's field names; `table` is the alias used in the statement. */
+export const caseColumns = (table: string): Prisma.Sql => columns(CASE_FIELDS, table);
+
+/** `case_events` columns aliased to the model's field names. */
+export const caseEventColumns = (table: string): Prisma.Sql => columns(CASE_EVENT_FIELDS, table);

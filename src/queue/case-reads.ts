@@ -2,6 +2,8 @@
 // these in per-request DataLoaders so nested fields cost one query per level.
 import type { Database } from '../db/prisma-client.js';
 import type { Case, CaseEvent, CaseProperty, Customer, ProcedureOption, Service } from '../generated/prisma/client.js';
+import { caseEventColumns } from './case-columns.js';
+import { historyRules, LIMITS, parseInput, type HistoryRequest } from './input-rules.js';
 
 export function findCase(db: Database, id: number): Promise<Case | null> {
   return db.case.findUnique({ where: { id } });
@@ -35,12 +37,30 @@ export async function propertiesByCase(db: Database, caseIds: readonly number[])
   return groupBy(caseIds, rows, (row) => row.caseId);
 }
 
+/**
+ * The most recent `HISTORY_LIMIT` events of each case, oldest first: a case
+ * returned to the queue again and again gathers events without bound, and a
+ * page of cases must not read them all (each case's newest events are one
+ * index range of `(case_id, id)`).
+ */
 export async function historyByCase(db: Database, caseIds: readonly number[]): Promise<CaseEvent[][]> {
-  const rows = await db.caseEvent.findMany({
-    where: { caseId: { in: [...caseIds] } },
-    orderBy: [{ caseId: 'asc' }, { id: 'asc' }],
-  });
+  const rows = await db.$queryRaw<CaseEvent[]>`
+    SELECT ${caseEventColumns('e')}
+      FROM unnest(${[...caseIds]}::int[]) AS wanted(case_id)
+      CROSS JOIN LATERAL (
+        SELECT * FROM case_events
+         WHERE case_id = wanted.case_id
+         ORDER BY id DESC
+         LIMIT ${LIMITS.history.last}
+      ) e
+     ORDER BY e.case_id, e.id`;
   return groupBy(caseIds, rows, (row) => row.caseId);
+}
+
+/** The last `request.last` (default and at most 100) of a case's recent events. */
+export function recentHistory(events: readonly CaseEvent[], request: HistoryRequest): CaseEvent[] {
+  const { last } = parseInput(historyRules, request);
+  return events.slice(-last);
 }
 
 export async function servicesByClassification(

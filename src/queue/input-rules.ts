@@ -14,6 +14,7 @@ export const LIMITS = {
   queuePage: { first: 100 },
   servicesPage: { first: 100 },
   referencePage: { first: 100 },
+  history: { last: 100 },
   statistics: { windowMinutes: 1440 },
   case: {
     serviceIdExtRef: 100,
@@ -312,6 +313,9 @@ export const proceduresPageRules = z.object({
   afterExtRef: optional(text(LIMITS.procedure.extRef, 1)),
 });
 export type ProceduresPageRequest = z.input<typeof proceduresPageRules>;
+
+export const historyRules = z.object({ last: countUpTo(LIMITS.history.last, LIMITS.history.last) });
+export type HistoryRequest = z.input<typeof historyRules>;
 
 export const statisticsRules = z.object({
   windowMinutes: countUpTo(LIMITS.statistics.windowMinutes, 60),

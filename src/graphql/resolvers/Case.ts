@@ -1,6 +1,7 @@
 // A case's fields that are not columns of its row: related rows, its place
 // in the queue and its history, each batched per request.
 import type { CaseResolvers } from '../../generated/graphql.js';
+import { recentHistory } from '../../queue/case-reads.js';
 import { required } from './required.js';
 
 export const Case: CaseResolvers = {
@@ -11,5 +12,5 @@ export const Case: CaseResolvers = {
   estimatedWaitSeconds: async (row, _args, { load }) =>
     row.status === 'WAITING' ? (await load.standing.load(row.id)).estimatedWaitSeconds : null,
   customProperties: (row, _args, { load }) => load.properties.load(row.id),
-  history: (row, _args, { load }) => load.history.load(row.id),
+  history: async (row, args, { load }) => recentHistory(await load.history.load(row.id), args),
 };
