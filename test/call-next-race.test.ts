@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallNextDocument, CompleteCaseDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
 import * as given from './helpers/given.js';
 import { expectData } from './helpers/graphql-client.js';
+import { expectHandedOutInQueueOrder, type HandOut } from './helpers/hand-outs.js';
 import { gatewayGroup, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 let t: TestGateway;
@@ -18,13 +19,8 @@ afterAll(async () => {
   await t.stop();
 });
 
-interface HandOut {
-  readonly caseId: number;
-  readonly serviceId: number;
+interface AgentHandOut extends HandOut {
   readonly agent: string;
-  /** When the callNext request was sent and when its answer arrived. */
-  readonly sent: number;
-  readonly answered: number;
 }
 
 describe('8 agents calling next on 2 services while 500 cases are enqueued', () => {
@@ -49,7 +45,7 @@ describe('8 agents calling next on 2 services while 500 cases are enqueued', () 
       enqueuing = false;
     });
 
-    const handOuts: HandOut[] = [];
+    const handOuts: AgentHandOut[] = [];
     const agents = desks.map(async (serviceIds, desk) => {
       const agent = `desk-${desk}`;
       for (;;) {
@@ -82,26 +78,7 @@ describe('8 agents calling next on 2 services while 500 cases are enqueued', () 
       expect(new Set(tickets).size).toBe(CASES / 2);
     }
 
-    // FIFO: no case is handed out entirely before an older case of its
-    // service was even asked for. (Calls that overlap in time may finish
-    // in either order; the database's queue order decides which is older.)
-    const { rows } = await t.sql.query<{ id: number; service_id: number }>(
-      'SELECT id, service_id FROM cases WHERE service_id = ANY($1) ORDER BY service_id, queued_at, queue_seq',
-      [services],
-    );
-    const handOutOf = new Map(handOuts.map((handOut) => [handOut.caseId, handOut]));
-    for (const service of services) {
-      let latestSent = -Infinity;
-      for (const row of rows.filter((each) => each.service_id === service)) {
-        const handOut = handOutOf.get(row.id)!;
-        expect(handOut.serviceId).toBe(service);
-        expect(
-          handOut.answered,
-          `case ${row.id} was handed out before an older case was called`,
-        ).toBeGreaterThanOrEqual(latestSent);
-        latestSent = Math.max(latestSent, handOut.sent);
-      }
-    }
+    await expectHandedOutInQueueOrder(t.sql, services, handOuts);
 
     // The history agrees: one call and one completion per case.
     const events = await t.sql.query<{ action: string; count: number }>(

@@ -11,6 +11,7 @@ import {
   EnqueueCaseDocument,
 } from '../../src/generated/operations/graphql.js';
 import { expectData, graphqlClient, type Client } from '../helpers/graphql-client.js';
+import { expectHandedOutInQueueOrder, type HandOut } from '../helpers/hand-outs.js';
 import {
   embeddedDatabaseUrl,
   startGatewayProcess,
@@ -42,14 +43,6 @@ afterAll(async () => {
   await stopAllGatewayProcesses();
   await folder?.remove();
 });
-
-interface HandOut {
-  readonly caseId: number;
-  readonly serviceId: number;
-  /** When the callNext request was sent and when its answer arrived (one clock: this process's). */
-  readonly sent: number;
-  readonly answered: number;
-}
 
 describe('two gateway processes on one database', () => {
   it('hand every case out exactly once, oldest first per service', async () => {
@@ -109,26 +102,7 @@ describe('two gateway processes on one database', () => {
     expect(new Set(handedIds).size).toBe(handedIds.length);
     expect([...handedIds].sort((a, b) => a - b)).toEqual(enqueued.map((each) => each.caseId).sort((a, b) => a - b));
 
-    // FIFO: no case is handed out entirely before an older case of its
-    // service was even asked for (overlapping calls may finish in either order).
-    const { rows } = await sql!.query<{ id: number; service_id: number }>(
-      'SELECT id, service_id FROM cases WHERE service_id = ANY($1) ORDER BY service_id, queued_at, queue_seq',
-      [services],
-    );
-    expect(rows).toHaveLength(CASES);
-    const handOutOf = new Map(handOuts.map((handOut) => [handOut.caseId, handOut]));
-    for (const service of services) {
-      let latestSent = -Infinity;
-      for (const row of rows.filter((each) => each.service_id === service)) {
-        const handOut = handOutOf.get(row.id);
-        expect(handOut?.serviceId).toBe(service);
-        expect(
-          handOut?.answered,
-          `case ${row.id} was handed out before an older case was called`,
-        ).toBeGreaterThanOrEqual(latestSent);
-        latestSent = Math.max(latestSent, handOut?.sent ?? Infinity);
-      }
-    }
+    expect(await expectHandedOutInQueueOrder(sql!, services, handOuts)).toBe(CASES);
 
     // The history agrees: one call and one completion per case.
     const events = await sql!.query<{ action: string; count: number }>(
