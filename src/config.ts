@@ -12,6 +12,15 @@ export const MIGRATED_SCHEMA_FILE = join(MIGRATIONS_DIR, 'schema.snapshot.prisma
 export const SCHEMA_FILE = join(PROJECT_ROOT, 'schema.graphql');
 
 const port = z.coerce.number().int().min(0).max(65535);
+/** `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`), `fallback` when unset. */
+const flag = (fallback: boolean) =>
+  z.preprocess(
+    blankAsAbsent,
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'must be true or false' })
+      .transform((value) => ['true', '1', 'yes', 'on'].includes(value))
+      .default(fallback),
+  );
 const blankAsAbsent = (value: unknown) => (value === '' ? undefined : value);
 /** A duration in milliseconds from `min` to `max`, `fallback` when unset. */
 const millis = (fallback: number, min = 1, max = 3_600_000) =>
@@ -43,6 +52,24 @@ const environment = z
     HTTP_KEEP_ALIVE_TIMEOUT_MS: millis(5_000),
     HTTP_IDLE_TIMEOUT_MS: millis(120_000),
     HTTP_MAX_CONNECTIONS: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(1_000_000).default(1_024)),
+    EXPLORER_ENABLED: flag(true),
+    INTROSPECTION_ENABLED: flag(true),
+    LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.preprocess(
+      blankAsAbsent,
+      z.coerce.number().int().min(1).max(1_000).default(20),
+    ),
+    LIVE_MAX_BUFFERED_BYTES: z.preprocess(
+      blankAsAbsent,
+      z.coerce
+        .number()
+        .int()
+        .min(1_024)
+        .max(1024 ** 3)
+        .default(1024 ** 2),
+    ),
+    LIVE_KEEP_ALIVE_MS: millis(12_000, 100),
+    LIVE_CONNECTION_INIT_TIMEOUT_MS: millis(5_000, 100),
+    LIVE_MIN_INTERVAL_MS: millis(50, 0, 60_000),
     EMBEDDED_PG_DATA_DIR: z.preprocess(blankAsAbsent, z.string().default(join(PROJECT_ROOT, '.data', 'postgres'))),
     EMBEDDED_PG_PORT: z.preprocess(blankAsAbsent, port.min(1).optional()),
     EMBEDDED_PG_OS_USER: z.preprocess(
@@ -91,6 +118,22 @@ export interface Config {
     /** A connection with no traffic either way for this long is closed (e.g. a client that stops reading). */
     readonly idleTimeoutMs: number;
   };
+  /** GraphiQL at the GraphQL URL for browsers. */
+  readonly explorer: boolean;
+  /** Whether clients may query the schema (`__schema`, `__type`). */
+  readonly introspection: boolean;
+  readonly live: {
+    /** Subscriptions one WebSocket may hold at once. */
+    readonly maxSubscriptionsPerConnection: number;
+    /** A WebSocket with more than this much unsent is too slow and is closed. */
+    readonly maxBufferedBytes: number;
+    /** Ping interval; a socket that has not answered the previous ping by the next is closed. */
+    readonly keepAliveMs: number;
+    /** A WebSocket must send `connection_init` within this. */
+    readonly connectionInitTimeoutMs: number;
+    /** A service's state is read at most once per this, however many changes arrive. */
+    readonly minIntervalMs: number;
+  };
   readonly embedded: {
     readonly dataDir: string;
     readonly port: number | undefined;
@@ -129,6 +172,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keepAliveTimeoutMs: value.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: value.HTTP_MAX_CONNECTIONS,
       idleTimeoutMs: value.HTTP_IDLE_TIMEOUT_MS,
+    },
+    explorer: value.EXPLORER_ENABLED,
+    introspection: value.INTROSPECTION_ENABLED,
+    live: {
+      maxSubscriptionsPerConnection: value.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxBufferedBytes: value.LIVE_MAX_BUFFERED_BYTES,
+      keepAliveMs: value.LIVE_KEEP_ALIVE_MS,
+      connectionInitTimeoutMs: value.LIVE_CONNECTION_INIT_TIMEOUT_MS,
+      minIntervalMs: value.LIVE_MIN_INTERVAL_MS,
     },
     embedded: {
       dataDir: resolve(value.EMBEDDED_PG_DATA_DIR),

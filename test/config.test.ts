@@ -32,6 +32,37 @@ describe('configuration', () => {
     });
   });
 
+  it('has documented defaults for the explorer, introspection and live updates', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ explorer: true, introspection: true });
+    expect(config.live).toEqual({
+      maxSubscriptionsPerConnection: 20,
+      maxBufferedBytes: 1024 * 1024,
+      keepAliveMs: 12_000,
+      connectionInitTimeoutMs: 5_000,
+      minIntervalMs: 50,
+    });
+  });
+
+  it.each([
+    ['false', false],
+    ['0', false],
+    ['off', false],
+    ['no', false],
+    ['true', true],
+    ['1', true],
+  ])('reads EXPLORER_ENABLED=%s as %s', (value, expected) => {
+    expect(loadConfig({ EXPLORER_ENABLED: value, INTROSPECTION_ENABLED: value })).toMatchObject({
+      explorer: expected,
+      introspection: expected,
+    });
+  });
+
+  it('refuses a switch that is neither true nor false, naming it', () => {
+    expect(() => loadConfig({ EXPLORER_ENABLED: 'maybe' })).toThrow(/EXPLORER_ENABLED: must be true or false/);
+    expect(() => loadConfig({ LIVE_MAX_BUFFERED_BYTES: '10' })).toThrow(/LIVE_MAX_BUFFERED_BYTES/);
+  });
+
   it('refuses a header deadline longer than the whole request deadline', () => {
     expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS/);
     expect(loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '30000' }).http.headersTimeoutMs).toBe(30_000);

@@ -1,24 +1,33 @@
 // The GraphQL server: the contract (schema.graphql) plus the resolvers.
-import { readFileSync } from 'node:fs';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
-import { SCHEMA_FILE } from '../config.js';
+import type { GraphQLSchema } from 'graphql';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import type { Logger } from '../log.js';
 import type { GraphQLContext } from './context.js';
 import { MAX_DOCUMENT_TOKENS, operationLimits } from './operation-limits.js';
 import { errorFormatter } from './errors.js';
 import { requestGuardsPlugin } from './request-guards.js';
-import { resolvers } from './resolvers/index.js';
 import { responseSizePlugin } from './response-size.js';
 import { unavailableStatusPlugin } from './unavailable-status.js';
 
-export function createApolloServer(log: Logger): ApolloServer<GraphQLContext> {
+export interface ApolloOptions {
+  /** Whether clients may query the schema; off in production when the schema is not public. */
+  readonly introspection: boolean;
+}
+
+export function createApolloServer(
+  schema: GraphQLSchema,
+  log: Logger,
+  options: ApolloOptions,
+): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
-    typeDefs: readFileSync(SCHEMA_FILE, 'utf8'),
-    resolvers,
+    schema,
     formatError: errorFormatter(log),
-    // Integrators explore the API and generate clients from it.
-    introspection: true,
+    // Integrators explore the API and generate clients from it (INTROSPECTION_ENABLED).
+    introspection: options.introspection,
     // Stack traces name files and lines of this server: never send them.
     includeStacktraceInErrorResponses: false,
     // main.ts owns shutdown (HTTP, Apollo, database, in that order).
@@ -35,6 +44,9 @@ export function createApolloServer(log: Logger): ApolloServer<GraphQLContext> {
     // cacheable), and the default cache-control plugin hooks every resolved field.
     plugins: [
       ApolloServerPluginCacheControlDisabled(),
+      // Apollo's landing page loads Apollo Sandbox from a CDN; the gateway
+      // serves its own explorer instead (src/http/explorer-route.ts).
+      ApolloServerPluginLandingPageDisabled(),
       unavailableStatusPlugin(),
       requestGuardsPlugin(),
       responseSizePlugin(log),

@@ -2,6 +2,7 @@
 // long-lived pieces created once at start-up.
 import type { Database } from '../db/prisma-client.js';
 import { createCaller, type Caller } from '../queue/call-next.js';
+import type { LiveHub } from '../live/live-hub.js';
 import { createEnqueuer, type Enqueuer } from '../queue/enqueue-case.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
@@ -10,6 +11,8 @@ export interface GraphQLContext {
   /** Long-lived, like `caller`: it gathers concurrent enqueues into shared commits. */
   readonly enqueuer: Enqueuer;
   readonly caller: Caller;
+  /** Live updates: the subscriptions' source. */
+  readonly live: LiveHub;
   readonly load: Loaders;
 }
 
@@ -19,10 +22,21 @@ export interface ContextParts {
   readonly hot: Database;
   /** Enqueue writes that may wait for held services at once. */
   readonly maxWaiting: number;
+  readonly live: LiveHub;
 }
 
-export function contextFactory({ db, hot, maxWaiting }: ContextParts): () => Promise<GraphQLContext> {
-  const enqueuer = createEnqueuer(db, hot, { maxWaiting });
-  const caller = createCaller(db, hot);
-  return () => Promise.resolve({ db, enqueuer, caller, load: createLoaders(db) });
+/** The long-lived queue machinery every edge (GraphQL, REST) shares, so their enqueues share commits. */
+export interface QueueRuntime {
+  readonly db: Database;
+  readonly enqueuer: Enqueuer;
+  readonly caller: Caller;
+  readonly live: LiveHub;
+}
+
+export function createQueueRuntime({ db, hot, maxWaiting, live }: ContextParts): QueueRuntime {
+  return { db, enqueuer: createEnqueuer(db, hot, { maxWaiting }), caller: createCaller(db, hot), live };
+}
+
+export function contextFactory({ db, enqueuer, caller, live }: QueueRuntime): () => Promise<GraphQLContext> {
+  return () => Promise.resolve({ db, enqueuer, caller, live, load: createLoaders(db) });
 }

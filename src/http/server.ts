@@ -15,11 +15,21 @@ const NODE_KEEP_ALIVE_MARGIN_MS = 1_000;
 /** Refused connections are logged at most once per this long, with their count. */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
-type Route = (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void>;
+export type Route = (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void>;
+
+/** Takes over a WebSocket upgrade request (the socket is then the route's). */
+export type UpgradeRoute = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export interface Routes {
   readonly graphql: Route;
   readonly health: Route;
+  /**
+   * Further routes by path: a key ending in `/` takes every path below it
+   * (the longest such key wins), any other key that path exactly.
+   */
+  readonly more?: Readonly<Record<string, Route>>;
+  /** WebSocket upgrade requests on the GraphQL path (subscriptions). */
+  readonly upgrade?: UpgradeRoute;
 }
 
 // The idle timeout is the backstop for what the request deadlines do not
@@ -69,10 +79,15 @@ function clientErrorResponse(code: string | undefined, message: string, limits: 
 }
 
 export function createHttpServer(routes: Routes, log: Logger, limits: HttpLimits): Server {
+  const more = Object.entries(routes.more ?? {});
   const table = new Map<string, Route>([
     [GRAPHQL_PATH, routes.graphql],
     ['/health', routes.health],
+    ...more.filter(([path]) => !path.endsWith('/')),
   ]);
+  const prefixes = more.filter(([path]) => path.endsWith('/')).sort(([a], [b]) => b.length - a.length);
+  const routeFor = (pathname: string): Route | undefined =>
+    table.get(pathname) ?? prefixes.find(([prefix]) => pathname.startsWith(prefix))?.[1];
   // The response each socket is answering, so a client error arriving
   // meanwhile (a body that stalls) knows whether an answer has begun.
   const answering = new WeakMap<Duplex, ServerResponse>();
@@ -108,7 +123,7 @@ export function createHttpServer(routes: Routes, log: Logger, limits: HttpLimits
         sendError(response, 400, 'BAD_REQUEST', 'An HTTP/1.1 request must have a Host header');
         return;
       }
-      const route = table.get(url.pathname);
+      const route = routeFor(url.pathname);
       if (!route) {
         sendError(response, 404, 'NOT_FOUND', `Nothing at "${quote(url.pathname)}": GraphQL is at ${GRAPHQL_PATH}`);
         return;
@@ -145,6 +160,20 @@ export function createHttpServer(routes: Routes, log: Logger, limits: HttpLimits
     // Node no longer watches this socket: close it once the answer is out.
     socket.end(rawErrorResponse(405, 'METHOD_NOT_ALLOWED', 'CONNECT is not supported: this is not a proxy'), () =>
       socket.destroy(),
+    );
+  });
+
+  // WebSocket upgrades: on the GraphQL path when subscriptions are served,
+  // anywhere else a coded refusal (Node would leave the socket hanging).
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = requestUrl(request);
+    if (url?.pathname === GRAPHQL_PATH && routes.upgrade) {
+      routes.upgrade(request, socket, head);
+      return;
+    }
+    socket.end(
+      rawErrorResponse(404, 'NOT_FOUND', `No WebSocket endpoint here: subscriptions are at ${GRAPHQL_PATH}`),
+      () => socket.destroy(),
     );
   });
 
