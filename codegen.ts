@@ -40,6 +40,11 @@ const config: CodegenConfig = {
           QueueConnection: '../queue/queue-reads.js#QueuePage as QueuePageModel',
           QueueEdge: '../queue/queue-reads.js#QueueEdge as QueueEdgeModel',
           QueueStatistics: '../queue/queue-reads.js#QueueStatistics as QueueStatisticsModel',
+          QueueUpdate: '../live/service-feed.js#QueueUpdate as QueueUpdateModel',
+          QueueChange: '../live/case-change.js#QueueChange as QueueChangeModel',
+          QueuedTicket: '../queue/live-reads.js#QueuedTicket as QueuedTicketModel',
+          ServedTicket: '../queue/live-reads.js#ServedTicket as ServedTicketModel',
+          CaseUpdate: '../queue/live-reads.js#CaseState as CaseStateModel',
         },
         // Root fields are required: a query or mutation without a resolver fails tsc.
         avoidOptionals: {

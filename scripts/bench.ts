@@ -29,6 +29,7 @@ import { killWorkers } from './bench/children.js';
 import { cpuPercent, cpuSnapshot, nproc, postmasterPid, type CpuSnapshot } from './bench/cpu.js';
 import { BenchDatabase } from './bench/database.js';
 import { startGatewayProcess, type GatewayProcess } from './bench/gateway.js';
+import type { FanOutSettings } from './bench/fan-out.js';
 import type { LoadSettings } from './bench/load.js';
 import type { RawSettings } from './bench/raw.js';
 import { kibAsMib, PeakWatch } from './bench/memory.js';
@@ -39,6 +40,7 @@ import { markdownTable, memoryTable, ratioLine, statementTable, type RowFigures 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const LOAD_WORKER = join(HERE, 'bench', 'load.ts');
 const RAW_WORKER = join(HERE, 'bench', 'raw.ts');
+const FAN_OUT_WORKER = join(HERE, 'bench', 'fan-out.ts');
 
 const CREATE_SERVICE = 'mutation($input: CreateServiceInput!) { createService(input: $input) { id } }';
 const FLOOR_BODY = JSON.stringify({ query: '{ __typename }' });
@@ -65,6 +67,10 @@ const FAILED_GRAPHQL = '"errors"';
 // once the load is over, and what it gives back when it has been idle a while.
 const AFTER_LOAD_SECONDS = [5, 15];
 const EMPTY_CALL = '"callNext":null';
+// Fan-out: this many kiosks, each on a WebSocket of its own, follow their
+// cases in one queue while an agent calls this many times.
+const FAN_OUT_SUBSCRIBERS = 1_000;
+const FAN_OUT_ROUNDS = 20;
 
 const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
 
@@ -98,7 +104,7 @@ async function benchmark(
     label: string,
     clients: number,
     worker: string,
-    workerSettings: LoadSettings | RawSettings,
+    workerSettings: LoadSettings | RawSettings | FanOutSettings,
   ): Promise<RowFigures> => {
     if (interrupted) throw new Error('interrupted');
     progress(`${label}, ${clients} clients`);
@@ -137,6 +143,7 @@ async function benchmark(
       },
       statements,
       operations: result.operations,
+      lastDeliveryP50Ms: result.lastDeliveryP50Ms,
     };
     rows.push(row);
     return row;
@@ -232,6 +239,18 @@ async function benchmark(
     await leftover(serviceId);
   }
 
+  const FAN_OUT = `fan-out: callNext → ${FAN_OUT_SUBSCRIBERS} kiosks following their cases (req/s = deliveries/s; ms = commit to delivery)`;
+  const fanOutService = await filledService(FAN_OUT_SUBSCRIBERS + FAN_OUT_ROUNDS);
+  await measure(FAN_OUT, FAN_OUT_SUBSCRIBERS, FAN_OUT_WORKER, {
+    url: gateway.url,
+    databaseUrl,
+    serviceId: fanOutService,
+    subscribers: FAN_OUT_SUBSCRIBERS,
+    rounds: FAN_OUT_ROUNDS,
+  });
+  // The reads of the kiosks' first states ran before the window, whose start reset the counts.
+  const fanOutReads = await db.callsOf('WITH followed AS');
+
   const peakMemory = await peakWatch.stop();
   const memoryRows = [
     { when: 'idle, before the rows', reading: idleMemory },
@@ -276,6 +295,7 @@ async function benchmark(
     ratioLine('kiosk, 16 clients ÷ floor', ratio(row(KIOSK, 16), row(FLOOR, 16), rate)),
     ratioLine('kiosk, 64 clients ÷ floor', ratio(row(KIOSK, 64), row(FLOOR, 64), rate)),
     ratioLine('callNext, 16 agents ÷ raw claim, 16 connections', ratio(row(CALL_NEXT, 16), row(RAW_CLAIM, 16), rate)),
+    fanOutLine(row(FAN_OUT, FAN_OUT_SUBSCRIBERS), fanOutReads),
     '',
     'Where PostgreSQL spent its time in each row (pg_stat_statements, the two statements that took most):',
     '',
@@ -288,6 +308,16 @@ async function benchmark(
       `gateway pool ${settings.poolSize} connections; ${settings.seconds} s per row after ${settings.warmupSeconds} s of warm-up. ` +
       'CPU % is of one core over the measured window; "other" is the rest of the machine (kernel, anything else running).',
   ].join('\n');
+}
+
+/** What the fan-out row means for a hall: when the last kiosk had each change, and what the database did for it. */
+function fanOutLine(figures: RowFigures | undefined, stateReads: number): string {
+  if (!figures) return '- fan-out: n/a';
+  return (
+    `- fan-out: each change reached all ${FAN_OUT_SUBSCRIBERS} kiosks ${figures.lastDeliveryP50Ms?.toFixed(1) ?? 'n/a'} ms ` +
+    `after its commit (median over ${FAN_OUT_ROUNDS} changes); ${(stateReads / FAN_OUT_ROUNDS).toFixed(2)} reads of the ` +
+    `service's state per change, for all of them; ${figures.errors} deliveries missed`
+  );
 }
 
 async function main(): Promise<void> {

@@ -421,14 +421,14 @@ describe('input errors are answered as input errors, never as internal ones', ()
     expect(read.body).toEqual({ data: { service: { queue: { totalCount: 0 } } } });
   });
 
-  it('refuses a subscription sent over HTTP with 400', async () => {
+  it('refuses a subscription sent over HTTP with 400: subscriptions are served over WebSocket', async () => {
     for (const query of ['subscription { __typename }', 'subscription Watch { queueChanged { id } }']) {
       const answer = await post(query);
       expect(answer.status).toBeGreaterThanOrEqual(400);
       expect(answer.status).toBeLessThan(500);
       expect(JSON.stringify(answer.body)).not.toContain('INTERNAL_SERVER_ERROR');
     }
-    expectRefused(await post('subscription { __typename }'), { code: 'BAD_REQUEST' });
+    expectRefused(await post('subscription { caseChanged(caseId: 1) { status } }'), { code: 'BAD_REQUEST' });
   });
 
   it('refuses persisted queries, whatever their hash, with 400 PERSISTED_QUERY_NOT_SUPPORTED', async () => {

@@ -25,6 +25,7 @@ const KNOWN_STATEMENTS: readonly (readonly [string, string])[] = [
   ['WITH request AS', 'enqueue batch'],
   ['WITH known AS', 'call-next batch'],
   ['WITH asked AS', 'standings (position, wait)'],
+  ['WITH followed AS', 'live: service state'],
 ];
 
 const statementName = (query: string): string => {
@@ -106,6 +107,15 @@ export class BenchDatabase {
       planMs: row.plan,
       execMs: row.exec,
     }));
+  }
+
+  /** How many times statements starting with `start` ran since the last reset. */
+  async callsOf(start: string): Promise<number> {
+    const { rows } = await this.client.query<{ calls: string | null }>(
+      `SELECT sum(calls) AS calls FROM pg_stat_statements WHERE ltrim(query) LIKE $1 || '%'`,
+      [start],
+    );
+    return Number(rows[0]?.calls ?? 0);
   }
 
   async close(): Promise<void> {

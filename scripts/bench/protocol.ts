@@ -17,6 +17,8 @@ export const workerResultSchema = z.object({
   errors: z.number(),
   /** CPU time the worker itself used in the window (all its threads). */
   cpuSeconds: z.number(),
+  /** Fan-out only: the median, over changes, of when the last subscriber had it. */
+  lastDeliveryP50Ms: z.number().optional(),
 });
 export type WorkerResult = z.infer<typeof workerResultSchema>;
 

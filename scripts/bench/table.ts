@@ -14,8 +14,10 @@ export interface RowFigures {
   readonly cpu: { readonly gateway: number; readonly postgres: number; readonly load: number; readonly other: number };
   /** The statements that took the most server time in the window. */
   readonly statements: readonly StatementFigures[];
-  /** Operations completed in the window (requests, inserts or claims). */
+  /** Operations completed in the window (requests, inserts, claims or deliveries). */
   readonly operations: number;
+  /** Fan-out only: the median, over changes, of when the last subscriber had it. */
+  readonly lastDeliveryP50Ms?: number | undefined;
 }
 
 const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));

@@ -50,6 +50,24 @@ function asError(reason: unknown): Error {
 }
 
 /**
+ * PrismaPg runs a migration script by splitting it at every `;`, which cuts
+ * a function body (`$$ ... ; ... $$`) or a comment apart. PostgreSQL's simple
+ * query protocol takes the whole script at once, as one implicit transaction,
+ * which is also how the stock `prisma migrate deploy` sends it.
+ */
+function wholeScripts(factory: PrismaPg, pool: pg.Pool): PrismaPg {
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const adapter = await connect();
+    adapter.executeScript = async (script: string) => {
+      await pool.query(script);
+    };
+    return adapter;
+  };
+  return factory;
+}
+
+/**
  * Opens a schema engine on `databaseUrl`, runs `use`, and frees it. The
  * engine connects at once, even for diffs between files.
  */
@@ -60,7 +78,7 @@ export async function withSchemaEngine<T>(databaseUrl: string, use: (engine: Sch
   // engine does not close what the adapter opened.
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   try {
-    const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool));
+    const adapter = bindMigrationAwareSqlAdapterFactory(wholeScripts(new PrismaPg(pool), pool));
     const engine = await bindings.SchemaEngine.new({ datamodels: undefined }, () => undefined, adapter).catch(
       (reason: unknown) => {
         throw asError(reason);

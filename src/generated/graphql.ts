@@ -3,6 +3,9 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { Service as ServiceModel, Customer as CustomerModel, Case as CaseModel, CaseEvent as CaseEventModel, CaseProperty as CasePropertyModel, Classification as ClassificationModel, Procedure as ProcedureModel, ProcedureOption as ProcedureOptionModel } from './prisma/client.js';
 import type { EnqueuedCase as EnqueuedCaseModel } from '../queue/enqueue-case.js';
 import type { QueuePage as QueuePageModel, QueueEdge as QueueEdgeModel, QueueStatistics as QueueStatisticsModel } from '../queue/queue-reads.js';
+import type { QueueUpdate as QueueUpdateModel } from '../live/service-feed.js';
+import type { QueueChange as QueueChangeModel } from '../live/case-change.js';
+import type { QueuedTicket as QueuedTicketModel, ServedTicket as ServedTicketModel, CaseState as CaseStateModel } from '../queue/live-reads.js';
 import type { GraphQLContext } from '../graphql/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -281,6 +284,39 @@ export type CaseStatus =
   | 'IN_SERVICE'
   /** In its service's queue, waiting to be called. */
   | 'WAITING';
+
+/**
+ * One case as its ticket holder follows it: where it stands, and (while it
+ * waits) its place and estimated wait.
+ */
+export type CaseUpdate = {
+  __typename?: 'CaseUpdate';
+  /** When this state was read, by the database's clock. */
+  at: Scalars['DateTime']['output'];
+  /** When it was last called. */
+  calledAt: Maybe<Scalars['DateTime']['output']>;
+  /** The case's id. */
+  caseId: Scalars['Int']['output'];
+  /** When it was completed or cancelled. */
+  closedAt: Maybe<Scalars['DateTime']['output']>;
+  /**
+   * Estimated seconds until it is called, from how fast the service called
+   * cases in the last hour; null when not waiting or when nothing was called.
+   */
+  estimatedWaitSeconds: Maybe<Scalars['Int']['output']>;
+  /** The last thing done to the case. */
+  lastAction: CaseAction;
+  /** The agent who did it (for a called case, who calls it); null for enqueues. */
+  lastAgent: Maybe<Scalars['String']['output']>;
+  /** Its place in the queue from 1 (next to be called) while waiting; null otherwise. */
+  position: Maybe<Scalars['Int']['output']>;
+  /** The service whose queue the case is in. */
+  serviceId: Scalars['Int']['output'];
+  /** Where the case stands. */
+  status: CaseStatus;
+  /** The case's ticket, e.g. `A042`. */
+  ticket: Scalars['String']['output'];
+};
 
 /** A classification code that cases can carry. */
 export type Classification = {
@@ -737,6 +773,23 @@ export type QueryServicesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** One step that changed a queue. */
+export type QueueChange = {
+  __typename?: 'QueueChange';
+  /** What was done. */
+  action: CaseAction;
+  /** The agent who did it; null for enqueues. */
+  agent: Maybe<Scalars['String']['output']>;
+  /** When, by the database's clock. */
+  at: Scalars['DateTime']['output'];
+  /** The case's id. */
+  caseId: Scalars['Int']['output'];
+  /** Where the case stands after it. */
+  status: CaseStatus;
+  /** The case's ticket, e.g. `A042`. */
+  ticket: Scalars['String']['output'];
+};
+
 /** A page of a service's queue. */
 export type QueueConnection = {
   __typename?: 'QueueConnection';
@@ -802,6 +855,49 @@ export type QueueStatistics = {
   windowMinutes: Scalars['Int']['output'];
 };
 
+/**
+ * A service's queue as a screen draws it: who waits, who is being served, and
+ * what happened since the previous update.
+ */
+export type QueueUpdate = {
+  __typename?: 'QueueUpdate';
+  /** When this state was read, by the database's clock. */
+  at: Scalars['DateTime']['output'];
+  /**
+   * What happened since the previous update, oldest first: empty in the first
+   * update; more than one step when changes came close together.
+   */
+  changes: Array<QueueChange>;
+  /**
+   * How many steps were left out of `changes` because more than 100 happened
+   * between two updates (the state itself is always whole).
+   */
+  changesOmitted: Scalars['Int']['output'];
+  /** Cases in service now, the most recently called first (at most 100). */
+  inService: Array<ServedTicket>;
+  /** The service's id. */
+  serviceId: Scalars['Int']['output'];
+  /** The first waiting cases, in the order they will be called (as many as the subscription's `first`). */
+  waiting: Array<QueuedTicket>;
+  /** Cases waiting now. */
+  waitingCount: Scalars['Int']['output'];
+};
+
+/** A waiting case as a screen shows it: ticket and place, nothing personal. */
+export type QueuedTicket = {
+  __typename?: 'QueuedTicket';
+  /** The case's id. */
+  caseId: Scalars['Int']['output'];
+  /** Estimated seconds until it is called; null when nothing was called in the last hour. */
+  estimatedWaitSeconds: Maybe<Scalars['Int']['output']>;
+  /** Its place in the queue, from 1 (next to be called). */
+  position: Scalars['Int']['output'];
+  /** The time that orders it in the queue. */
+  queuedAt: Scalars['DateTime']['output'];
+  /** The case's ticket, e.g. `A042`. */
+  ticket: Scalars['String']['output'];
+};
+
 /** A case to put back into the queue. */
 export type ReturnToQueueInput = {
   /** Who returns it, 1 to 100 characters. */
@@ -812,6 +908,19 @@ export type ReturnToQueueInput = {
   placement?: InputMaybe<QueuePlacement>;
   /** Why it goes back, 1 to 500 characters; kept in the case's history. */
   reason: Scalars['String']['input'];
+};
+
+/** A case in service as a screen shows it: ticket and who serves it. */
+export type ServedTicket = {
+  __typename?: 'ServedTicket';
+  /** The agent serving it. */
+  agent: Maybe<Scalars['String']['output']>;
+  /** When it was called. */
+  calledAt: Scalars['DateTime']['output'];
+  /** The case's id. */
+  caseId: Scalars['Int']['output'];
+  /** The case's ticket, e.g. `A042`. */
+  ticket: Scalars['String']['output'];
 };
 
 /** A service counter whose queue cases join, such as "Enrolments" or "IT help desk". */
@@ -854,6 +963,60 @@ export type ServiceQueueArgs = {
 /** A service counter whose queue cases join, such as "Enrolments" or "IT help desk". */
 export type ServiceStatisticsArgs = {
   windowMinutes?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/**
+ * Live updates, over WebSocket with the `graphql-ws` protocol
+ * (`graphql-transport-ws`) at the same URL as queries and mutations. Each
+ * subscription sends the current state at once, then the new state after every
+ * change, so a client never misses what happened between a read and its
+ * subscribe. Changes close together are coalesced into one update; a client
+ * that reads too slowly gets the newest state, not every step, and one that
+ * stops reading is disconnected.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * One case, for the person who holds its ticket: its state at once, then
+   * whenever it changes or, while it waits, whenever its position or estimated
+   * wait moves as the cases ahead are served. Ends after the case is closed
+   * (completed or cancelled).
+   */
+  caseChanged: CaseUpdate;
+  /**
+   * A service's queue, for screens: its state at once, then after every enqueue,
+   * call, completion, cancellation or return in it, on any gateway process.
+   */
+  queueChanged: QueueUpdate;
+};
+
+
+/**
+ * Live updates, over WebSocket with the `graphql-ws` protocol
+ * (`graphql-transport-ws`) at the same URL as queries and mutations. Each
+ * subscription sends the current state at once, then the new state after every
+ * change, so a client never misses what happened between a read and its
+ * subscribe. Changes close together are coalesced into one update; a client
+ * that reads too slowly gets the newest state, not every step, and one that
+ * stops reading is disconnected.
+ */
+export type SubscriptionCaseChangedArgs = {
+  caseId: Scalars['Int']['input'];
+};
+
+
+/**
+ * Live updates, over WebSocket with the `graphql-ws` protocol
+ * (`graphql-transport-ws`) at the same URL as queries and mutations. Each
+ * subscription sends the current state at once, then the new state after every
+ * change, so a client never misses what happened between a read and its
+ * subscribe. Changes close together are coalesced into one update; a client
+ * that reads too slowly gets the newest state, not every step, and one that
+ * stops reading is disconnected.
+ */
+export type SubscriptionQueueChangedArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  serviceId: Scalars['Int']['input'];
 };
 
 /** Changes to a classification; absent fields stay as they are. */
@@ -971,6 +1134,7 @@ export type ResolversTypes = {
   CaseEnqueuePayload: ResolverTypeWrapper<EnqueuedCaseModel>;
   CaseEvent: ResolverTypeWrapper<CaseEventModel>;
   CaseStatus: CaseStatus;
+  CaseUpdate: ResolverTypeWrapper<CaseStateModel>;
   Classification: ResolverTypeWrapper<ClassificationModel>;
   CreateClassificationInput: CreateClassificationInput;
   CreateProcedureInput: CreateProcedureInput;
@@ -987,13 +1151,18 @@ export type ResolversTypes = {
   ProcedureOption: ResolverTypeWrapper<ProcedureOptionModel>;
   ProcedureOptionInput: ProcedureOptionInput;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  QueueChange: ResolverTypeWrapper<QueueChangeModel>;
   QueueConnection: ResolverTypeWrapper<QueuePageModel>;
   QueueEdge: ResolverTypeWrapper<QueueEdgeModel>;
   QueuePlacement: QueuePlacement;
   QueueStatistics: ResolverTypeWrapper<QueueStatisticsModel>;
+  QueueUpdate: ResolverTypeWrapper<QueueUpdateModel>;
+  QueuedTicket: ResolverTypeWrapper<QueuedTicketModel>;
   ReturnToQueueInput: ReturnToQueueInput;
+  ServedTicket: ResolverTypeWrapper<ServedTicketModel>;
   Service: ResolverTypeWrapper<ServiceModel>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UpdateClassificationInput: UpdateClassificationInput;
   UpdateProcedureInput: UpdateProcedureInput;
   UpdateServiceInput: UpdateServiceInput;
@@ -1009,6 +1178,7 @@ export type ResolversParentTypes = {
   CaseEnqueueInput: CaseEnqueueInput;
   CaseEnqueuePayload: EnqueuedCaseModel;
   CaseEvent: CaseEventModel;
+  CaseUpdate: CaseStateModel;
   Classification: ClassificationModel;
   CreateClassificationInput: CreateClassificationInput;
   CreateProcedureInput: CreateProcedureInput;
@@ -1025,12 +1195,17 @@ export type ResolversParentTypes = {
   ProcedureOption: ProcedureOptionModel;
   ProcedureOptionInput: ProcedureOptionInput;
   Query: Record<PropertyKey, never>;
+  QueueChange: QueueChangeModel;
   QueueConnection: QueuePageModel;
   QueueEdge: QueueEdgeModel;
   QueueStatistics: QueueStatisticsModel;
+  QueueUpdate: QueueUpdateModel;
+  QueuedTicket: QueuedTicketModel;
   ReturnToQueueInput: ReturnToQueueInput;
+  ServedTicket: ServedTicketModel;
   Service: ServiceModel;
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
   UpdateClassificationInput: UpdateClassificationInput;
   UpdateProcedureInput: UpdateProcedureInput;
   UpdateServiceInput: UpdateServiceInput;
@@ -1091,6 +1266,20 @@ export type CaseEventResolvers<ContextType = GraphQLContext, ParentType extends 
   fromStatus?: Resolver<Maybe<ResolversTypes['CaseStatus']>, ParentType, ContextType>;
   reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   toStatus?: Resolver<ResolversTypes['CaseStatus'], ParentType, ContextType>;
+};
+
+export type CaseUpdateResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CaseUpdate'] = ResolversParentTypes['CaseUpdate']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  calledAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  caseId?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  closedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  estimatedWaitSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  lastAction?: Resolver<ResolversTypes['CaseAction'], ParentType, ContextType>;
+  lastAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  position?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  serviceId?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['CaseStatus'], ParentType, ContextType>;
+  ticket?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ClassificationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Classification'] = ResolversParentTypes['Classification']> = {
@@ -1162,6 +1351,15 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   services: Resolver<Array<ResolversTypes['Service']>, ParentType, ContextType, RequireFields<QueryServicesArgs, 'first'>>;
 };
 
+export type QueueChangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['QueueChange'] = ResolversParentTypes['QueueChange']> = {
+  action?: Resolver<ResolversTypes['CaseAction'], ParentType, ContextType>;
+  agent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  caseId?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['CaseStatus'], ParentType, ContextType>;
+  ticket?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type QueueConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['QueueConnection'] = ResolversParentTypes['QueueConnection']> = {
   edges?: Resolver<Array<ResolversTypes['QueueEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
@@ -1186,6 +1384,31 @@ export type QueueStatisticsResolvers<ContextType = GraphQLContext, ParentType ex
   windowMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type QueueUpdateResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['QueueUpdate'] = ResolversParentTypes['QueueUpdate']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  changes?: Resolver<Array<ResolversTypes['QueueChange']>, ParentType, ContextType>;
+  changesOmitted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  inService?: Resolver<Array<ResolversTypes['ServedTicket']>, ParentType, ContextType>;
+  serviceId?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  waiting?: Resolver<Array<ResolversTypes['QueuedTicket']>, ParentType, ContextType>;
+  waitingCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type QueuedTicketResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['QueuedTicket'] = ResolversParentTypes['QueuedTicket']> = {
+  caseId?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  estimatedWaitSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  position?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  queuedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  ticket?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ServedTicketResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ServedTicket'] = ResolversParentTypes['ServedTicket']> = {
+  agent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  calledAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  caseId?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  ticket?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type ServiceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Service'] = ResolversParentTypes['Service']> = {
   active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1198,10 +1421,16 @@ export type ServiceResolvers<ContextType = GraphQLContext, ParentType extends Re
   timeZone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  caseChanged: SubscriptionResolver<ResolversTypes['CaseUpdate'], "caseChanged", ParentType, ContextType, RequireFields<SubscriptionCaseChangedArgs, 'caseId'>>;
+  queueChanged: SubscriptionResolver<ResolversTypes['QueueUpdate'], "queueChanged", ParentType, ContextType, RequireFields<SubscriptionQueueChangedArgs, 'first' | 'serviceId'>>;
+};
+
 export type Resolvers<ContextType = GraphQLContext> = {
   Case?: CaseResolvers<ContextType>;
   CaseEnqueuePayload?: CaseEnqueuePayloadResolvers<ContextType>;
   CaseEvent?: CaseEventResolvers<ContextType>;
+  CaseUpdate?: CaseUpdateResolvers<ContextType>;
   Classification?: ClassificationResolvers<ContextType>;
   CustomProperty?: CustomPropertyResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
@@ -1211,9 +1440,14 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Procedure?: ProcedureResolvers<ContextType>;
   ProcedureOption?: ProcedureOptionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  QueueChange?: QueueChangeResolvers<ContextType>;
   QueueConnection?: QueueConnectionResolvers<ContextType>;
   QueueEdge?: QueueEdgeResolvers<ContextType>;
   QueueStatistics?: QueueStatisticsResolvers<ContextType>;
+  QueueUpdate?: QueueUpdateResolvers<ContextType>;
+  QueuedTicket?: QueuedTicketResolvers<ContextType>;
+  ServedTicket?: ServedTicketResolvers<ContextType>;
   Service?: ServiceResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
 };
 

@@ -22,9 +22,12 @@ export function requestGuardsPlugin<TContext extends object>(): ApolloServerPlug
         didResolveOperation({ operation }) {
           if (operation?.operation !== OperationTypeNode.SUBSCRIPTION) return Promise.resolve();
           return Promise.reject(
-            new GraphQLError('Subscription operations are not served over HTTP.', {
-              extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
-            }),
+            new GraphQLError(
+              'Subscription operations are not served over HTTP: open a WebSocket to this URL (graphql-ws protocol)',
+              {
+                extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+              },
+            ),
           );
         },
         willSendResponse({ response }) {

@@ -12,6 +12,7 @@ export const LIMITS = {
   procedure: { extRef: 100, name: 100, options: 100 },
   action: { agent: 100, reason: 500, callNextServices: 20 },
   queuePage: { first: 100 },
+  live: { waiting: 100, inService: 100, changes: 100 },
   servicesPage: { first: 100 },
   referencePage: { first: 100 },
   history: { last: 100 },
@@ -321,6 +322,23 @@ export const statisticsRules = z.object({
   windowMinutes: countUpTo(LIMITS.statistics.windowMinutes, 60),
 });
 export type StatisticsRequest = z.input<typeof statisticsRules>;
+
+export const followQueueRules = z.object({
+  serviceId: id,
+  first: z
+    .number()
+    .int()
+    .nullish()
+    .transform((value) => value ?? 20)
+    .refine(
+      (value) => value >= 0 && value <= LIMITS.live.waiting,
+      rule('range', `must be from 0 to ${LIMITS.live.waiting}`),
+    ),
+});
+export type FollowQueueRequest = z.input<typeof followQueueRules>;
+
+export const followCaseRules = z.object({ caseId: id });
+export type FollowCaseRequest = z.input<typeof followCaseRules>;
 
 function fieldPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>(

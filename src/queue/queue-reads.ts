@@ -16,7 +16,7 @@ import {
 } from './input-rules.js';
 
 /** The window over which the call rate behind estimated waits is measured. */
-const RATE_WINDOW_SECONDS = 3600;
+export const RATE_WINDOW_SECONDS = 3600;
 
 export interface Standing {
   /** From 1 (called next); null when the case is not waiting. */
@@ -71,9 +71,17 @@ export async function standings(db: Database, caseIds: readonly number[]): Promi
   return caseIds.map((id) => {
     const row = found.get(id);
     if (!row) return { position: null, estimatedWaitSeconds: null };
-    const estimatedWaitSeconds = row.calls > 0 ? Math.round((row.position * RATE_WINDOW_SECONDS) / row.calls) : null;
-    return { position: row.position, estimatedWaitSeconds };
+    return { position: row.position, estimatedWaitSeconds: estimatedWaitSeconds(row.position, row.calls) };
   });
+}
+
+/**
+ * The estimate for a case at `position`: position × the average interval
+ * between the service's calls over the last hour (`callsInLastHour` of
+ * them); unknown when nothing was called in that hour.
+ */
+export function estimatedWaitSeconds(position: number, callsInLastHour: number): number | null {
+  return callsInLastHour > 0 ? Math.round((position * RATE_WINDOW_SECONDS) / callsInLastHour) : null;
 }
 
 export interface QueueEdge {

@@ -55,6 +55,8 @@ export async function rowCounts(sql: pg.Pool): Promise<{ cases: number; properti
 export interface GatewayGroup {
   /** A client per gateway, the first one `t`'s own. */
   readonly clients: readonly Client[];
+  /** Each gateway's GraphQL URL, in the order of `clients`. */
+  readonly urls: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export async function gatewayGroup(t: TestGateway, more: number): Promise<Gatewa
   const others = await Promise.all(Array.from({ length: more }, () => startGateway(config, silentLogger)));
   return {
     clients: [t.request, ...others.map((other) => graphqlClient(other.url))],
+    urls: [t.gateway.url, ...others.map((other) => other.url)],
     stop: async () => {
       await Promise.all(others.map((other) => other.stop()));
     },

@@ -12,11 +12,13 @@ import { Query } from './Query.js';
 import { QueueConnection } from './QueueConnection.js';
 import { QueueEdge } from './QueueEdge.js';
 import { Service } from './Service.js';
+import { Subscription } from './Subscription.js';
 
 export const resolvers = {
   DateTime,
   Query,
   Mutation,
+  Subscription,
   Case,
   CaseEnqueuePayload,
   Service,

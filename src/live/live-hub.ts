@@ -1,0 +1,98 @@
+// Live updates for this gateway process: one feed per service that has
+// subscribers here, fed by the changes the database announces to every
+// process (src/db/change-listener.ts). Subscribing reads the current state
+// first, so a client misses nothing between its read and its subscribe.
+import type { Database } from '../db/prisma-client.js';
+import { rateLimitedFailures, type Logger } from '../log.js';
+import { notFound } from '../queue/errors.js';
+import {
+  followCaseRules,
+  followQueueRules,
+  parseInput,
+  type FollowCaseRequest,
+  type FollowQueueRequest,
+} from '../queue/input-rules.js';
+import { serviceExists, serviceOfCase, type CaseState } from '../queue/live-reads.js';
+import { parseQueueChange } from './case-change.js';
+import { ServiceFeed, type QueueUpdate } from './service-feed.js';
+
+export interface LiveHub {
+  /** A service's queue: its state now, then after every change. */
+  followQueue(request: FollowQueueRequest): Promise<AsyncIterableIterator<QueueUpdate>>;
+  /** One case: its state now, then whenever it or its place moves; ends once it is closed. */
+  followCase(request: FollowCaseRequest): Promise<AsyncIterableIterator<CaseState>>;
+  /** A notification's payload from the database. */
+  changed(payload: string): void;
+  /** The database listener (re)connected: whatever happened meanwhile was not heard, so every state is read again. */
+  resync(): void;
+  /** Services with subscribers in this process. */
+  followedServices(): number;
+  /** Ends every subscription. */
+  stop(): void;
+}
+
+export interface LiveHubOptions {
+  readonly db: Database;
+  readonly log: Logger;
+  /** A service's state is read at most once per this. */
+  readonly minIntervalMs: number;
+}
+
+export function createLiveHub({ db, log, minIntervalMs }: LiveHubOptions): LiveHub {
+  const feeds = new Map<number, ServiceFeed>();
+  const failures = rateLimitedFailures(log);
+  let stopped = false;
+
+  const feedOf = (serviceId: number): ServiceFeed => {
+    let feed = feeds.get(serviceId);
+    if (!feed) {
+      const created: ServiceFeed = new ServiceFeed(serviceId, {
+        db,
+        minIntervalMs,
+        failures,
+        onIdle: () => {
+          if (feeds.get(serviceId) === created) feeds.delete(serviceId);
+        },
+      });
+      feeds.set(serviceId, (feed = created));
+    }
+    return feed;
+  };
+
+  const refuseWhenStopped = (): void => {
+    if (stopped) throw new Error('the gateway is shutting down');
+  };
+
+  return {
+    async followQueue(request) {
+      const { serviceId, first } = parseInput(followQueueRules, request);
+      if (!(await serviceExists(db, serviceId))) throw notFound('serviceId', `no service has id ${serviceId}`);
+      refuseWhenStopped();
+      return feedOf(serviceId).followQueue(first);
+    },
+    async followCase(request) {
+      const { caseId } = parseInput(followCaseRules, request);
+      const serviceId = await serviceOfCase(db, caseId);
+      if (serviceId === null) throw notFound('caseId', `no case has id ${caseId}`);
+      refuseWhenStopped();
+      return feedOf(serviceId).followCase(caseId);
+    },
+    changed(payload) {
+      const change = parseQueueChange(payload);
+      if (!change) {
+        failures('live updates: a notification on case_changes was not a case change');
+        return;
+      }
+      feeds.get(change.serviceId)?.changed(change);
+    },
+    resync() {
+      for (const feed of feeds.values()) feed.requestRead();
+    },
+    followedServices: () => feeds.size,
+    stop() {
+      stopped = true;
+      for (const feed of [...feeds.values()]) feed.stop();
+      feeds.clear();
+    },
+  };
+}
