@@ -1,0 +1,115 @@
+// Stored cases in the REST family's shape: the seed's CaseEnqueue fields in
+// PascalCase, CustomProperties as an object in stored order (a Map, written
+// by ordered-json.ts), times as ISO 8601 UTC strings as GraphQL's DateTime.
+import type { Case, CaseEvent, CaseProperty } from '../generated/prisma/client.js';
+import type { EnqueuedCase } from '../queue/enqueue-case.js';
+import type { Standing } from '../queue/queue-reads.js';
+
+/** The seed's response: every request field as stored, with CaseId filled in. */
+export type EnqueueAnswer = {
+  readonly CaseId: number;
+  readonly ServiceId: number;
+  readonly ServiceIdExtRef: string | null;
+  readonly CustomerId: number | null;
+  readonly ExtRef: string | null;
+  readonly Notes: string | null;
+  readonly Subject: string | null;
+  readonly ClassificationCode: string | null;
+  readonly AutoClose: boolean;
+  readonly CustomProperties: ReadonlyMap<string, string>;
+  readonly ProcedureExtRef: string | null;
+  readonly ProcedureOptionExtRef: string | null;
+};
+
+export type HistoryAnswer = {
+  readonly Action: string;
+  readonly At: string;
+  readonly Agent: string | null;
+  readonly Reason: string | null;
+  readonly FromStatus: string | null;
+  readonly ToStatus: string;
+};
+
+/** `GET /api/Cases/{id}`: the seed's fields, then where the case stands and what happened to it. */
+export type CaseAnswer = EnqueueAnswer & {
+  readonly Ticket: string;
+  readonly Status: string;
+  readonly LastAction: string;
+  readonly LastAgent: string | null;
+  readonly Position: number | null;
+  readonly EstimatedWaitSeconds: number | null;
+  readonly EnqueuedAt: string;
+  readonly QueuedAt: string;
+  readonly CalledAt: string | null;
+  readonly ClosedAt: string | null;
+  readonly UpdatedAt: string;
+  readonly History: readonly HistoryAnswer[];
+};
+
+const time = (date: Date | null): string | null => date?.toISOString() ?? null;
+
+/** The properties in their stored order (position), whatever order they were read in. */
+function dictionary(properties: readonly CaseProperty[]): ReadonlyMap<string, string> {
+  const ordered = [...properties].sort((a, b) => a.position - b.position);
+  return new Map(ordered.map((property) => [property.key, property.value]));
+}
+
+function seedFields(row: Case, serviceExtRef: string | null, properties: readonly CaseProperty[]): EnqueueAnswer {
+  return {
+    CaseId: row.id,
+    ServiceId: row.serviceId,
+    ServiceIdExtRef: serviceExtRef,
+    CustomerId: row.customerId,
+    ExtRef: row.extRef,
+    Notes: row.notes,
+    Subject: row.subject,
+    ClassificationCode: row.classificationCode,
+    AutoClose: row.autoClose,
+    CustomProperties: dictionary(properties),
+    ProcedureExtRef: row.procedureExtRef,
+    ProcedureOptionExtRef: row.procedureOptionExtRef,
+  };
+}
+
+export function enqueueAnswer(stored: EnqueuedCase): EnqueueAnswer {
+  return seedFields(stored, stored.serviceExtRef, stored.customProperties);
+}
+
+function historyAnswer(event: CaseEvent): HistoryAnswer {
+  return {
+    Action: event.action,
+    At: event.at.toISOString(),
+    Agent: event.agent,
+    Reason: event.reason,
+    FromStatus: event.fromStatus,
+    ToStatus: event.toStatus,
+  };
+}
+
+export interface CaseParts {
+  readonly row: Case;
+  readonly serviceExtRef: string | null;
+  readonly properties: readonly CaseProperty[];
+  /** Oldest first. */
+  readonly history: readonly CaseEvent[];
+  readonly standing: Standing;
+}
+
+export function caseAnswer({ row, serviceExtRef, properties, history, standing }: CaseParts): CaseAnswer {
+  const waiting = row.status === 'WAITING';
+  return {
+    ...seedFields(row, serviceExtRef, properties),
+    Ticket: row.ticket,
+    Status: row.status,
+    LastAction: row.lastAction,
+    LastAgent: row.lastAgent,
+    Position: waiting ? standing.position : null,
+    EstimatedWaitSeconds: waiting ? standing.estimatedWaitSeconds : null,
+    EnqueuedAt: row.enqueuedAt.toISOString(),
+    QueuedAt: row.queuedAt.toISOString(),
+    CalledAt: time(row.calledAt),
+    ClosedAt: time(row.closedAt),
+    UpdatedAt: row.updatedAt.toISOString(),
+    History: history.map(historyAnswer),
+  };
+}

@@ -1,0 +1,183 @@
+// POST /api/Cases and GET /api/Cases/{id}: the original queue REST API's
+// enqueue and read, for its existing clients. Enqueues go through the same
+// enqueuer as the GraphQL mutation (one group commit for both edges); reads
+// through the same domain reads. docs/rest.md describes the contract.
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { QueueRuntime } from '../graphql/context.js';
+import { BodyAborted, BodyNotUtf8, BodyTooLarge, MAX_BODY_BYTES, readBody } from '../http/body.js';
+import { quote } from '../http/respond.js';
+import type { Route } from '../http/server.js';
+import { rateLimitedFailures, type Logger } from '../log.js';
+import type { EnqueuedCase } from '../queue/enqueue-case.js';
+import { QueueError } from '../queue/errors.js';
+import { findCase, historyByCase, propertiesByCase, servicesById } from '../queue/case-reads.js';
+import { standings, type Standing } from '../queue/queue-reads.js';
+import { caseAnswer, enqueueAnswer } from './case-answers.js';
+import { bindCaseEnqueue, BODY_FIELD, restFieldName, restMessage } from './case-request.js';
+import { JsonSyntaxError, parseJson, stringifyJson, type JsonOut, type JsonValue } from './ordered-json.js';
+import { badRequest, fromQueueError, RestError, restErrorBody, restErrorOf } from './rest-errors.js';
+
+export const CASES_PATH = '/api/Cases';
+const ALLOWED_ON_CASES = 'POST, OPTIONS';
+const ALLOWED_ON_CASE = 'GET, HEAD, OPTIONS';
+const INT32_MAX = 2 ** 31 - 1;
+const NOT_WAITING: Standing = { position: null, estimatedWaitSeconds: null };
+
+function send(response: ServerResponse, status: number, body: JsonOut, headers: OutgoingHttpHeaders = {}): void {
+  const text = stringifyJson(body);
+  response.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  response.end(text);
+}
+
+function sendError(response: ServerResponse, error: RestError): void {
+  send(response, error.status, restErrorBody(error), error.headers);
+}
+
+/** The media types the original API read: `application/json`, `text/json` (and structured `+json` types), in UTF-8. */
+function isJsonContentType(contentType: string | undefined): boolean {
+  const [essence = '', ...parameters] = (contentType ?? '').split(';').map((part) => part.trim().toLowerCase());
+  const json = essence === 'application/json' || essence === 'text/json' || /^application\/[^/]+\+json$/.test(essence);
+  const charset = parameters.find((parameter) => parameter.startsWith('charset='))?.slice('charset='.length);
+  return json && (charset === undefined || /^"?utf-?8"?$/.test(charset));
+}
+
+function methodNotAllowed(method: string, path: string, allowed: string): RestError {
+  return new RestError(405, 'METHOD_NOT_ALLOWED', `${quote(method)} is not allowed on ${path}: use ${allowed}`, [], {
+    allow: allowed,
+  });
+}
+
+/** The request's body as JSON, or the RestError that explains why it is not; undefined when the client left. */
+async function jsonBody(request: IncomingMessage): Promise<JsonValue | undefined> {
+  const contentType = request.headers['content-type'];
+  if (!isJsonContentType(contentType))
+    throw new RestError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Content-Type must be application/json or text/json in UTF-8, not "${quote(contentType ?? '')}"`,
+    );
+  let text: string;
+  try {
+    text = await readBody(request);
+  } catch (error) {
+    // The socket is gone (the client left, or timed out and was answered 408).
+    if (error instanceof BodyAborted) return undefined;
+    if (error instanceof BodyTooLarge)
+      throw new RestError(413, 'PAYLOAD_TOO_LARGE', `Request body is too large: the limit is ${MAX_BODY_BYTES} bytes`);
+    if (error instanceof BodyNotUtf8)
+      throw badRequest([{ field: BODY_FIELD, rule: 'utf8', message: 'is not valid UTF-8' }]);
+    throw error;
+  }
+  if (text.trim() === '')
+    throw badRequest([{ field: BODY_FIELD, rule: 'required', message: 'a non-empty request body is required' }]);
+  try {
+    return parseJson(text);
+  } catch (error) {
+    if (error instanceof JsonSyntaxError)
+      throw badRequest([{ field: BODY_FIELD, rule: 'json', message: `is not valid JSON: ${error.message}` }]);
+    throw error;
+  }
+}
+
+/** The `Idempotency-Key` header; sent twice, its values joined as Node joins them. */
+function idempotencyKey(request: IncomingMessage): string | undefined {
+  const value = request.headers['idempotency-key'];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** The id of `/api/Cases/{id}`: a positive 32-bit integer in decimal. */
+function caseIdOf(text: string): number {
+  const id = /^\d{1,10}$/.test(text) ? Number(text) : 0;
+  if (id < 1 || id > INT32_MAX)
+    throw badRequest([
+      { field: 'id', rule: 'type', message: `must be a positive 32-bit integer, not "${quote(text)}"` },
+    ]);
+  return id;
+}
+
+/** Answers with what `handle` answers, or with the error it throws. */
+function guarded(log: Logger, handle: Route): Route {
+  const failures = rateLimitedFailures(log);
+  return async (request, response, url) => {
+    try {
+      await handle(request, response, url);
+    } catch (error) {
+      const answer = restErrorOf(error, log, failures);
+      if (response.headersSent) response.destroy();
+      else sendError(response, answer);
+    }
+  };
+}
+
+async function enqueue(runtime: QueueRuntime, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const body = await jsonBody(request);
+  if (body === undefined) return;
+  const bound = bindCaseEnqueue(body, idempotencyKey(request));
+  if (!bound.ok) throw badRequest(bound.issues);
+  const { request: enqueueRequest } = bound;
+  let stored: EnqueuedCase;
+  try {
+    stored = await runtime.enqueuer.enqueue(enqueueRequest);
+  } catch (error) {
+    if (!(error instanceof QueueError)) throw error;
+    throw fromQueueError(error, { field: (field) => restFieldName(field, enqueueRequest), message: restMessage });
+  }
+  send(response, 200, enqueueAnswer(stored), { location: `${CASES_PATH}/${stored.id}` });
+}
+
+async function readCase(runtime: QueueRuntime, response: ServerResponse, idText: string): Promise<void> {
+  const id = caseIdOf(idText);
+  const { db } = runtime;
+  const row = await findCase(db, id);
+  if (!row)
+    throw new RestError(404, 'NOT_FOUND', `id: no case has the id ${id}`, [
+      { field: 'id', rule: 'exists', message: `no case has the id ${id}` },
+    ]);
+  const [[service], [properties = []], [history = []], [standing = NOT_WAITING]] = await Promise.all([
+    servicesById(db, [row.serviceId]),
+    propertiesByCase(db, [id]),
+    historyByCase(db, [id]),
+    row.status === 'WAITING' ? standings(db, [id]) : [NOT_WAITING],
+  ]);
+  send(response, 200, caseAnswer({ row, serviceExtRef: service?.extRef ?? null, properties, history, standing }));
+}
+
+function answerOptions(response: ServerResponse, allowed: string): void {
+  response.writeHead(204, { allow: allowed });
+  response.end();
+}
+
+/** `/api/Cases`: POST enqueues a case. */
+export function casesRoute(runtime: QueueRuntime, log: Logger): Route {
+  return guarded(log, async (request, response) => {
+    const method = request.method ?? 'GET';
+    if (method === 'OPTIONS') {
+      answerOptions(response, ALLOWED_ON_CASES);
+      return;
+    }
+    if (method !== 'POST') throw methodNotAllowed(method, CASES_PATH, ALLOWED_ON_CASES);
+    await enqueue(runtime, request, response);
+  });
+}
+
+/** `/api/Cases/{id}`: GET reads a case; `/api/Cases/` is `/api/Cases`, as ASP.NET routing has it. */
+export function caseRoute(runtime: QueueRuntime, log: Logger): Route {
+  const collection = casesRoute(runtime, log);
+  return guarded(log, async (request, response, url) => {
+    const idText = url.pathname.slice(CASES_PATH.length + 1);
+    if (idText === '') return collection(request, response, url);
+    if (idText.includes('/'))
+      throw new RestError(404, 'NOT_FOUND', `Nothing at "${quote(url.pathname)}": a case is at ${CASES_PATH}/{id}`);
+    const method = request.method ?? 'GET';
+    if (method === 'OPTIONS') {
+      answerOptions(response, ALLOWED_ON_CASE);
+      return;
+    }
+    if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, `${CASES_PATH}/{id}`, ALLOWED_ON_CASE);
+    await readCase(runtime, response, idText);
+  });
+}

@@ -1,0 +1,289 @@
+// The OpenAPI 3.1 description of the REST routes, served at
+// GET /api/openapi.json. The request's properties come from the binder's
+// table and the limits from the domain's LIMITS, so the document cannot drift
+// from either; test/rest-cases.test.ts checks real answers against it.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Route } from '../http/server.js';
+import { sendJson } from '../http/respond.js';
+import { CaseAction, CaseStatus } from '../generated/prisma/enums.js';
+import { LIMITS } from '../queue/input-rules.js';
+import {
+  CASE_ENQUEUE_PROPERTIES,
+  IDEMPOTENCY_KEY_HEADER,
+  type PropertyKind,
+  type PropertyName,
+} from './case-request.js';
+import { CASES_PATH } from './cases-route.js';
+
+export const OPENAPI_PATH = '/api/openapi.json';
+
+type Schema = Readonly<Record<string, unknown>>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const nullable = (type: string): string[] => [type, 'null'];
+
+const INT32 = { type: 'integer', format: 'int32' } as const;
+const MAX_LENGTH: Partial<Record<PropertyName, number>> = {
+  ServiceIdExtRef: LIMITS.case.serviceIdExtRef,
+  ExtRef: LIMITS.case.extRef,
+  Notes: LIMITS.case.notes,
+  Subject: LIMITS.case.subject,
+  ClassificationCode: LIMITS.case.classificationCode,
+  ProcedureExtRef: LIMITS.case.procedureExtRef,
+  ProcedureOptionExtRef: LIMITS.case.procedureOptionExtRef,
+};
+
+function propertySchema(kind: PropertyKind, name: PropertyName, description: string): Schema {
+  const maxLength = MAX_LENGTH[name];
+  switch (kind) {
+    case 'int32':
+      return { ...INT32, type: nullable('integer'), description };
+    case 'boolean':
+      return { type: nullable('boolean'), description };
+    case 'string':
+      return { type: nullable('string'), ...(maxLength === undefined ? {} : { maxLength }), description };
+    case 'dictionary':
+      return {
+        type: nullable('object'),
+        description: `${description} At most ${LIMITS.case.customProperties} entries; keys of 1 to ${LIMITS.case.propertyKey} characters, values of at most ${LIMITS.case.propertyValue}.`,
+        maxProperties: LIMITS.case.customProperties,
+        propertyNames: { minLength: 1, maxLength: LIMITS.case.propertyKey },
+        additionalProperties: { type: 'string', maxLength: LIMITS.case.propertyValue },
+      };
+  }
+}
+
+const requestProperties = Object.fromEntries(
+  Object.entries(CASE_ENQUEUE_PROPERTIES).map(([name, { kind, description }]) => [
+    name,
+    propertySchema(kind, name as PropertyName, description),
+  ]),
+);
+
+/** The answer echoes every request property as stored: never absent, null when not set. */
+const answerProperties: Record<string, Schema> = {
+  ...requestProperties,
+  CaseId: { ...INT32, minimum: 1, description: 'The id of the case.' },
+  ServiceId: { ...INT32, minimum: 1, description: 'The service whose queue the case joined.' },
+  ServiceIdExtRef: { type: nullable('string'), description: "The service's external reference, however it was named." },
+  AutoClose: { type: 'boolean', description: 'Whether the case was enqueued and closed at once.' },
+  CustomProperties: {
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description: 'The custom properties in the order given; {} when none.',
+  },
+};
+
+const time = (description: string, canBeNull = false): Schema => ({
+  type: canBeNull ? nullable('string') : 'string',
+  format: 'date-time',
+  description: `${description} ISO 8601, UTC, to the millisecond.`,
+});
+
+const caseProperties: Record<string, Schema> = {
+  ...answerProperties,
+  Ticket: { type: 'string', description: 'The ticket shown to the person, e.g. A042.' },
+  Status: ref('CaseStatus'),
+  LastAction: ref('CaseAction'),
+  LastAgent: { type: nullable('string'), description: 'Who did the last action; null for enqueues.' },
+  Position: {
+    type: nullable('integer'),
+    minimum: 1,
+    description: 'Place in the queue from 1 (called next) while waiting; null otherwise.',
+  },
+  EstimatedWaitSeconds: {
+    type: nullable('integer'),
+    description: "Estimated seconds until called, from the last hour's calls; null when not waiting or unknown.",
+  },
+  EnqueuedAt: time('When the case was enqueued.'),
+  QueuedAt: time('The time that orders it in the queue.'),
+  CalledAt: time('When it was last called.', true),
+  ClosedAt: time('When it was completed or cancelled.', true),
+  UpdatedAt: time('When anything last changed.'),
+  History: {
+    type: 'array',
+    items: ref('CaseEvent'),
+    maxItems: LIMITS.history.last,
+    description: `What happened to the case, oldest first: the last ${LIMITS.history.last} events.`,
+  },
+};
+
+const objectOf = (properties: Record<string, Schema>, description: string): Schema => ({
+  type: 'object',
+  description,
+  properties,
+  required: Object.keys(properties),
+  additionalProperties: false,
+});
+
+const errorResponse = (description: string, headers: Record<string, Schema> = {}): Schema => ({
+  description,
+  headers,
+  content: { 'application/json': { schema: ref('Error') } },
+});
+const retryAfter = { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } };
+const allow = { Allow: { $ref: '#/components/headers/Allow' } };
+const commonErrors = {
+  '405': errorResponse('Another method: the `Allow` header lists the ones this path takes.', allow),
+  '500': errorResponse('An unexpected error; it is logged, and the answer carries no details.'),
+  '503': errorResponse(
+    'The database is unavailable or did not answer in time (`DATABASE_UNAVAILABLE`); try again after `Retry-After` seconds.',
+    retryAfter,
+  ),
+};
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'FIFO case queue: REST compatibility API',
+    version: '1.0.0',
+    description:
+      'The enqueue and read of the original queue REST API, served by the GraphQL gateway for existing clients. ' +
+      'Request property names match case-insensitively and unknown properties are ignored. ' +
+      'Errors name the field at fault as the client spells it: `Subject`, `CustomProperties["key"]` ' +
+      '(`.Key` after it when the key itself is at fault), `$` for the whole body, `id` for the path, ' +
+      '`Idempotency-Key` for the header.',
+  },
+  paths: {
+    [CASES_PATH]: {
+      post: {
+        operationId: 'Cases_Enqueue',
+        summary: 'Case Enqueue for FIFO',
+        description:
+          'Enqueues a case at the back of its service queue, through the same domain code as the GraphQL ' +
+          'mutation `enqueueCase`. `CaseId` in the body is ignored.',
+        parameters: [
+          {
+            name: IDEMPOTENCY_KEY_HEADER,
+            in: 'header',
+            required: false,
+            description:
+              'Makes retries safe: the same key with the same body answers the case the first request created; ' +
+              'with a different body it is a 409. Keys are global: use a UUID.',
+            schema: { type: 'string', minLength: 1, maxLength: LIMITS.case.idempotencyKey },
+          },
+        ],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': { schema: ref('CaseEnqueue') },
+            'text/json': { schema: ref('CaseEnqueue') },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'The case as stored (also for a retry with the same `Idempotency-Key`).',
+            headers: { Location: { $ref: '#/components/headers/Location' } },
+            content: { 'application/json': { schema: ref('CaseEnqueueResult') } },
+          },
+          '400': errorResponse(
+            'The body is not a JSON object, a property has the wrong type, breaks a rule (`BAD_USER_INPUT`), or ' +
+              'names a service, customer, classification or procedure that does not exist (`NOT_FOUND`).',
+          ),
+          '409': errorResponse(
+            'The `Idempotency-Key` was used before for a different body, or a reference changed while the case was written (`CONFLICT`).',
+          ),
+          '413': errorResponse('The body is larger than 1 MiB (`PAYLOAD_TOO_LARGE`).'),
+          '415': errorResponse(
+            'The body is not `application/json` or `text/json` in UTF-8 (`UNSUPPORTED_MEDIA_TYPE`).',
+          ),
+          ...commonErrors,
+        },
+      },
+    },
+    [`${CASES_PATH}/{id}`]: {
+      get: {
+        operationId: 'Cases_Get',
+        summary: 'A case, where it stands and its history',
+        parameters: [
+          {
+            name: 'id',
+            in: 'path',
+            required: true,
+            description: 'The case id (`CaseId`).',
+            schema: { ...INT32, minimum: 1 },
+          },
+        ],
+        responses: {
+          '200': { description: 'The case.', content: { 'application/json': { schema: ref('Case') } } },
+          '400': errorResponse('The id is not a positive 32-bit integer (`BAD_USER_INPUT`, field `id`).'),
+          '404': errorResponse('No case has the id (`NOT_FOUND`, field `id`).'),
+          ...commonErrors,
+        },
+      },
+    },
+  },
+  components: {
+    schemas: {
+      CaseEnqueue: {
+        type: 'object',
+        description:
+          'A case to enqueue. `ServiceId` or `ServiceIdExtRef` is required (when both are given they must name ' +
+          'the same service); `ProcedureOptionExtRef` requires `ProcedureExtRef`. null means not given. Names ' +
+          'match case-insensitively; other properties are ignored.',
+        properties: requestProperties,
+      },
+      CaseEnqueueResult: objectOf(answerProperties, 'The case as stored, in the request shape.'),
+      Case: objectOf(caseProperties, 'A case: the enqueue fields as stored, where it stands, and its history.'),
+      CaseEvent: objectOf(
+        {
+          Action: ref('CaseAction'),
+          At: time('When, by the database clock.'),
+          Agent: { type: nullable('string'), description: 'Who did it; null for enqueues.' },
+          Reason: { type: nullable('string'), description: 'Why, for returns and cancellations.' },
+          FromStatus: { anyOf: [ref('CaseStatus'), { type: 'null' }], description: 'null for the enqueue.' },
+          ToStatus: ref('CaseStatus'),
+        },
+        'One step of a case history.',
+      ),
+      CaseStatus: { type: 'string', enum: Object.values(CaseStatus) },
+      CaseAction: { type: 'string', enum: Object.values(CaseAction) },
+      Error: {
+        type: 'object',
+        description:
+          '`Field`, `Rule` and `Issues` are present when fields are at fault; `Field` and `Rule` are the first of `Issues`.',
+        properties: {
+          Message: { type: 'string' },
+          Code: {
+            type: 'string',
+            description:
+              'BAD_USER_INPUT, NOT_FOUND, CONFLICT, METHOD_NOT_ALLOWED, UNSUPPORTED_MEDIA_TYPE, PAYLOAD_TOO_LARGE, DATABASE_UNAVAILABLE or INTERNAL_SERVER_ERROR.',
+          },
+          Field: { type: 'string' },
+          Rule: { type: 'string', description: 'e.g. type, json, required, maxLength, exists, unique.' },
+          Issues: { type: 'array', items: ref('ErrorIssue') },
+        },
+        required: ['Message', 'Code'],
+        additionalProperties: false,
+      },
+      ErrorIssue: objectOf(
+        { Field: { type: 'string' }, Rule: { type: 'string' }, Message: { type: 'string' } },
+        'One field at fault.',
+      ),
+    },
+    headers: {
+      Location: { description: 'The case: `/api/Cases/{CaseId}`.', schema: { type: 'string' } },
+      RetryAfter: { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } },
+      Allow: { description: 'The methods this path takes.', schema: { type: 'string' } },
+    },
+  },
+} as const;
+
+export function openApiRoute(): Route {
+  return (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      sendJson(
+        response,
+        405,
+        {
+          Message: `${request.method ?? 'this method'} is not allowed on ${OPENAPI_PATH}: use GET`,
+          Code: 'METHOD_NOT_ALLOWED',
+        },
+        { allow: 'GET, HEAD' },
+      );
+    } else {
+      sendJson(response, 200, openApiDocument);
+    }
+    return Promise.resolve();
+  };
+}
