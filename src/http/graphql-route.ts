@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../graphql/context.js';
 import { BodyAborted, BodyNotUtf8, BodyTooLarge, MAX_BODY_BYTES, readBody } from './body.js';
+import { wantsExplorer } from './explorer-route.js';
 import { sendError } from './respond.js';
 
 export const ALLOWED_METHODS = 'GET, POST, OPTIONS';
@@ -59,7 +60,15 @@ function refuseBody(response: ServerResponse, error: unknown): void {
   }
 }
 
-export function graphqlRoute(apollo: ApolloServer<GraphQLContext>, context: () => Promise<GraphQLContext>) {
+/**
+ * `explorer` answers a browser that opens the endpoint (a GET that prefers
+ * HTML and carries no operation; see explorer-route.ts).
+ */
+export function graphqlRoute(
+  apollo: ApolloServer<GraphQLContext>,
+  context: () => Promise<GraphQLContext>,
+  explorer: (response: ServerResponse) => void,
+) {
   return async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> => {
     const method = request.method ?? 'GET';
     if (method === 'OPTIONS') {
@@ -82,6 +91,10 @@ export function graphqlRoute(apollo: ApolloServer<GraphQLContext>, context: () =
       // the server has answered 408): there is nobody to answer.
       if (error instanceof BodyAborted) return;
       refuseBody(response, error);
+      return;
+    }
+    if (wantsExplorer(request, url)) {
+      explorer(response);
       return;
     }
     const result = await apollo.executeHTTPGraphQLRequest({
