@@ -4,12 +4,13 @@
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { generate } from '@graphql-codegen/cli';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import codegenConfig from '../codegen.js';
+import kioskCodegenConfig from '../examples/kiosk/codegen.js';
 import { PRISMA_SCHEMA_FILE, PROJECT_ROOT } from '../src/config.js';
 
 const GENERATED_PRISMA = join(PROJECT_ROOT, 'src', 'generated', 'prisma');
@@ -32,6 +33,20 @@ describe('generated code', () => {
       const committed = await readFile(join(PROJECT_ROOT, output.filename), 'utf8').catch(
         () => `(missing ${output.filename})`,
       );
+      expect(committed, `${output.filename} is stale: run npm run generate`).toBe(output.content);
+    }
+  });
+
+  it('matches what GraphQL Code Generator makes for examples/kiosk from schema.graphql', async () => {
+    // The kiosk's config gives its paths from the working directory, codegen's default.
+    const outputs = codegenOutputs.parse(await generate({ ...kioskCodegenConfig, silent: true }, false));
+    expect(outputs.map((output) => output.filename).sort()).toEqual(
+      ['gql.ts', 'graphql.ts', 'index.ts'].map((file) =>
+        join(relative(process.cwd(), PROJECT_ROOT), 'examples/kiosk/src/gql', file),
+      ),
+    );
+    for (const output of outputs) {
+      const committed = await readFile(resolve(output.filename), 'utf8').catch(() => `(missing ${output.filename})`);
       expect(committed, `${output.filename} is stale: run npm run generate`).toBe(output.content);
     }
   });

@@ -1,0 +1,27 @@
+// Taking a ticket: the typed `enqueueCase` mutation.
+import type { KioskEnqueueCaseMutation } from './gql/graphql.js';
+import { httpRequest } from './http-request.js';
+import { EnqueueCaseDocument } from './operations.js';
+
+/** The new case: its id (to follow it), its ticket, and where it stands. */
+export type Ticket = KioskEnqueueCaseMutation['enqueueCase'];
+
+export interface TicketRequest {
+  /** The service whose queue to join. */
+  readonly serviceId: number;
+  /**
+   * Makes a retry safe: the same key returns the first request's case instead of a second one.
+   * Give one (a UUID) when the request may be sent again after a failure.
+   */
+  readonly idempotencyKey?: string;
+}
+
+export async function enqueueCase(url: string, request: TicketRequest): Promise<Ticket> {
+  const { enqueueCase: ticket } = await httpRequest(url, EnqueueCaseDocument, {
+    input: {
+      serviceId: request.serviceId,
+      ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
+    },
+  });
+  return ticket;
+}

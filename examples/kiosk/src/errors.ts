@@ -1,0 +1,46 @@
+// The one error the kiosk library throws, coded so a caller can decide what
+// to tell the person at the kiosk (try again, ask at the desk, ...), and how
+// the gateway's GraphQL errors become one.
+import { z } from 'zod';
+
+export type KioskErrorCode =
+  /** The gateway could not be reached: refused, timed out, no route. Safe to try again. */
+  | 'UNREACHABLE'
+  /** The gateway refused the operation; `gatewayCode` holds its code, e.g. `NOT_FOUND` or `BAD_USER_INPUT`. */
+  | 'REFUSED'
+  /** The answer was not a GraphQL response (a proxy's error page, a wrong URL). */
+  | 'BAD_RESPONSE'
+  /** The live connection closed before the case was called or closed, and reconnecting did not help. */
+  | 'CONNECTION_CLOSED'
+  /** The URL given is not an http(s) URL. */
+  | 'BAD_URL';
+
+export class KioskError extends Error {
+  override readonly name = 'KioskError';
+
+  constructor(
+    readonly code: KioskErrorCode,
+    message: string,
+    /** The gateway's own code (`extensions.code` of its first error), for `REFUSED`. */
+    readonly gatewayCode?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** GraphQL errors as the kiosk reads them; other keys are ignored. */
+export const graphqlErrors = z.array(
+  z.object({ message: z.string(), extensions: z.object({ code: z.string().optional() }).optional() }),
+);
+
+/** A refusal: the first error's message and the gateway's code. */
+export function refusal(errors: Readonly<z.infer<typeof graphqlErrors>>): KioskError {
+  const [first] = errors;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  return new KioskError(
+    'REFUSED',
+    `The gateway refused: ${first?.message ?? 'no reason given'}${more}`,
+    first?.extensions?.code,
+  );
+}

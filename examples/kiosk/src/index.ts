@@ -1,0 +1,5 @@
+// The kiosk library: take a ticket, follow it, say where it stands.
+export { announce } from './announce.js';
+export { enqueueCase, type Ticket, type TicketRequest } from './enqueue.js';
+export { KioskError, type KioskErrorCode } from './errors.js';
+export { followCase, type CaseUpdate, type FollowOptions } from './follow-case.js';
