@@ -3,14 +3,22 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
+import { startChangeListener } from './db/change-listener.js';
 import { openDatabaseServer } from './db/database-server.js';
 import { createDatabaseClient, type QueryListener } from './db/prisma-client.js';
 import { createApolloServer } from './graphql/apollo.js';
-import { contextFactory } from './graphql/context.js';
+import { contextFactory, createQueueRuntime } from './graphql/context.js';
+import { errorFormatter } from './graphql/errors.js';
+import { createSchema } from './graphql/schema.js';
+import { EXPLORER_ASSETS_PREFIX, explorerAssetsRoute, explorerPageRoute } from './http/explorer-route.js';
 import { graphqlRoute } from './http/graphql-route.js';
 import { healthRoute } from './http/health-route.js';
 import { createHttpServer, GRAPHQL_PATH } from './http/server.js';
+import { subscriptionsRoute } from './http/subscriptions-route.js';
+import { createLiveHub } from './live/live-hub.js';
 import type { Logger } from './log.js';
+import { caseRoute, casesRoute } from './rest/cases-route.js';
+import { openApiRoute } from './rest/openapi.js';
 
 export interface Gateway {
   /** Full URL of the GraphQL endpoint. */
@@ -38,15 +46,46 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
     planOnce: true,
     timeouts: config.timeouts,
   });
-  const apollo = createApolloServer(log);
+  // Live updates: every process hears every committed change from the
+  // database, and reads each followed service's state once per change.
+  const live = createLiveHub({ db, log, minIntervalMs: config.live.minIntervalMs });
+  const listener = startChangeListener({
+    databaseUrl: databaseServer.url,
+    log,
+    onNotification: (payload) => live.changed(payload),
+    onConnected: () => live.resync(),
+  });
+  await listener.ready;
+  const runtime = createQueueRuntime({
+    db,
+    hot,
+    maxWaiting: Math.max(1, Math.floor(config.databasePoolSize / 2)),
+    live,
+  });
+  const schema = createSchema();
+  const apollo = createApolloServer(schema, log, { introspection: config.introspection });
   await apollo.start();
+  const context = contextFactory(runtime);
+  const subscriptions = subscriptionsRoute({
+    schema,
+    context,
+    formatError: errorFormatter(log),
+    introspection: config.introspection,
+    limits: config.live,
+    log,
+  });
   const http = createHttpServer(
     {
-      graphql: graphqlRoute(
-        apollo,
-        contextFactory({ db, hot, maxWaiting: Math.max(1, Math.floor(config.databasePoolSize / 2)) }),
-      ),
+      graphql: graphqlRoute(apollo, context, explorerPageRoute(config.explorer)),
       health: healthRoute(db, config.timeouts.healthMs),
+      more: {
+        // more routes: one line each
+        [EXPLORER_ASSETS_PREFIX]: explorerAssetsRoute(config.explorer),
+        '/api/Cases': casesRoute(runtime, log),
+        '/api/Cases/': caseRoute(runtime, log),
+        '/api/openapi.json': openApiRoute(),
+      },
+      upgrade: subscriptions.upgrade,
     },
     log,
     config.http,
@@ -64,8 +103,13 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
       const closed = new Promise<void>((resolveClose) => http.close(() => resolveClose()));
       http.closeIdleConnections();
       const grace = setTimeout(() => http.closeAllConnections(), config.shutdownGraceMs);
+      // Subscriptions never finish by themselves: they end now (their sockets
+      // are closed with 1001, going away, so clients reconnect elsewhere).
+      live.stop();
+      await subscriptions.stop();
       await closed;
       clearTimeout(grace);
+      await listener.stop();
       await apollo.stop();
       await Promise.all([db.$disconnect(), hot.$disconnect()]);
       await databaseServer.stop();
