@@ -48,13 +48,14 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   });
   // Live updates: every process hears every committed change from the
   // database, and reads each followed service's state once per change.
-  const live = createLiveHub({ db, log, minIntervalMs: config.live.minIntervalMs });
   const listener = startChangeListener({
     databaseUrl: databaseServer.url,
     log,
+    // Called only once connected, after `live` below exists.
     onNotification: (payload) => live.changed(payload),
     onConnected: () => live.resync(),
   });
+  const live = createLiveHub({ db, announcements: listener, log, minIntervalMs: config.live.minIntervalMs });
   await listener.ready;
   const runtime = createQueueRuntime({
     db,

@@ -5,7 +5,8 @@ import type { ClientRequestArgs } from 'node:http';
 import { createConnection, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { LISTENER_APPLICATION_NAME } from '../src/db/change-listener.js';
+import pg from 'pg';
+import { CHANGES_CHANNEL, FOLLOW_LOCK_NAMESPACE, LISTENER_APPLICATION_NAME } from '../src/db/change-listener.js';
 import {
   CallNextDocument,
   CompleteCaseDocument,
@@ -220,9 +221,98 @@ describe('the database listener', () => {
         return listeners.length;
       })
       .toBe(1);
+    // The lost connection's registration is gone; the new one's is there.
+    await expect
+      .poll(
+        async () => {
+          const { rows } = await t.sql.query<{ listener: number }>(
+            `SELECT f.listener_pid AS listener FROM live_follows f
+             JOIN pg_stat_activity a ON a.pid = f.listener_pid AND a.application_name = $2
+            WHERE f.service_id = $1`,
+            [serviceId, LISTENER_APPLICATION_NAME],
+          );
+          const { rows: all } = await t.sql.query('SELECT 1 FROM live_follows WHERE service_id = $1', [serviceId]);
+          return [rows.length, all.length];
+          // Removed on reconnecting, or at the latest by the next ping (10 s) if the old backend was still exiting.
+        },
+        { timeout: 15_000 },
+      )
+      .toEqual([1, 1]);
     screen.stop();
   });
 });
+
+describe('announcements', () => {
+  it('are sent for followed services only, and from the moment a subscriber follows', async () => {
+    const heard: string[] = [];
+    const listener = new pg.Client({ connectionString: t.gateway.databaseUrl });
+    await listener.connect();
+    try {
+      listener.on('notification', (message) => heard.push(message.payload ?? ''));
+      await listener.query(`LISTEN ${CHANGES_CHANNEL}`);
+      const serviceId = (await given.service(t.db)).id;
+      const unfollowed = await given.waitingCase(t.db, { serviceId });
+      // A round trip on the listening connection delivers whatever was sent before it.
+      await listener.query('SELECT 1');
+      expect(heard.filter((payload) => payload.includes(`"caseId" : ${unfollowed.id}`))).toEqual([]);
+
+      const screen = live.subscribe(FollowQueueDocument, { serviceId });
+      expect((await screen.until(() => true)).queueChanged.waitingCount).toBe(1);
+      const followed = await given.waitingCase(t.db, { serviceId });
+      await expect.poll(() => heard.filter((payload) => payload.includes(`"caseId" : ${followed.id}`)).length).toBe(1);
+      screen.stop();
+      // Once nobody follows it, the service's changes are not announced any more.
+      await expect
+        .poll(async () => {
+          const { rows } = await t.sql.query<{ rows: number }>(
+            'SELECT count(*)::int AS rows FROM live_follows WHERE service_id = $1',
+            [serviceId],
+          );
+          return rows[0]?.rows;
+        })
+        .toBe(0);
+      const after = await given.waitingCase(t.db, { serviceId });
+      await listener.query('SELECT 1');
+      expect(heard.filter((payload) => payload.includes(`"caseId" : ${after.id}`))).toEqual([]);
+    } finally {
+      await listener.end();
+    }
+  });
+});
+
+describe('following a service while it changes', () => {
+  it('misses nothing: a change not announced (nobody followed) is in the first state', async () => {
+    const serviceId = (await given.service(t.db, { queueCode: 'R' })).id;
+    const writer = await t.sql.connect();
+    try {
+      // A change made while nobody follows the service: its trigger finds no follower and announces
+      // nothing, and holds its shared lock until it commits.
+      await writer.query('BEGIN');
+      await writer.query(
+        `INSERT INTO cases (service_id, subject, ticket_day, ticket_number, ticket) VALUES ($1, 'race', current_date, 1, 'R001')`,
+        [serviceId],
+      );
+      const screen = live.subscribe(FollowQueueDocument, { serviceId });
+      // The subscriber registers, then waits for that writer; its first state comes after the commit.
+      await expect.poll(() => lockWaits(serviceId)).toBe(1);
+      expect(screen.queued()).toBe(0);
+      await writer.query('COMMIT');
+      expect((await screen.until(() => true)).queueChanged.waitingCount).toBe(1);
+      screen.stop();
+    } finally {
+      writer.release();
+    }
+  });
+});
+
+/** Requests for a service's follow lock that wait (are not granted). */
+async function lockWaits(serviceId: number): Promise<number> {
+  const { rows } = await t.sql.query<{ waiting: number }>(
+    "SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND NOT granted",
+    [FOLLOW_LOCK_NAMESPACE, serviceId],
+  );
+  return rows[0]?.waiting ?? 0;
+}
 
 describe('refusals', () => {
   it('an unknown case or service is NOT_FOUND, naming the argument', async () => {

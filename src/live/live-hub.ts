@@ -31,14 +31,21 @@ export interface LiveHub {
   stop(): void;
 }
 
+/** Asks the database to announce a service's changes, or to stop (src/db/change-listener.ts). */
+export interface Announcements {
+  follow(serviceId: number): Promise<void>;
+  unfollow(serviceId: number): void;
+}
+
 export interface LiveHubOptions {
   readonly db: Database;
+  readonly announcements: Announcements;
   readonly log: Logger;
   /** A service's state is read at most once per this. */
   readonly minIntervalMs: number;
 }
 
-export function createLiveHub({ db, log, minIntervalMs }: LiveHubOptions): LiveHub {
+export function createLiveHub({ db, announcements, log, minIntervalMs }: LiveHubOptions): LiveHub {
   const feeds = new Map<number, ServiceFeed>();
   const failures = rateLimitedFailures(log);
   let stopped = false;
@@ -48,10 +55,14 @@ export function createLiveHub({ db, log, minIntervalMs }: LiveHubOptions): LiveH
     if (!feed) {
       const created: ServiceFeed = new ServiceFeed(serviceId, {
         db,
+        // Announced from the moment the follow lock is held; the feed's first read comes after.
+        announced: announcements.follow(serviceId),
         minIntervalMs,
         failures,
         onIdle: () => {
-          if (feeds.get(serviceId) === created) feeds.delete(serviceId);
+          if (feeds.get(serviceId) !== created) return;
+          feeds.delete(serviceId);
+          announcements.unfollow(serviceId);
         },
       });
       feeds.set(serviceId, (feed = created));
@@ -92,6 +103,7 @@ export function createLiveHub({ db, log, minIntervalMs }: LiveHubOptions): LiveH
     stop() {
       stopped = true;
       for (const feed of [...feeds.values()]) feed.stop();
+      for (const serviceId of feeds.keys()) announcements.unfollow(serviceId);
       feeds.clear();
     },
   };

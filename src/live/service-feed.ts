@@ -60,6 +60,8 @@ interface CaseFollower {
 
 export interface FeedOptions {
   readonly db: Database;
+  /** Resolves once the database announces this service's changes: no state is read before. */
+  readonly announced: Promise<void>;
   readonly minIntervalMs: number;
   readonly failures: FailureLog;
   /** The feed has no subscribers left: its owner forgets it. */
@@ -163,6 +165,7 @@ export class ServiceFeed {
   async #read(): Promise<void> {
     if (this.#stopped || this.idle) return;
     this.#reading = true;
+    await this.options.announced;
     this.#lastReadAt = Date.now();
     const changes = this.#changes;
     const omitted = this.#omitted;
