@@ -70,3 +70,11 @@ export type TicketCounter = Prisma.TicketCounterModel
  * What happened to a case, when, by whom and why: its history.
  */
 export type CaseEvent = Prisma.CaseEventModel
+/**
+ * Model LiveFollow
+ * Which gateway processes follow which services for live updates: one row
+ * per service per listening connection (src/db/change-listener.ts). The
+ * triggers on `cases` announce a service's changes only while it has a row.
+ * Rows of a listener that is gone are removed by the next listener to connect.
+ */
+export type LiveFollow = Prisma.LiveFollowModel

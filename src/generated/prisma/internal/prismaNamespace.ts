@@ -406,7 +406,8 @@ export const ModelName = {
   Case: 'Case',
   CaseProperty: 'CaseProperty',
   TicketCounter: 'TicketCounter',
-  CaseEvent: 'CaseEvent'
+  CaseEvent: 'CaseEvent',
+  LiveFollow: 'LiveFollow'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -422,7 +423,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "service" | "customer" | "classification" | "classificationService" | "procedure" | "procedureOption" | "case" | "caseProperty" | "ticketCounter" | "caseEvent"
+    modelProps: "service" | "customer" | "classification" | "classificationService" | "procedure" | "procedureOption" | "case" | "caseProperty" | "ticketCounter" | "caseEvent" | "liveFollow"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -1166,6 +1167,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    LiveFollow: {
+      payload: Prisma.$LiveFollowPayload<ExtArgs>
+      fields: Prisma.LiveFollowFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.LiveFollowFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$LiveFollowPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.LiveFollowFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$LiveFollowPayload>
+        }
+        findFirst: {
+          args: Prisma.LiveFollowFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$LiveFollowPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.LiveFollowFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$LiveFollowPayload>
+        }
+        findMany: {
+          args: Prisma.LiveFollowFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$LiveFollowPayload>[]
+        }
+        create: {
+          args: Prisma.LiveFollowCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$LiveFollowPayload>
+        }
+        createMany: {
+          args: Prisma.LiveFollowCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.LiveFollowCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$LiveFollowPayload>[]
+        }
+        delete: {
+          args: Prisma.LiveFollowDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$LiveFollowPayload>
+        }
+        update: {
+          args: Prisma.LiveFollowUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$LiveFollowPayload>
+        }
+        deleteMany: {
+          args: Prisma.LiveFollowDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.LiveFollowUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.LiveFollowUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$LiveFollowPayload>[]
+        }
+        upsert: {
+          args: Prisma.LiveFollowUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$LiveFollowPayload>
+        }
+        aggregate: {
+          args: Prisma.LiveFollowAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateLiveFollow>
+        }
+        groupBy: {
+          args: Prisma.LiveFollowGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.LiveFollowGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.LiveFollowCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.LiveFollowCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -1331,6 +1406,15 @@ export const CaseEventScalarFieldEnum = {
 } as const
 
 export type CaseEventScalarFieldEnum = (typeof CaseEventScalarFieldEnum)[keyof typeof CaseEventScalarFieldEnum]
+
+
+export const LiveFollowScalarFieldEnum = {
+  serviceId: 'serviceId',
+  listenerPid: 'listenerPid',
+  listenerStarted: 'listenerStarted'
+} as const
+
+export type LiveFollowScalarFieldEnum = (typeof LiveFollowScalarFieldEnum)[keyof typeof LiveFollowScalarFieldEnum]
 
 
 export const SortOrder = {
@@ -1628,6 +1712,7 @@ export type GlobalOmitConfig = {
   caseProperty?: Prisma.CasePropertyOmit
   ticketCounter?: Prisma.TicketCounterOmit
   caseEvent?: Prisma.CaseEventOmit
+  liveFollow?: Prisma.LiveFollowOmit
 }
 
 /* Types for Logging */

@@ -60,7 +60,8 @@ export const ModelName = {
   Case: 'Case',
   CaseProperty: 'CaseProperty',
   TicketCounter: 'TicketCounter',
-  CaseEvent: 'CaseEvent'
+  CaseEvent: 'CaseEvent',
+  LiveFollow: 'LiveFollow'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -205,6 +206,15 @@ export const CaseEventScalarFieldEnum = {
 } as const
 
 export type CaseEventScalarFieldEnum = (typeof CaseEventScalarFieldEnum)[keyof typeof CaseEventScalarFieldEnum]
+
+
+export const LiveFollowScalarFieldEnum = {
+  serviceId: 'serviceId',
+  listenerPid: 'listenerPid',
+  listenerStarted: 'listenerStarted'
+} as const
+
+export type LiveFollowScalarFieldEnum = (typeof LiveFollowScalarFieldEnum)[keyof typeof LiveFollowScalarFieldEnum]
 
 
 export const SortOrder = {
