@@ -179,11 +179,30 @@ describe.skipIf(!present)(`the explorer in Chromium${present ? '' : ` (skipped: 
       .toContain('caseChanged(caseId: $caseId)');
     // The new case into the variables: pasted, as typing would meet the
     // editor's closing of brackets and quotes.
-    await page.locator('.graphiql-editor-tool .graphiql-editor').first().click();
-    await page.keyboard.press('ControlOrMeta+A');
-    await page.evaluate(`navigator.clipboard.writeText(${JSON.stringify(JSON.stringify({ caseId }))})`);
-    await page.keyboard.press('ControlOrMeta+V');
-    expect(JSON.parse(await editorText(page, '.graphiql-editor-tool'))).toEqual({ caseId });
+    // The editor applies a paste a moment later, and on a busy machine a
+    // keystroke can land before it has focus: pasted until it shows, 3 tries.
+    const variables = async (): Promise<unknown> => {
+      try {
+        return JSON.parse(await editorText(page, '.graphiql-editor-tool')) as unknown;
+      } catch {
+        return undefined;
+      }
+    };
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      await page.locator('.graphiql-editor-tool .graphiql-editor').first().click();
+      await page.keyboard.press('ControlOrMeta+A');
+      await page.evaluate(`navigator.clipboard.writeText(${JSON.stringify(JSON.stringify({ caseId }))})`);
+      await page.keyboard.press('ControlOrMeta+V');
+      const pasted = await expect
+        .poll(variables, { timeout: UI_TIMEOUT / 3 })
+        .toEqual({ caseId })
+        .then(
+          () => true,
+          () => false,
+        );
+      if (pasted) break;
+    }
+    expect(await variables()).toEqual({ caseId });
     await page.locator('.graphiql-execute-button').click();
     // The state at once (a CaseUpdate, which the enqueue's answer is not): waiting, first in the queue.
     await expect.poll(() => responseText(page), { timeout: UI_TIMEOUT }).toMatch(/"caseChanged"/);

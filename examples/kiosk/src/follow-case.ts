@@ -13,8 +13,9 @@ export type CaseUpdate = KioskCaseChangedSubscription['caseChanged'];
 
 export interface FollowOptions {
   /**
-   * How many times to reconnect after the connection drops (default 5, with graphql-ws's randomised
-   * exponential back-off). After a reconnect the gateway sends the current state first, so nothing is missed.
+   * How many times to reconnect after the connection drops or cannot be opened (default 8, with
+   * graphql-ws's randomised exponential back-off: about four minutes in all, enough for a gateway to
+   * restart). After a reconnect the gateway sends the current state first, so nothing is missed.
    */
   readonly retryAttempts?: number;
 }
@@ -32,7 +33,10 @@ export async function* followCase(
   const client = createClient({
     url: webSocketUrl(url),
     webSocketImpl: WebSocket,
-    retryAttempts: options.retryAttempts ?? 5,
+    retryAttempts: options.retryAttempts ?? 8,
+    // graphql-ws retries only after a close by default; a gateway that is restarting refuses the
+    // connection instead (an error, not a close), and a kiosk should wait for it all the same.
+    shouldRetry: () => true,
   });
   const variables: KioskCaseChangedSubscriptionVariables = { caseId };
   try {
