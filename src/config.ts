@@ -70,6 +70,12 @@ const environment = z
     LIVE_KEEP_ALIVE_MS: millis(12_000, 100),
     LIVE_CONNECTION_INIT_TIMEOUT_MS: millis(5_000, 100),
     LIVE_MIN_INTERVAL_MS: millis(50, 0, 60_000),
+    LOG_LEVEL: z.preprocess(
+      blankAsAbsent,
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ),
+    METRICS_ENABLED: flag(true),
+    METRICS_TOKEN: z.preprocess(blankAsAbsent, z.string().min(16, 'must be at least 16 characters').optional()),
     EMBEDDED_PG_DATA_DIR: z.preprocess(blankAsAbsent, z.string().default(join(PROJECT_ROOT, '.data', 'postgres'))),
     EMBEDDED_PG_PORT: z.preprocess(blankAsAbsent, port.min(1).optional()),
     EMBEDDED_PG_OS_USER: z.preprocess(
@@ -122,6 +128,14 @@ export interface Config {
   readonly explorer: boolean;
   /** Whether clients may query the schema (`__schema`, `__type`). */
   readonly introspection: boolean;
+  /** The least severe log level written (pino's levels; `silent` writes nothing). */
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly metrics: {
+    /** Whether `/metrics` answers (Prometheus text format). */
+    readonly enabled: boolean;
+    /** When set, `/metrics` wants `Authorization: Bearer <token>`. */
+    readonly token: string | undefined;
+  };
   readonly live: {
     /** Subscriptions one WebSocket may hold at once. */
     readonly maxSubscriptionsPerConnection: number;
@@ -175,6 +189,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     explorer: value.EXPLORER_ENABLED,
     introspection: value.INTROSPECTION_ENABLED,
+    logLevel: value.LOG_LEVEL,
+    metrics: { enabled: value.METRICS_ENABLED, token: value.METRICS_TOKEN },
     live: {
       maxSubscriptionsPerConnection: value.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxBufferedBytes: value.LIVE_MAX_BUFFERED_BYTES,

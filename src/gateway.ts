@@ -2,7 +2,7 @@
 // tests, which start real gateways on free ports.
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config.js';
+import { MIGRATIONS_DIR, type Config } from './config.js';
 import { startChangeListener } from './db/change-listener.js';
 import { openDatabaseServer } from './db/database-server.js';
 import { createDatabaseClient, type QueryListener } from './db/prisma-client.js';
@@ -13,10 +13,14 @@ import { createSchema } from './graphql/schema.js';
 import { EXPLORER_ASSETS_PREFIX, explorerAssetsRoute, explorerPageRoute } from './http/explorer-route.js';
 import { graphqlRoute } from './http/graphql-route.js';
 import { healthRoute } from './http/health-route.js';
+import { LIVE_PATH, liveRoute, READY_PATH, readinessCheck, readyRoute } from './http/health-probes.js';
+import { METRICS_PATH, metricsRoute } from './http/metrics-route.js';
+import { requestLog } from './http/request-log.js';
 import { createHttpServer, GRAPHQL_PATH } from './http/server.js';
 import { subscriptionsRoute } from './http/subscriptions-route.js';
 import { createLiveHub } from './live/live-hub.js';
 import type { Logger } from './log.js';
+import { createGatewayMetrics } from './metrics/gateway-metrics.js';
 import { caseRoute, casesRoute } from './rest/cases-route.js';
 import { openApiRoute } from './rest/openapi.js';
 
@@ -57,12 +61,10 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   });
   const live = createLiveHub({ db, announcements: listener, log, minIntervalMs: config.live.minIntervalMs });
   await listener.ready;
-  const runtime = createQueueRuntime({
-    db,
-    hot,
-    maxWaiting: Math.max(1, Math.floor(config.databasePoolSize / 2)),
-    live,
-  });
+  const metrics = createGatewayMetrics(config, { main: db, hot });
+  const runtime = metrics.instrument(
+    createQueueRuntime({ db, hot, maxWaiting: Math.max(1, Math.floor(config.databasePoolSize / 2)), live }),
+  );
   const schema = createSchema();
   const apollo = createApolloServer(schema, log, { introspection: config.introspection });
   await apollo.start();
@@ -81,6 +83,9 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
       health: healthRoute(db, config.timeouts.healthMs),
       more: {
         // more routes: one line each
+        [METRICS_PATH]: metricsRoute(metrics),
+        [LIVE_PATH]: liveRoute(),
+        [READY_PATH]: readyRoute(readinessCheck(db, config.timeouts.healthMs, MIGRATIONS_DIR)),
         [EXPLORER_ASSETS_PREFIX]: explorerAssetsRoute(config.explorer),
         '/api/Cases': casesRoute(runtime, log),
         '/api/Cases/': caseRoute(runtime, log),
@@ -90,6 +95,11 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
     },
     log,
     config.http,
+    [
+      // request observers: one line each
+      metrics.observe,
+      requestLog(log),
+    ],
   );
   http.listen(config.port, config.host);
   await once(http, 'listening');

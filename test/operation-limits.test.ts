@@ -13,6 +13,7 @@ import { startGateway, type Gateway } from '../src/gateway.js';
 import { ClassificationsDocument, ProceduresDocument, ServicesDocument } from '../src/generated/operations/graphql.js';
 import { MAX_DOCUMENT_TOKENS, OPERATION_LIMITS } from '../src/graphql/operation-limits.js';
 import { jsonSizeWithin, MAX_RESPONSE_BYTES } from '../src/graphql/response-size.js';
+import { REQUEST_MESSAGE } from '../src/http/request-log.js';
 import type { Logger } from '../src/log.js';
 import { LIMITS } from '../src/queue/input-rules.js';
 import { createTestDatabase, testPool, type TestDatabase } from './helpers/databases.js';
@@ -21,8 +22,9 @@ import { expectData, expectError, graphqlClient, type Client } from './helpers/g
 import { rowCounts } from './helpers/test-gateway.js';
 
 const logged: string[] = [];
+// Everything but the request log's line, which every request has.
 const recordingLog: Logger = {
-  info: (message) => logged.push(message),
+  info: (message) => (message === REQUEST_MESSAGE ? undefined : logged.push(message)),
   error: (message, error) => logged.push(`${message} ${error instanceof Error ? (error.stack ?? '') : ''}`),
 };
 

@@ -3,7 +3,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlQuery } from '@prisma/driver-adapter-utils';
 import { createHash } from 'node:crypto';
-import type { PoolConfig } from 'pg';
+import pg, { type PoolConfig } from 'pg';
 import type { Config } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 
@@ -73,15 +73,41 @@ export function poolConfig(
   };
 }
 
+/** How busy a client's connection pool is, for the metrics. */
+export interface PoolUse {
+  /** Connections open, in use or idle. */
+  readonly total: number;
+  readonly idle: number;
+  /** Requests waiting for a connection. */
+  readonly waiting: number;
+  /** The most connections the pool opens. */
+  readonly max: number;
+}
+
+const pools = new WeakMap<Database, pg.Pool>();
+
+function withPool<T extends Database>(client: T, pool: pg.Pool): T {
+  pools.set(client, pool);
+  return client;
+}
+
+/** The pool use of a client made by `createDatabaseClient`. */
+export function poolUse(db: Database): PoolUse | undefined {
+  const pool = pools.get(db);
+  return pool && { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max };
+}
+
 export function createDatabaseClient(
   databaseUrl: string,
   poolSize: number,
   { onQuery, planOnce = false, timeouts }: DatabaseClientOptions = {},
 ): Database {
-  const pool = poolConfig(databaseUrl, poolSize, { planOnce, timeouts });
-  const adapter = new PrismaPg(pool, { statementNameGenerator: statementName });
-  if (!onQuery) return new PrismaClient({ adapter });
+  // The pool is made here rather than by the adapter so that its counts can
+  // be read; the adapter still ends it on $disconnect.
+  const pool = new pg.Pool(poolConfig(databaseUrl, poolSize, { planOnce, timeouts }));
+  const adapter = new PrismaPg(pool, { statementNameGenerator: statementName, disposeExternalPool: true });
+  if (!onQuery) return withPool(new PrismaClient({ adapter }), pool);
   const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
   client.$on('query', (event) => onQuery({ sql: event.query, durationMs: event.duration }));
-  return client;
+  return withPool(client, pool);
 }

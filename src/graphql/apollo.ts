@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { GraphQLContext } from './context.js';
 import { MAX_DOCUMENT_TOKENS, operationLimits } from './operation-limits.js';
 import { errorFormatter } from './errors.js';
+import { outcomePlugin } from './outcome-plugin.js';
 import { requestGuardsPlugin } from './request-guards.js';
 import { responseSizePlugin } from './response-size.js';
 import { unavailableStatusPlugin } from './unavailable-status.js';
@@ -50,6 +51,7 @@ export function createApolloServer(
       unavailableStatusPlugin(),
       requestGuardsPlugin(),
       responseSizePlugin(log),
+      outcomePlugin(),
     ],
   });
 }

@@ -2,6 +2,7 @@
 // long-lived pieces created once at start-up.
 import type { Database } from '../db/prisma-client.js';
 import { createCaller, type Caller } from '../queue/call-next.js';
+import type { Outcome } from '../http/request-report.js';
 import type { LiveHub } from '../live/live-hub.js';
 import { createEnqueuer, type Enqueuer } from '../queue/enqueue-case.js';
 import { createLoaders, type Loaders } from './loaders.js';
@@ -14,6 +15,8 @@ export interface GraphQLContext {
   /** Live updates: the subscriptions' source. */
   readonly live: LiveHub;
   readonly load: Loaders;
+  /** Over HTTP: where the request's outcome is told to the request log and the metrics. */
+  readonly outcome?: Outcome;
 }
 
 export interface ContextParts {

@@ -6,6 +6,7 @@ import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { GraphQLContext } from '../graphql/context.js';
 import { BodyAborted, BodyNotUtf8, BodyTooLarge, MAX_BODY_BYTES, readBody } from './body.js';
 import { wantsExplorer } from './explorer-route.js';
+import { recordOutcome, type Outcome } from './request-report.js';
 import { sendError } from './respond.js';
 
 export const ALLOWED_METHODS = 'GET, POST, OPTIONS';
@@ -97,10 +98,12 @@ export function graphqlRoute(
       explorer(response);
       return;
     }
+    const outcome: Outcome = {};
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: url.search, body },
-      context,
+      context: async () => ({ ...(await context()), outcome }),
     });
+    recordOutcome(response, outcome);
     for (const [name, value] of result.headers) response.setHeader(name, value);
     response.statusCode = result.status ?? 200;
     if (result.body.kind === 'complete') {

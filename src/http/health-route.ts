@@ -2,40 +2,16 @@
 // 503 with Retry-After when it does not; for load balancers and orchestrators.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Database } from '../db/prisma-client.js';
+import { singleFlight, within } from '../deadline.js';
 import { RETRY_AFTER_SECONDS } from '../graphql/errors.js';
 import { sendJson } from './respond.js';
 
 const ALLOWED = 'GET, HEAD';
 
-/** Resolves true when `check` succeeds within `timeoutMs`, false when it fails or is late. */
-async function within(check: Promise<unknown>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(resolve, timeoutMs, false);
-  });
-  try {
-    return await Promise.race([
-      check.then(
-        () => true,
-        () => false,
-      ),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export function healthRoute(db: Database, timeoutMs: number) {
   // At most one check in flight, shared by the probes that arrive meanwhile:
   // while the database hangs, probes cannot pile statements up in the pool.
-  let inFlight: Promise<unknown> | undefined;
-  const check = (): Promise<unknown> => {
-    inFlight ??= db.$queryRaw`SELECT 1`.finally(() => {
-      inFlight = undefined;
-    });
-    return inFlight;
-  };
+  const check = singleFlight(() => db.$queryRaw`SELECT 1`);
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('allow', ALLOWED);

@@ -2,6 +2,7 @@
 // socket when Node rejects a request before any route sees it.
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
+import { recordOutcome } from './request-report.js';
 
 /** Input quoted in an error message is cut to this many characters. */
 export const QUOTE_LIMIT = 100;
@@ -46,6 +47,7 @@ export function sendError(
   message: string,
   headers: OutgoingHttpHeaders = {},
 ): void {
+  recordOutcome(response, { outcome: code });
   sendJson(response, status, errorBody(code, message), headers);
 }
 

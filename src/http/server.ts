@@ -1,10 +1,12 @@
 // The HTTP edge: routes requests by path, keeps every connection within its
 // deadlines, answers every malformed request with a coded JSON 4xx, and never
 // lets an exception become a dropped connection or a crash.
+import { randomUUID } from 'node:crypto';
 import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import { clientRequestId, outcomeFromStatus, outcomeOf, type RequestObserver } from './request-report.js';
 import { quote, rawErrorResponse, sendError } from './respond.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -78,7 +80,13 @@ function clientErrorResponse(code: string | undefined, message: string, limits: 
   }
 }
 
-export function createHttpServer(routes: Routes, log: Logger, limits: HttpLimits): Server {
+/** Told of every request once it is answered (or abandoned): the request log, the metrics. */
+export function createHttpServer(
+  routes: Routes,
+  log: Logger,
+  limits: HttpLimits,
+  observers: readonly RequestObserver[] = [],
+): Server {
   const more = Object.entries(routes.more ?? {});
   const table = new Map<string, Route>([
     [GRAPHQL_PATH, routes.graphql],
@@ -86,8 +94,11 @@ export function createHttpServer(routes: Routes, log: Logger, limits: HttpLimits
     ...more.filter(([path]) => !path.endsWith('/')),
   ]);
   const prefixes = more.filter(([path]) => path.endsWith('/')).sort(([a], [b]) => b.length - a.length);
-  const routeFor = (pathname: string): Route | undefined =>
-    table.get(pathname) ?? prefixes.find(([prefix]) => pathname.startsWith(prefix))?.[1];
+  /** The route for a path, with the key it is listed under (what reports name, never the path itself). */
+  const routeFor = (pathname: string): [string, Route] | undefined => {
+    const exact = table.get(pathname);
+    return exact ? [pathname, exact] : prefixes.find(([prefix]) => pathname.startsWith(prefix));
+  };
   // The response each socket is answering, so a client error arriving
   // meanwhile (a body that stalls) knows whether an answer has begun.
   const answering = new WeakMap<Duplex, ServerResponse>();
@@ -106,6 +117,26 @@ export function createHttpServer(routes: Routes, log: Logger, limits: HttpLimits
       requireHostHeader: false,
     },
     (request, response) => {
+      const started = performance.now();
+      const id = clientRequestId(request.headers['x-request-id']) ?? randomUUID();
+      response.setHeader('x-request-id', id);
+      let routeName = 'none';
+      if (observers.length > 0)
+        response.once('close', () => {
+          const told = outcomeOf(response);
+          const report = {
+            id,
+            method: request.method ?? 'GET',
+            route: routeName,
+            status: response.statusCode,
+            durationMs: performance.now() - started,
+            operation: told.operation ?? null,
+            outcome: told.outcome ?? outcomeFromStatus(response.statusCode),
+            principal: 'anonymous',
+            aborted: !response.writableFinished,
+          };
+          for (const observe of observers) observe(report);
+        });
       const socket = request.socket;
       answering.set(socket, response);
       const forget = () => {
@@ -123,13 +154,15 @@ export function createHttpServer(routes: Routes, log: Logger, limits: HttpLimits
         sendError(response, 400, 'BAD_REQUEST', 'An HTTP/1.1 request must have a Host header');
         return;
       }
-      const route = routeFor(url.pathname);
-      if (!route) {
+      const found = routeFor(url.pathname);
+      if (!found) {
         sendError(response, 404, 'NOT_FOUND', `Nothing at "${quote(url.pathname)}": GraphQL is at ${GRAPHQL_PATH}`);
         return;
       }
+      const [name, route] = found;
+      routeName = name;
       route(request, response, url).catch((error: unknown) => {
-        log.error(`unhandled error on ${request.method} ${url.pathname}`, error);
+        log.error(`unhandled error on ${request.method} ${name}`, error);
         if (!response.headersSent) sendError(response, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
         else response.destroy();
       });

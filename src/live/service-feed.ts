@@ -4,7 +4,7 @@
 // changes becomes a few reads, each fanned out to every subscriber: the
 // database's work per change does not grow with the number of subscribers.
 import type { Database } from '../db/prisma-client.js';
-import type { FailureLog } from '../log.js';
+import { loggedError, type FailureLog } from '../log.js';
 import { LIMITS } from '../queue/input-rules.js';
 import {
   isClosed,
@@ -232,6 +232,8 @@ export class ServiceFeed {
   }
 }
 
+/** What failed, without the message (messages may quote values): the class and its codes. */
 function errorText(error: unknown): string {
-  return error instanceof Error ? (error.message.split('\n', 1)[0] ?? error.name) : String(error);
+  const { type, code, sqlState, kind } = loggedError(error);
+  return [type, code, sqlState, kind].filter((part) => part !== undefined).join(' ');
 }

@@ -6,6 +6,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { QueueRuntime } from '../graphql/context.js';
 import { BodyAborted, BodyNotUtf8, BodyTooLarge, MAX_BODY_BYTES, readBody } from '../http/body.js';
 import { quote } from '../http/respond.js';
+import { recordOutcome } from '../http/request-report.js';
 import type { Route } from '../http/server.js';
 import { rateLimitedFailures, type Logger } from '../log.js';
 import type { EnqueuedCase } from '../queue/enqueue-case.js';
@@ -34,6 +35,7 @@ function send(response: ServerResponse, status: number, body: JsonOut, headers: 
 }
 
 function sendError(response: ServerResponse, error: RestError): void {
+  recordOutcome(response, { outcome: error.code });
   send(response, error.status, restErrorBody(error), error.headers);
 }
 

@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createDatabaseClient, type Database } from '../../src/db/prisma-client.js';
 import { startGateway, type Gateway, type GatewayHooks } from '../../src/gateway.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { createTestDatabase, testPool } from './databases.js';
 import { graphqlClient, type Client } from './graphql-client.js';
 
@@ -18,14 +18,18 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-/** `env` adds or overrides settings, e.g. `{ HTTP_HEADERS_TIMEOUT_MS: '1000' }` for short deadlines. */
+/**
+ * `env` adds or overrides settings, e.g. `{ HTTP_HEADERS_TIMEOUT_MS: '1000' }` for short deadlines;
+ * `log` receives the gateway's log (nothing is written unless given).
+ */
 export async function startTestGateway(
   hooks: GatewayHooks = {},
   env: Readonly<Record<string, string>> = {},
+  log: Logger = silentLogger,
 ): Promise<TestGateway> {
   const database = await createTestDatabase(inject('serverUrl'));
   const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', DATABASE_POOL_SIZE: '20', ...env });
-  const gateway = await startGateway(config, silentLogger, hooks);
+  const gateway = await startGateway(config, log, hooks);
   const sql = testPool(database.url, 2);
   const db = createDatabaseClient(database.url, 4);
   return {

@@ -30,7 +30,8 @@ export interface Exit {
 }
 
 const START_TIMEOUT_MS = 60_000;
-const ENDPOINT = /GraphQL endpoint: (\S+)/;
+// The log is JSON lines: the URL ends at the message's closing quote.
+const ENDPOINT = /GraphQL endpoint: ([^\s"]+)/;
 const running = new Set<GatewayProcess>();
 
 function spawnGateway(env: Readonly<Record<string, string>>): { child: ChildProcess; output: () => string } {

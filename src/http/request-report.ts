@@ -1,0 +1,57 @@
+// What each request came to, told once it is answered: for the request log
+// and the metrics. Routes say what they know (the GraphQL operation, the
+// error code); the HTTP edge adds the id, route, status and duration. A
+// report never holds a request's content: no query text, no variables, no
+// body, no error message (messages may quote input).
+import type { ServerResponse } from 'node:http';
+
+export interface RequestReport {
+  /** The `x-request-id` the client sent (when well-formed), or one made here; echoed in the answer. */
+  readonly id: string;
+  readonly method: string;
+  /** The route that answered (`/graphql`, `/api/Cases/`, ...), never the full path, which may hold ids. */
+  readonly route: string;
+  readonly status: number;
+  readonly durationMs: number;
+  /** The GraphQL operation's name (or `anonymous`), when the request was one. */
+  readonly operation: string | null;
+  /** `OK`, or the code of the first error (`BAD_USER_INPUT`, `NOT_FOUND`, `DATABASE_UNAVAILABLE`, ...). */
+  readonly outcome: string;
+  /** Who sent it; `anonymous` until the gateway knows identities. */
+  readonly principal: string;
+  /** The client closed the connection before the answer was sent whole. */
+  readonly aborted: boolean;
+}
+
+export type RequestObserver = (report: RequestReport) => void;
+
+/** What a route knows of its request's outcome. */
+export interface Outcome {
+  operation?: string | null;
+  outcome?: string;
+}
+
+const outcomes = new WeakMap<ServerResponse, Outcome>();
+
+/** Records (merges) what the route knows; the last word on each field wins. */
+export function recordOutcome(response: ServerResponse, outcome: Outcome): void {
+  outcomes.set(response, { ...outcomes.get(response), ...outcome });
+}
+
+export function outcomeOf(response: ServerResponse): Outcome {
+  return outcomes.get(response) ?? {};
+}
+
+/** The outcome from the status alone, when the route said nothing. */
+export function outcomeFromStatus(status: number): string {
+  if (status < 400) return 'OK';
+  if (status === 503) return 'UNAVAILABLE';
+  return status >= 500 ? 'INTERNAL_SERVER_ERROR' : `HTTP_${status}`;
+}
+
+const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The client's request id when it is one we can echo and log safely, else none. */
+export function clientRequestId(header: string | string[] | undefined): string | undefined {
+  return typeof header === 'string' && WELL_FORMED_ID.test(header) ? header : undefined;
+}
