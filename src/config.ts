@@ -12,6 +12,9 @@ export const MIGRATED_SCHEMA_FILE = join(MIGRATIONS_DIR, 'schema.snapshot.prisma
 export const SCHEMA_FILE = join(PROJECT_ROOT, 'schema.graphql');
 
 const port = z.coerce.number().int().min(0).max(65535);
+/** `https://host[:port]` exactly as a browser sends it in `Origin`. */
+const isOrigin = (value: string): boolean =>
+  URL.canParse(value) && /^https?:$/.test(new URL(value).protocol) && new URL(value).origin === value;
 /** `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`), `fallback` when unset. */
 const flag = (fallback: boolean) =>
   z.preprocess(
@@ -70,6 +73,22 @@ const environment = z
     LIVE_KEEP_ALIVE_MS: millis(12_000, 100),
     LIVE_CONNECTION_INIT_TIMEOUT_MS: millis(5_000, 100),
     LIVE_MIN_INTERVAL_MS: millis(50, 0, 60_000),
+    CORS_ORIGINS: z.preprocess(
+      blankAsAbsent,
+      z
+        .string()
+        .transform((value) =>
+          value
+            .split(',')
+            .map((origin) => origin.trim())
+            .filter((origin) => origin !== ''),
+        )
+        .refine(
+          (origins) => origins.every((origin) => origin === '*' || isOrigin(origin)),
+          'must be `*` or a comma-separated list of origins such as https://kiosk.example.org (scheme, host, port; no path)',
+        )
+        .default([]),
+    ),
     LOG_LEVEL: z.preprocess(
       blankAsAbsent,
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -128,6 +147,8 @@ export interface Config {
   readonly explorer: boolean;
   /** Whether clients may query the schema (`__schema`, `__type`). */
   readonly introspection: boolean;
+  /** Origins of browser front ends that may call the gateway (CORS); `*` for any; none by default. */
+  readonly corsOrigins: readonly string[];
   /** The least severe log level written (pino's levels; `silent` writes nothing). */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly metrics: {
@@ -189,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     explorer: value.EXPLORER_ENABLED,
     introspection: value.INTROSPECTION_ENABLED,
+    corsOrigins: value.CORS_ORIGINS,
     logLevel: value.LOG_LEVEL,
     metrics: { enabled: value.METRICS_ENABLED, token: value.METRICS_TOKEN },
     live: {

@@ -18,6 +18,7 @@ import { METRICS_PATH, metricsRoute } from './http/metrics-route.js';
 import { requestLog } from './http/request-log.js';
 import { createHttpServer, GRAPHQL_PATH } from './http/server.js';
 import { subscriptionsRoute } from './http/subscriptions-route.js';
+import { corsPolicy } from './http/cors.js';
 import { createLiveHub } from './live/live-hub.js';
 import type { Logger } from './log.js';
 import { createGatewayMetrics } from './metrics/gateway-metrics.js';
@@ -92,6 +93,7 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
         '/api/openapi.json': openApiRoute(),
       },
       upgrade: subscriptions.upgrade,
+      cors: corsPolicy(config.corsOrigins),
     },
     log,
     config.http,

@@ -84,7 +84,7 @@ describe('the page at /graphql', () => {
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(page.headers['cache-control']).toBe('no-cache');
-    expect(page.headers.vary).toBe('Accept');
+    expect(page.headers.vary).toBe('Accept, Origin');
     const html = page.body.toString('utf8');
     expect(html).toContain(`<link rel="stylesheet" href="${asset('graphiql.css')}" />`);
     expect(html).toContain(`<script src="${asset('yoga-graphiql.umd.js')}"></script>`);
@@ -150,7 +150,7 @@ describe('the explorer files', () => {
     );
     expect(response.headers['cache-control']).toBe('public, max-age=31536000, immutable');
     expect(response.headers['x-content-type-options']).toBe('nosniff');
-    expect(response.headers.vary).toBe('Accept-Encoding');
+    expect(response.headers.vary).toBe('Accept-Encoding, Origin');
     expect(response.headers['content-encoding']).toBeUndefined();
     expect(response.headers['content-length']).toBe(String(bytes.length));
     expect(response.headers.etag).toMatch(/^"[A-Za-z0-9_-]+"$/);

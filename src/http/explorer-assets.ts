@@ -167,7 +167,8 @@ export function explorerAssetsRoute(enabled: boolean) {
       'cache-control': IMMUTABLE,
       'content-type': CONTENT_TYPES[extname(path)] ?? 'application/octet-stream',
       'x-content-type-options': 'nosniff',
-      vary: 'Accept-Encoding',
+      // Origin: an answer to a cross-origin page carries CORS headers (src/http/cors.ts).
+      vary: 'Accept-Encoding, Origin',
     };
     const useGzip = acceptsGzip(request.headers['accept-encoding']);
     // Each encoding is a representation of its own, with a validator of its own.

@@ -123,7 +123,7 @@ export function sendExplorerPage(response: ServerResponse, page: ExplorerPage): 
     'cache-control': 'no-cache',
     'content-security-policy': page.contentSecurityPolicy,
     // The same URL answers JSON to API clients: caches must keep them apart.
-    vary: 'Accept',
+    vary: 'Accept, Origin',
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
   });

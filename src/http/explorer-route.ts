@@ -46,7 +46,7 @@ export function explorerPageRoute(enabled: boolean) {
         'NOT_FOUND',
         `The API explorer is turned off on this gateway (EXPLORER_ENABLED=false). Send GraphQL operations to ` +
           `${GRAPHQL_PATH}: POST with a JSON body, or GET with a query parameter.`,
-        { vary: 'Accept' },
+        { vary: 'Accept, Origin' },
       );
       return;
     }

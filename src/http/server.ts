@@ -6,6 +6,7 @@ import { createServer, maxHeaderSize, type IncomingMessage, type Server, type Se
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import { webSocketOriginAllowed, type CorsPolicy } from './cors.js';
 import { clientRequestId, outcomeFromStatus, outcomeOf, type RequestObserver } from './request-report.js';
 import { quote, rawErrorResponse, sendError } from './respond.js';
 
@@ -32,6 +33,8 @@ export interface Routes {
   readonly more?: Readonly<Record<string, Route>>;
   /** WebSocket upgrade requests on the GraphQL path (subscriptions). */
   readonly upgrade?: UpgradeRoute;
+  /** Which other origins' pages may read answers and open WebSockets; none when absent. */
+  readonly cors?: CorsPolicy;
 }
 
 // The idle timeout is the backstop for what the request deadlines do not
@@ -161,6 +164,8 @@ export function createHttpServer(
       }
       const [name, route] = found;
       routeName = name;
+      // A preflight from an allowed origin is answered here, for every route alike.
+      if (routes.cors?.apply(request, response)) return;
       route(request, response, url).catch((error: unknown) => {
         log.error(`unhandled error on ${request.method} ${name}`, error);
         if (!response.headersSent) sendError(response, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
@@ -201,6 +206,13 @@ export function createHttpServer(
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = requestUrl(request);
     if (url?.pathname === GRAPHQL_PATH && routes.upgrade) {
+      if (routes.cors && !webSocketOriginAllowed(request, routes.cors)) {
+        socket.end(
+          rawErrorResponse(403, 'FORBIDDEN', 'WebSockets from this origin are not allowed (CORS_ORIGINS)'),
+          () => socket.destroy(),
+        );
+        return;
+      }
       routes.upgrade(request, socket, head);
       return;
     }
