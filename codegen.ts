@@ -45,6 +45,8 @@ const config: CodegenConfig = {
           QueuedTicket: '../queue/live-reads.js#QueuedTicket as QueuedTicketModel',
           ServedTicket: '../queue/live-reads.js#ServedTicket as ServedTicketModel',
           CaseUpdate: '../queue/live-reads.js#CaseState as CaseStateModel',
+          Viewer: '../auth/principal.js#Principal as PrincipalModel',
+          ApiKey: './prisma/client.js#ApiKey as ApiKeyModel',
         },
         // Root fields are required: a query or mutation without a resolver fails tsc.
         avoidOptionals: {

@@ -13,6 +13,14 @@
 // only; every loop is bounded in time and every child is stopped at the end,
 // on error and on Ctrl-C.
 //
+// The gateway runs open (AUTH_MODE=open): the unkeyed rows are callers
+// without a credential, as before. One row sends a KIOSK API key with every
+// request, which an open gateway still verifies, checks against the key's
+// role and counts against the key's rate limit: the whole admission path. The
+// limit (RATE_LIMIT_PER_CREDENTIAL) is set far above what a row sends, so it
+// counts and never refuses. AUTH_MODE=open, not `auto`: in `auto` the key
+// would close open access within seconds, and every later row would fail.
+//
 // The report ends with the gateway's memory: idle before the rows, at its
 // peak during them, and a few seconds after the last (RSS beside V8's heap,
 // external memory and malloc's heaps; scripts/bench/memory.ts).
@@ -49,13 +57,21 @@ const enqueueBody = (serviceId: number, fields: string) =>
     query: `mutation($input: CaseEnqueueInput!) { enqueueCase(input: $input) { ${fields} } }`,
     variables: { input: { serviceId, subject: 'bench' } },
   });
+const CREATE_API_KEY = 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }';
 const callNextBody = (serviceId: number, agent: string) =>
   JSON.stringify({
     query: 'mutation($input: CallNextInput!) { callNext(input: $input) { id ticket } }',
     variables: { input: { serviceIds: [serviceId], agent } },
   });
 
+// The gateway's settings beyond the defaults: open access on purpose (see
+// the header), and a per-credential limit (the most config.ts accepts, per
+// 10 s window) that the keyed row counts against without ever reaching it.
+const GATEWAY_ENV = { AUTH_MODE: 'open', RATE_LIMIT_PER_CREDENTIAL: '10000000' } as const;
+
 const CLIENTS = [16, 64];
+// The keyed enqueue row runs at this many clients only, beside the unkeyed one.
+const KEYED_CLIENTS = 64;
 const AGENTS = [8, 16];
 const RAW_CLAIM_CONNECTIONS = [8, 16, 64];
 // Claims per second a queue is filled for (several times what 2 cores do),
@@ -176,6 +192,7 @@ async function benchmark(
     bodies: string[],
     spread: LoadSettings['spread'],
     failMarkers = [FAILED_GRAPHQL],
+    headers?: LoadSettings['headers'],
   ): LoadSettings => ({
     url: gateway.url,
     connections: clients,
@@ -184,6 +201,7 @@ async function benchmark(
     bodies,
     spread,
     failMarkers,
+    headers,
   });
   const raw = (clients: number, mode: RawSettings['mode'], serviceId: number): RawSettings => ({
     databaseUrl,
@@ -199,6 +217,7 @@ async function benchmark(
   const peakWatch = new PeakWatch(() => gateway.memory());
   const FLOOR = 'floor: { __typename }, no database';
   const ENQUEUE_ONE = 'enqueueCase, one service';
+  const ENQUEUE_KEYED = 'enqueueCase, one service, KIOSK API key';
   const ENQUEUE_16 = 'enqueueCase, 16 services';
   const RAW_CLAIM = 'raw SKIP LOCKED claim, no HTTP (clients = agents)';
   const CALL_NEXT = 'callNext, one full queue (clients = agents)';
@@ -218,6 +237,17 @@ async function benchmark(
       LOAD_WORKER,
       http(clients, [enqueueBody(await newService(), 'caseId')], 'rotate'),
     );
+  const kiosk = await gateway.post<{ createApiKey: { secret: string } }>(CREATE_API_KEY, {
+    input: { name: 'bench kiosk', role: 'KIOSK' },
+  });
+  await measure(
+    ENQUEUE_KEYED,
+    KEYED_CLIENTS,
+    LOAD_WORKER,
+    http(KEYED_CLIENTS, [enqueueBody(await newService(), 'caseId')], 'rotate', [FAILED_GRAPHQL], {
+      authorization: `Bearer ${kiosk.createApiKey.secret}`,
+    }),
+  );
   for (const clients of CLIENTS) {
     const bodies: string[] = [];
     for (let i = 0; i < 16; i++) bodies.push(enqueueBody(await newService(), 'caseId'));
@@ -292,6 +322,10 @@ async function benchmark(
     }),
     ratioLine('enqueueCase, one service, 16 clients ÷ floor', ratio(row(ENQUEUE_ONE, 16), row(FLOOR, 16), rate)),
     ratioLine('enqueueCase, 16 services, 16 clients ÷ floor', ratio(row(ENQUEUE_16, 16), row(FLOOR, 16), rate)),
+    ratioLine(
+      `enqueueCase with an API key ÷ without, ${KEYED_CLIENTS} clients`,
+      ratio(row(ENQUEUE_KEYED, KEYED_CLIENTS), row(ENQUEUE_ONE, KEYED_CLIENTS), rate),
+    ),
     ratioLine('kiosk, 16 clients ÷ floor', ratio(row(KIOSK, 16), row(FLOOR, 16), rate)),
     ratioLine('kiosk, 64 clients ÷ floor', ratio(row(KIOSK, 64), row(FLOOR, 64), rate)),
     ratioLine('callNext, 16 agents ÷ raw claim, 16 connections', ratio(row(CALL_NEXT, 16), row(RAW_CLAIM, 16), rate)),
@@ -305,7 +339,11 @@ async function benchmark(
     '',
     `Gateway RSS high-water mark (VmHWM, start-up included): ${kibAsMib(highWater)} MiB.`,
     `Machine: ${nproc()} cores (nproc), PostgreSQL ${facts.version} (embedded), fsync ${facts.fsync}, synchronous_commit ${facts.synchronousCommit}; ` +
-      `gateway pool ${settings.poolSize} connections; ${settings.seconds} s per row after ${settings.warmupSeconds} s of warm-up. ` +
+      `gateway pool ${settings.poolSize} connections, ` +
+      Object.entries(GATEWAY_ENV)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(', ') +
+      `; ${settings.seconds} s per row after ${settings.warmupSeconds} s of warm-up. ` +
       'CPU % is of one core over the measured window; "other" is the rest of the machine (kernel, anything else running).',
   ].join('\n');
 }
@@ -334,7 +372,7 @@ async function main(): Promise<void> {
     stops.push(() => server.stop());
     const postmaster = postmasterPid(server.dataDir);
     progress('starting the gateway (it applies the migrations)');
-    const gateway = await startGatewayProcess(server.url, settings.poolSize);
+    const gateway = await startGatewayProcess(server.url, settings.poolSize, { env: GATEWAY_ENV });
     stops.push(() => gateway.stop());
     const db = await BenchDatabase.connect(server.url);
     stops.push(() => db.close());

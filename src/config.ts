@@ -2,6 +2,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { parseRoleMap } from './auth/role-claims.js';
 
 /** The project's root folder (this file is src/config.ts). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,6 +26,13 @@ const flag = (fallback: boolean) =>
       .default(fallback),
   );
 const blankAsAbsent = (value: unknown) => (value === '' ? undefined : value);
+/** `a, b,c` → `['a', 'b', 'c']`: items trimmed, empty ones dropped. */
+const commaList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== ''),
+);
 /** A duration in milliseconds from `min` to `max`, `fallback` when unset. */
 const millis = (fallback: number, min = 1, max = 3_600_000) =>
   z.preprocess(blankAsAbsent, z.coerce.number().int().min(min).max(max).default(fallback));
@@ -75,14 +83,7 @@ const environment = z
     LIVE_MIN_INTERVAL_MS: millis(50, 0, 60_000),
     CORS_ORIGINS: z.preprocess(
       blankAsAbsent,
-      z
-        .string()
-        .transform((value) =>
-          value
-            .split(',')
-            .map((origin) => origin.trim())
-            .filter((origin) => origin !== ''),
-        )
+      commaList
         .refine(
           (origins) => origins.every((origin) => origin === '*' || isOrigin(origin)),
           'must be `*` or a comma-separated list of origins such as https://kiosk.example.org (scheme, host, port; no path)',
@@ -95,6 +96,48 @@ const environment = z
     ),
     METRICS_ENABLED: flag(true),
     METRICS_TOKEN: z.preprocess(blankAsAbsent, z.string().min(16, 'must be at least 16 characters').optional()),
+    AUTH_MODE: z.preprocess(blankAsAbsent, z.enum(['auto', 'open', 'required']).default('auto')),
+    AUTH_KEY_CACHE_MS: millis(5_000, 0, 600_000),
+    AUTH_JWT_ISSUER: z.preprocess(blankAsAbsent, z.string().optional()),
+    AUTH_JWT_AUDIENCE: z.preprocess(blankAsAbsent, z.string().optional()),
+    AUTH_JWT_JWKS_URL: z.preprocess(
+      blankAsAbsent,
+      z
+        .string()
+        .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http(s) URL')
+        .optional(),
+    ),
+    AUTH_JWT_PUBLIC_KEYS: z.preprocess(blankAsAbsent, z.string().optional()),
+    AUTH_JWT_ALGORITHMS: z.preprocess(
+      blankAsAbsent,
+      commaList
+        .refine(
+          (list) => list.length > 0 && list.every((each) => /^(RS|PS|ES)(256|384|512)$|^EdDSA$|^Ed25519$/.test(each)),
+          'must be a comma-separated list of asymmetric JWS algorithms such as RS256,ES256,EdDSA',
+        )
+        .default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+    ),
+    AUTH_JWT_ROLES_CLAIM: z.preprocess(blankAsAbsent, z.string().min(1).default('roles')),
+    AUTH_JWT_ROLE_MAP: z.preprocess(
+      blankAsAbsent,
+      z
+        .string()
+        .superRefine((text, context) => {
+          const parsed = parseRoleMap(text);
+          if ('problem' in parsed) context.addIssue({ code: 'custom', message: parsed.problem });
+        })
+        .optional(),
+    ),
+    AUTH_JWT_NAME_CLAIM: z.preprocess(blankAsAbsent, z.string().min(1).default('preferred_username')),
+    AUTH_JWT_SERVICES_CLAIM: z.preprocess(blankAsAbsent, z.string().min(1).optional()),
+    AUTH_JWT_CLOCK_TOLERANCE_S: z.preprocess(blankAsAbsent, z.coerce.number().int().min(0).max(300).default(30)),
+    RATE_LIMIT_WINDOW_MS: millis(10_000, 1_000, 3_600_000),
+    RATE_LIMIT_PER_CREDENTIAL: z.preprocess(
+      blankAsAbsent,
+      z.coerce.number().int().min(0).max(10_000_000).default(1_000),
+    ),
+    RATE_LIMIT_PER_ADDRESS: z.preprocess(blankAsAbsent, z.coerce.number().int().min(0).max(10_000_000).default(100)),
+    RATE_LIMIT_SYNC_MS: millis(100, 10, 10_000),
     EMBEDDED_PG_DATA_DIR: z.preprocess(blankAsAbsent, z.string().default(join(PROJECT_ROOT, '.data', 'postgres'))),
     EMBEDDED_PG_PORT: z.preprocess(blankAsAbsent, port.min(1).optional()),
     EMBEDDED_PG_OS_USER: z.preprocess(
@@ -106,6 +149,33 @@ const environment = z
     ),
     EMBEDDED_PG_STAGE_DIR: z.preprocess(blankAsAbsent, z.string().default('/var/lib/fifo-case-gateway')),
   })
+  .refine((value) => value.AUTH_JWT_JWKS_URL === undefined || value.AUTH_JWT_PUBLIC_KEYS === undefined, {
+    path: ['AUTH_JWT_PUBLIC_KEYS'],
+    error: 'set AUTH_JWT_JWKS_URL or AUTH_JWT_PUBLIC_KEYS, not both',
+  })
+  .refine(
+    (value) =>
+      (value.AUTH_JWT_JWKS_URL === undefined && value.AUTH_JWT_PUBLIC_KEYS === undefined) ||
+      (value.AUTH_JWT_ISSUER !== undefined && value.AUTH_JWT_AUDIENCE !== undefined),
+    {
+      path: ['AUTH_JWT_ISSUER'],
+      error: 'tokens are only accepted with AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE both set',
+    },
+  )
+  // Half an identity provider is a mistake to report, not a reason to run without one.
+  .refine(
+    (value) =>
+      value.AUTH_JWT_JWKS_URL !== undefined ||
+      value.AUTH_JWT_PUBLIC_KEYS !== undefined ||
+      [value.AUTH_JWT_ISSUER, value.AUTH_JWT_AUDIENCE, value.AUTH_JWT_ROLE_MAP, value.AUTH_JWT_SERVICES_CLAIM].every(
+        (each) => each === undefined,
+      ),
+    {
+      path: ['AUTH_JWT_JWKS_URL'],
+      error:
+        'AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE, AUTH_JWT_ROLE_MAP or AUTH_JWT_SERVICES_CLAIM is set: set AUTH_JWT_JWKS_URL or AUTH_JWT_PUBLIC_KEYS too',
+    },
+  )
   .refine((value) => value.HTTP_HEADERS_TIMEOUT_MS <= value.HTTP_REQUEST_TIMEOUT_MS, {
     path: ['HTTP_HEADERS_TIMEOUT_MS'],
     error: 'must not be longer than HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
@@ -157,6 +227,28 @@ export interface Config {
     /** When set, `/metrics` wants `Authorization: Bearer <token>`. */
     readonly token: string | undefined;
   };
+  readonly auth: {
+    /**
+     * `required`: every request needs a credential. `open`: none does, everyone
+     * is an administrator (development only). `auto`: open only on a loopback
+     * address with no credentials configured, required otherwise (auth-mode.ts).
+     */
+    readonly mode: 'auto' | 'open' | 'required';
+    /** How long a verified API key is trusted before it is looked up again (revocations elsewhere take this long). */
+    readonly keyCacheMs: number;
+    /** People's bearer tokens (JWT); absent when no identity provider is configured. */
+    readonly jwt: JwtConfig | undefined;
+  };
+  readonly rateLimit: {
+    /** Requests are counted per fixed window of this length. */
+    readonly windowMs: number;
+    /** Requests one credential may make per window, across every gateway process; 0: unlimited. */
+    readonly perCredential: number;
+    /** Requests without a valid credential one client address may make per window; 0: unlimited. */
+    readonly perAddress: number;
+    /** How often each process adds its counts to the shared ones (the limit may be overshot by what arrives meanwhile). */
+    readonly syncMs: number;
+  };
   readonly live: {
     /** Subscriptions one WebSocket may hold at once. */
     readonly maxSubscriptionsPerConnection: number;
@@ -175,6 +267,28 @@ export interface Config {
     readonly osUser: string;
     readonly stageDir: string;
   };
+}
+
+/** How people's bearer tokens are verified and mapped onto roles. */
+export interface JwtConfig {
+  /** The `iss` every token must carry. */
+  readonly issuer: string;
+  /** The `aud` every token must include. */
+  readonly audience: string;
+  /** The identity provider's key set, fetched (and refreshed) from this URL... */
+  readonly jwksUrl: string | undefined;
+  /** ...or given here: a JWKS (`{"keys":[...]}`) or PEM public keys. */
+  readonly publicKeys: string | undefined;
+  readonly algorithms: readonly string[];
+  /** Where the roles are in the claims, a dot path (`roles`, `realm_access.roles`). */
+  readonly rolesClaim: string;
+  /** Claim values to roles, JSON such as `{"queue-agents":"AGENT"}`; absent: the role names themselves, in any case. */
+  readonly roleMap: string | undefined;
+  /** The claim naming the person (the agent name in history); `sub` when the token lacks it. */
+  readonly nameClaim: string;
+  /** A claim listing the service ids the person is limited to; absent: every service. */
+  readonly servicesClaim: string | undefined;
+  readonly clockToleranceSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -213,6 +327,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: value.CORS_ORIGINS,
     logLevel: value.LOG_LEVEL,
     metrics: { enabled: value.METRICS_ENABLED, token: value.METRICS_TOKEN },
+    auth: {
+      mode: value.AUTH_MODE,
+      keyCacheMs: value.AUTH_KEY_CACHE_MS,
+      jwt:
+        value.AUTH_JWT_ISSUER !== undefined &&
+        value.AUTH_JWT_AUDIENCE !== undefined &&
+        (value.AUTH_JWT_JWKS_URL !== undefined || value.AUTH_JWT_PUBLIC_KEYS !== undefined)
+          ? {
+              issuer: value.AUTH_JWT_ISSUER,
+              audience: value.AUTH_JWT_AUDIENCE,
+              jwksUrl: value.AUTH_JWT_JWKS_URL,
+              publicKeys: value.AUTH_JWT_PUBLIC_KEYS,
+              algorithms: value.AUTH_JWT_ALGORITHMS,
+              rolesClaim: value.AUTH_JWT_ROLES_CLAIM,
+              roleMap: value.AUTH_JWT_ROLE_MAP,
+              nameClaim: value.AUTH_JWT_NAME_CLAIM,
+              servicesClaim: value.AUTH_JWT_SERVICES_CLAIM,
+              clockToleranceSeconds: value.AUTH_JWT_CLOCK_TOLERANCE_S,
+            }
+          : undefined,
+    },
+    rateLimit: {
+      windowMs: value.RATE_LIMIT_WINDOW_MS,
+      perCredential: value.RATE_LIMIT_PER_CREDENTIAL,
+      perAddress: value.RATE_LIMIT_PER_ADDRESS,
+      syncMs: value.RATE_LIMIT_SYNC_MS,
+    },
     live: {
       maxSubscriptionsPerConnection: value.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxBufferedBytes: value.LIVE_MAX_BUFFERED_BYTES,

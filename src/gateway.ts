@@ -6,7 +6,13 @@ import { MIGRATIONS_DIR, type Config } from './config.js';
 import { startChangeListener } from './db/change-listener.js';
 import { openDatabaseServer } from './db/database-server.js';
 import { createDatabaseClient, type QueryListener } from './db/prisma-client.js';
+import { createApiKeyStore } from './auth/api-keys.js';
+import { createAuthenticator, type AuthMode } from './auth/authenticate.js';
+import { decideAuthMode } from './auth/auth-mode.js';
+import { createJwtVerifier, type JwtVerifier } from './auth/jwt.js';
+import { loadReceipts } from './auth/receipts.js';
 import { createApolloServer } from './graphql/apollo.js';
+import { operationAccess } from './graphql/authorization-plugin.js';
 import { contextFactory, createQueueRuntime } from './graphql/context.js';
 import { errorFormatter } from './graphql/errors.js';
 import { createSchema } from './graphql/schema.js';
@@ -19,6 +25,8 @@ import { requestLog } from './http/request-log.js';
 import { createHttpServer, GRAPHQL_PATH } from './http/server.js';
 import { subscriptionsRoute } from './http/subscriptions-route.js';
 import { corsPolicy } from './http/cors.js';
+import { createAdmission } from './http/admission.js';
+import { createRateLimiter } from './limits/rate-limiter.js';
 import { createLiveHub } from './live/live-hub.js';
 import type { Logger } from './log.js';
 import { createGatewayMetrics } from './metrics/gateway-metrics.js';
@@ -51,6 +59,20 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
     planOnce: true,
     timeouts: config.timeouts,
   });
+  // Identities first: a gateway that may not start (open on an address
+  // others can reach, an unusable identity provider setting) stops here,
+  // before it holds anything more than its pools.
+  const keys = createApiKeyStore(db, { cacheMs: config.auth.keyCacheMs });
+  let mode: AuthMode;
+  let tokens: JwtVerifier | undefined;
+  try {
+    mode = await decideAuthMode(config, keys, log);
+    tokens = config.auth.jwt ? createJwtVerifier(config.auth.jwt) : undefined;
+  } catch (error) {
+    await Promise.all([db.$disconnect(), hot.$disconnect()]);
+    await databaseServer.stop();
+    throw error;
+  }
   // Live updates: every process hears every committed change from the
   // database, and reads each followed service's state once per change.
   const listener = startChangeListener({
@@ -66,13 +88,33 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   const runtime = metrics.instrument(
     createQueueRuntime({ db, hot, maxWaiting: Math.max(1, Math.floor(config.databasePoolSize / 2)), live }),
   );
-  const schema = createSchema();
-  const apollo = createApolloServer(schema, log, { introspection: config.introspection });
+  // API keys in the database, people's tokens from the identity provider;
+  // open (no credentials) only where auth-mode.ts allows it.
+  const authenticator = createAuthenticator(
+    mode,
+    { keys, tokens },
+    // Open because nothing was configured: the first API key closes it, on every process.
+    config.auth.mode === 'auto' && mode === 'open'
+      ? {
+          openUntil: () => keys.anyActive(),
+          recheckMs: Math.max(1_000, config.auth.keyCacheMs),
+          onClosed: () => log.warn('auth: an API key now exists: credentials are required from now on'),
+        }
+      : {},
+  );
+  // Idle (no timer, no statements) while nothing is counted, as when open.
+  const limiter = createRateLimiter(db, config.rateLimit, log);
+  const admission = createAdmission(authenticator, limiter, log);
+  const { schema, requirements } = createSchema();
+  const access = operationAccess(schema, requirements);
+  const apollo = createApolloServer(schema, log, { introspection: config.introspection, access });
   await apollo.start();
-  const context = contextFactory(runtime);
+  const context = contextFactory(runtime, { keys, receipts: await loadReceipts(db) });
   const subscriptions = subscriptionsRoute({
     schema,
     context,
+    admission,
+    access,
     formatError: errorFormatter(log),
     introspection: config.introspection,
     limits: config.live,
@@ -80,7 +122,7 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   });
   const http = createHttpServer(
     {
-      graphql: graphqlRoute(apollo, context, explorerPageRoute(config.explorer)),
+      graphql: graphqlRoute(apollo, context, explorerPageRoute(config.explorer), admission),
       health: healthRoute(db, config.timeouts.healthMs),
       more: {
         // more routes: one line each
@@ -88,8 +130,8 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
         [LIVE_PATH]: liveRoute(),
         [READY_PATH]: readyRoute(readinessCheck(db, config.timeouts.healthMs, MIGRATIONS_DIR)),
         [EXPLORER_ASSETS_PREFIX]: explorerAssetsRoute(config.explorer),
-        '/api/Cases': casesRoute(runtime, log),
-        '/api/Cases/': caseRoute(runtime, log),
+        '/api/Cases': casesRoute(runtime, { admission, requirements }, log),
+        '/api/Cases/': caseRoute(runtime, { admission, requirements }, log),
         '/api/openapi.json': openApiRoute(),
       },
       upgrade: subscriptions.upgrade,
@@ -124,6 +166,7 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
       clearTimeout(grace);
       await listener.stop();
       await apollo.stop();
+      await limiter.stop();
       await Promise.all([db.$disconnect(), hot.$disconnect()]);
       await databaseServer.stop();
     },

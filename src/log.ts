@@ -10,6 +10,8 @@ export type LogFields = Readonly<Record<string, string | number | boolean | null
 
 export interface Logger {
   info(message: string, fields?: LogFields): void;
+  /** Something an operator should act on, such as running without credentials. */
+  warn(message: string, fields?: LogFields): void;
   /** `error` is reduced to what cannot hold personal data (see `loggedError`). */
   error(message: string, error?: unknown): void;
 }
@@ -47,6 +49,10 @@ export function createLogger({ level = 'info', destination }: LoggerOptions = {}
       if (fields) logger.info(fields, message);
       else logger.info(message);
     },
+    warn: (message, fields) => {
+      if (fields) logger.warn(fields, message);
+      else logger.warn(message);
+    },
     error: (message, error) => {
       if (error === undefined) logger.error(message);
       else logger.error({ err: error }, message);
@@ -54,7 +60,7 @@ export function createLogger({ level = 'info', destination }: LoggerOptions = {}
   };
 }
 
-export const silentLogger: Logger = { info: () => undefined, error: () => undefined };
+export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** What a line says of an error: the kind, codes and where it was thrown, never the message unless it cannot quote input. */
 export interface LoggedError {

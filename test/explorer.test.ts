@@ -11,6 +11,7 @@ import { buildSchema, Kind, parse, validate, type OperationDefinitionNode } from
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_FILE } from '../src/config.js';
 import { EXAMPLE_DATA, EXAMPLE_TABS, type ExampleTab } from '../src/http/explorer-examples.js';
+import { issueKey, type TestKey } from './helpers/credentials.js';
 import { parseResponse, rawExchange, rawRequest } from './helpers/raw-http.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -52,15 +53,17 @@ function send(base: string, path: string, headers: Record<string, string> = {}, 
   });
 }
 
+/** `authorization`: the Authorization header, as GraphiQL sends its Headers pane. */
 async function graphql(
   url: string,
   query: string,
   variables: unknown = {},
   operationName?: string,
+  authorization?: string,
 ): Promise<{ data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] }> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(authorization === undefined ? {} : { authorization }) },
     body: JSON.stringify({ query, variables, operationName }),
   });
   return (await response.json()) as Awaited<ReturnType<typeof graphql>>;
@@ -260,18 +263,9 @@ describe('the example tabs', () => {
     );
   });
 
-  it('run as they are on a new gateway: example data, enqueue, call next, complete', async () => {
-    const [enqueue, round, , exampleData] = EXAMPLE_TABS;
-    const run = async (tab: ExampleTab | undefined, operationName?: string) => {
-      const answer = await graphql(
-        t.gateway.url,
-        tab?.query ?? '',
-        tab?.variables ? (JSON.parse(tab.variables) as unknown) : {},
-        operationName,
-      );
-      expect(answer.errors ?? []).toEqual([]);
-      return answer.data ?? {};
-    };
+  it('run as they are on a new gateway: example data, enqueue, call next, complete, viewer', async () => {
+    const [enqueue, round, , exampleData, viewer] = EXAMPLE_TABS;
+    const run = (tab: ExampleTab | undefined, operationName?: string) => runTab(t.gateway.url, tab, operationName);
     const created = await run(exampleData);
     expect(created['createService']).toMatchObject({ id: EXAMPLE_DATA.serviceId, extRef: EXAMPLE_DATA.serviceExtRef });
     const enqueued = await run(enqueue);
@@ -287,6 +281,67 @@ describe('the example tabs', () => {
     expect(called['callNext']).toMatchObject({ id: EXAMPLE_DATA.caseId, status: 'IN_SERVICE' });
     const completed = await run(round, 'CompleteCase');
     expect(completed['completeCase']).toMatchObject({ id: EXAMPLE_DATA.caseId, status: 'COMPLETED' });
+    expect((await run(viewer))['viewer']).toMatchObject({ id: 'open', serviceIds: null });
+  });
+});
+
+/** Runs a tab's operation with its variables as they are, with a credential when given; its data, asserting no errors. */
+async function runTab(
+  url: string,
+  tab: ExampleTab | undefined,
+  operationName?: string,
+  credential?: TestKey,
+): Promise<Record<string, unknown>> {
+  const answer = await graphql(
+    url,
+    tab?.query ?? '',
+    tab?.variables ? (JSON.parse(tab.variables) as unknown) : {},
+    operationName,
+    credential?.authorization,
+  );
+  expect(answer.errors ?? []).toEqual([]);
+  return answer.data ?? {};
+}
+
+describe('the example tabs on a gateway that requires credentials', () => {
+  let locked: TestGateway;
+
+  beforeAll(async () => {
+    locked = await startTestGateway({}, { AUTH_MODE: 'required' });
+  });
+
+  afterAll(async () => {
+    await locked.stop();
+  });
+
+  it('run as they are with the role each names, sent as the Headers pane sends it; without one, 401', async () => {
+    const [enqueue, round, , exampleData, viewer] = EXAMPLE_TABS;
+    const [admin, agent, kiosk] = [
+      await issueKey(locked.db, 'ADMIN'),
+      await issueKey(locked.db, 'AGENT'),
+      await issueKey(locked.db, 'KIOSK'),
+    ];
+    const run = (tab: ExampleTab | undefined, credential: TestKey, operationName?: string) =>
+      runTab(locked.gateway.url, tab, operationName, credential);
+
+    expect((await run(exampleData, admin))['createService']).toMatchObject({ id: EXAMPLE_DATA.serviceId });
+    const enqueued = await run(enqueue, kiosk);
+    expect(enqueued['enqueueCase']).toMatchObject({ caseId: EXAMPLE_DATA.caseId });
+    expect(enqueued['enqueueCase']).toHaveProperty('receipt', expect.stringMatching(/^[\w-]{22}$/));
+    expect((await run(round, agent, 'CallNext'))['callNext']).toMatchObject({ status: 'IN_SERVICE' });
+    expect((await run(round, agent, 'CompleteCase'))['completeCase']).toMatchObject({ status: 'COMPLETED' });
+    expect((await run(viewer, kiosk))['viewer']).toMatchObject({ id: `key:${kiosk.id}`, roles: ['KIOSK'] });
+
+    const anonymous = await graphql(locked.gateway.url, viewer?.query ?? '');
+    expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const kioskAsAdmin = await graphql(
+      locked.gateway.url,
+      exampleData?.query ?? '',
+      {},
+      undefined,
+      kiosk.authorization,
+    );
+    expect(kioskAsAdmin.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });
 

@@ -9,7 +9,10 @@ import { badInput } from '../src/queue/errors.js';
 
 function recorder(): { log: Logger; errors: unknown[] } {
   const errors: unknown[] = [];
-  return { errors, log: { info: () => undefined, error: (_message, error) => errors.push(error) } };
+  return {
+    errors,
+    log: { info: () => undefined, warn: () => undefined, error: (_message, error) => errors.push(error) },
+  };
 }
 
 const fromResolver = (original: Error) =>
@@ -46,6 +49,7 @@ describe('unavailable database and bounded messages', () => {
     const stacks: unknown[] = [];
     const log: Logger = {
       info: () => undefined,
+      warn: () => undefined,
       error: (message, error) => {
         lines.push(message);
         if (error !== undefined) stacks.push(error);

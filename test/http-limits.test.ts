@@ -177,7 +177,7 @@ describe('refused connections', () => {
     const lines: string[] = [];
     const server = createHttpServer(
       { graphql: () => Promise.resolve(), health: () => Promise.resolve() },
-      { info: () => undefined, error: (message) => lines.push(message) },
+      { info: () => undefined, warn: () => undefined, error: (message) => lines.push(message) },
       {
         headersTimeoutMs: 10_000,
         requestTimeoutMs: 10_000,

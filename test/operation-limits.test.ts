@@ -25,6 +25,7 @@ const logged: string[] = [];
 // Everything but the request log's line, which every request has.
 const recordingLog: Logger = {
   info: (message) => (message === REQUEST_MESSAGE ? undefined : logged.push(message)),
+  warn: () => undefined,
   error: (message, error) => logged.push(`${message} ${error instanceof Error ? (error.stack ?? '') : ''}`),
 };
 

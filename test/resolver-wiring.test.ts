@@ -23,6 +23,7 @@ const MODEL_FIELDS: Readonly<Record<string, readonly string[]>> = {
   Case: Object.values(Prisma.CaseScalarFieldEnum),
   CaseProperty: Object.values(Prisma.CasePropertyScalarFieldEnum),
   CaseEvent: Object.values(Prisma.CaseEventScalarFieldEnum),
+  ApiKey: Object.values(Prisma.ApiKeyScalarFieldEnum),
 };
 
 /** GraphQL type → Prisma model, read from codegen.ts's `mappers` (`./prisma/client.js#Model as ...`). */

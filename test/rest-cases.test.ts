@@ -620,7 +620,11 @@ describe('HTTP statuses', () => {
 
   it('answers an unexpected error 500 without details, and logs it', () => {
     const logged: unknown[] = [];
-    const log: Logger = { info: () => undefined, error: (message, error) => logged.push(message, error) };
+    const log: Logger = {
+      info: () => undefined,
+      warn: () => undefined,
+      error: (message, error) => logged.push(message, error),
+    };
     const failure = new Error('relation "secret_table" does not exist');
     const error = restErrorOf(failure, log, () => undefined);
     expect(error).toBeInstanceOf(RestError);

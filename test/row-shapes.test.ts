@@ -5,6 +5,7 @@
 // of src/queue/case-columns.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma, type Case } from '../src/generated/prisma/client.js';
+import { OPEN_ACTOR } from '../src/queue/actor.js';
 import { createCaller } from '../src/queue/call-next.js';
 import { CASE_EVENT_FIELDS, CASE_FIELDS, caseColumns } from '../src/queue/case-columns.js';
 import { historyByCase } from '../src/queue/case-reads.js';
@@ -43,14 +44,11 @@ async function expectSameAsPrisma(row: Case | null): Promise<void> {
 
 /** A case alone in a service of its own, with every optional column set. */
 async function enqueueOne(subject: string) {
-  const { id: serviceId } = await createService(t.db, { name: `Row shapes: ${subject}`, queueCode: 'R' });
-  return createEnqueuer(t.db).enqueue({
-    serviceId,
-    subject,
-    extRef: `${subject}-ref`,
-    notes: 'every column set',
-    idempotencyKey: `${subject}-key`,
-  });
+  const { id: serviceId } = await createService(t.db, { name: `Row shapes: ${subject}`, queueCode: 'R' }, OPEN_ACTOR);
+  return createEnqueuer(t.db).enqueue(
+    { serviceId, subject, extRef: `${subject}-ref`, notes: 'every column set', idempotencyKey: `${subject}-key` },
+    OPEN_ACTOR,
+  );
 }
 
 describe('the column list', () => {
@@ -71,12 +69,12 @@ describe('every statement that returns cases', () => {
   });
 
   it("enqueue's custom properties, built from the request rather than read back", async () => {
-    const { id: serviceId } = await createService(t.db, { name: 'Row shapes: properties', queueCode: 'R' });
+    const { id: serviceId } = await createService(t.db, { name: 'Row shapes: properties', queueCode: 'R' }, OPEN_ACTOR);
     const customProperties = [
       { key: 'channel', value: 'kiosk' },
       { key: 'language', value: 'fi' },
     ];
-    const enqueued = await createEnqueuer(t.db).enqueue({ serviceId, customProperties });
+    const enqueued = await createEnqueuer(t.db).enqueue({ serviceId, customProperties }, OPEN_ACTOR);
     const stored = await t.db.caseProperty.findMany({ where: { caseId: enqueued.id }, orderBy: { position: 'asc' } });
     expect(stored).toHaveLength(2);
     expect(enqueued.customProperties).toStrictEqual(stored);
@@ -84,28 +82,28 @@ describe('every statement that returns cases', () => {
 
   it('call next', async () => {
     const { id, serviceId } = await enqueueOne('call-next');
-    const called = await createCaller(t.db).callNext({ serviceIds: [serviceId], agent });
+    const called = await createCaller(t.db).callNext({ serviceIds: [serviceId], agent }, OPEN_ACTOR);
     expect(called?.id).toBe(id);
     await expectSameAsPrisma(called);
   });
 
   it('the queue page', async () => {
     const { id, serviceId } = await enqueueOne('queue-page');
-    const page = await queuePage(t.db, serviceId, { first: 100 });
+    const page = await queuePage(t.db, serviceId, { first: 100 }, OPEN_ACTOR);
     const edge = page.edges.find((candidate) => candidate.node.id === id);
     await expectSameAsPrisma(edge?.node ?? null);
   });
 
   it('the life-cycle transitions', async () => {
     const returned = await enqueueOne('transitions');
-    await expectSameAsPrisma(await callCase(t.db, { caseId: returned.id, agent }));
+    await expectSameAsPrisma(await callCase(t.db, { caseId: returned.id, agent }, OPEN_ACTOR));
     await expectSameAsPrisma(
-      await returnToQueue(t.db, { caseId: returned.id, agent, placement: 'FRONT', reason: 'row shapes' }),
+      await returnToQueue(t.db, { caseId: returned.id, agent, placement: 'FRONT', reason: 'row shapes' }, OPEN_ACTOR),
     );
-    await expectSameAsPrisma(await cancelCase(t.db, { caseId: returned.id, agent, reason: 'row shapes' }));
+    await expectSameAsPrisma(await cancelCase(t.db, { caseId: returned.id, agent, reason: 'row shapes' }, OPEN_ACTOR));
     const completed = await enqueueOne('completed');
-    await callCase(t.db, { caseId: completed.id, agent });
-    await expectSameAsPrisma(await completeCase(t.db, { caseId: completed.id, agent }));
+    await callCase(t.db, { caseId: completed.id, agent }, OPEN_ACTOR);
+    await expectSameAsPrisma(await completeCase(t.db, { caseId: completed.id, agent }, OPEN_ACTOR));
   });
 });
 
@@ -113,8 +111,8 @@ describe('the history read', () => {
   it('names every scalar field of the CaseEvent model, and returns the events as the query builder does', async () => {
     expect(Object.keys(CASE_EVENT_FIELDS).sort()).toEqual(Object.values(Prisma.CaseEventScalarFieldEnum).sort());
     const { id } = await enqueueOne('history');
-    await callCase(t.db, { caseId: id, agent });
-    await returnToQueue(t.db, { caseId: id, agent, placement: 'BACK', reason: 'history' });
+    await callCase(t.db, { caseId: id, agent }, OPEN_ACTOR);
+    await returnToQueue(t.db, { caseId: id, agent, placement: 'BACK', reason: 'history' }, OPEN_ACTOR);
     const [events] = await historyByCase(t.db, [id]);
     const stored = await t.db.caseEvent.findMany({ where: { caseId: id }, orderBy: { id: 'asc' } });
     expect(stored).toHaveLength(3);

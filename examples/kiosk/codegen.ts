@@ -6,18 +6,25 @@
 //
 // The schema is the gateway's schema.graphql by default; with SCHEMA_URL set
 // (e.g. http://127.0.0.1:4000/graphql) it is read from a running gateway by
-// introspection instead. Paths are written relative to this folder and turned
+// introspection instead, sending KIOSK_API_KEY (when set) as the credential a
+// gateway requiring credentials wants. Paths are written relative to this folder and turned
 // into paths from the working directory, so the command works from either place.
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 const schemaUrl = process.env['SCHEMA_URL'];
+const apiKey = process.env['KIOSK_API_KEY']?.trim();
 /** A path given from this folder, as a path from the working directory (codegen's reference). */
 const here = (path: string): string => relative(process.cwd(), fileURLToPath(new URL(path, import.meta.url))) || '.';
 
 const config: CodegenConfig = {
-  schema: schemaUrl !== undefined && schemaUrl !== '' ? schemaUrl : here('../../schema.graphql'),
+  schema:
+    schemaUrl === undefined || schemaUrl === ''
+      ? here('../../schema.graphql')
+      : apiKey === undefined || apiKey === ''
+        ? schemaUrl
+        : { [schemaUrl]: { headers: { authorization: `Bearer ${apiKey}` } } },
   documents: [here('src/**/*.ts'), `!${here('src/gql')}/**`],
   // Node's ESM resolution (NodeNext) needs the extension in relative imports.
   importExtension: '.js',

@@ -27,6 +27,8 @@ const settingsSchema = z.object({
    */
   spread: z.enum(['per-connection', 'rotate']),
   failMarkers: z.array(z.string()),
+  /** Sent with every request besides content-type (e.g. `authorization`). */
+  headers: z.record(z.string(), z.string()).optional(),
 });
 export type LoadSettings = z.infer<typeof settingsSchema>;
 
@@ -40,7 +42,7 @@ async function fire(settings: LoadSettings, seconds: number, tally: Tally): Prom
   const request = (body: string): autocannon.Request => ({
     method: 'POST',
     body,
-    headers: { 'content-type': 'application/json' },
+    headers: { ...settings.headers, 'content-type': 'application/json' },
     onResponse: (status, responseBody) => {
       if (status < 200 || status > 299 || settings.failMarkers.some((marker) => responseBody.includes(marker)))
         tally.failures += 1;

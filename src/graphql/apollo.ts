@@ -8,6 +8,7 @@ import {
 import type { Logger } from '../log.js';
 import type { GraphQLContext } from './context.js';
 import { MAX_DOCUMENT_TOKENS, operationLimits } from './operation-limits.js';
+import { authorizationPlugin, type OperationAccess } from './authorization-plugin.js';
 import { errorFormatter } from './errors.js';
 import { outcomePlugin } from './outcome-plugin.js';
 import { requestGuardsPlugin } from './request-guards.js';
@@ -17,6 +18,8 @@ import { unavailableStatusPlugin } from './unavailable-status.js';
 export interface ApolloOptions {
   /** Whether clients may query the schema; off in production when the schema is not public. */
   readonly introspection: boolean;
+  /** Which fields of an operation its principal may not use (schema.graphql's @auth). */
+  readonly access: OperationAccess;
 }
 
 export function createApolloServer(
@@ -50,6 +53,7 @@ export function createApolloServer(
       ApolloServerPluginLandingPageDisabled(),
       unavailableStatusPlugin(),
       requestGuardsPlugin(),
+      authorizationPlugin(options.access),
       responseSizePlugin(log),
       outcomePlugin(),
     ],

@@ -1,6 +1,8 @@
 // The tabs the explorer opens with: ready-to-run examples of the calls an
 // integrator makes first. test/explorer.test.ts runs them as they are against
-// a new gateway, so they stay valid as the schema changes.
+// a new gateway, so they stay valid as the schema changes. Each names the
+// roles it needs: a gateway that requires credentials takes them from the
+// tab's Headers pane.
 
 /** A GraphiQL tab: its operations and their variables (JSON). */
 export interface ExampleTab {
@@ -31,18 +33,24 @@ const json = (value: unknown): string => JSON.stringify(value, null, 2);
 export const ENQUEUE_TAB: ExampleTab = {
   query: `# Case Enqueue for FIFO: the REST API's "POST Cases" (CaseEnqueue), in GraphQL.
 #
+# Credentials: a gateway that requires them wants one in the Headers pane
+# below (each tab has its own): {"Authorization": "Bearer fcq_..."}; then
+# re-fetch the schema (the sidebar's ↻ button). This tab needs KIOSK, AGENT
+# or ADMIN. The Viewer tab shows what the gateway makes of a credential.
+#
 # The input has the seed's fields in camelCase (ServiceId -> serviceId,
 # ServiceIdExtRef -> serviceIdExtRef, ...). Name the service by serviceId, by
 # serviceIdExtRef, or both; customerId (optional) names an existing customer.
 # CustomProperties, a dictionary in the seed, is a list of { key, value } pairs.
 # The answer echoes the stored case with its new caseId, its ticket and its
-# place in the queue.
+# place in the queue, and the receipt with which a kiosk follows it.
 #
 # The variables name the rows the "Example data" tab creates. Run with the
 # play button (or Ctrl-Enter).
 mutation EnqueueCase($input: CaseEnqueueInput!) {
   enqueueCase(input: $input) {
     caseId
+    receipt
     ticket
     status
     position
@@ -92,7 +100,10 @@ export const AGENT_ROUND_TAB: ExampleTab = {
 #    oldest waiting case of serviceIds, exactly once however many desks call,
 #    or null when nobody waits.
 # 2. Put that case's id into caseId in the variables, then run CompleteCase.
-mutation CallNext($serviceIds: [Int!]!, $agent: String!) {
+#
+# Needs AGENT or ADMIN. agent names the desk (open gateway, API key); with a
+# person's token leave it null: the token names the agent.
+mutation CallNext($serviceIds: [Int!]!, $agent: String) {
   callNext(input: { serviceIds: $serviceIds, agent: $agent }) {
     id
     ticket
@@ -107,7 +118,7 @@ mutation CallNext($serviceIds: [Int!]!, $agent: String!) {
   }
 }
 
-mutation CompleteCase($caseId: Int!, $agent: String!) {
+mutation CompleteCase($caseId: Int!, $agent: String) {
   completeCase(input: { caseId: $caseId, agent: $agent }) {
     id
     ticket
@@ -133,11 +144,14 @@ export const KIOSK_TAB: ExampleTab = {
 # whenever it changes and, while it waits, whenever its position or estimated
 # wait moves as the cases ahead are served. It ends once the case is closed.
 #
-# Put the caseId that enqueueCase answered into the variables and run this;
-# then call or complete the case in another tab and watch the updates arrive.
-# Subscriptions use a WebSocket (graphql-ws protocol) at this same URL.
-subscription FollowCase($caseId: Int!) {
-  caseChanged(caseId: $caseId) {
+# Put the caseId and receipt that enqueueCase answered into the variables and
+# run this; then call or complete the case in another tab and watch the
+# updates arrive. A KIOSK credential must send the receipt; AGENT and ADMIN
+# (and an open gateway) may leave it null.
+# Subscriptions use a WebSocket (graphql-ws protocol) at this same URL; the
+# Headers pane's Authorization goes in its connection_init message.
+subscription FollowCase($caseId: Int!, $receipt: String) {
+  caseChanged(caseId: $caseId, receipt: $receipt) {
     caseId
     ticket
     status
@@ -151,7 +165,7 @@ subscription FollowCase($caseId: Int!) {
   }
 }
 `,
-  variables: json({ caseId: EXAMPLE_DATA.caseId }),
+  variables: json({ caseId: EXAMPLE_DATA.caseId, receipt: null }),
 };
 
 /** Creates the reference data the other tabs name. */
@@ -160,6 +174,7 @@ export const EXAMPLE_DATA_TAB: ExampleTab = {
 # procedure with one option. Run this once on a new gateway (a second run is
 # refused with CONFLICT: they exist). On a gateway with data of its own, use
 # its services' ids and references in the other tabs' variables instead.
+# Needs ADMIN.
 mutation CreateExampleData {
   createService(input: { name: "${EXAMPLE_DATA.serviceName}", extRef: "${EXAMPLE_DATA.serviceExtRef}", queueCode: "${EXAMPLE_DATA.queueCode}" }) {
     id
@@ -187,5 +202,33 @@ mutation CreateExampleData {
   variables: '',
 };
 
+/** Who the gateway takes the caller for: the way to check a credential. */
+export const VIEWER_TAB: ExampleTab = {
+  query: `# Who the gateway takes you for: run this to check a credential. Put it in
+# this tab's Headers pane, as the other tabs take it:
+#   {"Authorization": "Bearer fcq_..."}    an API key (npm run keys -- create)
+#   {"Authorization": "Bearer eyJ..."}     a person's token (JWT)
+# An open gateway (development) answers id "open" with every role; a missing
+# or refused credential gets HTTP 401 (UNAUTHENTICATED), a role without the
+# right FORBIDDEN.
+query Viewer {
+  viewer {
+    id
+    name
+    roles
+    serviceIds
+    agent
+  }
+}
+`,
+  variables: '',
+};
+
 /** In the order the explorer shows them; the first is open on a first visit. */
-export const EXAMPLE_TABS: readonly ExampleTab[] = [ENQUEUE_TAB, AGENT_ROUND_TAB, KIOSK_TAB, EXAMPLE_DATA_TAB];
+export const EXAMPLE_TABS: readonly ExampleTab[] = [
+  ENQUEUE_TAB,
+  AGENT_ROUND_TAB,
+  KIOSK_TAB,
+  EXAMPLE_DATA_TAB,
+  VIEWER_TAB,
+];

@@ -66,6 +66,23 @@ export function explorerPage(graphqlPath: string): ExplorerPage {
   // Yoga writes the query into the page's URL as ?query=...; a reload would
   // then send it to the endpoint instead of opening the explorer.
   options.onEditQuery = function () {};
+  // GraphiQL sends the Headers pane with each HTTP request, but a browser's
+  // WebSocket cannot carry headers: the pane's Authorization goes in
+  // connection_init's payload instead, where the gateway reads it. The pane's
+  // text as last edited (the open tab's), else as GraphiQL stored it.
+  var headersText = null;
+  options.onEditHeaders = function (text) {
+    headersText = text;
+  };
+  options.connectionParams = function () {
+    try {
+      var headers = JSON.parse(headersText !== null ? headersText : localStorage.getItem('graphiql:headers') || '{}');
+      var authorization = headers.Authorization || headers.authorization;
+      return typeof authorization === 'string' ? { authorization: authorization } : {};
+    } catch (ignored) {
+      return {};
+    }
+  };
   YogaGraphiQL.renderYogaGraphiQL(document.getElementById('explorer'), options);
 })();`;
   const startHash = createHash('sha256').update(start).digest('base64');

@@ -3,7 +3,8 @@
 // on GET, bodies that are too large, not UTF-8 or not JSON) is answered here.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
-import type { GraphQLContext } from '../graphql/context.js';
+import type { ContextFactory, GraphQLContext } from '../graphql/context.js';
+import type { Admission } from './admission.js';
 import { BodyAborted, BodyNotUtf8, BodyTooLarge, MAX_BODY_BYTES, readBody } from './body.js';
 import { wantsExplorer } from './explorer-route.js';
 import { recordOutcome, type Outcome } from './request-report.js';
@@ -63,12 +64,14 @@ function refuseBody(response: ServerResponse, error: unknown): void {
 
 /**
  * `explorer` answers a browser that opens the endpoint (a GET that prefers
- * HTML and carries no operation; see explorer-route.ts).
+ * HTML and carries no operation; see explorer-route.ts): the page is static,
+ * so it needs no credential; the operations it sends do.
  */
 export function graphqlRoute(
   apollo: ApolloServer<GraphQLContext>,
-  context: () => Promise<GraphQLContext>,
+  context: ContextFactory,
   explorer: (response: ServerResponse) => void,
+  admission: Admission,
 ) {
   return async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> => {
     const method = request.method ?? 'GET';
@@ -83,6 +86,11 @@ export function graphqlRoute(
       });
       return;
     }
+    // The explorer page is static and needs no credential; anything else is
+    // admitted before its body is read, so nobody unknown gets a 1 MiB body parsed.
+    const page = wantsExplorer(request, url);
+    const principal = page ? undefined : await admission.admit(request, response);
+    if (!page && !principal) return;
     const headers = headerMap(request);
     let body: unknown;
     try {
@@ -94,14 +102,14 @@ export function graphqlRoute(
       refuseBody(response, error);
       return;
     }
-    if (wantsExplorer(request, url)) {
+    if (!principal) {
       explorer(response);
       return;
     }
     const outcome: Outcome = {};
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: url.search, body },
-      context: async () => ({ ...(await context()), outcome }),
+      context: async () => ({ ...(await context(principal)), outcome }),
     });
     recordOutcome(response, outcome);
     for (const [name, value] of result.headers) response.setHeader(name, value);

@@ -17,7 +17,7 @@ export interface RequestReport {
   readonly operation: string | null;
   /** `OK`, or the code of the first error (`BAD_USER_INPUT`, `NOT_FOUND`, `DATABASE_UNAVAILABLE`, ...). */
   readonly outcome: string;
-  /** Who sent it; `anonymous` until the gateway knows identities. */
+  /** Who sent it: `key:<id>`, `user:<subject>`, `open`, or `anonymous` when no credential was accepted. */
   readonly principal: string;
   /** The client closed the connection before the answer was sent whole. */
   readonly aborted: boolean;
@@ -29,6 +29,8 @@ export type RequestObserver = (report: RequestReport) => void;
 export interface Outcome {
   operation?: string | null;
   outcome?: string;
+  /** The principal's id, once the request is admitted. */
+  principal?: string;
 }
 
 const outcomes = new WeakMap<ServerResponse, Outcome>();

@@ -135,7 +135,7 @@ export function createHttpServer(
             durationMs: performance.now() - started,
             operation: told.operation ?? null,
             outcome: told.outcome ?? outcomeFromStatus(response.statusCode),
-            principal: 'anonymous',
+            principal: told.principal ?? 'anonymous',
             aborted: !response.writableFinished,
           };
           for (const observe of observers) observe(report);

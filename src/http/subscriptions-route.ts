@@ -21,9 +21,13 @@ import {
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from '../config.js';
-import type { GraphQLContext } from '../graphql/context.js';
+import { forbiddenError } from '../auth/field-rules.js';
+import type { Principal } from '../auth/principal.js';
+import type { OperationAccess } from '../graphql/authorization-plugin.js';
+import type { ContextFactory } from '../graphql/context.js';
 import { MAX_DOCUMENT_TOKENS, operationLimits } from '../graphql/operation-limits.js';
 import type { Logger } from '../log.js';
+import { clientAddress, RATE_LIMITED, type Admission } from './admission.js';
 import { MAX_BODY_BYTES } from './body.js';
 import type { UpgradeRoute } from './server.js';
 
@@ -35,10 +39,18 @@ import type { UpgradeRoute } from './server.js';
 export const CLOSE_TOO_SLOW = 1013;
 /** A socket closed as too slow is cut off this long after (or after a keep-alive interval, if shorter). */
 const TERMINATE_AFTER_MS = 10_000;
+/** The graphql-ws protocol's code for a connection whose credential is missing or not accepted. */
+export const CLOSE_UNAUTHORIZED = 4401;
+/** A connection refused by the rate limit, or while keys cannot be looked up: try again later, as for a slow reader. */
+export const CLOSE_TRY_LATER = 1013;
 
 export interface SubscriptionsOptions {
   readonly schema: GraphQLSchema;
-  readonly context: () => Promise<GraphQLContext>;
+  readonly context: ContextFactory;
+  /** Verifies the credential of `connection_init` (or of the upgrade request) and takes rate limits. */
+  readonly admission: Admission;
+  /** Which fields of an operation its principal may not use (schema.graphql's @auth). */
+  readonly access: OperationAccess;
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   readonly introspection: boolean;
   readonly limits: Config['live'];
@@ -62,7 +74,9 @@ function parsed(query: string): DocumentNode | GraphQLError {
 }
 
 export function subscriptionsRoute(options: SubscriptionsOptions): SubscriptionsRoute {
-  const { schema, context, formatError, introspection, limits, log } = options;
+  const { schema, context, formatError, introspection, limits, log, admission, access } = options;
+  // The principal each admitted socket authenticated as, at connection_init.
+  const principals = new WeakMap<WebSocket, Principal>();
   const rules = [...specifiedRules, operationLimits(), ...(introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES, perMessageDeflate: false });
   const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
@@ -85,7 +99,31 @@ export function subscriptionsRoute(options: SubscriptionsOptions): Subscriptions
     {
       schema,
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
+      // Browsers cannot set headers on a WebSocket: the credential comes in
+      // connection_init's payload (`authorization: "Bearer ..."`), or else
+      // from the upgrade request's Authorization header (other clients).
+      onConnect: async (ctx) => {
+        const given = ctx.connectionParams?.['authorization'] ?? ctx.connectionParams?.['Authorization'];
+        const authorization = typeof given === 'string' ? given : ctx.extra.request.headers.authorization;
+        const decided = await admission.decide(authorization, clientAddress(ctx.extra.request));
+        if ('status' in decided) {
+          // Closed here with the fitting code; graphql-ws's own close (4403) then finds it closing.
+          if (decided.status === 401) ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized');
+          else
+            ctx.extra.socket.close(
+              CLOSE_TRY_LATER,
+              decided.status === 429
+                ? `Too many requests: try again in ${decided.retryAfterSeconds} s`
+                : 'The database is unavailable; try again later',
+            );
+          return false;
+        }
+        principals.set(ctx.extra.socket, decided);
+        return true;
+      },
       onSubscribe: async (ctx, _id, payload) => {
+        const principal = principals.get(ctx.extra.socket);
+        if (!principal) return [refusal('The connection was not admitted', 'UNAUTHENTICATED')];
         // graphql-ws has already reserved this subscription's id when it asks.
         if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection)
           return [
@@ -108,12 +146,21 @@ export function subscriptionsRoute(options: SubscriptionsOptions): Subscriptions
               'BAD_REQUEST',
             ),
           ];
+        const forbidden = access(document, operation, principal);
+        if (forbidden.length > 0) return [forbiddenError(forbidden)];
+        const limited = admission.take(principal);
+        if (limited?.status === 429)
+          return [
+            new GraphQLError(`Too many requests: try again in ${limited.retryAfterSeconds} s`, {
+              extensions: { code: RATE_LIMITED, retryAfterSeconds: limited.retryAfterSeconds },
+            }),
+          ];
         return {
           schema,
           document,
           operationName: payload.operationName ?? null,
           variableValues: payload.variables ?? null,
-          contextValue: await context(),
+          contextValue: await context(principal),
         };
       },
       onNext: (ctx, _id, _payload, _args, result) => {

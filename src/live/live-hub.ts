@@ -4,7 +4,9 @@
 // first, so a client misses nothing between its read and its subscribe.
 import type { Database } from '../db/prisma-client.js';
 import { rateLimitedFailures, type Logger } from '../log.js';
-import { notFound } from '../queue/errors.js';
+import { coversService, type Actor } from '../queue/actor.js';
+import { requireService } from '../queue/actor-rules.js';
+import { forbidden, notFound } from '../queue/errors.js';
 import {
   followCaseRules,
   followQueueRules,
@@ -17,10 +19,13 @@ import { parseQueueChange } from './case-change.js';
 import { ServiceFeed, type QueueUpdate } from './service-feed.js';
 
 export interface LiveHub {
-  /** A service's queue: its state now, then after every change. */
-  followQueue(request: FollowQueueRequest): Promise<AsyncIterableIterator<QueueUpdate>>;
-  /** One case: its state now, then whenever it or its place moves; ends once it is closed. */
-  followCase(request: FollowCaseRequest): Promise<AsyncIterableIterator<CaseState>>;
+  /** A service's queue: its state now, then after every change. FORBIDDEN outside the actor's services. */
+  followQueue(request: FollowQueueRequest, actor: Actor): Promise<AsyncIterableIterator<QueueUpdate>>;
+  /**
+   * One case: its state now, then whenever it or its place moves; ends once
+   * it is closed. FORBIDDEN when the case is outside the actor's services.
+   */
+  followCase(request: FollowCaseRequest, actor: Actor): Promise<AsyncIterableIterator<CaseState>>;
   /** A notification's payload from the database. */
   changed(payload: string): void;
   /** The database listener (re)connected: whatever happened meanwhile was not heard, so every state is read again. */
@@ -75,16 +80,20 @@ export function createLiveHub({ db, announcements, log, minIntervalMs }: LiveHub
   };
 
   return {
-    async followQueue(request) {
+    async followQueue(request, actor) {
       const { serviceId, first } = parseInput(followQueueRules, request);
+      // Before anything is read or registered, and whether the service exists or not.
+      requireService(actor, serviceId, 'serviceId');
       if (!(await serviceExists(db, serviceId))) throw notFound('serviceId', `no service has id ${serviceId}`);
       refuseWhenStopped();
       return feedOf(serviceId).followQueue(first);
     },
-    async followCase(request) {
+    async followCase(request, actor) {
       const { caseId } = parseInput(followCaseRules, request);
       const serviceId = await serviceOfCase(db, caseId);
       if (serviceId === null) throw notFound('caseId', `no case has id ${caseId}`);
+      if (!coversService(actor, serviceId))
+        throw forbidden('caseId', `case ${caseId} is in a service the credential does not cover`);
       refuseWhenStopped();
       return feedOf(serviceId).followCase(caseId);
     },

@@ -26,15 +26,15 @@ export function queueCounters(registry: Registry): RuntimeInstrument {
   return (runtime) => ({
     ...runtime,
     enqueuer: {
-      enqueue: async (request) => {
-        const answer = await runtime.enqueuer.enqueue(request);
+      enqueue: async (request, actor) => {
+        const answer = await runtime.enqueuer.enqueue(request, actor);
         enqueued.inc();
         return answer;
       },
     },
     caller: {
-      callNext: async (request) => {
-        const answer = await runtime.caller.callNext(request);
+      callNext: async (request, actor) => {
+        const answer = await runtime.caller.callNext(request, actor);
         if (answer !== null) byCallNext.inc();
         return answer;
       },

@@ -14,17 +14,29 @@
 // Group commit: calls for the same services that arrive while a hand-out for
 // them is in flight go together in one statement and one commit; the oldest
 // case goes to the call that arrived first, the next to the second, and so on.
+// Each call brings its agent and its credential's id, which the history
+// event records; a credential limited to some services is refused the others
+// before anything is locked.
 import type { Database } from '../db/prisma-client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Case } from '../generated/prisma/client.js';
+import type { Actor } from './actor.js';
+import { actingAgent, requireService } from './actor-rules.js';
 import { caseColumns } from './case-columns.js';
 import { notFound } from './errors.js';
 import { GroupCommit } from './group-commit.js';
-import { callNextRules, parseInput, type CallNext, type CallNextRequest } from './input-rules.js';
+import { callNextRules, parseInput, type CallNextRequest } from './input-rules.js';
 
 export interface Caller {
-  /** The case handed to the request's agent, or null when no case waits in those services. */
-  callNext(request: CallNextRequest): Promise<Case | null>;
+  /** The case handed to the acting agent, or null when no case waits in those services. */
+  callNext(request: CallNextRequest, actor: Actor): Promise<Case | null>;
+}
+
+/** One call of a batch: who calls (the agent) and with which credential (the actor's id). */
+interface Call {
+  readonly serviceIds: readonly number[];
+  readonly agent: string;
+  readonly actor: string;
 }
 
 /** What every row of the statement carries besides the case. */
@@ -47,9 +59,15 @@ export const MAX_BATCH = 64;
 
 /**
  * The hand-out statement: the oldest `agents.length` free cases, the first to
- * `agents[0]`; `candidates` is how many waiting cases of each service it considers.
+ * `agents[0]` (acting with credential `actors[0]`, `open` when not given);
+ * `candidates` is how many waiting cases of each service it considers.
  */
-export function callNextSql(serviceIds: readonly number[], agents: readonly string[], candidates: number): Prisma.Sql {
+export function callNextSql(
+  serviceIds: readonly number[],
+  agents: readonly string[],
+  candidates: number,
+  actors: readonly string[] = agents.map(() => 'open'),
+): Prisma.Sql {
   // The candidate ids go to the lock step as an array, so it fetches them by
   // primary key whatever the planner thinks of the list's size.
   return Prisma.sql`/* hot: call next */
@@ -74,9 +92,9 @@ export function callNextSql(serviceIds: readonly number[], agents: readonly stri
          FOR UPDATE SKIP LOCKED
     ), assigned AS (
       -- Oldest case to the first call.
-      SELECT n.id, a.agent, a.ord::int AS ord
+      SELECT n.id, a.agent, a.actor, a.ord::int AS ord
         FROM (SELECT id, row_number() OVER (ORDER BY queued_at, queue_seq) AS ord FROM next) n
-        JOIN unnest(${agents}::text[]) WITH ORDINALITY AS a(agent, ord) ON a.ord = n.ord
+        JOIN unnest(${agents}::text[], ${actors}::text[]) WITH ORDINALITY AS a(agent, actor, ord) ON a.ord = n.ord
     ), called AS (
       UPDATE cases c
          SET status = 'IN_SERVICE', called_at = clock_timestamp(), updated_at = clock_timestamp(),
@@ -85,8 +103,9 @@ export function callNextSql(serviceIds: readonly number[], agents: readonly stri
        WHERE c.id = assigned.id
       RETURNING ${caseColumns('c')}, assigned.ord
     ), event AS (
-      INSERT INTO case_events (case_id, action, agent, from_status, to_status, at)
-      SELECT id, 'CALL_NEXT', "lastAgent", 'WAITING', 'IN_SERVICE', "calledAt" FROM called ORDER BY ord
+      INSERT INTO case_events (case_id, action, agent, actor, from_status, to_status, at)
+      SELECT c.id, 'CALL_NEXT', c."lastAgent", a.actor, 'WAITING', 'IN_SERVICE', c."calledAt"
+        FROM called c JOIN assigned a ON a.id = c.id ORDER BY c.ord
     )
     SELECT called.*, (SELECT count(*)::int FROM candidate) AS candidates, (SELECT services FROM known) AS known
       FROM (VALUES (1)) AS always(one) LEFT JOIN called ON TRUE`;
@@ -104,22 +123,27 @@ async function callBatch(
   db: Database,
   hot: Database,
   serviceIds: readonly number[],
-  agents: readonly string[],
+  calls: readonly Call[],
 ): Promise<(Case | null | Error)[]> {
   const answers: (Case | null)[] = [];
   for (const candidates of CANDIDATES) {
-    const waiting = agents.slice(answers.length);
+    const waiting = calls.slice(answers.length);
     let rows: CalledRow[];
     try {
       // Room for this batch's cases, and for as many held by other gateways.
       rows = await hot.$queryRaw<CalledRow[]>(
-        callNextSql(serviceIds, waiting, Math.max(candidates, 2 * waiting.length)),
+        callNextSql(
+          serviceIds,
+          waiting.map((call) => call.agent),
+          Math.max(candidates, 2 * waiting.length),
+          waiting.map((call) => call.actor),
+        ),
       );
     } catch (error) {
       // Cases handed out by an earlier try are committed: those calls get them.
       if (answers.length === 0) throw error;
       const failed = error instanceof Error ? error : new Error(String(error));
-      return agents.map((_, index) => answers[index] ?? failed);
+      return calls.map((_, index) => answers[index] ?? failed);
     }
     const [first] = rows;
     if (!first) break;
@@ -128,29 +152,24 @@ async function callBatch(
     for (const { ord: _ord, candidates: _candidates, known: _known, ...handed } of called) answers.push(handed);
     // Done when every call has its case, or when no candidate was left over
     // (nothing else waits); otherwise others held some: look further.
-    if (answers.length === agents.length || first.candidates <= called.length) break;
+    if (answers.length === calls.length || first.candidates <= called.length) break;
   }
-  return agents.map((_, index) => answers[index] ?? null);
+  return calls.map((_, index) => answers[index] ?? null);
 }
 
 /** The call-next entry point of a gateway, created once at start-up; hand-outs run on `hot`. */
 export function createCaller(db: Database, hot: Database = db): Caller {
-  const lanes = new GroupCommit<CallNext, Case | null>(async (requests) => {
-    const [first] = requests;
-    return first
-      ? callBatch(
-          db,
-          hot,
-          first.serviceIds,
-          requests.map((request) => request.agent),
-        )
-      : [];
+  const lanes = new GroupCommit<Call, Case | null>(async (calls) => {
+    const [first] = calls;
+    return first ? callBatch(db, hot, first.serviceIds, calls) : [];
   }, MAX_BATCH);
   return {
-    async callNext(request) {
-      const { serviceIds, agent } = parseInput(callNextRules, request);
-      const sorted = [...serviceIds].sort((a, b) => a - b);
-      return lanes.submit(JSON.stringify(sorted), { serviceIds: sorted, agent });
+    async callNext(request, actor) {
+      const input = parseInput(callNextRules, request);
+      const agent = actingAgent(actor, input.agent);
+      input.serviceIds.forEach((serviceId, index) => requireService(actor, serviceId, `serviceIds[${index}]`));
+      const sorted = [...input.serviceIds].sort((a, b) => a - b);
+      return lanes.submit(JSON.stringify(sorted), { serviceIds: sorted, agent, actor: actor.id });
     },
   };
 }

@@ -44,6 +44,7 @@ export const CASE_EVENT_FIELDS = {
   caseId: 'case_id',
   action: 'action::text',
   agent: 'agent',
+  actor: 'actor',
   reason: 'reason',
   fromStatus: 'from_status::text',
   toStatus: 'to_status::text',

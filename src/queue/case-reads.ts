@@ -2,11 +2,17 @@
 // these in per-request DataLoaders so nested fields cost one query per level.
 import type { Database } from '../db/prisma-client.js';
 import type { Case, CaseEvent, CaseProperty, Customer, ProcedureOption, Service } from '../generated/prisma/client.js';
+import { coversService, type Actor } from './actor.js';
 import { caseEventColumns } from './case-columns.js';
+import { forbidden } from './errors.js';
 import { historyRules, LIMITS, parseInput, type HistoryRequest } from './input-rules.js';
 
-export function findCase(db: Database, id: number): Promise<Case | null> {
-  return db.case.findUnique({ where: { id } });
+/** The case with this id, or null; FORBIDDEN when it is in a service the actor is not limited to. */
+export async function findCase(db: Database, id: number, actor: Actor): Promise<Case | null> {
+  const found = await db.case.findUnique({ where: { id } });
+  if (found && !coversService(actor, found.serviceId))
+    throw forbidden('id', `case ${id} is in a service the credential does not cover`);
+  return found;
 }
 
 /** Groups rows by a key, in the order of `keys`; keys without rows get []. */

@@ -9,15 +9,17 @@
 // transaction holds is passed on to a lane of its own service, which waits
 // for it, so one held service never holds up the others. Each request is
 // answered after the commit of the statement that wrote it. A request left
-// out (an unknown or inactive service or customer, an idempotency key used
-// before) is explained on its own.
+// out (an unknown or inactive service or customer, a service the credential
+// may not act on, an idempotency key used before) is explained on its own.
 import type { Case, CaseProperty } from '../generated/prisma/client.js';
 import type { Database } from '../db/prisma-client.js';
 import pLimit from 'p-limit';
 import { isForeignKeyViolation, refusedByDatabase } from '../db/prisma-errors.js';
+import { coversService, type Actor } from './actor.js';
+import { requireService, scopedIdempotencyKey } from './actor-rules.js';
 import { propertiesByCase } from './case-reads.js';
 import { enqueueSql, requestHash, type EnqueueOutcome, type LockMode } from './enqueue-statement.js';
-import { badInput, conflict, notFound, type QueueError } from './errors.js';
+import { badInput, conflict, forbidden, notFound, type QueueError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import { caseEnqueueRules, parseInput, type CaseEnqueue, type CaseEnqueueRequest } from './input-rules.js';
 import { standings, type Standing } from './queue-reads.js';
@@ -39,8 +41,17 @@ export interface EnqueuerOptions {
 }
 
 export interface Enqueuer {
-  /** Enqueues the case, or returns the case an earlier request with the same idempotency key created. */
-  enqueue(request: CaseEnqueueRequest): Promise<EnqueuedCase>;
+  /**
+   * Enqueues the case for `actor`, or returns the case an earlier request of
+   * the same credential with the same idempotency key created.
+   */
+  enqueue(request: CaseEnqueueRequest, actor: Actor): Promise<EnqueuedCase>;
+}
+
+/** A request of the batch and the credential it came with. */
+interface Enqueue {
+  readonly input: CaseEnqueue;
+  readonly actor: Actor;
 }
 
 /** Most cases one statement writes; more waiting go in the next. */
@@ -77,10 +88,16 @@ async function storedCase(db: Database, row: Case): Promise<EnqueuedCase> {
   return enqueued(row, service?.extRef ?? null, properties, sharedStandings(db, [row.id]));
 }
 
-/** Nothing was written for this request: a retry, or a reference that names nothing usable. */
-async function whyNothingWasWritten(db: Database, input: CaseEnqueue): Promise<EnqueuedCase | QueueError> {
-  if (input.idempotencyKey !== null) {
-    const earlier = await db.case.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
+/**
+ * Nothing was written for this request: a retry, a service the credential
+ * may not act on, or a reference that names nothing usable. (The statement
+ * leaves a row out of a service outside the credential's limit without
+ * saying so; this read tells it from the other reasons.)
+ */
+async function whyNothingWasWritten(db: Database, { input, actor }: Enqueue): Promise<EnqueuedCase | QueueError> {
+  const key = scopedIdempotencyKey(actor, input.idempotencyKey);
+  if (key !== null) {
+    const earlier = await db.case.findUnique({ where: { idempotencyKey: key } });
     if (earlier) {
       if (earlier.requestHash === requestHash(input)) return storedCase(db, earlier);
       return conflict('idempotencyKey', 'was used before for a different request');
@@ -88,10 +105,13 @@ async function whyNothingWasWritten(db: Database, input: CaseEnqueue): Promise<E
   }
   const service =
     input.serviceId !== null
-      ? await db.service.findUnique({ where: { id: input.serviceId }, select: { extRef: true, active: true } })
+      ? await db.service.findUnique({
+          where: { id: input.serviceId },
+          select: { id: true, extRef: true, active: true },
+        })
       : await db.service.findUnique({
           where: { extRef: input.serviceIdExtRef ?? '' },
-          select: { extRef: true, active: true },
+          select: { id: true, extRef: true, active: true },
         });
   const serviceField = input.serviceId !== null ? 'serviceId' : 'serviceIdExtRef';
   if (!service) {
@@ -99,6 +119,8 @@ async function whyNothingWasWritten(db: Database, input: CaseEnqueue): Promise<E
       ? notFound('serviceId', `no service has the id ${input.serviceId}`)
       : notFound('serviceIdExtRef', `no service has the external reference "${input.serviceIdExtRef}"`);
   }
+  if (!coversService(actor, service.id))
+    return forbidden(serviceField, 'names a service the credential does not cover');
   if (input.serviceId !== null && input.serviceIdExtRef !== null && service.extRef !== input.serviceIdExtRef) {
     return badInput(
       'serviceIdExtRef',
@@ -134,14 +156,14 @@ type Written = EnqueuedCase | Held;
 /** The answer to a request the statement left out; a failed read fails that request alone. */
 function leftOut(
   db: Database,
-  input: CaseEnqueue,
+  request: Enqueue,
   row: EnqueueOutcome | undefined,
   lock: LockMode,
 ): Promise<Written | Error> | Written {
-  // Held: the service exists and takes cases, but another transaction had its lock.
+  // Held: the service exists, takes cases and the credential may act on it, but another transaction had its lock.
   if (lock === 'skip-held' && row && !row.serviceLocked && row.serviceResolved !== null && row.serviceActive)
     return new Held(row.serviceResolved);
-  return whyNothingWasWritten(db, input).catch((error: unknown) =>
+  return whyNothingWasWritten(db, request).catch((error: unknown) =>
     error instanceof Error ? error : new Error(String(error)),
   );
 }
@@ -150,12 +172,19 @@ function leftOut(
 async function writeBatch(
   db: Database,
   writer: Database,
-  inputs: readonly CaseEnqueue[],
+  requests: readonly Enqueue[],
   lock: LockMode,
 ): Promise<(Written | Error)[]> {
+  const inputs = requests.map((request) => request.input);
   let rows: EnqueueOutcome[];
   try {
-    rows = await writer.$queryRaw<EnqueueOutcome[]>(enqueueSql(inputs, lock));
+    rows = await writer.$queryRaw<EnqueueOutcome[]>(
+      enqueueSql(
+        inputs,
+        lock,
+        requests.map((request) => request.actor),
+      ),
+    );
   } catch (error) {
     // The database refused the statement (a customer deleted since it was
     // checked, a deadlock between two batches over idempotency keys), so
@@ -170,9 +199,9 @@ async function writeBatch(
       throw error;
     }
     const answers: (Written | Error)[] = [];
-    for (const input of inputs) {
+    for (const request of requests) {
       answers.push(
-        ...(await writeBatch(db, writer, [input], lock).catch((failed: unknown) => [
+        ...(await writeBatch(db, writer, [request], lock).catch((failed: unknown) => [
           failed instanceof Error ? failed : new Error(String(failed)),
         ])),
       );
@@ -185,9 +214,9 @@ async function writeBatch(
     rows.flatMap((row) => (row.id === null ? [] : [row.id])),
   );
   return Promise.all(
-    inputs.map(async (input, ord) => {
+    requests.map(async (request, ord) => {
       const row = byOrd.get(ord);
-      if (!row || row.id === null) return leftOut(db, input, row, lock);
+      if (!row || row.id === null) return leftOut(db, request, row, lock);
       const {
         ord: _ord,
         writtenOrd: _writtenOrd,
@@ -197,7 +226,7 @@ async function writeBatch(
         serviceExtRef,
         ...stored
       } = row;
-      const properties = input.customProperties.map((property, index) => ({
+      const properties = request.input.customProperties.map((property, index) => ({
         caseId: row.id,
         key: property.key,
         value: property.value,
@@ -215,21 +244,25 @@ async function writeBatch(
  */
 export function createEnqueuer(db: Database, hot: Database = db, { maxWaiting = 4 }: EnqueuerOptions = {}): Enqueuer {
   // One shared lane for every service, and a waiting lane per held service.
-  const shared = new GroupCommit<CaseEnqueue, Written>((inputs) => writeBatch(db, hot, inputs, 'skip-held'), MAX_BATCH);
+  const shared = new GroupCommit<Enqueue, Written>((requests) => writeBatch(db, hot, requests, 'skip-held'), MAX_BATCH);
   // Waiting writes hold a connection of `db` while they wait: a few at most,
   // so that held services cannot take every connection reads need.
   const waitSlots = pLimit(maxWaiting);
-  const waiting = new GroupCommit<CaseEnqueue, Written>(
-    (inputs) => waitSlots(() => writeBatch(db, db, inputs, 'wait')),
+  const waiting = new GroupCommit<Enqueue, Written>(
+    (requests) => waitSlots(() => writeBatch(db, db, requests, 'wait')),
     MAX_BATCH,
   );
   return {
-    async enqueue(request) {
+    async enqueue(request, actor) {
       const input = parseInput(caseEnqueueRules, request);
+      // Refused early when the id says so; the statement applies the limit to
+      // whatever service it resolves, which covers `serviceIdExtRef`.
+      if (input.serviceId !== null) requireService(actor, input.serviceId, 'serviceId');
       await checkCaseReferences(db, input);
-      const written = await shared.submit('', input);
+      const item = { input, actor };
+      const written = await shared.submit('', item);
       if (!(written instanceof Held)) return written;
-      const waited = await waiting.submit(String(written.heldServiceId), input);
+      const waited = await waiting.submit(String(written.heldServiceId), item);
       // A statement that waits for its lock never reports the service held.
       if (waited instanceof Held)
         throw new Error(`enqueue: service ${waited.heldServiceId} was reported held after waiting for it`);

@@ -20,9 +20,19 @@
 // taken, is left out and the rest are written; the caller explains each
 // missing row on its own. Ticket numbers are drawn in one counter update per
 // service, in request order.
+//
+// Who acts, per row: the credential's id (written to the history event), its
+// idempotency keys scoped by it (actor-rules.ts), and the services it is
+// limited to. That limit is applied here, to the service the statement itself
+// resolves, and not only to what the client named: a `serviceIdExtRef` that
+// names another service (or is moved to one meanwhile) is never written into
+// it. A row outside the limit is left out with no service resolved, so it is
+// neither locked nor mistaken for a row whose service was held.
 import { createHash } from 'node:crypto';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Case } from '../generated/prisma/client.js';
+import { OPEN_ACTOR, type Actor } from './actor.js';
+import { scopedIdempotencyKey, serviceLimit } from './actor-rules.js';
 import { caseColumns } from './case-columns.js';
 import type { CaseEnqueue } from './input-rules.js';
 
@@ -33,7 +43,7 @@ export type LockMode = 'skip-held' | 'wait';
 export type EnqueueOutcome = {
   readonly ord: number;
   readonly writtenOrd: number | null;
-  /** The service the request names, when one exists. */
+  /** The service the request names, when one exists and the credential may act on it. */
   readonly serviceResolved: number | null;
   /** Whether this statement holds that service's lock. */
   readonly serviceLocked: boolean;
@@ -54,24 +64,29 @@ export function requestHash(input: CaseEnqueue): string {
  * batch (one statement to prepare), and one text value costs the driver and
  * Prisma far less to pass on than a column array per field.
  */
-function requestsJson(inputs: readonly CaseEnqueue[]): string {
+function requestsJson(inputs: readonly CaseEnqueue[], actors: readonly Actor[]): string {
   return JSON.stringify(
-    inputs.map((input, ord) => ({
-      ord,
-      service_id: input.serviceId,
-      service_ext_ref: input.serviceIdExtRef,
-      customer_id: input.customerId,
-      ext_ref: input.extRef,
-      notes: input.notes,
-      subject: input.subject,
-      classification_code: input.classificationCode,
-      auto_close: input.autoClose,
-      procedure_ext_ref: input.procedureExtRef,
-      procedure_option_ext_ref: input.procedureOptionExtRef,
-      idempotency_key: input.idempotencyKey,
-      request_hash: input.idempotencyKey === null ? null : requestHash(input),
-      properties: input.customProperties,
-    })),
+    inputs.map((input, ord) => {
+      const actor = actors[ord] ?? OPEN_ACTOR;
+      return {
+        ord,
+        actor: actor.id,
+        allowed_services: serviceLimit(actor),
+        service_id: input.serviceId,
+        service_ext_ref: input.serviceIdExtRef,
+        customer_id: input.customerId,
+        ext_ref: input.extRef,
+        notes: input.notes,
+        subject: input.subject,
+        classification_code: input.classificationCode,
+        auto_close: input.autoClose,
+        procedure_ext_ref: input.procedureExtRef,
+        procedure_option_ext_ref: input.procedureOptionExtRef,
+        idempotency_key: scopedIdempotencyKey(actor, input.idempotencyKey),
+        request_hash: input.idempotencyKey === null ? null : requestHash(input),
+        properties: input.customProperties,
+      };
+    }),
   );
 }
 
@@ -80,15 +95,22 @@ const LOCKS: Record<LockMode, Prisma.Sql> = {
   wait: Prisma.sql`FOR NO KEY UPDATE`,
 };
 
-/** Writes the batch; returns one row per request, `ord` naming it, with the case when one was written. */
-export function enqueueSql(inputs: readonly CaseEnqueue[], lock: LockMode): Prisma.Sql {
+/**
+ * Writes the batch; returns one row per request, `ord` naming it, with the
+ * case when one was written. `actors[ord]` acted for `inputs[ord]` (the open
+ * actor where none is given, as scripts/explain-queries.ts plans it).
+ */
+export function enqueueSql(inputs: readonly CaseEnqueue[], lock: LockMode, actors: readonly Actor[] = []): Prisma.Sql {
   return Prisma.sql`/* hot: enqueue ${Prisma.raw(lock)} */
     WITH request AS (
-      SELECT r.*, coalesce(r.service_id, (SELECT x.id FROM services x WHERE x.ext_ref = r.service_ext_ref)) AS resolved
-        FROM json_to_recordset(${requestsJson(inputs)}::json)
-             AS r(ord int, service_id int, service_ext_ref text, customer_id int, ext_ref text, notes text, subject text,
-                  classification_code text, auto_close boolean, procedure_ext_ref text, procedure_option_ext_ref text,
-                  idempotency_key text, request_hash text, properties json)
+      -- The service named, kept only when the credential may act on it.
+      SELECT q.*, CASE WHEN q.allowed_services IS NULL OR q.named = ANY(q.allowed_services) THEN q.named END AS resolved
+        FROM (SELECT r.*, coalesce(r.service_id, (SELECT x.id FROM services x WHERE x.ext_ref = r.service_ext_ref)) AS named
+                FROM json_to_recordset(${requestsJson(inputs, actors)}::json)
+                     AS r(ord int, actor text, allowed_services int[], service_id int, service_ext_ref text, customer_id int,
+                          ext_ref text, notes text, subject text, classification_code text, auto_close boolean,
+                          procedure_ext_ref text, procedure_option_ext_ref text, idempotency_key text, request_hash text,
+                          properties json)) q
     ), service AS (
       SELECT s.id, s.queue_code, s.time_zone, s.ext_ref
         FROM services s
@@ -138,8 +160,10 @@ export function enqueueSql(inputs: readonly CaseEnqueue[], lock: LockMode): Pris
         JOIN request r ON r.ord = w."writtenOrd"
         CROSS JOIN LATERAL json_array_elements(r.properties) WITH ORDINALITY AS p(property, position)
     ), event AS (
-      INSERT INTO case_events (case_id, action, to_status, at)
-      SELECT id, "lastAction"::case_action, status::case_status, "enqueuedAt" FROM created ORDER BY id
+      INSERT INTO case_events (case_id, action, to_status, at, actor)
+      SELECT w.id, w."lastAction"::case_action, w.status::case_status, w."enqueuedAt", r.actor
+        FROM written w JOIN request r ON r.ord = w."writtenOrd"
+       ORDER BY w.id
     )
     SELECT w.*, r.ord, r.resolved AS "serviceResolved", (s.id IS NOT NULL) AS "serviceLocked",
            (SELECT active FROM services a WHERE a.id = r.resolved) AS "serviceActive",

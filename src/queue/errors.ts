@@ -1,7 +1,7 @@
 // Errors the queue's rules raise. Each carries a code clients can switch on,
 // and, for input problems, the input field and the rule it broke.
 
-export type QueueErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'ILLEGAL_TRANSITION';
+export type QueueErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'ILLEGAL_TRANSITION' | 'FORBIDDEN';
 
 export interface FieldIssue {
   /** Path of the input field, e.g. `subject` or `customProperties[2].key`. */
@@ -32,6 +32,10 @@ export const notFound = (field: string, message: string): QueueError =>
 
 export const conflict = (field: string, message: string): QueueError =>
   new QueueError('CONFLICT', { field, rule: 'unique', message });
+
+/** The credential may not do this: by default, the service is outside the ones it is limited to. */
+export const forbidden = (field: string, message: string, rule = 'serviceScope'): QueueError =>
+  new QueueError('FORBIDDEN', { field, rule, message });
 
 /** The case is not in a status the action may start from. */
 export const illegalTransition = (action: string, status: string, caseId: number): QueueError =>

@@ -3,6 +3,7 @@
 // always fits its column. Each rule's input type is the request type the
 // domain functions take (`...Request`), so no request is described twice.
 import { z } from 'zod';
+import type { AuditedEntity } from './audit.js';
 import { QueueError, type FieldIssue } from './errors.js';
 
 export const LIMITS = {
@@ -10,11 +11,12 @@ export const LIMITS = {
   customer: { name: 200, extRef: 100 },
   classification: { code: 50, name: 100, services: 100 },
   procedure: { extRef: 100, name: 100, options: 100 },
-  action: { agent: 100, reason: 500, callNextServices: 20 },
+  action: { reason: 500, callNextServices: 20 },
   queuePage: { first: 100 },
   live: { waiting: 100, inService: 100, changes: 100 },
   servicesPage: { first: 100 },
   referencePage: { first: 100 },
+  auditPage: { first: 100, entityId: 200 },
   history: { last: 100 },
   statistics: { windowMinutes: 1440 },
   case: {
@@ -75,6 +77,15 @@ const id = z
   .int()
   .refine((value) => value > 0, rule('positive', 'must be a positive id'));
 
+/**
+ * A client's idempotency key: no control characters, so the separator of
+ * stored keys (actor-rules.ts `KEY_SCOPE_SEPARATOR`) can never be part of one.
+ */
+const idempotencyKey = text(LIMITS.case.idempotencyKey, 1).refine(
+  (value) => !/\p{Cc}/u.test(value),
+  rule('printable', 'must not contain control characters'),
+);
+
 const customProperties = z
   .array(z.object({ key: text(LIMITS.case.propertyKey, 1), value: text(LIMITS.case.propertyValue) }))
   .refine(
@@ -111,7 +122,7 @@ export const caseEnqueueRules = z
     customProperties: optional(customProperties).transform((value) => value ?? []),
     procedureExtRef: optional(text(LIMITS.case.procedureExtRef, 1)),
     procedureOptionExtRef: optional(text(LIMITS.case.procedureOptionExtRef, 1)),
-    idempotencyKey: optional(text(LIMITS.case.idempotencyKey, 1)),
+    idempotencyKey: optional(idempotencyKey),
   })
   .superRefine((input, context) => {
     if (input.serviceId === null && input.serviceIdExtRef === null) {
@@ -240,7 +251,9 @@ export const updateProcedureRules = z.object({
 });
 export type UpdateProcedureRequest = z.input<typeof updateProcedureRules>;
 
-const agent = text(LIMITS.action.agent, 1);
+// Optional: a person's token names the agent. Who may be named, and when it
+// is required, depends on the credential (actor-rules.ts `actingAgent`).
+const agent = optional(storable);
 const reason = text(LIMITS.action.reason, 1);
 
 export const callNextRules = z.object({
@@ -314,6 +327,50 @@ export const proceduresPageRules = z.object({
   afterExtRef: optional(text(LIMITS.procedure.extRef, 1)),
 });
 export type ProceduresPageRequest = z.input<typeof proceduresPageRules>;
+
+const AUDITED_ENTITIES = [
+  'service',
+  'customer',
+  'classification',
+  'procedure',
+  'apiKey',
+] as const satisfies readonly AuditedEntity[];
+const LARGEST_BIGINT = 2n ** 63n - 1n;
+
+export const auditPageRules = z
+  .object({
+    first: countUpTo(LIMITS.auditPage.first, 50),
+    // An entry's id (a bigint) as text, as `AuditEntry.id` gives it.
+    before: optional(
+      z
+        .string()
+        .refine(
+          (value) => /^\d{1,19}$/.test(value) && BigInt(value) <= LARGEST_BIGINT,
+          rule('cursor', 'is not the id of an audit log entry'),
+        )
+        .transform((value) => BigInt(value)),
+    ),
+    entity: optional(
+      z
+        .string()
+        .refine(
+          (value): value is AuditedEntity => (AUDITED_ENTITIES as readonly string[]).includes(value),
+          rule('oneOf', `must be one of ${AUDITED_ENTITIES.join(', ')}`),
+        ),
+    ),
+    entityId: optional(text(LIMITS.auditPage.entityId, 1)),
+  })
+  .superRefine((input, context) => {
+    // An id alone is ambiguous (service 7 and customer 7), and the log is indexed by entity, then id.
+    if (input.entityId !== null && input.entity === null)
+      context.addIssue({
+        code: 'custom',
+        path: ['entity'],
+        message: 'is required when entityId is given',
+        params: { rule: 'required' },
+      });
+  });
+export type AuditPageRequest = z.input<typeof auditPageRules>;
 
 export const historyRules = z.object({ last: countUpTo(LIMITS.history.last, LIMITS.history.last) });
 export type HistoryRequest = z.input<typeof historyRules>;

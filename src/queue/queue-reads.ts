@@ -5,6 +5,8 @@
 import { Prisma } from '../generated/prisma/client.js';
 import type { Case } from '../generated/prisma/client.js';
 import type { Database } from '../db/prisma-client.js';
+import type { Actor } from './actor.js';
+import { requireService } from './actor-rules.js';
 import { caseColumns } from './case-columns.js';
 import { badInput } from './errors.js';
 import {
@@ -151,8 +153,14 @@ function lazy<T>(compute: () => Promise<T>): () => Promise<T> {
   return () => (value ??= compute());
 }
 
-/** Waiting cases of a service, oldest first, after the cursor. */
-export async function queuePage(db: Database, serviceId: number, request: QueuePageRequest): Promise<QueuePage> {
+/** Waiting cases of a service, oldest first, after the cursor; FORBIDDEN outside the actor's services. */
+export async function queuePage(
+  db: Database,
+  serviceId: number,
+  request: QueuePageRequest,
+  actor: Actor,
+): Promise<QueuePage> {
+  requireService(actor, serviceId, 'id');
   const { first, after } = parseInput(queuePageRules, request);
   const from = after === null ? null : decodeCursor(after);
   const count = async (upTo: Cursor | null): Promise<number> =>
@@ -208,11 +216,14 @@ export function statisticsSql(serviceId: number, windowMinutes: number): Prisma.
     FROM service`;
 }
 
+/** The figures of a service; FORBIDDEN outside the actor's services. */
 export async function queueStatistics(
   db: Database,
   serviceId: number,
   request: StatisticsRequest,
+  actor: Actor,
 ): Promise<QueueStatistics> {
+  requireService(actor, serviceId, 'id');
   const { windowMinutes } = parseInput(statisticsRules, request);
   const [row] = await db.$queryRaw<Omit<QueueStatistics, 'windowMinutes'>[]>(statisticsSql(serviceId, windowMinutes));
   if (!row) throw new Error(`service ${serviceId} vanished while its statistics were read`);

@@ -1,9 +1,12 @@
 // Reference data that cases name: customers, classifications, procedures
 // and their options. Managed by admin mutations; checked on enqueue
-// (references.ts).
+// (references.ts). Every change is recorded in the audit log, in the same
+// transaction as the change itself; a change that changes nothing is not.
 import type { Database } from '../db/prisma-client.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/prisma-errors.js';
 import type { Classification, Customer, Procedure } from '../generated/prisma/client.js';
+import type { Actor } from './actor.js';
+import { changesBetween, recordAudit, type AuditChange, type Writer } from './audit.js';
 import { badInput, conflict, notFound } from './errors.js';
 import {
   changeOf,
@@ -43,34 +46,103 @@ function knownServices(error: unknown): never {
   throw error;
 }
 
-export async function createCustomer(db: Database, request: CustomerRequest): Promise<Customer> {
+/**
+ * A customer's name and external reference (often a phone number) are
+ * personal data: the log says that they changed, never their values (before
+ * and after both null). Whether the customer is active is recorded as is.
+ */
+const PERSONAL_CUSTOMER_FIELDS: ReadonlySet<string> = new Set(['name', 'extRef']);
+
+function customerChanges(before: Customer | null, after: Customer): AuditChange[] {
+  return changesBetween(before, after, ['name', 'extRef', 'active']).map((change) =>
+    PERSONAL_CUSTOMER_FIELDS.has(change.field) ? { field: change.field, before: null, after: null } : change,
+  );
+}
+
+export async function createCustomer(db: Database, request: CustomerRequest, actor: Actor): Promise<Customer> {
   const input = parseInput(customerRules, request);
-  return db.customer
-    .create({ data: changeOf(input) })
+  return db
+    .$transaction(async (tx) => {
+      const created = await tx.customer.create({ data: changeOf(input) });
+      await recordAudit(tx, actor, {
+        action: 'customer.create',
+        entity: 'customer',
+        entityId: String(created.id),
+        changes: customerChanges(null, created),
+      });
+      return created;
+    })
     .catch(unique('extRef', `a customer with the external reference "${input.extRef}" already exists`));
 }
 
-export async function updateCustomer(db: Database, id: number, request: CustomerRequest): Promise<Customer> {
+export async function updateCustomer(
+  db: Database,
+  id: number,
+  request: CustomerRequest,
+  actor: Actor,
+): Promise<Customer> {
   const change = parseInput(customerRules, request);
-  const { count } = await db.customer
-    .updateMany({ where: { id }, data: changeOf(change) })
+  return db
+    .$transaction(async (tx) => {
+      // Locked, so that "before" is what this change replaces.
+      await tx.$queryRaw`SELECT id FROM customers WHERE id = ${id} FOR NO KEY UPDATE`;
+      const before = await tx.customer.findUnique({ where: { id } });
+      if (!before) throw notFound('id', `no customer has the id ${id}`);
+      const after = await tx.customer.update({ where: { id }, data: changeOf(change) });
+      const changes = customerChanges(before, after);
+      if (changes.length > 0)
+        await recordAudit(tx, actor, { action: 'customer.update', entity: 'customer', entityId: String(id), changes });
+      return after;
+    })
     .catch(unique('extRef', `a customer with the external reference "${change.extRef}" already exists`));
-  const customer = count === 0 ? null : await findCustomer(db, id);
-  if (!customer) throw notFound('id', `no customer has the id ${id}`);
-  return customer;
 }
 
 export function findCustomer(db: Database, id: number): Promise<Customer | null> {
   return db.customer.findUnique({ where: { id } });
 }
 
+/** A classification as the audit log records it: its fields and its services, by id. */
+interface AuditedClassification {
+  readonly code: string;
+  readonly name: string;
+  readonly active: boolean;
+  readonly serviceIds: readonly number[];
+}
+
+async function auditedClassification(tx: Writer, classification: Classification): Promise<AuditedClassification> {
+  const links = await tx.classificationService.findMany({
+    where: { classificationId: classification.id },
+    select: { serviceId: true },
+    orderBy: { serviceId: 'asc' },
+  });
+  const { code, name, active } = classification;
+  return { code, name, active, serviceIds: links.map((link) => link.serviceId) };
+}
+
 export async function createClassification(
   db: Database,
   request: CreateClassificationRequest,
+  actor: Actor,
 ): Promise<Classification> {
   const { serviceIds, ...fields } = parseInput(createClassificationRules, request);
-  return db.classification
-    .create({ data: { ...fields, services: { createMany: { data: serviceIds.map((serviceId) => ({ serviceId })) } } } })
+  return db
+    .$transaction(async (tx) => {
+      const created = await tx.classification.create({
+        data: { ...fields, services: { createMany: { data: serviceIds.map((serviceId) => ({ serviceId })) } } },
+      });
+      await recordAudit(tx, actor, {
+        action: 'classification.create',
+        entity: 'classification',
+        entityId: created.code,
+        changes: changesBetween(null, await auditedClassification(tx, created), [
+          'code',
+          'name',
+          'active',
+          'serviceIds',
+        ]),
+      });
+      return created;
+    })
     .catch(unique('code', `a classification with the code "${fields.code}" already exists`))
     .catch(knownServices);
 }
@@ -79,21 +151,38 @@ export async function updateClassification(
   db: Database,
   key: string,
   request: UpdateClassificationRequest,
+  actor: Actor,
 ): Promise<Classification> {
   const { code } = parseInput(classificationKeyRules, { code: key });
   const { serviceIds, ...fields } = parseInput(updateClassificationRules, request);
-  const existing = await db.classification.findUnique({ where: { code }, select: { id: true } });
-  if (!existing) throw notFound('code', `no classification has the code "${code}"`);
-  // Replacing the service list and the fields is one transaction.
+  // The fields, the service list and the audit entry change together or not at all.
   return db
     .$transaction(async (tx) => {
+      const [locked] = await tx.$queryRaw<{ id: number }[]>`
+        SELECT id FROM classifications WHERE code = ${code} FOR NO KEY UPDATE`;
+      const existing = locked ? await tx.classification.findUnique({ where: { id: locked.id } }) : null;
+      if (!existing) throw notFound('code', `no classification has the code "${code}"`);
+      const before = await auditedClassification(tx, existing);
       if (serviceIds !== undefined) {
         await tx.classificationService.deleteMany({ where: { classificationId: existing.id } });
         await tx.classificationService.createMany({
           data: serviceIds.map((serviceId) => ({ classificationId: existing.id, serviceId })),
         });
       }
-      return tx.classification.update({ where: { id: existing.id }, data: changeOf(fields) });
+      const updated = await tx.classification.update({ where: { id: existing.id }, data: changeOf(fields) });
+      const changes = changesBetween(before, await auditedClassification(tx, updated), [
+        'name',
+        'active',
+        'serviceIds',
+      ]);
+      if (changes.length > 0)
+        await recordAudit(tx, actor, {
+          action: 'classification.update',
+          entity: 'classification',
+          entityId: code,
+          changes,
+        });
+      return updated;
     })
     .catch(knownServices);
 }
@@ -107,26 +196,54 @@ export function listClassifications(db: Database, request: ClassificationsPageRe
   });
 }
 
-export async function createProcedure(db: Database, request: CreateProcedureRequest): Promise<Procedure> {
+export async function createProcedure(db: Database, request: CreateProcedureRequest, actor: Actor): Promise<Procedure> {
   const { options, ...fields } = parseInput(createProcedureRules, request);
-  return db.procedure
-    .create({ data: { ...fields, options: { createMany: { data: options } } } })
+  return db
+    .$transaction(async (tx) => {
+      const created = await tx.procedure.create({ data: { ...fields, options: { createMany: { data: options } } } });
+      await recordAudit(tx, actor, {
+        action: 'procedure.create',
+        entity: 'procedure',
+        entityId: created.extRef,
+        changes: changesBetween(null, { ...created, options: options.map(({ extRef, name }) => ({ extRef, name })) }, [
+          'extRef',
+          'name',
+          'active',
+          'options',
+        ]),
+      });
+      return created;
+    })
     .catch(unique('extRef', `a procedure with the external reference "${fields.extRef}" already exists`));
 }
 
-export async function updateProcedure(db: Database, key: string, request: UpdateProcedureRequest): Promise<Procedure> {
+export async function updateProcedure(
+  db: Database,
+  key: string,
+  request: UpdateProcedureRequest,
+  actor: Actor,
+): Promise<Procedure> {
   const { extRef } = parseInput(procedureKeyRules, { extRef: key });
   const change = parseInput(updateProcedureRules, request);
-  const { count } = await db.procedure.updateMany({ where: { extRef }, data: changeOf(change) });
-  const procedure = count === 0 ? null : await db.procedure.findUnique({ where: { extRef } });
-  if (!procedure) throw notFound('extRef', `no procedure has the external reference "${extRef}"`);
-  return procedure;
+  return db.$transaction(async (tx) => {
+    // Locked, so that "before" is what this change replaces.
+    const [locked] = await tx.$queryRaw<{ id: number }[]>`
+      SELECT id FROM procedures WHERE ext_ref = ${extRef} FOR NO KEY UPDATE`;
+    const before = locked ? await tx.procedure.findUnique({ where: { id: locked.id } }) : null;
+    if (!before) throw notFound('extRef', `no procedure has the external reference "${extRef}"`);
+    const after = await tx.procedure.update({ where: { id: before.id }, data: changeOf(change) });
+    const changes = changesBetween(before, after, ['name', 'active']);
+    if (changes.length > 0)
+      await recordAudit(tx, actor, { action: 'procedure.update', entity: 'procedure', entityId: extRef, changes });
+    return after;
+  });
 }
 
 export async function addProcedureOption(
   db: Database,
   parent: string,
   request: ProcedureOptionRequest,
+  actor: Actor,
 ): Promise<Procedure> {
   const { procedureExtRef } = parseInput(optionParentRules, { procedureExtRef: parent });
   const option = parseInput(procedureOptionRules, request);
@@ -144,6 +261,13 @@ export async function addProcedureOption(
           `the procedure already has ${count} options, the most it may have`,
         );
       await tx.procedureOption.create({ data: { ...option, procedureId: procedure.id } });
+      // The options field gained one: recorded as that option, which did not exist before.
+      await recordAudit(tx, actor, {
+        action: 'procedure.addOption',
+        entity: 'procedure',
+        entityId: procedure.extRef,
+        changes: [{ field: 'options', before: null, after: { extRef: option.extRef, name: option.name } }],
+      });
     })
     .catch(unique('extRef', `the procedure already has an option "${option.extRef}"`));
   return procedure;

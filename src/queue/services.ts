@@ -1,7 +1,10 @@
-// Services: the counters whose queues cases join.
+// Services: the counters whose queues cases join. Every change is recorded
+// in the audit log, in the same transaction as the change itself.
 import type { Database } from '../db/prisma-client.js';
 import { isUniqueViolation } from '../db/prisma-errors.js';
 import type { Service } from '../generated/prisma/client.js';
+import type { Actor } from './actor.js';
+import { changesBetween, recordAudit } from './audit.js';
 import { badInput, conflict, notFound } from './errors.js';
 import {
   changeOf,
@@ -22,6 +25,15 @@ async function requireTimeZone(db: Database, timeZone: string): Promise<void> {
   if (!known?.known) throw badInput('timeZone', 'timeZone', `"${timeZone}" is not a time zone the database knows`);
 }
 
+/** What the audit log records of a service: every field a client sets. */
+const AUDITED_FIELDS = [
+  'name',
+  'extRef',
+  'queueCode',
+  'timeZone',
+  'active',
+] as const satisfies readonly (keyof Service)[];
+
 function translateConflict(extRef: string | null | undefined): (error: unknown) => never {
   return (error) => {
     if (isUniqueViolation(error))
@@ -30,22 +42,44 @@ function translateConflict(extRef: string | null | undefined): (error: unknown) 
   };
 }
 
-export async function createService(db: Database, request: CreateServiceRequest): Promise<Service> {
+export async function createService(db: Database, request: CreateServiceRequest, actor: Actor): Promise<Service> {
   const input = parseInput(createServiceRules, request);
   await requireTimeZone(db, input.timeZone);
-  return db.service.create({ data: input }).catch(translateConflict(input.extRef));
+  return db
+    .$transaction(async (tx) => {
+      const created = await tx.service.create({ data: input });
+      await recordAudit(tx, actor, {
+        action: 'service.create',
+        entity: 'service',
+        entityId: String(created.id),
+        changes: changesBetween(null, created, AUDITED_FIELDS),
+      });
+      return created;
+    })
+    .catch(translateConflict(input.extRef));
 }
 
-export async function updateService(db: Database, id: number, request: UpdateServiceRequest): Promise<Service> {
+export async function updateService(
+  db: Database,
+  id: number,
+  request: UpdateServiceRequest,
+  actor: Actor,
+): Promise<Service> {
   const change = parseInput(updateServiceRules, request);
   if (change.timeZone !== undefined) await requireTimeZone(db, change.timeZone);
-  const { count } = await db.service
-    .updateMany({ where: { id }, data: changeOf(change) })
+  return db
+    .$transaction(async (tx) => {
+      // Locked, so that "before" is what this change replaces, not what a concurrent one did.
+      await tx.$queryRaw`SELECT id FROM services WHERE id = ${id} FOR NO KEY UPDATE`;
+      const before = await tx.service.findUnique({ where: { id } });
+      if (!before) throw notFound('id', `no service has the id ${id}`);
+      const after = await tx.service.update({ where: { id }, data: changeOf(change) });
+      const changes = changesBetween(before, after, AUDITED_FIELDS);
+      if (changes.length > 0)
+        await recordAudit(tx, actor, { action: 'service.update', entity: 'service', entityId: String(id), changes });
+      return after;
+    })
     .catch(translateConflict(change.extRef));
-  if (count === 0) throw notFound('id', `no service has the id ${id}`);
-  const service = await findService(db, id);
-  if (!service) throw notFound('id', `no service has the id ${id}`);
-  return service;
 }
 
 export function findService(db: Database, id: number): Promise<Service | null> {

@@ -4,7 +4,8 @@
 // its current status, updates it and writes the history event; so two agents
 // acting on one case at once are applied one after the other, and the second
 // sees the first. (Call next, in call-next.ts, makes the same change to the
-// case it picks.)
+// case it picks.) The same statement refuses a case of a service the acting
+// credential is not limited to: such a case is neither locked nor changed.
 //
 //   WAITING ──call──▶ IN_SERVICE ──complete──▶ COMPLETED
 //      ▲                  │
@@ -12,8 +13,10 @@
 import { Prisma } from '../generated/prisma/client.js';
 import type { Case, CaseAction, CaseStatus } from '../generated/prisma/client.js';
 import type { Database } from '../db/prisma-client.js';
+import { coversService, type Actor } from './actor.js';
+import { actingAgent, serviceLimit } from './actor-rules.js';
 import { caseColumns } from './case-columns.js';
-import { illegalTransition, notFound } from './errors.js';
+import { forbidden, illegalTransition, notFound } from './errors.js';
 import {
   cancelCaseRules,
   caseActionRules,
@@ -41,15 +44,21 @@ interface Transition {
   readonly caseId: number;
   readonly action: AgentAction;
   readonly agent: string;
+  readonly actor: Actor;
   readonly reason: string | null;
   /** The new place in the queue, for returns: (queued_at, queue_seq). */
   readonly place?: { readonly queuedAt: Prisma.Sql; readonly queueSeq: Prisma.Sql };
 }
 
+/** The case is in a service the actor may act on (`services`: its limit, null for none). */
+const inServices = (services: number[] | null, column: Prisma.Sql): Prisma.Sql =>
+  Prisma.sql`(${services}::int[] IS NULL OR ${column} = ANY(${services}::int[]))`;
+
 /** Locks the case (when it may be returned), then its service: a return's place must be worked out under both locks. */
-const lockForReturn = (caseId: number): Prisma.Sql => Prisma.sql`
+const lockForReturn = (caseId: number, actor: Actor): Prisma.Sql => Prisma.sql`
   SELECT c.id FROM cases c JOIN services s ON s.id = c.service_id
    WHERE c.id = ${caseId} AND c.status::text = ANY(${TRANSITIONS.RETURN_TO_QUEUE.from}::text[])
+     AND ${inServices(serviceLimit(actor), Prisma.sql`c.service_id`)}
      FOR UPDATE OF c FOR NO KEY UPDATE OF s`;
 
 async function applyTransition(db: Prisma.TransactionClient, change: Transition): Promise<Case> {
@@ -61,6 +70,7 @@ async function applyTransition(db: Prisma.TransactionClient, change: Transition)
       -- must not hide a waiting case from call next, even for a moment.
       SELECT id, status, service_id, enqueued_at FROM cases
        WHERE id = ${change.caseId} AND status::text = ANY(${from}::text[])
+         AND ${inServices(serviceLimit(change.actor), Prisma.sql`service_id`)}
          FOR UPDATE
     ), stamp AS (
       SELECT clock_timestamp() AS at FROM target
@@ -78,8 +88,9 @@ async function applyTransition(db: Prisma.TransactionClient, change: Transition)
        WHERE c.id = target.id
       RETURNING ${caseColumns('c')}, target.status::text AS "fromStatus"
     ), event AS (
-      INSERT INTO case_events (case_id, action, agent, reason, from_status, to_status, at)
-      SELECT id, ${change.action}::case_action, ${change.agent}, ${change.reason}, "fromStatus"::case_status, ${to}::case_status, "updatedAt"
+      INSERT INTO case_events (case_id, action, agent, actor, reason, from_status, to_status, at)
+      SELECT id, ${change.action}::case_action, ${change.agent}, ${change.actor.id}, ${change.reason},
+             "fromStatus"::case_status, ${to}::case_status, "updatedAt"
         FROM changed
     )
     SELECT * FROM changed`;
@@ -88,8 +99,15 @@ async function applyTransition(db: Prisma.TransactionClient, change: Transition)
     const { fromStatus: _from, ...changed } = row;
     return changed;
   }
-  const current = await db.case.findUnique({ where: { id: change.caseId }, select: { status: true } });
+  // Nothing changed: say why. A case never changes service, so this read
+  // agrees with the statement's on whether the actor may act on it.
+  const current = await db.case.findUnique({
+    where: { id: change.caseId },
+    select: { status: true, serviceId: true },
+  });
   if (!current) throw notFound('caseId', `no case has the id ${change.caseId}`);
+  if (!coversService(change.actor, current.serviceId))
+    throw forbidden('caseId', `case ${change.caseId} is in a service the credential does not cover`);
   throw illegalTransition(change.action, current.status, change.caseId);
 }
 
@@ -102,19 +120,27 @@ async function applyTransition(db: Prisma.TransactionClient, change: Transition)
 async function transition(db: Database, change: Transition): Promise<Case> {
   if (!change.place) return applyTransition(db, change);
   return db.$transaction(async (tx) => {
-    await tx.$queryRaw(lockForReturn(change.caseId));
+    await tx.$queryRaw(lockForReturn(change.caseId, change.actor));
     return applyTransition(tx, change);
   });
 }
 
-export const callCase = (db: Database, request: CaseActionRequest): Promise<Case> =>
-  transition(db, { ...parseInput(caseActionRules, request), action: 'CALL_CASE', reason: null });
+/** A case and who acts on it, from a request: the agent as the credential allows it. */
+function acting<T extends { caseId: number; agent: string | null }>(
+  input: T,
+  actor: Actor,
+): Omit<T, 'agent'> & { agent: string; actor: Actor } {
+  return { ...input, agent: actingAgent(actor, input.agent), actor };
+}
 
-export const completeCase = (db: Database, request: CaseActionRequest): Promise<Case> =>
-  transition(db, { ...parseInput(caseActionRules, request), action: 'COMPLETE', reason: null });
+export const callCase = async (db: Database, request: CaseActionRequest, actor: Actor): Promise<Case> =>
+  transition(db, { ...acting(parseInput(caseActionRules, request), actor), action: 'CALL_CASE', reason: null });
 
-export const cancelCase = (db: Database, request: CancelCaseRequest): Promise<Case> =>
-  transition(db, { ...parseInput(cancelCaseRules, request), action: 'CANCEL' });
+export const completeCase = async (db: Database, request: CaseActionRequest, actor: Actor): Promise<Case> =>
+  transition(db, { ...acting(parseInput(caseActionRules, request), actor), action: 'COMPLETE', reason: null });
+
+export const cancelCase = async (db: Database, request: CancelCaseRequest, actor: Actor): Promise<Case> =>
+  transition(db, { ...acting(parseInput(cancelCaseRules, request), actor), action: 'CANCEL' });
 
 const NEXT_SEQ = Prisma.sql`nextval(pg_get_serial_sequence('cases', 'queue_seq'))`;
 
@@ -134,11 +160,12 @@ const PLACE: Record<ReturnToQueue['placement'], NonNullable<Transition['place']>
   ORIGINAL: { queuedAt: Prisma.sql`target.enqueued_at`, queueSeq: Prisma.sql`c.queue_seq` },
 };
 
-export function returnToQueue(db: Database, request: ReturnToQueueRequest): Promise<Case> {
+export async function returnToQueue(db: Database, request: ReturnToQueueRequest, actor: Actor): Promise<Case> {
   const input = parseInput(returnToQueueRules, request);
   return transition(db, {
     caseId: input.caseId,
-    agent: input.agent,
+    agent: actingAgent(actor, input.agent),
+    actor,
     reason: input.reason,
     action: 'RETURN_TO_QUEUE',
     place: PLACE[input.placement],

@@ -10,6 +10,7 @@ import { recordOutcome } from '../http/request-report.js';
 import type { Route } from '../http/server.js';
 import { rateLimitedFailures, type Logger } from '../log.js';
 import type { EnqueuedCase } from '../queue/enqueue-case.js';
+import { ENQUEUE_FIELDS, READ_CASE_FIELDS, restPrincipal, type RestAccess } from './rest-access.js';
 import { QueueError } from '../queue/errors.js';
 import { findCase, historyByCase, propertiesByCase, servicesById } from '../queue/case-reads.js';
 import { standings, type Standing } from '../queue/queue-reads.js';
@@ -115,7 +116,14 @@ function guarded(log: Logger, handle: Route): Route {
   };
 }
 
-async function enqueue(runtime: QueueRuntime, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function enqueue(
+  runtime: QueueRuntime,
+  access: RestAccess,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const principal = await restPrincipal(access, request, response, ENQUEUE_FIELDS, `POST ${CASES_PATH}`);
+  if (!principal) return;
   const body = await jsonBody(request);
   if (body === undefined) return;
   const bound = bindCaseEnqueue(body, idempotencyKey(request));
@@ -123,7 +131,7 @@ async function enqueue(runtime: QueueRuntime, request: IncomingMessage, response
   const { request: enqueueRequest } = bound;
   let stored: EnqueuedCase;
   try {
-    stored = await runtime.enqueuer.enqueue(enqueueRequest);
+    stored = await runtime.enqueuer.enqueue(enqueueRequest, principal);
   } catch (error) {
     if (!(error instanceof QueueError)) throw error;
     throw fromQueueError(error, { field: (field) => restFieldName(field, enqueueRequest), message: restMessage });
@@ -131,10 +139,18 @@ async function enqueue(runtime: QueueRuntime, request: IncomingMessage, response
   send(response, 200, enqueueAnswer(stored), { location: `${CASES_PATH}/${stored.id}` });
 }
 
-async function readCase(runtime: QueueRuntime, response: ServerResponse, idText: string): Promise<void> {
+async function readCase(
+  runtime: QueueRuntime,
+  access: RestAccess,
+  request: IncomingMessage,
+  response: ServerResponse,
+  idText: string,
+): Promise<void> {
+  const principal = await restPrincipal(access, request, response, READ_CASE_FIELDS, `GET ${CASES_PATH}/{id}`);
+  if (!principal) return;
   const id = caseIdOf(idText);
   const { db } = runtime;
-  const row = await findCase(db, id);
+  const row = await findCase(db, id, principal);
   if (!row)
     throw new RestError(404, 'NOT_FOUND', `id: no case has the id ${id}`, [
       { field: 'id', rule: 'exists', message: `no case has the id ${id}` },
@@ -154,7 +170,7 @@ function answerOptions(response: ServerResponse, allowed: string): void {
 }
 
 /** `/api/Cases`: POST enqueues a case. */
-export function casesRoute(runtime: QueueRuntime, log: Logger): Route {
+export function casesRoute(runtime: QueueRuntime, access: RestAccess, log: Logger): Route {
   return guarded(log, async (request, response) => {
     const method = request.method ?? 'GET';
     if (method === 'OPTIONS') {
@@ -162,13 +178,13 @@ export function casesRoute(runtime: QueueRuntime, log: Logger): Route {
       return;
     }
     if (method !== 'POST') throw methodNotAllowed(method, CASES_PATH, ALLOWED_ON_CASES);
-    await enqueue(runtime, request, response);
+    await enqueue(runtime, access, request, response);
   });
 }
 
 /** `/api/Cases/{id}`: GET reads a case; `/api/Cases/` is `/api/Cases`, as ASP.NET routing has it. */
-export function caseRoute(runtime: QueueRuntime, log: Logger): Route {
-  const collection = casesRoute(runtime, log);
+export function caseRoute(runtime: QueueRuntime, access: RestAccess, log: Logger): Route {
+  const collection = casesRoute(runtime, access, log);
   return guarded(log, async (request, response, url) => {
     const idText = url.pathname.slice(CASES_PATH.length + 1);
     if (idText === '') return collection(request, response, url);
@@ -180,6 +196,6 @@ export function caseRoute(runtime: QueueRuntime, log: Logger): Route {
       return;
     }
     if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, `${CASES_PATH}/{id}`, ALLOWED_ON_CASE);
-    await readCase(runtime, response, idText);
+    await readCase(runtime, access, request, response, idText);
   });
 }

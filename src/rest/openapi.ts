@@ -124,6 +124,18 @@ const errorResponse = (description: string, headers: Record<string, Schema> = {}
 const retryAfter = { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } };
 const allow = { Allow: { $ref: '#/components/headers/Allow' } };
 const commonErrors = {
+  '401': errorResponse(
+    'No credential, or one that is not accepted (`UNAUTHENTICATED`); `WWW-Authenticate` says which. ' +
+      'Not sent by a gateway that runs open (development).',
+    { 'WWW-Authenticate': { $ref: '#/components/headers/WwwAuthenticate' } },
+  ),
+  '403': errorResponse(
+    "The credential's roles do not allow this call, or it is limited to other services (`FORBIDDEN`).",
+  ),
+  '429': errorResponse(
+    'Over the rate limit of the credential, or of the client address without one (`RATE_LIMITED`); try again after `Retry-After` seconds.',
+    retryAfter,
+  ),
   '405': errorResponse('Another method: the `Allow` header lists the ones this path takes.', allow),
   '500': errorResponse('An unexpected error; it is logged, and the answer carries no details.'),
   '503': errorResponse(
@@ -144,6 +156,9 @@ export const openApiDocument = {
       '(`.Key` after it when the key itself is at fault), `$` for the whole body, `id` for the path, ' +
       '`Idempotency-Key` for the header.',
   },
+  // Every call needs a credential unless the gateway runs open (development): an API key
+  // (`fcq_...`) of a KIOSK, AGENT or ADMIN to enqueue; AGENT or ADMIN to read a case.
+  security: [{ bearer: [] }],
   paths: {
     [CASES_PATH]: {
       post: {
@@ -159,7 +174,7 @@ export const openApiDocument = {
             required: false,
             description:
               'Makes retries safe: the same key with the same body answers the case the first request created; ' +
-              'with a different body it is a 409. Keys are global: use a UUID.',
+              'with a different body it is a 409. Keys belong to the credential that sends them; use a UUID.',
             schema: { type: 'string', minLength: 1, maxLength: LIMITS.case.idempotencyKey },
           },
         ],
@@ -214,6 +229,15 @@ export const openApiDocument = {
     },
   },
   components: {
+    securitySchemes: {
+      bearer: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          "An API key (`fcq_<id>_<secret>`) or a person's token (JWT) from the identity provider. " +
+          'POST needs the KIOSK, AGENT or ADMIN role; GET, AGENT or ADMIN.',
+      },
+    },
     schemas: {
       CaseEnqueue: {
         type: 'object',
@@ -265,6 +289,10 @@ export const openApiDocument = {
       Location: { description: 'The case: `/api/Cases/{CaseId}`.', schema: { type: 'string' } },
       RetryAfter: { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } },
       Allow: { description: 'The methods this path takes.', schema: { type: 'string' } },
+      WwwAuthenticate: {
+        description: '`Bearer realm="fifo-case-gateway"`, with `error="invalid_token"` when a credential was refused.',
+        schema: { type: 'string' },
+      },
     },
   },
 } as const;

@@ -1,6 +1,6 @@
 // How errors look to REST clients: `{ Message, Code, Field?, Rule?, Issues? }`
-// with a status that says who must act (400 the request, 404 the URL names
-// nothing, 409 a conflict with what is stored, 503 try later). The codes are
+// with a status that says who must act (400 the request, 403 the credential,
+// 404 the URL names nothing, 409 a conflict with what is stored, 503 try later). The codes are
 // the GraphQL API's; fields are named as the client spells them. Anything
 // unexpected is logged and answered without internals.
 import type { OutgoingHttpHeaders } from 'node:http';
@@ -54,6 +54,8 @@ const STATUS_OF: Readonly<Record<QueueErrorCode, number>> = {
   NOT_FOUND: 400,
   CONFLICT: 409,
   ILLEGAL_TRANSITION: 409,
+  // The credential is limited to other services.
+  FORBIDDEN: 403,
 };
 
 export interface Naming {

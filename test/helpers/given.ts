@@ -18,6 +18,7 @@ import type {
   Procedure,
   Service,
 } from '../../src/generated/prisma/client.js';
+import { OPEN_ACTOR } from '../../src/queue/actor.js';
 import { createEnqueuer, type Enqueuer } from '../../src/queue/enqueue-case.js';
 import { callCase, cancelCase, completeCase } from '../../src/queue/transitions.js';
 
@@ -76,7 +77,7 @@ export async function waitingCase(db: Database, request: CaseRequest = {}): Prom
     enqueuers.set(db, enqueuer);
   }
   const named = request.serviceId != null || request.serviceIdExtRef != null;
-  return enqueuer.enqueue(named ? request : { ...request, serviceId: (await service(db)).id });
+  return enqueuer.enqueue(named ? request : { ...request, serviceId: (await service(db)).id }, OPEN_ACTOR);
 }
 
 /** A case brought to `status` by legal actions of `agent`: enqueued, then called, completed or cancelled. */
@@ -92,11 +93,11 @@ export async function caseIn(
     case 'WAITING':
       return waiting;
     case 'CANCELLED':
-      return cancelCase(db, { caseId, agent, reason: 'given' });
+      return cancelCase(db, { caseId, agent, reason: 'given' }, OPEN_ACTOR);
     case 'IN_SERVICE':
-      return callCase(db, { caseId, agent });
+      return callCase(db, { caseId, agent }, OPEN_ACTOR);
     case 'COMPLETED':
-      await callCase(db, { caseId, agent });
-      return completeCase(db, { caseId, agent });
+      await callCase(db, { caseId, agent }, OPEN_ACTOR);
+      return completeCase(db, { caseId, agent }, OPEN_ACTOR);
   }
 }

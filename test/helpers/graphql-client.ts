@@ -24,11 +24,12 @@ export type Client = <TData, TVariables>(
   variables: TVariables,
 ) => Promise<GraphQLResponse<TData>>;
 
-export function graphqlClient(url: string): Client {
+/** `authorization`: the Authorization header every request sends (`Bearer <API key or token>`). */
+export function graphqlClient(url: string, { authorization }: { authorization?: string } = {}): Client {
   return async (document, variables) => {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
       body: JSON.stringify({ query: print(document), variables }),
     });
     const body = (await response.json()) as Omit<GraphQLResponse<never>, 'status'>;

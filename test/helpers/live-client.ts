@@ -35,12 +35,17 @@ export interface LiveClient {
 /** The WebSocket URL of a gateway's GraphQL URL (same host, port and path). */
 export const webSocketUrl = (graphqlUrl: string): string => graphqlUrl.replace(/^http/, 'ws');
 
-export function liveClient(graphqlUrl: string, options: { retryAttempts?: number } = {}): LiveClient {
+/** `authorization`: sent in `connection_init` (`Bearer <API key or token>`). */
+export function liveClient(
+  graphqlUrl: string,
+  options: { retryAttempts?: number; authorization?: string } = {},
+): LiveClient {
   const client: Client = createClient({
     url: webSocketUrl(graphqlUrl),
     webSocketImpl: WebSocket,
     retryAttempts: options.retryAttempts ?? 0,
     lazy: true,
+    ...(options.authorization ? { connectionParams: { authorization: options.authorization } } : {}),
   });
   return {
     subscribe<TData, TVariables extends Record<string, unknown>>(

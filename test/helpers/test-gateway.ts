@@ -28,7 +28,15 @@ export async function startTestGateway(
   log: Logger = silentLogger,
 ): Promise<TestGateway> {
   const database = await createTestDatabase(inject('serverUrl'));
-  const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', DATABASE_POOL_SIZE: '20', ...env });
+  // Open unless a test asks otherwise: tests create keys in open gateways, which in
+  // the default mode (auto) would start requiring credentials within seconds.
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    PORT: '0',
+    DATABASE_POOL_SIZE: '20',
+    AUTH_MODE: 'open',
+    ...env,
+  });
   const gateway = await startGateway(config, log, hooks);
   const sql = testPool(database.url, 2);
   const db = createDatabaseClient(database.url, 4);
@@ -66,7 +74,12 @@ export interface GatewayGroup {
 
 /** `t` and `more` gateways beside it on the same database, as separate processes would be. */
 export async function gatewayGroup(t: TestGateway, more: number): Promise<GatewayGroup> {
-  const config = loadConfig({ DATABASE_URL: t.gateway.databaseUrl, PORT: '0', DATABASE_POOL_SIZE: '10' });
+  const config = loadConfig({
+    DATABASE_URL: t.gateway.databaseUrl,
+    PORT: '0',
+    DATABASE_POOL_SIZE: '10',
+    AUTH_MODE: 'open',
+  });
   const others = await Promise.all(Array.from({ length: more }, () => startGateway(config, silentLogger)));
   return {
     clients: [t.request, ...others.map((other) => graphqlClient(other.url))],

@@ -2,6 +2,7 @@
 // sixteen enqueuers (each with the lanes a gateway process has) race while
 // a watcher reads the queue. Only the service lock orders their statements.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPEN_ACTOR } from '../../src/queue/actor.js';
 import { createEnqueuer } from '../../src/queue/enqueue-case.js';
 import * as given from '../helpers/given.js';
 import { raceWhileWatchingQueue } from '../helpers/queue-watch.js';
@@ -28,7 +29,7 @@ describe(`${WRITERS} enqueuers writing into one service at once`, () => {
       Promise.all(
         writers.flatMap((writer, w) =>
           Array.from({ length: PER_WRITER }, (_, index) =>
-            writer.enqueue({ serviceId: service.id, subject: `writer ${w} #${index}` }),
+            writer.enqueue({ serviceId: service.id, subject: `writer ${w} #${index}` }, OPEN_ACTOR),
           ),
         ),
       ),

@@ -3,6 +3,7 @@
 // again request by request, so only the request at fault fails.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refusedByDatabase } from '../../src/db/prisma-errors.js';
+import { OPEN_ACTOR } from '../../src/queue/actor.js';
 import { createEnqueuer } from '../../src/queue/enqueue-case.js';
 import { GroupCommit } from '../../src/queue/group-commit.js';
 import * as given from '../helpers/given.js';
@@ -103,10 +104,13 @@ describe('a batch the database refuses', () => {
       // A write into the service waits on a held lock; two more requests queue up behind it as one batch.
       await first.query('BEGIN');
       await first.query('SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE', [service.id]);
-      const leader = queue.enqueue({ serviceId: service.id, subject: 'leader' });
+      const leader = queue.enqueue({ serviceId: service.id, subject: 'leader' }, OPEN_ACTOR);
       await lockWaiters(t.sql, 1);
-      const withCustomer = queue.enqueue({ serviceId: service.id, subject: 'with customer', customerId: customer.id });
-      const plain = queue.enqueue({ serviceId: service.id, subject: 'plain' });
+      const withCustomer = queue.enqueue(
+        { serviceId: service.id, subject: 'with customer', customerId: customer.id },
+        OPEN_ACTOR,
+      );
+      const plain = queue.enqueue({ serviceId: service.id, subject: 'plain' }, OPEN_ACTOR);
       // Both found the service held (as the leader did), one shared statement
       // each, and now queue for it behind the leader's waiting write.
       await sharedWrites(3);
@@ -161,10 +165,10 @@ describe('a batch the database refuses', () => {
         await holders[index]!.query('BEGIN');
         await holders[index]!.query('SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE', [service.id]);
       }
-      const one = queue.enqueue({ serviceId: first.id, subject: 'one' });
+      const one = queue.enqueue({ serviceId: first.id, subject: 'one' }, OPEN_ACTOR);
       await lockWaiters(t.sql, 1);
       const before = enqueueStatements.length;
-      const two = queue.enqueue({ serviceId: second.id, subject: 'two' });
+      const two = queue.enqueue({ serviceId: second.id, subject: 'two' }, OPEN_ACTOR);
       // Its shared write found the service held; its waiting write has no slot yet.
       for (let tries = 0; enqueueStatements.length === before; tries += 1) {
         if (tries === 500) throw new Error('the second request never reached the database');

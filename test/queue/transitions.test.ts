@@ -2,6 +2,7 @@
 // legal or not, and where returned cases go.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseStatus } from '../../src/generated/prisma/client.js';
+import { OPEN_ACTOR } from '../../src/queue/actor.js';
 import { createCaller, type Caller } from '../../src/queue/call-next.js';
 import { createEnqueuer, type Enqueuer } from '../../src/queue/enqueue-case.js';
 import { QueueError } from '../../src/queue/errors.js';
@@ -29,10 +30,11 @@ afterAll(async () => {
 });
 
 const actions = {
-  CALL_CASE: (caseId: number) => callCase(t.db, { caseId, agent }),
-  COMPLETE: (caseId: number) => completeCase(t.db, { caseId, agent }),
-  RETURN_TO_QUEUE: (caseId: number) => returnToQueue(t.db, { caseId, agent, placement: 'BACK', reason: 'not ready' }),
-  CANCEL: (caseId: number) => cancelCase(t.db, { caseId, agent, reason: 'left' }),
+  CALL_CASE: (caseId: number) => callCase(t.db, { caseId, agent }, OPEN_ACTOR),
+  COMPLETE: (caseId: number) => completeCase(t.db, { caseId, agent }, OPEN_ACTOR),
+  RETURN_TO_QUEUE: (caseId: number) =>
+    returnToQueue(t.db, { caseId, agent, placement: 'BACK', reason: 'not ready' }, OPEN_ACTOR),
+  CANCEL: (caseId: number) => cancelCase(t.db, { caseId, agent, reason: 'left' }, OPEN_ACTOR),
 } as const;
 
 /** A fresh case brought to `status` by legal actions. */
@@ -87,7 +89,7 @@ describe('every action from every status', () => {
   });
 
   it('answers NOT_FOUND for a case that does not exist', async () => {
-    await expect(completeCase(t.db, { caseId: 987_654, agent })).rejects.toMatchObject({
+    await expect(completeCase(t.db, { caseId: 987_654, agent }, OPEN_ACTOR)).rejects.toMatchObject({
       code: 'NOT_FOUND',
       issue: { field: 'caseId' },
     });
@@ -104,7 +106,7 @@ describe('every action from every status', () => {
 describe('call next', () => {
   it('returns null when nothing waits', async () => {
     const empty = await given.service(t.db, { name: 'Empty' });
-    expect(await desk.callNext({ serviceIds: [empty.id], agent })).toBeNull();
+    expect(await desk.callNext({ serviceIds: [empty.id], agent }, OPEN_ACTOR)).toBeNull();
   });
 
   it('takes the oldest case across several services', async () => {
@@ -114,19 +116,19 @@ describe('call next', () => {
     ]);
     const older = await given.waitingCase(t.db, { serviceId: second.id });
     const newer = await given.waitingCase(t.db, { serviceId: first.id });
-    expect((await desk.callNext({ serviceIds: [first.id, second.id], agent }))?.id).toBe(older.id);
-    expect((await desk.callNext({ serviceIds: [first.id, second.id], agent }))?.id).toBe(newer.id);
+    expect((await desk.callNext({ serviceIds: [first.id, second.id], agent }, OPEN_ACTOR))?.id).toBe(older.id);
+    expect((await desk.callNext({ serviceIds: [first.id, second.id], agent }, OPEN_ACTOR))?.id).toBe(newer.id);
   });
 
   it('still serves the waiting cases of a deactivated service', async () => {
     const closing = await given.service(t.db, { name: 'Closing' });
     const waiting = await given.waitingCase(t.db, { serviceId: closing.id });
-    await updateService(t.db, closing.id, { active: false });
-    await expect(queue.enqueue({ serviceId: closing.id })).rejects.toMatchObject({
+    await updateService(t.db, closing.id, { active: false }, OPEN_ACTOR);
+    await expect(queue.enqueue({ serviceId: closing.id }, OPEN_ACTOR)).rejects.toMatchObject({
       code: 'BAD_USER_INPUT',
       issue: { field: 'serviceId', rule: 'active' },
     });
-    expect((await desk.callNext({ serviceIds: [closing.id], agent }))?.id).toBe(waiting.id);
+    expect((await desk.callNext({ serviceIds: [closing.id], agent }, OPEN_ACTOR))?.id).toBe(waiting.id);
   });
 });
 
@@ -142,8 +144,12 @@ describe('return to queue', () => {
       (await given.waitingCase(t.db, { serviceId: service.id })).id,
       (await given.waitingCase(t.db, { serviceId: service.id })).id,
     ];
-    expect((await desk.callNext({ serviceIds: [service.id], agent }))?.id).toBe(first.id);
-    const returned = await returnToQueue(t.db, { caseId: first.id, agent, placement, reason: 'documents missing' });
+    expect((await desk.callNext({ serviceIds: [service.id], agent }, OPEN_ACTOR))?.id).toBe(first.id);
+    const returned = await returnToQueue(
+      t.db,
+      { caseId: first.id, agent, placement, reason: 'documents missing' },
+      OPEN_ACTOR,
+    );
     expect(returned).toMatchObject({ status: 'WAITING', lastAction: 'RETURN_TO_QUEUE' });
     expect(await waitingOrder(service.id)).toEqual(expected(first.id, others));
     const [event] = await t.db.caseEvent.findMany({ where: { caseId: first.id }, orderBy: { id: 'desc' }, take: 1 });
@@ -162,8 +168,8 @@ describe('return to queue', () => {
       await given.waitingCase(t.db, { serviceId: service.id }),
       await given.waitingCase(t.db, { serviceId: service.id }),
     ];
-    await callCase(t.db, { caseId: b.id, agent });
-    await returnToQueue(t.db, { caseId: b.id, agent, placement: 'ORIGINAL', reason: 'called out of turn' });
+    await callCase(t.db, { caseId: b.id, agent }, OPEN_ACTOR);
+    await returnToQueue(t.db, { caseId: b.id, agent, placement: 'ORIGINAL', reason: 'called out of turn' }, OPEN_ACTOR);
     expect(await waitingOrder(service.id)).toEqual([a.id, b.id, c.id]);
   });
 });
@@ -174,8 +180,8 @@ describe("a returned case's place, under concurrency", () => {
     const returned = await given.waitingCase(t.db, { serviceId: service.id });
     for (let round = 0; round < 30; round += 1) {
       await given.waitingCase(t.db, { serviceId: service.id });
-      await callCase(t.db, { caseId: returned.id, agent });
-      await returnToQueue(t.db, { caseId: returned.id, agent, placement: 'BACK', reason: 'again' });
+      await callCase(t.db, { caseId: returned.id, agent }, OPEN_ACTOR);
+      await returnToQueue(t.db, { caseId: returned.id, agent, placement: 'BACK', reason: 'again' }, OPEN_ACTOR);
       expect((await waitingOrder(service.id)).at(-1), `round ${round}`).toBe(returned.id);
     }
   });
@@ -187,8 +193,8 @@ describe("a returned case's place, under concurrency", () => {
       await given.waitingCase(t.db, { serviceId: service.id }),
       await given.waitingCase(t.db, { serviceId: service.id }),
     ];
-    await callCase(t.db, { caseId: b.id, agent });
-    await callCase(t.db, { caseId: c.id, agent });
+    await callCase(t.db, { caseId: b.id, agent }, OPEN_ACTOR);
+    await callCase(t.db, { caseId: c.id, agent }, OPEN_ACTOR);
     let release = (): void => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));
     let locked = (): void => undefined;
@@ -202,7 +208,7 @@ describe("a returned case's place, under concurrency", () => {
       await released;
     });
     await Promise.race([holding, other]);
-    const returning = returnToQueue(t.db, { caseId: c.id, agent, placement: 'FRONT', reason: 'urgent' });
+    const returning = returnToQueue(t.db, { caseId: c.id, agent, placement: 'FRONT', reason: 'urgent' }, OPEN_ACTOR);
     // The return waits for the service's lock while the other agent holds it.
     await lockWaiters(t.sql, 1);
     release();
@@ -215,7 +221,7 @@ describe("a returned case's place, under concurrency", () => {
 
 describe('call next on services that do not exist', () => {
   it('answers NOT_FOUND rather than "nothing waits"', async () => {
-    await expect(desk.callNext({ serviceIds: [serviceId, 987_654], agent })).rejects.toMatchObject({
+    await expect(desk.callNext({ serviceIds: [serviceId, 987_654], agent }, OPEN_ACTOR)).rejects.toMatchObject({
       code: 'NOT_FOUND',
       issue: { field: 'serviceIds' },
     });

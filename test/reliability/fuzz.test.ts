@@ -49,6 +49,7 @@ function countingLogger(): CountingLogger {
     errors: [],
     count: 0,
     info: () => undefined,
+    warn: () => undefined,
     error: (message, error) => {
       logger.count += 1;
       if (logger.errors.length < 5)

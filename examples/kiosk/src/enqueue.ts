@@ -1,9 +1,10 @@
 // Taking a ticket: the typed `enqueueCase` mutation.
+import type { Credentials } from './credentials.js';
 import type { KioskEnqueueCaseMutation } from './gql/graphql.js';
 import { httpRequest } from './http-request.js';
 import { EnqueueCaseDocument } from './operations.js';
 
-/** The new case: its id (to follow it), its ticket, and where it stands. */
+/** The new case: its id and receipt (to follow it), its ticket, and where it stands. */
 export type Ticket = KioskEnqueueCaseMutation['enqueueCase'];
 
 export interface TicketRequest {
@@ -16,12 +17,18 @@ export interface TicketRequest {
   readonly idempotencyKey?: string;
 }
 
-export async function enqueueCase(url: string, request: TicketRequest): Promise<Ticket> {
-  const { enqueueCase: ticket } = await httpRequest(url, EnqueueCaseDocument, {
-    input: {
-      serviceId: request.serviceId,
-      ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
+/** Takes a ticket, with the kiosk's API key when the gateway requires credentials. */
+export async function enqueueCase(url: string, request: TicketRequest, credentials: Credentials = {}): Promise<Ticket> {
+  const { enqueueCase: ticket } = await httpRequest(
+    url,
+    EnqueueCaseDocument,
+    {
+      input: {
+        serviceId: request.serviceId,
+        ...(request.idempotencyKey === undefined ? {} : { idempotencyKey: request.idempotencyKey }),
+      },
     },
-  });
+    credentials,
+  );
   return ticket;
 }

@@ -8,6 +8,18 @@ export type KioskErrorCode =
   | 'UNREACHABLE'
   /** The gateway refused the operation; `gatewayCode` holds its code, e.g. `NOT_FOUND` or `BAD_USER_INPUT`. */
   | 'REFUSED'
+  /**
+   * The gateway wants a credential and got none, or did not accept the one sent (revoked, rotated,
+   * mistyped): HTTP 401, or the live connection closed with 4401. Trying again will not help.
+   */
+  | 'UNAUTHENTICATED'
+  /**
+   * The credential may not do this: not a kiosk key, a key limited to other services, or following a
+   * case without its receipt (HTTP 403, or the gateway's `FORBIDDEN`). Trying again will not help.
+   */
+  | 'FORBIDDEN'
+  /** The API key given cannot be one: white space or unprintable characters inside it (nothing was sent). */
+  | 'BAD_KEY'
   /** The answer was not a GraphQL response (a proxy's error page, a wrong URL). */
   | 'BAD_RESPONSE'
   /** The live connection closed before the case was called or closed, and reconnecting did not help. */
@@ -34,13 +46,22 @@ export const graphqlErrors = z.array(
   z.object({ message: z.string(), extensions: z.object({ code: z.string().optional() }).optional() }),
 );
 
-/** A refusal: the first error's message and the gateway's code. */
+/** A refusal: the first error's message and the gateway's code; credential refusals get codes of their own. */
 export function refusal(errors: Readonly<z.infer<typeof graphqlErrors>>): KioskError {
   const [first] = errors;
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  const gatewayCode = first?.extensions?.code;
+  const code = gatewayCode === 'UNAUTHENTICATED' || gatewayCode === 'FORBIDDEN' ? gatewayCode : 'REFUSED';
+  return new KioskError(code, `The gateway refused: ${first?.message ?? 'no reason given'}${more}`, gatewayCode);
+}
+
+/** HTTP 401, or a live connection closed with 4401: no credential, or one the gateway did not accept. */
+export function unauthenticated(url: string, apiKey: string | undefined, gatewayCode?: string): KioskError {
   return new KioskError(
-    'REFUSED',
-    `The gateway refused: ${first?.message ?? 'no reason given'}${more}`,
-    first?.extensions?.code,
+    'UNAUTHENTICATED',
+    apiKey === undefined
+      ? `The gateway at ${url} wants a kiosk API key, and none was given`
+      : `The gateway at ${url} did not accept the kiosk API key (revoked, rotated or mistyped?)`,
+    gatewayCode,
   );
 }

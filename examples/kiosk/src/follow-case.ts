@@ -3,7 +3,8 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { graphqlErrors, KioskError, refusal } from './errors.js';
+import { apiKeyOf, bearer, type Credentials } from './credentials.js';
+import { graphqlErrors, KioskError, refusal, unauthenticated } from './errors.js';
 import { webSocketUrl } from './gateway-url.js';
 import type { KioskCaseChangedSubscription, KioskCaseChangedSubscriptionVariables } from './gql/graphql.js';
 import { CaseChangedDocument } from './operations.js';
@@ -11,7 +12,16 @@ import { CaseChangedDocument } from './operations.js';
 /** One state of the case: its ticket, status, place and estimated wait, and who called it. */
 export type CaseUpdate = KioskCaseChangedSubscription['caseChanged'];
 
-export interface FollowOptions {
+/** The graphql-ws close codes of a refused credential: retrying cannot change the answer. */
+const CLOSE_UNAUTHORIZED = 4401;
+const CLOSE_FORBIDDEN = 4403;
+
+export interface FollowOptions extends Credentials {
+  /**
+   * The case's `receipt`, as `enqueueCase` returned it. A kiosk key may follow a case only with it;
+   * a gateway running open (or an agent's credential) does not need it.
+   */
+  readonly receipt?: string | undefined;
   /**
    * How many times to reconnect after the connection drops or cannot be opened (default 8, with
    * graphql-ws's randomised exponential back-off: about four minutes in all, enough for a gateway to
@@ -30,19 +40,26 @@ export async function* followCase(
   caseId: number,
   options: FollowOptions = {},
 ): AsyncGenerator<CaseUpdate, void, undefined> {
+  const apiKey = apiKeyOf(options);
   const client = createClient({
     url: webSocketUrl(url),
     webSocketImpl: WebSocket,
+    // The gateway reads the credential from connection_init, as it must for browsers.
+    connectionParams: apiKey === undefined ? {} : { authorization: bearer(apiKey) },
     retryAttempts: options.retryAttempts ?? 8,
     // graphql-ws retries only after a close by default; a gateway that is restarting refuses the
     // connection instead (an error, not a close), and a kiosk should wait for it all the same.
-    shouldRetry: () => true,
+    // A refused credential is final: retrying it for minutes would only hide the problem.
+    shouldRetry: (errorOrClose) => !refusedCredential(errorOrClose),
   });
-  const variables: KioskCaseChangedSubscriptionVariables = { caseId };
+  const variables: KioskCaseChangedSubscriptionVariables = {
+    caseId,
+    ...(options.receipt === undefined ? {} : { receipt: options.receipt }),
+  };
   try {
     const results = client.iterate<KioskCaseChangedSubscription>({ query: CaseChangedDocument.toString(), variables });
     for await (const result of results) {
-      if (result.errors !== undefined && result.errors.length > 0) throw asKioskError(result.errors, url);
+      if (result.errors !== undefined && result.errors.length > 0) throw asKioskError(result.errors, url, apiKey);
       if (result.data == null) throw new KioskError('BAD_RESPONSE', `An update of case ${caseId} came without data`);
       const update = result.data.caseChanged;
       yield update;
@@ -51,7 +68,7 @@ export async function* followCase(
     // The gateway ends the subscription only once the case is closed, which the loop returns on.
     throw new KioskError('CONNECTION_CLOSED', `The gateway ended the updates of case ${caseId} while it was waiting`);
   } catch (error) {
-    throw asKioskError(error, url);
+    throw asKioskError(error, url, apiKey);
   } finally {
     try {
       await client.dispose();
@@ -64,12 +81,20 @@ export async function* followCase(
 /** A WebSocket close event, as graphql-ws passes it on. */
 const closeEvent = z.object({ code: z.number(), reason: z.string() });
 
+function refusedCredential(errorOrClose: unknown): boolean {
+  const closed = closeEvent.safeParse(errorOrClose);
+  return closed.success && (closed.data.code === CLOSE_UNAUTHORIZED || closed.data.code === CLOSE_FORBIDDEN);
+}
+
 /** What graphql-ws throws (a close event, the server's errors, an Error) as a coded error. */
-function asKioskError(error: unknown, url: string): KioskError {
+function asKioskError(error: unknown, url: string, apiKey: string | undefined): KioskError {
   if (error instanceof KioskError) return error;
   const errors = graphqlErrors.safeParse(error);
   if (errors.success) return refusal(errors.data);
   const closed = closeEvent.safeParse(error);
+  if (closed.success && closed.data.code === CLOSE_UNAUTHORIZED) return unauthenticated(url, apiKey);
+  if (closed.success && closed.data.code === CLOSE_FORBIDDEN)
+    return new KioskError('FORBIDDEN', `The gateway at ${url} refused the live connection (${CLOSE_FORBIDDEN})`);
   if (closed.success) {
     const reason = closed.data.reason === '' ? '' : `: ${closed.data.reason}`;
     return new KioskError('CONNECTION_CLOSED', `The live connection to ${url} closed (${closed.data.code}${reason})`);

@@ -6,8 +6,13 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 /** Which services an agent calls from, and who the agent is. */
 export type CallNextInput = {
-  /** Who calls: an agent or desk identifier, 1 to 100 characters. */
-  agent: string;
+  /**
+   * Who acts: an agent or desk name, 1 to 100 characters, with no control or
+   * invisible formatting characters and no white space at either end. With a
+   * person's token the token names the agent: leave this out or send that
+   * name. With an API key, or when the gateway runs open, it is required.
+   */
+  agent?: string | null | undefined;
   /**
    * The services to call from, 1 to 20 ids; the oldest waiting case among them
    * is handed out.
@@ -17,8 +22,13 @@ export type CallNextInput = {
 
 /** A case to cancel. */
 export type CancelCaseInput = {
-  /** Who cancels it, 1 to 100 characters. */
-  agent: string;
+  /**
+   * Who acts: an agent or desk name, 1 to 100 characters, with no control or
+   * invisible formatting characters and no white space at either end. With a
+   * person's token the token names the agent: leave this out or send that
+   * name. With an API key, or when the gateway runs open, it is required.
+   */
+  agent?: string | null | undefined;
   /** The case's id; it must be waiting or in service. */
   caseId: number;
   /** Why, 1 to 500 characters; kept in the case's history. */
@@ -44,8 +54,13 @@ export type CaseAction =
 
 /** A case and the agent acting on it. */
 export type CaseActionInput = {
-  /** Who acts: an agent or desk identifier, 1 to 100 characters. */
-  agent: string;
+  /**
+   * Who acts: an agent or desk name, 1 to 100 characters, with no control or
+   * invisible formatting characters and no white space at either end. With a
+   * person's token the token names the agent: leave this out or send that
+   * name. With an API key, or when the gateway runs open, it is required.
+   */
+  agent?: string | null | undefined;
   /** The case's id. */
   caseId: number;
 };
@@ -83,7 +98,9 @@ export type CaseEnqueueInput = {
   /**
    * Makes retries safe: the same key with the same input returns the case the
    * first request created, without creating another; the same key with different
-   * input is a `CONFLICT`. 1 to 100 characters; keys are global, so use a UUID.
+   * input is a `CONFLICT`. 1 to 100 characters, no control characters. Keys
+   * belong to the credential that sends them (two kiosk keys sending the same
+   * key make two cases); use a UUID.
    */
   idempotencyKey?: string | null | undefined;
   /** Case notes, at most 4000 characters. */
@@ -201,8 +218,13 @@ export type QueuePlacement =
 
 /** A case to put back into the queue. */
 export type ReturnToQueueInput = {
-  /** Who returns it, 1 to 100 characters. */
-  agent: string;
+  /**
+   * Who acts: an agent or desk name, 1 to 100 characters, with no control or
+   * invisible formatting characters and no white space at either end. With a
+   * person's token the token names the agent: leave this out or send that
+   * name. With an API key, or when the gateway runs open, it is required.
+   */
+  agent?: string | null | undefined;
   /** The case's id; it must be in service. */
   caseId: number;
   /** Where in the queue it goes. Default BACK. */

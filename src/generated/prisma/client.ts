@@ -102,3 +102,23 @@ export type CaseEvent = Prisma.CaseEventModel
  * Rows of a listener that is gone are removed by the next listener to connect.
  */
 export type LiveFollow = Prisma.LiveFollowModel
+/**
+ * Model ApiKey
+ * 
+ */
+export type ApiKey = Prisma.ApiKeyModel
+/**
+ * Model AuditEntry
+ * 
+ */
+export type AuditEntry = Prisma.AuditEntryModel
+/**
+ * Model RateLimitCount
+ * 
+ */
+export type RateLimitCount = Prisma.RateLimitCountModel
+/**
+ * Model GatewaySecret
+ * 
+ */
+export type GatewaySecret = Prisma.GatewaySecretModel

@@ -30,3 +30,13 @@ export const CaseAction = {
 } as const
 
 export type CaseAction = (typeof CaseAction)[keyof typeof CaseAction]
+
+
+export const Role = {
+  KIOSK: 'KIOSK',
+  SCREEN: 'SCREEN',
+  AGENT: 'AGENT',
+  ADMIN: 'ADMIN'
+} as const
+
+export type Role = (typeof Role)[keyof typeof Role]

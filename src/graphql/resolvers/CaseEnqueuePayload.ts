@@ -10,4 +10,5 @@ export const CaseEnqueuePayload: CaseEnqueuePayloadResolvers = {
   position: async (row) => (row.status === 'WAITING' ? (await row.standing()).position : null),
   estimatedWaitSeconds: async (row) => (row.status === 'WAITING' ? (await row.standing()).estimatedWaitSeconds : null),
   case: (row) => row,
+  receipt: (row, _args, { receipts }) => receipts.sign(row.id),
 };

@@ -9,24 +9,32 @@ import * as transitions from '../../queue/transitions.js';
 
 export const Mutation: MutationResolvers = {
   // Cases: enqueue and the life cycle.
-  enqueueCase: (_parent, { input }, { enqueuer }) => enqueuer.enqueue(input),
-  callNext: (_parent, { input }, { caller }) => caller.callNext(input),
-  callCase: (_parent, { input }, { db }) => transitions.callCase(db, input),
-  completeCase: (_parent, { input }, { db }) => transitions.completeCase(db, input),
-  returnToQueue: (_parent, { input }, { db }) => transitions.returnToQueue(db, input),
-  cancelCase: (_parent, { input }, { db }) => transitions.cancelCase(db, input),
+  enqueueCase: (_parent, { input }, { enqueuer, principal }) => enqueuer.enqueue(input, principal),
+  callNext: (_parent, { input }, { caller, principal }) => caller.callNext(input, principal),
+  callCase: (_parent, { input }, { db, principal }) => transitions.callCase(db, input, principal),
+  completeCase: (_parent, { input }, { db, principal }) => transitions.completeCase(db, input, principal),
+  returnToQueue: (_parent, { input }, { db, principal }) => transitions.returnToQueue(db, input, principal),
+  cancelCase: (_parent, { input }, { db, principal }) => transitions.cancelCase(db, input, principal),
 
   // Services.
-  createService: (_parent, { input }, { db }) => services.createService(db, input),
-  updateService: (_parent, { id, input }, { db }) => services.updateService(db, id, input),
+  createService: (_parent, { input }, { db, principal }) => services.createService(db, input, principal),
+  updateService: (_parent, { id, input }, { db, principal }) => services.updateService(db, id, input, principal),
 
   // Reference data.
-  createCustomer: (_parent, { input }, { db }) => referenceData.createCustomer(db, input),
-  updateCustomer: (_parent, { id, input }, { db }) => referenceData.updateCustomer(db, id, input),
-  createClassification: (_parent, { input }, { db }) => referenceData.createClassification(db, input),
-  updateClassification: (_parent, { code, input }, { db }) => referenceData.updateClassification(db, code, input),
-  createProcedure: (_parent, { input }, { db }) => referenceData.createProcedure(db, input),
-  updateProcedure: (_parent, { extRef, input }, { db }) => referenceData.updateProcedure(db, extRef, input),
-  addProcedureOption: (_parent, { procedureExtRef, input }, { db }) =>
-    referenceData.addProcedureOption(db, procedureExtRef, input),
+  createCustomer: (_parent, { input }, { db, principal }) => referenceData.createCustomer(db, input, principal),
+  updateCustomer: (_parent, { id, input }, { db, principal }) => referenceData.updateCustomer(db, id, input, principal),
+  createClassification: (_parent, { input }, { db, principal }) =>
+    referenceData.createClassification(db, input, principal),
+  updateClassification: (_parent, { code, input }, { db, principal }) =>
+    referenceData.updateClassification(db, code, input, principal),
+  createProcedure: (_parent, { input }, { db, principal }) => referenceData.createProcedure(db, input, principal),
+  updateProcedure: (_parent, { extRef, input }, { db, principal }) =>
+    referenceData.updateProcedure(db, extRef, input, principal),
+  addProcedureOption: (_parent, { procedureExtRef, input }, { db, principal }) =>
+    referenceData.addProcedureOption(db, procedureExtRef, input, principal),
+
+  // API keys: the acting principal is recorded as their creator and in the audit log.
+  createApiKey: (_parent, { input }, { keys, principal }) => keys.create(input, principal),
+  rotateApiKey: (_parent, { id }, { keys, principal }) => keys.rotate(id, principal),
+  revokeApiKey: (_parent, { id }, { keys, principal }) => keys.revoke(id, principal),
 };

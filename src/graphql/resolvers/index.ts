@@ -3,6 +3,7 @@
 // Listed explicitly, not merged by spreading, so none can be lost silently.
 import type { Resolvers } from '../../generated/graphql.js';
 import { DateTime } from '../date-time.js';
+import { ApiKey } from './ApiKey.js';
 import { Case } from './Case.js';
 import { CaseEnqueuePayload } from './CaseEnqueuePayload.js';
 import { Classification } from './Classification.js';
@@ -13,6 +14,7 @@ import { QueueConnection } from './QueueConnection.js';
 import { QueueEdge } from './QueueEdge.js';
 import { Service } from './Service.js';
 import { Subscription } from './Subscription.js';
+import { Viewer } from './Viewer.js';
 
 export const resolvers = {
   DateTime,
@@ -26,4 +28,6 @@ export const resolvers = {
   QueueEdge,
   Classification,
   Procedure,
+  ApiKey,
+  Viewer,
 } satisfies Resolvers;

@@ -15,22 +15,22 @@ import * as types from './graphql.js';
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
-    "\n  mutation KioskEnqueueCase($input: CaseEnqueueInput!) {\n    enqueueCase(input: $input) {\n      caseId\n      ticket\n      status\n      position\n      estimatedWaitSeconds\n    }\n  }\n": typeof types.KioskEnqueueCaseDocument,
-    "\n  subscription KioskCaseChanged($caseId: Int!) {\n    caseChanged(caseId: $caseId) {\n      caseId\n      ticket\n      status\n      lastAgent\n      position\n      estimatedWaitSeconds\n    }\n  }\n": typeof types.KioskCaseChangedDocument,
+    "\n  mutation KioskEnqueueCase($input: CaseEnqueueInput!) {\n    enqueueCase(input: $input) {\n      caseId\n      receipt\n      ticket\n      status\n      position\n      estimatedWaitSeconds\n    }\n  }\n": typeof types.KioskEnqueueCaseDocument,
+    "\n  subscription KioskCaseChanged($caseId: Int!, $receipt: String) {\n    caseChanged(caseId: $caseId, receipt: $receipt) {\n      caseId\n      ticket\n      status\n      lastAgent\n      position\n      estimatedWaitSeconds\n    }\n  }\n": typeof types.KioskCaseChangedDocument,
 };
 const documents: Documents = {
-    "\n  mutation KioskEnqueueCase($input: CaseEnqueueInput!) {\n    enqueueCase(input: $input) {\n      caseId\n      ticket\n      status\n      position\n      estimatedWaitSeconds\n    }\n  }\n": types.KioskEnqueueCaseDocument,
-    "\n  subscription KioskCaseChanged($caseId: Int!) {\n    caseChanged(caseId: $caseId) {\n      caseId\n      ticket\n      status\n      lastAgent\n      position\n      estimatedWaitSeconds\n    }\n  }\n": types.KioskCaseChangedDocument,
+    "\n  mutation KioskEnqueueCase($input: CaseEnqueueInput!) {\n    enqueueCase(input: $input) {\n      caseId\n      receipt\n      ticket\n      status\n      position\n      estimatedWaitSeconds\n    }\n  }\n": types.KioskEnqueueCaseDocument,
+    "\n  subscription KioskCaseChanged($caseId: Int!, $receipt: String) {\n    caseChanged(caseId: $caseId, receipt: $receipt) {\n      caseId\n      ticket\n      status\n      lastAgent\n      position\n      estimatedWaitSeconds\n    }\n  }\n": types.KioskCaseChangedDocument,
 };
 
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation KioskEnqueueCase($input: CaseEnqueueInput!) {\n    enqueueCase(input: $input) {\n      caseId\n      ticket\n      status\n      position\n      estimatedWaitSeconds\n    }\n  }\n"): typeof import('./graphql.js').KioskEnqueueCaseDocument;
+export function graphql(source: "\n  mutation KioskEnqueueCase($input: CaseEnqueueInput!) {\n    enqueueCase(input: $input) {\n      caseId\n      receipt\n      ticket\n      status\n      position\n      estimatedWaitSeconds\n    }\n  }\n"): typeof import('./graphql.js').KioskEnqueueCaseDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  subscription KioskCaseChanged($caseId: Int!) {\n    caseChanged(caseId: $caseId) {\n      caseId\n      ticket\n      status\n      lastAgent\n      position\n      estimatedWaitSeconds\n    }\n  }\n"): typeof import('./graphql.js').KioskCaseChangedDocument;
+export function graphql(source: "\n  subscription KioskCaseChanged($caseId: Int!, $receipt: String) {\n    caseChanged(caseId: $caseId, receipt: $receipt) {\n      caseId\n      ticket\n      status\n      lastAgent\n      position\n      estimatedWaitSeconds\n    }\n  }\n"): typeof import('./graphql.js').KioskCaseChangedDocument;
 
 
 export function graphql(source: string) {

@@ -37,7 +37,9 @@ export type CaseEnqueueInput = {
   /**
    * Makes retries safe: the same key with the same input returns the case the
    * first request created, without creating another; the same key with different
-   * input is a `CONFLICT`. 1 to 100 characters; keys are global, so use a UUID.
+   * input is a `CONFLICT`. 1 to 100 characters, no control characters. Keys
+   * belong to the credential that sends them (two kiosk keys sending the same
+   * key make two cases); use a UUID.
    */
   idempotencyKey?: string | null | undefined;
   /** Case notes, at most 4000 characters. */
@@ -93,10 +95,11 @@ export type KioskEnqueueCaseMutationVariables = Exact<{
 }>;
 
 
-export type KioskEnqueueCaseMutation = { enqueueCase: { caseId: number, ticket: string, status: CaseStatus, position: number | null, estimatedWaitSeconds: number | null } };
+export type KioskEnqueueCaseMutation = { enqueueCase: { caseId: number, receipt: string, ticket: string, status: CaseStatus, position: number | null, estimatedWaitSeconds: number | null } };
 
 export type KioskCaseChangedSubscriptionVariables = Exact<{
   caseId: number;
+  receipt?: string | null | undefined;
 }>;
 
 
@@ -125,6 +128,7 @@ export const KioskEnqueueCaseDocument = new TypedDocumentString(`
     mutation KioskEnqueueCase($input: CaseEnqueueInput!) {
   enqueueCase(input: $input) {
     caseId
+    receipt
     ticket
     status
     position
@@ -133,8 +137,8 @@ export const KioskEnqueueCaseDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<KioskEnqueueCaseMutation, KioskEnqueueCaseMutationVariables>;
 export const KioskCaseChangedDocument = new TypedDocumentString(`
-    subscription KioskCaseChanged($caseId: Int!) {
-  caseChanged(caseId: $caseId) {
+    subscription KioskCaseChanged($caseId: Int!, $receipt: String) {
+  caseChanged(caseId: $caseId, receipt: $receipt) {
     caseId
     ticket
     status

@@ -61,7 +61,11 @@ export const ModelName = {
   CaseProperty: 'CaseProperty',
   TicketCounter: 'TicketCounter',
   CaseEvent: 'CaseEvent',
-  LiveFollow: 'LiveFollow'
+  LiveFollow: 'LiveFollow',
+  ApiKey: 'ApiKey',
+  AuditEntry: 'AuditEntry',
+  RateLimitCount: 'RateLimitCount',
+  GatewaySecret: 'GatewaySecret'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -199,6 +203,7 @@ export const CaseEventScalarFieldEnum = {
   caseId: 'caseId',
   action: 'action',
   agent: 'agent',
+  actor: 'actor',
   reason: 'reason',
   fromStatus: 'fromStatus',
   toStatus: 'toStatus',
@@ -217,12 +222,66 @@ export const LiveFollowScalarFieldEnum = {
 export type LiveFollowScalarFieldEnum = (typeof LiveFollowScalarFieldEnum)[keyof typeof LiveFollowScalarFieldEnum]
 
 
+export const ApiKeyScalarFieldEnum = {
+  id: 'id',
+  name: 'name',
+  role: 'role',
+  serviceIds: 'serviceIds',
+  secretHash: 'secretHash',
+  createdAt: 'createdAt',
+  createdBy: 'createdBy',
+  rotatedAt: 'rotatedAt',
+  revokedAt: 'revokedAt',
+  lastUsedAt: 'lastUsedAt'
+} as const
+
+export type ApiKeyScalarFieldEnum = (typeof ApiKeyScalarFieldEnum)[keyof typeof ApiKeyScalarFieldEnum]
+
+
+export const AuditEntryScalarFieldEnum = {
+  id: 'id',
+  at: 'at',
+  actor: 'actor',
+  action: 'action',
+  entity: 'entity',
+  entityId: 'entityId',
+  changes: 'changes'
+} as const
+
+export type AuditEntryScalarFieldEnum = (typeof AuditEntryScalarFieldEnum)[keyof typeof AuditEntryScalarFieldEnum]
+
+
+export const RateLimitCountScalarFieldEnum = {
+  key: 'key',
+  window: 'window',
+  count: 'count'
+} as const
+
+export type RateLimitCountScalarFieldEnum = (typeof RateLimitCountScalarFieldEnum)[keyof typeof RateLimitCountScalarFieldEnum]
+
+
+export const GatewaySecretScalarFieldEnum = {
+  name: 'name',
+  value: 'value',
+  createdAt: 'createdAt'
+} as const
+
+export type GatewaySecretScalarFieldEnum = (typeof GatewaySecretScalarFieldEnum)[keyof typeof GatewaySecretScalarFieldEnum]
+
+
 export const SortOrder = {
   asc: 'asc',
   desc: 'desc'
 } as const
 
 export type SortOrder = (typeof SortOrder)[keyof typeof SortOrder]
+
+
+export const JsonNullValueInput = {
+  JsonNull: JsonNull
+} as const
+
+export type JsonNullValueInput = (typeof JsonNullValueInput)[keyof typeof JsonNullValueInput]
 
 
 export const QueryMode = {
@@ -239,4 +298,13 @@ export const NullsOrder = {
 } as const
 
 export type NullsOrder = (typeof NullsOrder)[keyof typeof NullsOrder]
+
+
+export const JsonNullValueFilter = {
+  DbNull: DbNull,
+  JsonNull: JsonNull,
+  AnyNull: AnyNull
+} as const
+
+export type JsonNullValueFilter = (typeof JsonNullValueFilter)[keyof typeof JsonNullValueFilter]
 

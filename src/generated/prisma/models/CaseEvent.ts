@@ -41,6 +41,7 @@ export type CaseEventMinAggregateOutputType = {
   caseId: number | null
   action: $Enums.CaseAction | null
   agent: string | null
+  actor: string | null
   reason: string | null
   fromStatus: $Enums.CaseStatus | null
   toStatus: $Enums.CaseStatus | null
@@ -52,6 +53,7 @@ export type CaseEventMaxAggregateOutputType = {
   caseId: number | null
   action: $Enums.CaseAction | null
   agent: string | null
+  actor: string | null
   reason: string | null
   fromStatus: $Enums.CaseStatus | null
   toStatus: $Enums.CaseStatus | null
@@ -63,6 +65,7 @@ export type CaseEventCountAggregateOutputType = {
   caseId: number
   action: number
   agent: number
+  actor: number
   reason: number
   fromStatus: number
   toStatus: number
@@ -86,6 +89,7 @@ export type CaseEventMinAggregateInputType = {
   caseId?: true
   action?: true
   agent?: true
+  actor?: true
   reason?: true
   fromStatus?: true
   toStatus?: true
@@ -97,6 +101,7 @@ export type CaseEventMaxAggregateInputType = {
   caseId?: true
   action?: true
   agent?: true
+  actor?: true
   reason?: true
   fromStatus?: true
   toStatus?: true
@@ -108,6 +113,7 @@ export type CaseEventCountAggregateInputType = {
   caseId?: true
   action?: true
   agent?: true
+  actor?: true
   reason?: true
   fromStatus?: true
   toStatus?: true
@@ -206,6 +212,7 @@ export type CaseEventGroupByOutputType = {
   caseId: number
   action: $Enums.CaseAction
   agent: string | null
+  actor: string | null
   reason: string | null
   fromStatus: $Enums.CaseStatus | null
   toStatus: $Enums.CaseStatus
@@ -240,6 +247,7 @@ export type CaseEventWhereInput = {
   caseId?: Prisma.IntFilter<"CaseEvent"> | number
   action?: Prisma.EnumCaseActionFilter<"CaseEvent"> | $Enums.CaseAction
   agent?: Prisma.StringNullableFilter<"CaseEvent"> | string | null
+  actor?: Prisma.StringNullableFilter<"CaseEvent"> | string | null
   reason?: Prisma.StringNullableFilter<"CaseEvent"> | string | null
   fromStatus?: Prisma.EnumCaseStatusNullableFilter<"CaseEvent"> | $Enums.CaseStatus | null
   toStatus?: Prisma.EnumCaseStatusFilter<"CaseEvent"> | $Enums.CaseStatus
@@ -252,6 +260,7 @@ export type CaseEventOrderByWithRelationInput = {
   caseId?: Prisma.SortOrder
   action?: Prisma.SortOrder
   agent?: Prisma.SortOrderInput | Prisma.SortOrder
+  actor?: Prisma.SortOrderInput | Prisma.SortOrder
   reason?: Prisma.SortOrderInput | Prisma.SortOrder
   fromStatus?: Prisma.SortOrderInput | Prisma.SortOrder
   toStatus?: Prisma.SortOrder
@@ -267,6 +276,7 @@ export type CaseEventWhereUniqueInput = Prisma.AtLeast<{
   caseId?: Prisma.IntFilter<"CaseEvent"> | number
   action?: Prisma.EnumCaseActionFilter<"CaseEvent"> | $Enums.CaseAction
   agent?: Prisma.StringNullableFilter<"CaseEvent"> | string | null
+  actor?: Prisma.StringNullableFilter<"CaseEvent"> | string | null
   reason?: Prisma.StringNullableFilter<"CaseEvent"> | string | null
   fromStatus?: Prisma.EnumCaseStatusNullableFilter<"CaseEvent"> | $Enums.CaseStatus | null
   toStatus?: Prisma.EnumCaseStatusFilter<"CaseEvent"> | $Enums.CaseStatus
@@ -279,6 +289,7 @@ export type CaseEventOrderByWithAggregationInput = {
   caseId?: Prisma.SortOrder
   action?: Prisma.SortOrder
   agent?: Prisma.SortOrderInput | Prisma.SortOrder
+  actor?: Prisma.SortOrderInput | Prisma.SortOrder
   reason?: Prisma.SortOrderInput | Prisma.SortOrder
   fromStatus?: Prisma.SortOrderInput | Prisma.SortOrder
   toStatus?: Prisma.SortOrder
@@ -298,6 +309,7 @@ export type CaseEventScalarWhereWithAggregatesInput = {
   caseId?: Prisma.IntWithAggregatesFilter<"CaseEvent"> | number
   action?: Prisma.EnumCaseActionWithAggregatesFilter<"CaseEvent"> | $Enums.CaseAction
   agent?: Prisma.StringNullableWithAggregatesFilter<"CaseEvent"> | string | null
+  actor?: Prisma.StringNullableWithAggregatesFilter<"CaseEvent"> | string | null
   reason?: Prisma.StringNullableWithAggregatesFilter<"CaseEvent"> | string | null
   fromStatus?: Prisma.EnumCaseStatusNullableWithAggregatesFilter<"CaseEvent"> | $Enums.CaseStatus | null
   toStatus?: Prisma.EnumCaseStatusWithAggregatesFilter<"CaseEvent"> | $Enums.CaseStatus
@@ -308,6 +320,7 @@ export type CaseEventCreateInput = {
   id?: bigint | number
   action: $Enums.CaseAction
   agent?: string | null
+  actor?: string | null
   reason?: string | null
   fromStatus?: $Enums.CaseStatus | null
   toStatus: $Enums.CaseStatus
@@ -320,6 +333,7 @@ export type CaseEventUncheckedCreateInput = {
   caseId: number
   action: $Enums.CaseAction
   agent?: string | null
+  actor?: string | null
   reason?: string | null
   fromStatus?: $Enums.CaseStatus | null
   toStatus: $Enums.CaseStatus
@@ -330,6 +344,7 @@ export type CaseEventUpdateInput = {
   id?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   action?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
   agent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  actor?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fromStatus?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
   toStatus?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
@@ -342,6 +357,7 @@ export type CaseEventUncheckedUpdateInput = {
   caseId?: Prisma.IntFieldUpdateOperationsInput | number
   action?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
   agent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  actor?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fromStatus?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
   toStatus?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
@@ -353,6 +369,7 @@ export type CaseEventCreateManyInput = {
   caseId: number
   action: $Enums.CaseAction
   agent?: string | null
+  actor?: string | null
   reason?: string | null
   fromStatus?: $Enums.CaseStatus | null
   toStatus: $Enums.CaseStatus
@@ -363,6 +380,7 @@ export type CaseEventUpdateManyMutationInput = {
   id?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   action?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
   agent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  actor?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fromStatus?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
   toStatus?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
@@ -374,6 +392,7 @@ export type CaseEventUncheckedUpdateManyInput = {
   caseId?: Prisma.IntFieldUpdateOperationsInput | number
   action?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
   agent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  actor?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fromStatus?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
   toStatus?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
@@ -395,6 +414,7 @@ export type CaseEventCountOrderByAggregateInput = {
   caseId?: Prisma.SortOrder
   action?: Prisma.SortOrder
   agent?: Prisma.SortOrder
+  actor?: Prisma.SortOrder
   reason?: Prisma.SortOrder
   fromStatus?: Prisma.SortOrder
   toStatus?: Prisma.SortOrder
@@ -411,6 +431,7 @@ export type CaseEventMaxOrderByAggregateInput = {
   caseId?: Prisma.SortOrder
   action?: Prisma.SortOrder
   agent?: Prisma.SortOrder
+  actor?: Prisma.SortOrder
   reason?: Prisma.SortOrder
   fromStatus?: Prisma.SortOrder
   toStatus?: Prisma.SortOrder
@@ -422,6 +443,7 @@ export type CaseEventMinOrderByAggregateInput = {
   caseId?: Prisma.SortOrder
   action?: Prisma.SortOrder
   agent?: Prisma.SortOrder
+  actor?: Prisma.SortOrder
   reason?: Prisma.SortOrder
   fromStatus?: Prisma.SortOrder
   toStatus?: Prisma.SortOrder
@@ -483,6 +505,7 @@ export type CaseEventCreateWithoutCaseInput = {
   id?: bigint | number
   action: $Enums.CaseAction
   agent?: string | null
+  actor?: string | null
   reason?: string | null
   fromStatus?: $Enums.CaseStatus | null
   toStatus: $Enums.CaseStatus
@@ -493,6 +516,7 @@ export type CaseEventUncheckedCreateWithoutCaseInput = {
   id?: bigint | number
   action: $Enums.CaseAction
   agent?: string | null
+  actor?: string | null
   reason?: string | null
   fromStatus?: $Enums.CaseStatus | null
   toStatus: $Enums.CaseStatus
@@ -533,6 +557,7 @@ export type CaseEventScalarWhereInput = {
   caseId?: Prisma.IntFilter<"CaseEvent"> | number
   action?: Prisma.EnumCaseActionFilter<"CaseEvent"> | $Enums.CaseAction
   agent?: Prisma.StringNullableFilter<"CaseEvent"> | string | null
+  actor?: Prisma.StringNullableFilter<"CaseEvent"> | string | null
   reason?: Prisma.StringNullableFilter<"CaseEvent"> | string | null
   fromStatus?: Prisma.EnumCaseStatusNullableFilter<"CaseEvent"> | $Enums.CaseStatus | null
   toStatus?: Prisma.EnumCaseStatusFilter<"CaseEvent"> | $Enums.CaseStatus
@@ -543,6 +568,7 @@ export type CaseEventCreateManyCaseInput = {
   id?: bigint | number
   action: $Enums.CaseAction
   agent?: string | null
+  actor?: string | null
   reason?: string | null
   fromStatus?: $Enums.CaseStatus | null
   toStatus: $Enums.CaseStatus
@@ -553,6 +579,7 @@ export type CaseEventUpdateWithoutCaseInput = {
   id?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   action?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
   agent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  actor?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fromStatus?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
   toStatus?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
@@ -563,6 +590,7 @@ export type CaseEventUncheckedUpdateWithoutCaseInput = {
   id?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   action?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
   agent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  actor?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fromStatus?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
   toStatus?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
@@ -573,6 +601,7 @@ export type CaseEventUncheckedUpdateManyWithoutCaseInput = {
   id?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
   action?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
   agent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  actor?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   reason?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   fromStatus?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
   toStatus?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
@@ -586,6 +615,7 @@ export type CaseEventSelect<ExtArgs extends runtime.Types.Extensions.InternalArg
   caseId?: boolean
   action?: boolean
   agent?: boolean
+  actor?: boolean
   reason?: boolean
   fromStatus?: boolean
   toStatus?: boolean
@@ -598,6 +628,7 @@ export type CaseEventSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Ext
   caseId?: boolean
   action?: boolean
   agent?: boolean
+  actor?: boolean
   reason?: boolean
   fromStatus?: boolean
   toStatus?: boolean
@@ -610,6 +641,7 @@ export type CaseEventSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Ext
   caseId?: boolean
   action?: boolean
   agent?: boolean
+  actor?: boolean
   reason?: boolean
   fromStatus?: boolean
   toStatus?: boolean
@@ -622,13 +654,14 @@ export type CaseEventSelectScalar = {
   caseId?: boolean
   action?: boolean
   agent?: boolean
+  actor?: boolean
   reason?: boolean
   fromStatus?: boolean
   toStatus?: boolean
   at?: boolean
 }
 
-export type CaseEventOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "caseId" | "action" | "agent" | "reason" | "fromStatus" | "toStatus" | "at", ExtArgs["result"]["caseEvent"]>
+export type CaseEventOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "caseId" | "action" | "agent" | "actor" | "reason" | "fromStatus" | "toStatus" | "at", ExtArgs["result"]["caseEvent"]>
 export type CaseEventInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
 }
@@ -649,6 +682,7 @@ export type $CaseEventPayload<ExtArgs extends runtime.Types.Extensions.InternalA
     caseId: number
     action: $Enums.CaseAction
     agent: string | null
+    actor: string | null
     reason: string | null
     fromStatus: $Enums.CaseStatus | null
     toStatus: $Enums.CaseStatus
@@ -1081,6 +1115,7 @@ export interface CaseEventFieldRefs {
   readonly caseId: Prisma.FieldRef<"CaseEvent", 'Int'>
   readonly action: Prisma.FieldRef<"CaseEvent", 'CaseAction'>
   readonly agent: Prisma.FieldRef<"CaseEvent", 'String'>
+  readonly actor: Prisma.FieldRef<"CaseEvent", 'String'>
   readonly reason: Prisma.FieldRef<"CaseEvent", 'String'>
   readonly fromStatus: Prisma.FieldRef<"CaseEvent", 'CaseStatus'>
   readonly toStatus: Prisma.FieldRef<"CaseEvent", 'CaseStatus'>

@@ -1,0 +1,364 @@
+// API keys of devices and integrations (kiosks, screens, other systems):
+// created, listed, rotated and revoked by an administrator, each with one
+// role and optionally limited to some services. The secret is shown once;
+// only its hash is kept (api-key-secret.ts).
+//
+// Verifying a key reads its row once per `cacheMs` per process: a revocation
+// or rotation made by this process applies at once, one made by another
+// gateway process within `cacheMs`.
+import type { Database } from '../db/prisma-client.js';
+import { isUniqueViolation } from '../db/prisma-errors.js';
+import type { ApiKey, Prisma } from '../generated/prisma/client.js';
+import type { Actor } from '../queue/actor.js';
+import { agentNameProblem } from '../queue/agent-name.js';
+import { recordAudit } from '../queue/audit.js';
+import { badInput, notFound, QueueError, type FieldIssue } from '../queue/errors.js';
+import { hashSecret, KEY_ID, keyIdOf, newKeyId, newSecret, secretMatches } from './api-key-secret.js';
+import { ROLES, type Principal, type Role } from './principal.js';
+
+export interface CreateApiKeyRequest {
+  /** What the key is for, 1 to 100 readable characters. */
+  readonly name: string;
+  /** One of ROLES; checked here, since the npm script passes what it was given. */
+  readonly role: string;
+  /** 1 to 100 ids of existing services; absent or null: every service. */
+  readonly serviceIds?: readonly number[] | null | undefined;
+}
+
+export interface ApiKeysPageRequest {
+  /** 1 to 100; 100 when absent. */
+  readonly first?: number | null | undefined;
+  /** The id of the last key of the previous page. */
+  readonly after?: string | null | undefined;
+}
+
+/** A key with its secret, which exists nowhere else. */
+export interface IssuedApiKey {
+  readonly key: ApiKey;
+  readonly secret: string;
+}
+
+export interface ApiKeyStore {
+  /**
+   * The principal of a working key's secret; null for anything else
+   * (malformed, unknown, forged, revoked, replaced by a rotation). Throws
+   * only when the database cannot answer, which says nothing of the key.
+   */
+  verify(secret: string): Promise<Principal | null>;
+  create(request: CreateApiKeyRequest, actor: Actor): Promise<IssuedApiKey>;
+  /** The key with this id, revoked or not; null when none has it. */
+  find(id: string): Promise<ApiKey | null>;
+  /** Newest first, revoked keys included. */
+  list(request?: ApiKeysPageRequest): Promise<ApiKey[]>;
+  /** A new secret for a key that is not revoked; the old one stops working. */
+  rotate(id: string, actor: Actor): Promise<IssuedApiKey>;
+  /** Revokes a key for good; a revoked key is returned as it is. */
+  revoke(id: string, actor: Actor): Promise<ApiKey>;
+  /** Whether any key is not revoked. */
+  anyActive(): Promise<boolean>;
+}
+
+export interface ApiKeyStoreOptions {
+  /** How long a key's row (or the absence of one) is trusted before it is read again; 0: read it every time. */
+  readonly cacheMs: number;
+  /** The most ids remembered, so that requests with made-up ids cannot grow memory; the oldest go first. */
+  readonly maxCachedKeys?: number;
+}
+
+export const API_KEY_LIMITS = { name: 100, services: 100, page: 100 } as const;
+const MAX_CACHED_KEYS = 10_000;
+/** `lastUsedAt` is written at most this often per key by each process. */
+const TOUCH_INTERVAL_MS = 60_000;
+/**
+ * A secret that does not match a cached hash re-reads the row when the
+ * cached one is at least this old: a key rotated on another process then
+ * works here within a second rather than within `cacheMs`, and a flood of
+ * forged secrets costs at most one read per key per second.
+ */
+const RECHECK_MS = 1_000;
+const CREATE_ATTEMPTS = 3;
+const INT4_MAX = 2_147_483_647;
+
+/** What verifying needs of a row: its hash and, unless revoked, the principal it stands for. */
+interface KnownKey {
+  readonly hash: Uint8Array;
+  readonly principal: Principal | null;
+}
+
+interface CachedLookup {
+  /** When the read started (Date.now()). */
+  readonly at: number;
+  /** Null: no key has the id. */
+  readonly found: Promise<KnownKey | null>;
+}
+
+function principalOf(row: Pick<ApiKey, 'id' | 'name' | 'role' | 'serviceIds'>): Principal {
+  return {
+    id: `key:${row.id}`,
+    kind: 'api-key',
+    name: row.name,
+    roles: new Set<Role>([row.role]),
+    agent: null,
+    services: row.serviceIds.length === 0 ? null : new Set(row.serviceIds),
+  };
+}
+
+/** Why `name` cannot name a key, as an agent's name could not name an agent. */
+function nameProblem(name: string): { rule: string; message: string } | null {
+  if (!name.isWellFormed())
+    return { rule: 'storableText', message: 'must be well-formed Unicode text without NUL characters' };
+  if (name.length > 0 && name.trim() === '') return { rule: 'notBlank', message: 'must not be blank' };
+  return agentNameProblem(name);
+}
+
+interface CheckedKey {
+  readonly name: string;
+  readonly role: Role;
+  /** Empty: every service. */
+  readonly serviceIds: number[];
+}
+
+/** Every rule that can be checked without the database, all problems at once. */
+function checkCreate(request: CreateApiKeyRequest): CheckedKey {
+  const issues: FieldIssue[] = [];
+  const problem = nameProblem(request.name);
+  if (problem) issues.push({ field: 'name', ...problem });
+  const role = ROLES.find((each) => each === request.role);
+  const roleIssue = { field: 'role', rule: 'oneOf', message: `must be one of ${ROLES.join(', ')}` };
+  if (role === undefined) issues.push(roleIssue);
+  const ids = request.serviceIds ?? null;
+  if (ids !== null) {
+    if (ids.length === 0)
+      issues.push({
+        field: 'serviceIds',
+        rule: 'minItems',
+        message: 'must name at least 1 service; leave it out for every service',
+      });
+    if (ids.length > API_KEY_LIMITS.services)
+      issues.push({
+        field: 'serviceIds',
+        rule: 'maxItems',
+        message: `must name at most ${API_KEY_LIMITS.services} services`,
+      });
+    const duplicate = ids.find((id, index) => ids.indexOf(id) !== index);
+    if (duplicate !== undefined)
+      issues.push({ field: 'serviceIds', rule: 'unique', message: `names the service ${duplicate} twice` });
+    if (role === 'ADMIN')
+      issues.push({
+        field: 'serviceIds',
+        rule: 'adminCoversAll',
+        message: 'an ADMIN key covers every service: leave serviceIds out',
+      });
+  }
+  const [first] = issues;
+  if (first !== undefined || role === undefined) throw new QueueError('BAD_USER_INPUT', first ?? roleIssue, issues);
+  return { name: request.name, role, serviceIds: ids === null ? [] : [...ids] };
+}
+
+/** NOT_FOUND naming each id (by its place in the input) that names no service. */
+async function requireServices(tx: Prisma.TransactionClient, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  const storable = ids.filter((id) => Number.isInteger(id) && id >= 1 && id <= INT4_MAX);
+  const found = new Set(
+    (await tx.service.findMany({ where: { id: { in: storable } }, select: { id: true } })).map(({ id }) => id),
+  );
+  const issues = ids.flatMap((id, index) =>
+    found.has(id) ? [] : [{ field: `serviceIds[${index}]`, rule: 'exists', message: `no service has the id ${id}` }],
+  );
+  const [first] = issues;
+  if (first) throw new QueueError('NOT_FOUND', first, issues);
+}
+
+const unknownKey = (field: string, id: string): QueueError =>
+  notFound(field, `no API key has the id ${JSON.stringify(id)}`);
+
+/** The key's row, locked until the transaction ends (so a rotation and a revocation cannot interleave). */
+async function lockedKey(tx: Prisma.TransactionClient, id: string): Promise<ApiKey> {
+  if (!KEY_ID.test(id)) throw unknownKey('id', id);
+  await tx.$queryRaw`SELECT id FROM api_keys WHERE id = ${id} FOR UPDATE`;
+  const key = await tx.apiKey.findUnique({ where: { id } });
+  if (!key) throw unknownKey('id', id);
+  return key;
+}
+
+function checkPage({ first, after }: ApiKeysPageRequest): { first: number; after: string | null } {
+  const size = first ?? API_KEY_LIMITS.page;
+  if (!Number.isInteger(size) || size < 1 || size > API_KEY_LIMITS.page)
+    throw badInput('first', 'range', `must be from 1 to ${API_KEY_LIMITS.page}`);
+  return { first: size, after: after ?? null };
+}
+
+export function createApiKeyStore(
+  db: Database,
+  { cacheMs, maxCachedKeys = MAX_CACHED_KEYS }: ApiKeyStoreOptions,
+): ApiKeyStore {
+  // Insertion order is age order: a refreshed entry is deleted and set again.
+  const cache = new Map<string, CachedLookup>();
+  /** When this process last wrote each key's `lastUsedAt`. */
+  const touched = new Map<string, number>();
+
+  const remember = <T>(map: Map<string, T>, id: string, value: T): void => {
+    map.delete(id);
+    map.set(id, value);
+    for (const oldest of map.keys()) {
+      if (map.size <= maxCachedKeys) break;
+      map.delete(oldest);
+    }
+  };
+
+  /** Reads the row now; concurrent verifications of the same id share the read. */
+  const read = (id: string): CachedLookup => {
+    const entry: CachedLookup = {
+      at: Date.now(),
+      found: db.apiKey
+        .findUnique({
+          where: { id },
+          select: { id: true, name: true, role: true, serviceIds: true, secretHash: true, revokedAt: true },
+        })
+        .then((row) =>
+          row === null ? null : { hash: row.secretHash, principal: row.revokedAt === null ? principalOf(row) : null },
+        ),
+    };
+    if (cacheMs > 0) {
+      remember(cache, id, entry);
+      // A failed read is not an answer: the next verification tries again.
+      entry.found.catch(() => {
+        if (cache.get(id) === entry) cache.delete(id);
+      });
+    }
+    return entry;
+  };
+
+  const lookup = (id: string): CachedLookup => {
+    const hit = cache.get(id);
+    return hit !== undefined && Date.now() - hit.at < cacheMs ? hit : read(id);
+  };
+
+  /** Records the use, at most once a minute per key; the request neither waits for it nor fails with it. */
+  const touch = (id: string): void => {
+    const now = Date.now();
+    const last = touched.get(id);
+    if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return;
+    remember(touched, id, now);
+    db.$executeRaw`UPDATE api_keys SET last_used_at = now() WHERE id = ${id}`.catch(() => undefined);
+  };
+
+  /** Forgets what this process knew of the key, after a change to it has committed. */
+  const forget = (id: string): void => {
+    cache.delete(id);
+  };
+
+  return {
+    async verify(secret) {
+      const id = keyIdOf(secret);
+      if (id === undefined) return null;
+      let entry = lookup(id);
+      let known = await entry.found;
+      let matches = known !== null && secretMatches(secret, known.hash);
+      if (known?.principal && !matches && Date.now() - entry.at >= RECHECK_MS) {
+        entry = read(id);
+        known = await entry.found;
+        matches = known !== null && secretMatches(secret, known.hash);
+      }
+      if (!known?.principal || !matches) return null;
+      touch(id);
+      return known.principal;
+    },
+
+    async create(request, actor) {
+      const { name, role, serviceIds } = checkCreate(request);
+      for (let attempt = 1; ; attempt += 1) {
+        const id = newKeyId();
+        const secret = newSecret(id);
+        try {
+          const key = await db.$transaction(async (tx) => {
+            await requireServices(tx, serviceIds);
+            const created = await tx.apiKey.create({
+              data: { id, name, role, serviceIds, secretHash: new Uint8Array(hashSecret(secret)), createdBy: actor.id },
+            });
+            await recordAudit(tx, actor, {
+              action: 'apiKey.create',
+              entity: 'apiKey',
+              entityId: id,
+              changes: [
+                { field: 'name', before: null, after: name },
+                { field: 'role', before: null, after: role },
+                // As the API shows it: null for every service.
+                { field: 'serviceIds', before: null, after: serviceIds.length === 0 ? null : serviceIds },
+              ],
+            });
+            return created;
+          });
+          // This process may have cached "no such id" for it.
+          forget(id);
+          return { key, secret };
+        } catch (error) {
+          // Two keys drew the same 60-bit id: draw again.
+          if (attempt < CREATE_ATTEMPTS && isUniqueViolation(error)) continue;
+          throw error;
+        }
+      }
+    },
+
+    async find(id) {
+      return KEY_ID.test(id) ? db.apiKey.findUnique({ where: { id } }) : null;
+    },
+
+    async list(request = {}) {
+      const { first, after } = checkPage(request);
+      let where: Prisma.ApiKeyWhereInput = {};
+      if (after !== null) {
+        const cursor = KEY_ID.test(after)
+          ? await db.apiKey.findUnique({ where: { id: after }, select: { createdAt: true } })
+          : null;
+        if (!cursor) throw unknownKey('after', after);
+        where = { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: after } }] };
+      }
+      return db.apiKey.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: first });
+    },
+
+    async rotate(id, actor) {
+      const issued = await db.$transaction(async (tx) => {
+        const before = await lockedKey(tx, id);
+        if (before.revokedAt !== null)
+          throw badInput('id', 'revoked', `the API key ${JSON.stringify(id)} is revoked: create a new one`);
+        const secret = newSecret(id);
+        const hash = new Uint8Array(hashSecret(secret));
+        // The database's clock, as for every other time the gateway records.
+        await tx.$executeRaw`UPDATE api_keys SET secret_hash = ${hash}, rotated_at = now() WHERE id = ${id}`;
+        const after = await tx.apiKey.findUniqueOrThrow({ where: { id } });
+        await recordAudit(tx, actor, {
+          action: 'apiKey.rotate',
+          entity: 'apiKey',
+          entityId: id,
+          changes: [{ field: 'rotatedAt', before: before.rotatedAt, after: after.rotatedAt }],
+        });
+        return { key: after, secret };
+      });
+      forget(id);
+      return issued;
+    },
+
+    async revoke(id, actor) {
+      const key = await db.$transaction(async (tx) => {
+        const before = await lockedKey(tx, id);
+        if (before.revokedAt !== null) return before;
+        await tx.$executeRaw`UPDATE api_keys SET revoked_at = now() WHERE id = ${id}`;
+        const after = await tx.apiKey.findUniqueOrThrow({ where: { id } });
+        await recordAudit(tx, actor, {
+          action: 'apiKey.revoke',
+          entity: 'apiKey',
+          entityId: id,
+          changes: [{ field: 'revokedAt', before: null, after: after.revokedAt }],
+        });
+        return after;
+      });
+      forget(id);
+      return key;
+    },
+
+    async anyActive() {
+      return (await db.apiKey.findFirst({ where: { revokedAt: null }, select: { id: true } })) !== null;
+    },
+  };
+}
