@@ -145,6 +145,8 @@ describe('classifications and procedures', () => {
       services.createService(t.db, { name: 'One' }, admin),
       services.createService(t.db, { name: 'Two' }, admin),
     ]);
+    // Created at once, so either may have the lower id; the log lists ids in ascending order.
+    const both = [one.id, two.id].sort((a, b) => a - b);
     const code = unique('CLS');
     await referenceData.createClassification(t.db, { code, name: 'General', serviceIds: [two.id, one.id] }, admin);
     await referenceData.updateClassification(t.db, code, { serviceIds: [one.id] }, other);
@@ -159,7 +161,7 @@ describe('classifications and procedures', () => {
           { field: 'code', before: null, after: JSON.stringify(code) },
           { field: 'name', before: null, after: '"General"' },
           { field: 'active', before: null, after: 'true' },
-          { field: 'serviceIds', before: null, after: JSON.stringify([one.id, two.id]) },
+          { field: 'serviceIds', before: null, after: JSON.stringify(both) },
         ],
       },
       {
@@ -168,7 +170,7 @@ describe('classifications and procedures', () => {
         changes: [
           {
             field: 'serviceIds',
-            before: JSON.stringify([one.id, two.id]),
+            before: JSON.stringify(both),
             after: JSON.stringify([one.id]),
           },
         ],
