@@ -113,7 +113,10 @@ describe('schema-aware fuzz', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase(inject('serverUrl'));
-    gateway = await startGateway(loadConfig({ DATABASE_URL: database.url, PORT: '0' }), log);
+    // Open for good: the fuzz calls createApiKey too, and in the default mode
+    // (auto) the first key would close the gateway, leaving the rest of the
+    // run to 401s and rate limits instead of the queue's rules.
+    gateway = await startGateway(loadConfig({ DATABASE_URL: database.url, PORT: '0', AUTH_MODE: 'open' }), log);
   });
 
   afterAll(async () => {
@@ -171,6 +174,9 @@ describe('schema-aware fuzz', () => {
           `${seed}: the property failed (see the findings above) or ran past its time budget`,
         ).toBe(false);
         expect(ledger.sent).toBeGreaterThanOrEqual(REQUESTS);
+        // The run reached the queue's rules: the open gateway never turned requests away at the door.
+        expect(ledger.codes.get('UNAUTHENTICATED') ?? 0).toBe(0);
+        expect(ledger.codes.get('RATE_LIMITED') ?? 0).toBe(0);
         // The checks are not vacuous: each corruption of the consistent database is noticed.
         expect(await unnoticedCorruptions(sql, ledger)).toEqual([]);
       } finally {
