@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ClientRequestArgs } from 'node:http';
 import { createConnection, type Socket } from 'node:net';
-import pg from 'pg';
+import type pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,13 +18,7 @@ import {
 } from '../../src/generated/operations/graphql.js';
 import { expectData, graphqlClient, type Client } from '../helpers/graphql-client.js';
 import { liveClient, webSocketUrl, type LiveClient } from '../helpers/live-client.js';
-import {
-  embeddedDatabaseUrl,
-  startGatewayProcess,
-  stopAllGatewayProcesses,
-  temporaryDataFolder,
-  type GatewayProcess,
-} from './helpers/gateway-process.js';
+import { startProcessPair, type GatewayProcess, type ProcessPair } from './helpers/gateway-process.js';
 
 const BURST = 1_000;
 const BURST_CONCURRENCY = 32;
@@ -32,7 +26,7 @@ const BURST_CONCURRENCY = 32;
 const KEEP_ALIVE_MS = 1_000;
 const MIB = 1024 * 1024;
 
-let folder: Awaited<ReturnType<typeof temporaryDataFolder>> | undefined;
+let pair: ProcessPair | undefined;
 let first: GatewayProcess;
 let second: GatewayProcess;
 let sql: pg.Client | undefined;
@@ -40,21 +34,14 @@ let requests: Client[];
 const clients: LiveClient[] = [];
 
 beforeAll(async () => {
-  const { dataDir } = (folder = await temporaryDataFolder());
-  const env = { LIVE_KEEP_ALIVE_MS: String(KEEP_ALIVE_MS) };
-  first = await startGatewayProcess({ ...env, EMBEDDED_PG_DATA_DIR: dataDir });
-  const databaseUrl = await embeddedDatabaseUrl(first, dataDir);
-  second = await startGatewayProcess({ ...env, DATABASE_URL: databaseUrl });
-  sql = new pg.Client({ connectionString: databaseUrl });
-  await sql.connect();
+  pair = await startProcessPair({ LIVE_KEEP_ALIVE_MS: String(KEEP_ALIVE_MS) });
+  ({ first, second, sql } = pair);
   requests = [graphqlClient(first.url), graphqlClient(second.url)];
 });
 
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.close()));
-  await sql?.end();
-  await stopAllGatewayProcesses();
-  await folder?.remove();
+  await pair?.stop();
 });
 
 const newService = async (code: string): Promise<number> =>

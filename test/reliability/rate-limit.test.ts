@@ -7,15 +7,8 @@
 // below the 2 × limit two unshared processes would accept), and once the
 // window has passed they are accepted again.
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  embeddedDatabaseUrl,
-  startGatewayProcess,
-  stopAllGatewayProcesses,
-  temporaryDataFolder,
-  type GatewayProcess,
-} from './helpers/gateway-process.js';
+import { startProcessPair, type GatewayProcess, type ProcessPair } from './helpers/gateway-process.js';
 
 const LIMIT = 20;
 const WINDOW_MS = 5_000;
@@ -31,30 +24,21 @@ const REQUESTS = 60;
  */
 const SLACK = 8;
 
-let folder: Awaited<ReturnType<typeof temporaryDataFolder>> | undefined;
+let pair: ProcessPair | undefined;
 let gateways: GatewayProcess[];
-let sql: pg.Client | undefined;
 
 beforeAll(async () => {
-  const { dataDir } = (folder = await temporaryDataFolder());
-  const env = {
+  pair = await startProcessPair({
     AUTH_MODE: 'required',
     RATE_LIMIT_PER_ADDRESS: String(LIMIT),
     RATE_LIMIT_WINDOW_MS: String(WINDOW_MS),
     RATE_LIMIT_SYNC_MS: String(SYNC_MS),
-  };
-  const first = await startGatewayProcess({ ...env, EMBEDDED_PG_DATA_DIR: dataDir });
-  const databaseUrl = await embeddedDatabaseUrl(first, dataDir);
-  const second = await startGatewayProcess({ ...env, DATABASE_URL: databaseUrl });
-  gateways = [first, second];
-  sql = new pg.Client({ connectionString: databaseUrl });
-  await sql.connect();
+  });
+  gateways = [pair.first, pair.second];
 });
 
 afterAll(async () => {
-  await sql?.end();
-  await stopAllGatewayProcesses();
-  await folder?.remove();
+  await pair?.stop();
 });
 
 interface Answer {
@@ -141,7 +125,7 @@ describe('rate limits across two gateway processes', () => {
 
     // The shared count is what both accepted (refusals are not counted), once both have synced.
     await sleep(4 * SYNC_MS);
-    const stored = await sql?.query<{ count: number }>(
+    const stored = await pair?.sql.query<{ count: number }>(
       `SELECT count FROM rate_limit_counts WHERE key = 'a:127.0.0.1' AND "window" = $1`,
       [window],
     );

@@ -2,7 +2,7 @@
 // server, the second pointed at it by DATABASE_URL: agents calling next on
 // both, while cases are enqueued through both, get every case exactly once,
 // each service's cases in queue order.
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CallNextDocument,
@@ -12,36 +12,24 @@ import {
 } from '../../src/generated/operations/graphql.js';
 import { expectData, graphqlClient, type Client } from '../helpers/graphql-client.js';
 import { expectHandedOutInQueueOrder, type HandOut } from '../helpers/hand-outs.js';
-import {
-  embeddedDatabaseUrl,
-  startGatewayProcess,
-  stopAllGatewayProcesses,
-  temporaryDataFolder,
-  type GatewayProcess,
-} from './helpers/gateway-process.js';
+import { startProcessPair, type GatewayProcess, type ProcessPair } from './helpers/gateway-process.js';
 
 const CASES = 400;
 /** Bounds each agent's loop: far more calls than cases, so only a bug reaches it. */
 const MAX_CALLS_PER_AGENT = 5_000;
 
-let folder: Awaited<ReturnType<typeof temporaryDataFolder>> | undefined;
+let pair: ProcessPair | undefined;
 let first: GatewayProcess;
 let second: GatewayProcess;
 let sql: pg.Client | undefined;
 
 beforeAll(async () => {
-  const { dataDir } = (folder = await temporaryDataFolder());
-  first = await startGatewayProcess({ EMBEDDED_PG_DATA_DIR: dataDir });
-  const databaseUrl = await embeddedDatabaseUrl(first, dataDir);
-  second = await startGatewayProcess({ DATABASE_URL: databaseUrl });
-  sql = new pg.Client({ connectionString: databaseUrl });
-  await sql.connect();
+  pair = await startProcessPair();
+  ({ first, second, sql } = pair);
 });
 
 afterAll(async () => {
-  await sql?.end();
-  await stopAllGatewayProcesses();
-  await folder?.remove();
+  await pair?.stop();
 });
 
 describe('two gateway processes on one database', () => {

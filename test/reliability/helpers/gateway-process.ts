@@ -6,6 +6,7 @@ import { chmod, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { PROJECT_ROOT } from '../../../src/config.js';
 import { stopOrphan } from '../../../src/db/orphan-postgres.js';
 import { commandLine, parentPid, postgresServersOn } from '../../../src/db/process-info.js';
@@ -138,6 +139,39 @@ export async function embeddedDatabaseUrl(gateway: GatewayProcess, dataDir: stri
   if (!port) throw new Error(`the gateway did not say where its PostgreSQL listens:\n${gateway.output()}`);
   const password = (await readFile(`${dataDir}.password`, 'utf8')).trim();
   return `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+}
+
+/** Two gateway processes on one database (the first's embedded server), and a SQL client of it. */
+export interface ProcessPair {
+  readonly first: GatewayProcess;
+  readonly second: GatewayProcess;
+  /** Direct SQL on their database, for checking what was stored. */
+  readonly sql: pg.Client;
+  /** Closes the client, stops every gateway and removes the data folder (for afterAll). */
+  stop(): Promise<void>;
+}
+
+/** `env` goes to both processes; the first starts the embedded server, the second uses it. */
+export async function startProcessPair(env: Readonly<Record<string, string>> = {}): Promise<ProcessPair> {
+  const folder = await temporaryDataFolder();
+  let sql: pg.Client | undefined;
+  const stop = async () => {
+    await sql?.end();
+    await stopAllGatewayProcesses();
+    await folder.remove();
+  };
+  try {
+    const first = await startGatewayProcess({ ...env, EMBEDDED_PG_DATA_DIR: folder.dataDir });
+    const databaseUrl = await embeddedDatabaseUrl(first, folder.dataDir);
+    const second = await startGatewayProcess({ ...env, DATABASE_URL: databaseUrl });
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    sql = client;
+    return { first, second, sql: client, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 /** Child processes of `pid` whose command line contains `marker`. */
