@@ -13,6 +13,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { loadConfig, PROJECT_ROOT } from '../src/config.js';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
+import { sessionOptions } from '../src/db/session-settings.js';
 
 const VERSIONS_DIR = join(PROJECT_ROOT, 'scripts', 'postgres-versions');
 // A hung run must not eat CI's whole time budget; a full run takes about a minute.
@@ -107,7 +108,7 @@ function vitest(url: string, reportFile: string): Promise<number | null> {
 }
 
 async function serverVersion(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
+  const client = new pg.Client({ connectionString: url, options: sessionOptions() });
   await client.connect();
   try {
     const { rows } = await client.query<{ version: string }>('SELECT version()');

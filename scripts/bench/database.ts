@@ -1,6 +1,7 @@
 // Direct SQL the benchmark needs around the rows: filling queues fast and
 // reading the server's settings. Not measured.
 import pg from 'pg';
+import { sessionOptions } from '../../src/db/session-settings.js';
 
 export interface ServerFacts {
   readonly version: string;
@@ -37,7 +38,7 @@ export class BenchDatabase {
   private constructor(private readonly client: pg.Client) {}
 
   static async connect(url: string): Promise<BenchDatabase> {
-    const client = new pg.Client({ connectionString: url, statement_timeout: 120_000 });
+    const client = new pg.Client({ connectionString: url, statement_timeout: 120_000, options: sessionOptions() });
     // A server going away (Ctrl-C reaches it too) fails the next query; without a listener it would crash the clean-up.
     client.on('error', () => undefined);
     await client.connect();

@@ -9,6 +9,7 @@ import { createClient, type Client } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { z } from 'zod';
+import { sessionOptions } from '../../src/db/session-settings.js';
 import { latency } from './stats.js';
 import {
   cpuSecondsSince,
@@ -56,7 +57,7 @@ async function waitFor(condition: () => boolean, deadlineMs: number): Promise<bo
 
 async function main(): Promise<void> {
   const settings = workerSettings(settingsSchema);
-  const database = new pg.Client({ connectionString: settings.databaseUrl });
+  const database = new pg.Client({ connectionString: settings.databaseUrl, options: sessionOptions() });
   await database.connect();
   const { rows } = await database.query<{ id: number }>(
     `SELECT id FROM cases WHERE service_id = $1 AND status = 'WAITING' ORDER BY queued_at, queue_seq`,

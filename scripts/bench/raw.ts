@@ -7,6 +7,7 @@
 //           queue filled beforehand; an empty claim (queue ran dry) is an error.
 import pg from 'pg';
 import { z } from 'zod';
+import { sessionOptions } from '../../src/db/session-settings.js';
 import { latency } from './stats.js';
 import {
   cpuSecondsSince,
@@ -40,7 +41,11 @@ interface Tally {
 
 async function main(): Promise<void> {
   const settings = workerSettings(settingsSchema);
-  const pool = new pg.Pool({ connectionString: settings.databaseUrl, max: settings.connections });
+  const pool = new pg.Pool({
+    connectionString: settings.databaseUrl,
+    max: settings.connections,
+    options: sessionOptions(),
+  });
   // An idle connection that breaks is replaced on the next query; the loops count failed queries.
   pool.on('error', () => undefined);
   let ticket = 0;

@@ -3,6 +3,7 @@
 // datamodel). Prisma's own introspection cannot read PostgreSQL catalogs
 // through the driver adapter, so this asks the catalogs directly.
 import pg from 'pg';
+import { sessionOptions } from './session-settings.js';
 
 export interface Catalog {
   readonly columns: string[];
@@ -14,7 +15,7 @@ export interface Catalog {
 const IGNORED_TABLE = '_prisma_migrations';
 
 export async function readCatalog(databaseUrl: string): Promise<Catalog> {
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = new pg.Client({ connectionString: databaseUrl, options: sessionOptions() });
   await client.connect();
   try {
     const rows = async (sql: string): Promise<string[]> =>

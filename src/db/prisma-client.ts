@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import pg, { type PoolConfig } from 'pg';
 import type { Config } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { sessionOptions } from './session-settings.js';
 
 export type Database = PrismaClient;
 
@@ -52,14 +53,13 @@ export function poolConfig(
   poolSize: number,
   { planOnce = false, timeouts }: Pick<DatabaseClientOptions, 'planOnce' | 'timeouts'> = {},
 ): PoolConfig {
-  const settings = [
-    ...(timeouts ? [`statement_timeout=${timeouts.statementMs}`, `lock_timeout=${timeouts.lockMs}`] : []),
-    ...(planOnce ? ['plan_cache_mode=force_generic_plan'] : []),
-  ];
   return {
     connectionString: databaseUrl,
     max: poolSize,
-    ...(settings.length > 0 ? { options: settings.map((setting) => `-c ${setting}`).join(' ') } : {}),
+    options: sessionOptions({
+      ...(timeouts ? { statement_timeout: timeouts.statementMs, lock_timeout: timeouts.lockMs } : {}),
+      ...(planOnce ? { plan_cache_mode: 'force_generic_plan' } : {}),
+    }),
     ...(timeouts
       ? {
           // A frozen or unreachable server cannot enforce its own timeout: the

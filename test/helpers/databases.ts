@@ -2,6 +2,7 @@
 // different files never see each other's rows and can run concurrently.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { sessionOptions } from '../../src/db/session-settings.js';
 
 export const TEMPLATE_DATABASE = 'gateway_test_template';
 // Copying a template fails while another copy of it is being made, so
@@ -29,8 +30,23 @@ async function asAdmin<T>(serverUrl: string, use: (client: pg.Client) => Promise
   }
 }
 
+export interface TestDatabaseOptions {
+  /** A copy of the migrated template (the default), or an empty database with `false`. */
+  readonly migrated?: boolean;
+  /**
+   * Defaults of every session on the database (`ALTER DATABASE ... SET`), set
+   * before anyone connects, e.g. `{ timezone: 'America/St_Johns' }`.
+   */
+  readonly settings?: Readonly<Record<string, string>>;
+}
+
+const SETTING_NAME = /^[a-z_][a-z0-9_.]*$/i;
+
 /** A new database: a copy of the migrated template, or empty with `migrated: false`. */
-export async function createTestDatabase(serverUrl: string, { migrated = true } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  serverUrl: string,
+  { migrated = true, settings = {} }: TestDatabaseOptions = {},
+): Promise<TestDatabase> {
   const name = `gateway_test_${randomBytes(6).toString('hex')}`;
   await asAdmin(serverUrl, async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [CREATE_LOCK]);
@@ -38,6 +54,10 @@ export async function createTestDatabase(serverUrl: string, { migrated = true } 
       await client.query(`CREATE DATABASE ${name} TEMPLATE ${migrated ? TEMPLATE_DATABASE : 'template0'}`);
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [CREATE_LOCK]);
+    }
+    for (const [setting, value] of Object.entries(settings)) {
+      if (!SETTING_NAME.test(setting)) throw new Error(`not a setting name: ${JSON.stringify(setting)}`);
+      await client.query(`ALTER DATABASE ${name} SET ${setting} = ${client.escapeLiteral(value)}`);
     }
   });
   return {
@@ -50,13 +70,15 @@ export async function createTestDatabase(serverUrl: string, { migrated = true } 
 }
 
 /**
- * A plain pg pool for a test's own SQL. `pool.end()` resolves before its
- * connections have closed, so the `DROP DATABASE ... WITH (FORCE)` that
- * follows may terminate one still closing; without a listener that error
- * would surface as an uncaught exception of the run.
+ * A plain pg pool for a test's own SQL, its sessions set as the gateway's
+ * (in UTC, so `current_date` is a UTC service's day whatever the server's
+ * zone). `pool.end()` resolves before its connections have closed, so the
+ * `DROP DATABASE ... WITH (FORCE)` that follows may terminate one still
+ * closing; without a listener that error would surface as an uncaught
+ * exception of the run.
  */
 export function testPool(url: string, max: number): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max });
+  const pool = new pg.Pool({ connectionString: url, max, options: sessionOptions() });
   pool.on('error', () => undefined);
   return pool;
 }

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { createDatabaseClient, type Database } from '../../src/db/prisma-client.js';
 import { startGateway, type Gateway, type GatewayHooks } from '../../src/gateway.js';
 import { silentLogger, type Logger } from '../../src/log.js';
-import { createTestDatabase, testPool } from './databases.js';
+import { createTestDatabase, testPool, type TestDatabaseOptions } from './databases.js';
 import { graphqlClient, type Client } from './graphql-client.js';
 
 export interface TestGateway {
@@ -20,14 +20,16 @@ export interface TestGateway {
 
 /**
  * `env` adds or overrides settings, e.g. `{ HTTP_HEADERS_TIMEOUT_MS: '1000' }` for short deadlines;
- * `log` receives the gateway's log (nothing is written unless given).
+ * `log` receives the gateway's log (nothing is written unless given); `databaseOptions` says how
+ * its database is made, e.g. `{ settings: { timezone: 'America/St_Johns' } }` for a server's defaults.
  */
 export async function startTestGateway(
   hooks: GatewayHooks = {},
   env: Readonly<Record<string, string>> = {},
   log: Logger = silentLogger,
+  databaseOptions: Pick<TestDatabaseOptions, 'settings'> = {},
 ): Promise<TestGateway> {
-  const database = await createTestDatabase(inject('serverUrl'));
+  const database = await createTestDatabase(inject('serverUrl'), databaseOptions);
   // Open unless a test asks otherwise: tests create keys in open gateways, which in
   // the default mode (auto) would start requiring credentials within seconds.
   const config = loadConfig({
