@@ -81,6 +81,8 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
     // Called only once connected, after `live` below exists.
     onNotification: (payload) => live.changed(payload),
     onConnected: () => live.resync(),
+    // A follow that stopped waiting for an open writer: once that writer has ended, its change is read.
+    onCaughtUp: (serviceId) => live.resync(serviceId),
   });
   const live = createLiveHub({ db, announcements: listener, log, minIntervalMs: config.live.minIntervalMs });
   await listener.ready;

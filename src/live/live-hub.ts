@@ -28,8 +28,12 @@ export interface LiveHub {
   followCase(request: FollowCaseRequest, actor: Actor): Promise<AsyncIterableIterator<CaseState>>;
   /** A notification's payload from the database. */
   changed(payload: string): void;
-  /** The database listener (re)connected: whatever happened meanwhile was not heard, so every state is read again. */
-  resync(): void;
+  /**
+   * Changes may have gone unheard, so states are read again: every one when
+   * the database listener (re)connected, one service's when the writers its
+   * follow stopped waiting for have ended (src/db/change-listener.ts).
+   */
+  resync(serviceId?: number): void;
   /** Services with subscribers in this process. */
   followedServices(): number;
   /** Ends every subscription. */
@@ -60,7 +64,8 @@ export function createLiveHub({ db, announcements, log, minIntervalMs }: LiveHub
     if (!feed) {
       const created: ServiceFeed = new ServiceFeed(serviceId, {
         db,
-        // Announced from the moment the follow lock is held; the feed's first read comes after.
+        // Announced once the follow's row is committed; the feed's first read waits for the writers
+        // that looked before it (or for the listener's bound, then `resync(serviceId)` follows).
         announced: announcements.follow(serviceId),
         minIntervalMs,
         failures,
@@ -105,8 +110,9 @@ export function createLiveHub({ db, announcements, log, minIntervalMs }: LiveHub
       }
       feeds.get(change.serviceId)?.changed(change);
     },
-    resync() {
-      for (const feed of feeds.values()) feed.requestRead();
+    resync(serviceId) {
+      if (serviceId !== undefined) feeds.get(serviceId)?.requestRead();
+      else for (const feed of feeds.values()) feed.requestRead();
     },
     followedServices: () => feeds.size,
     stop() {
