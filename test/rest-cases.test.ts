@@ -543,6 +543,32 @@ describe('Idempotency-Key', () => {
     expect(await rowCounts(t.sql)).toEqual(before);
   });
 
+  it('answers a retry with the first case after the classification and procedure it named were deactivated', async () => {
+    const classification = await given.classification(t.db);
+    const procedure = await given.procedure(t.db, { options: { create: [{ extRef: 'opt', name: 'Option' }] } });
+    const named = JSON.stringify({
+      ServiceId: 2,
+      Subject: 'named references',
+      ClassificationCode: classification.code,
+      ProcedureExtRef: procedure.extRef,
+      ProcedureOptionExtRef: 'opt',
+    });
+    const key = randomUUID();
+    const first = await post(named, { 'idempotency-key': key });
+    expect(first.status).toBe(200);
+    await t.db.classification.update({ where: { id: classification.id }, data: { active: false } });
+    await t.db.procedure.update({ where: { id: procedure.id }, data: { active: false } });
+    const before = await rowCounts(t.sql);
+    const again = await post(named, { 'idempotency-key': key });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    // A new request naming them is refused by the rule, as before.
+    const fresh = await post(named, { 'idempotency-key': randomUUID() });
+    expect(fresh.status).toBe(400);
+    expect(fresh.body).toMatchObject({ Code: 'BAD_USER_INPUT', Field: 'ClassificationCode', Rule: 'active' });
+    expect(await rowCounts(t.sql)).toEqual(before);
+  });
+
   it('checks the key by the domain rules, naming the header', async () => {
     const before = await rowCounts(t.sql);
     const answer = await post(body('long key'), { 'idempotency-key': 'k'.repeat(101) });

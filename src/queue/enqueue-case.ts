@@ -1,7 +1,9 @@
 // Enqueue: a new case joins the back of its service's queue, with a ticket.
 //
 // Each request is validated on its own (input rules, then the classification
-// and procedure it names), so a bad request fails alone and early. Valid ones
+// and procedure it names), so a bad request fails alone and early; a retry
+// whose idempotency key already made a case gets that case, whatever rule
+// would refuse it now. Valid ones
 // go through group commit: requests that arrive while a write is in flight
 // are written together, in arrival order, by one statement under their
 // services' locks (enqueue-statement.ts holds the FIFO and ticket rules).
@@ -19,7 +21,7 @@ import { coversService, type Actor } from './actor.js';
 import { requireService, scopedIdempotencyKey } from './actor-rules.js';
 import { propertiesByCase } from './case-reads.js';
 import { enqueueSql, requestHash, type EnqueueOutcome, type LockMode } from './enqueue-statement.js';
-import { badInput, conflict, forbidden, notFound, type QueueError } from './errors.js';
+import { badInput, conflict, forbidden, notFound, QueueError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import { caseEnqueueRules, parseInput, type CaseEnqueue, type CaseEnqueueRequest } from './input-rules.js';
 import { standings, type Standing } from './queue-reads.js';
@@ -89,20 +91,43 @@ async function storedCase(db: Database, row: Case): Promise<EnqueuedCase> {
 }
 
 /**
+ * The case an earlier request of the same credential with the same
+ * idempotency key created (a conflict when that request asked for something
+ * else), or undefined when there is none.
+ */
+async function earlierCase(db: Database, { input, actor }: Enqueue): Promise<EnqueuedCase | QueueError | undefined> {
+  const key = scopedIdempotencyKey(actor, input.idempotencyKey);
+  if (key === null) return undefined;
+  const earlier = await db.case.findUnique({ where: { idempotencyKey: key } });
+  if (!earlier) return undefined;
+  if (earlier.requestHash === requestHash(input)) return storedCase(db, earlier);
+  return conflict('idempotencyKey', 'was used before for a different request');
+}
+
+/**
+ * Idempotency comes first: a retry gets the case its key created whatever
+ * changed since (a classification, procedure, service or customer
+ * deactivated), so a rule the request broke is told only when its key
+ * names no case. Looked up only once a rule refused, so a request that
+ * passes pays nothing for it; the statement applies the same order to the
+ * rules it checks (whyNothingWasWritten).
+ */
+async function unlessRetried(db: Database, request: Enqueue, refusal: unknown): Promise<EnqueuedCase> {
+  const retried = refusal instanceof QueueError ? await earlierCase(db, request) : undefined;
+  if (retried === undefined) throw refusal;
+  if (retried instanceof QueueError) throw retried;
+  return retried;
+}
+
+/**
  * Nothing was written for this request: a retry, a service the credential
  * may not act on, or a reference that names nothing usable. (The statement
  * leaves a row out of a service outside the credential's limit without
  * saying so; this read tells it from the other reasons.)
  */
 async function whyNothingWasWritten(db: Database, { input, actor }: Enqueue): Promise<EnqueuedCase | QueueError> {
-  const key = scopedIdempotencyKey(actor, input.idempotencyKey);
-  if (key !== null) {
-    const earlier = await db.case.findUnique({ where: { idempotencyKey: key } });
-    if (earlier) {
-      if (earlier.requestHash === requestHash(input)) return storedCase(db, earlier);
-      return conflict('idempotencyKey', 'was used before for a different request');
-    }
-  }
+  const retried = await earlierCase(db, { input, actor });
+  if (retried) return retried;
   const service =
     input.serviceId !== null
       ? await db.service.findUnique({
@@ -258,8 +283,12 @@ export function createEnqueuer(db: Database, hot: Database = db, { maxWaiting = 
       // Refused early when the id says so; the statement applies the limit to
       // whatever service it resolves, which covers `serviceIdExtRef`.
       if (input.serviceId !== null) requireService(actor, input.serviceId, 'serviceId');
-      await checkCaseReferences(db, input);
       const item = { input, actor };
+      try {
+        await checkCaseReferences(db, input);
+      } catch (refusal) {
+        return unlessRetried(db, item, refusal);
+      }
       const written = await shared.submit('', item);
       if (!(written instanceof Held)) return written;
       const waited = await waiting.submit(String(written.heldServiceId), item);
