@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { MIGRATIONS_DIR } from '../src/config.js';
 import { applyPendingMigrations } from '../src/db/migrations.js';
+import { sessionOptions } from '../src/db/session-settings.js';
 import { startScratchPostgres } from '../src/db/scratch-postgres.js';
 import type { Prisma } from '../src/generated/prisma/client.js';
 import { CANDIDATES, callNextSql } from '../src/queue/call-next.js';
@@ -66,8 +67,9 @@ const FILL = [
           CASE WHEN g > 50 THEN now() - g * interval '30 seconds' END, CASE WHEN g > 50 THEN now() - g * interval '20 seconds' END,
           now(), CASE WHEN g <= 50 THEN 'ENQUEUE' ELSE 'COMPLETE' END::case_action
      FROM generate_series(1, 250) g`,
-  `INSERT INTO ticket_counters (service_id, day, last_number)
-   SELECT service_id, ticket_day, max(ticket_number) FROM cases GROUP BY service_id, ticket_day`,
+  `INSERT INTO ticket_counters (service_id, day, started_on, last_number)
+   SELECT DISTINCT ON (service_id) service_id, ticket_day, ticket_day, max(ticket_number) FROM cases
+    GROUP BY service_id, ticket_day ORDER BY service_id, ticket_day DESC`,
   `ANALYZE`,
 ];
 
@@ -219,7 +221,7 @@ async function main(): Promise<void> {
   const server = await startScratchPostgres();
   try {
     await applyPendingMigrations(server.url, MIGRATIONS_DIR);
-    const client = new pg.Client({ connectionString: server.url });
+    const client = new pg.Client({ connectionString: server.url, options: sessionOptions() });
     await client.connect();
     try {
       const settings = await client.query<{ name: string; setting: string }>(

@@ -151,3 +151,47 @@ describe('upgrading a database that has cases', () => {
     }
   });
 });
+
+describe('upgrading to one ticket counter per service', () => {
+  it("keeps each service's latest day, past every number an open case holds", async () => {
+    const { migrationDirectories, ...list } = await readMigrations(MIGRATIONS_DIR);
+    const before = migrationDirectories.filter((migration) => migration.path < '20261205214419');
+    expect(before.length).toBe(migrationDirectories.length - 1);
+    const url = await emptyDatabase();
+    await withSchemaEngine(url, (engine) =>
+      engine.applyMigrations({
+        migrationsList: { ...list, migrationDirectories: before },
+        filters: { externalTables: [], externalEnums: [] },
+      }),
+    );
+    // Service 1: yesterday's Q005 still waits while today's numbering has reached 3 (the old
+    // rule's duplicate tickets). Service 2: yesterday's cases are all closed.
+    await execute(
+      url,
+      `INSERT INTO services (id, name, queue_code) VALUES (1, 'Busy', 'Q'), (2, 'Quiet', 'R');
+       INSERT INTO cases (service_id, status, ticket_day, ticket_number, ticket) VALUES
+         (1, 'WAITING', '2026-12-04', 5, 'Q005'), (1, 'COMPLETED', '2026-12-04', 6, 'Q006'),
+         (1, 'WAITING', '2026-12-05', 3, 'Q003'), (2, 'COMPLETED', '2026-12-04', 9, 'R009');
+       INSERT INTO ticket_counters (service_id, day, last_number) VALUES
+         (1, '2026-12-04', 6), (1, '2026-12-05', 3), (2, '2026-12-04', 9);`,
+    );
+    await applyPendingMigrations(url, MIGRATIONS_DIR);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        `SELECT service_id, day::text, started_on::text, last_number FROM ticket_counters ORDER BY service_id`,
+      );
+      expect(rows).toEqual([
+        { service_id: 1, day: '2026-12-05', started_on: '2026-12-05', last_number: 5 },
+        { service_id: 2, day: '2026-12-04', started_on: '2026-12-04', last_number: 9 },
+      ]);
+      const { rows: seqs } = await client.query(
+        `SELECT count(*)::int AS kept FROM cases WHERE enqueue_seq IS NOT NULL`,
+      );
+      expect(seqs).toEqual([{ kept: 0 }]);
+    } finally {
+      await client.end();
+    }
+  });
+});

@@ -180,6 +180,10 @@ export type Case = {
   /**
    * The ticket shown to the person: the service's queue code and a running
    * number, e.g. `A042`. Unique per service per day; never handed out twice.
+   * Numbering starts again from 1 on the first enqueue of a new day (in the
+   * service's time zone) unless a case numbered on an earlier day is still
+   * waiting or in service: then it goes on, so no two open cases of a service
+   * ever share a ticket.
    */
   ticket: Scalars['String']['output'];
   /** When anything last changed. */
@@ -1004,7 +1008,10 @@ export type QueuePlacement =
   | 'BACK'
   /** Ahead of every case waiting now: it is called next. */
   | 'FRONT'
-  /** Where it first stood: ordered by its original enqueue time. */
+  /**
+   * Where it first stood: by its original enqueue time and enqueue order, among
+   * the cases that stand where they were enqueued, whatever returns moved it before.
+   */
   | 'ORIGINAL';
 
 /**

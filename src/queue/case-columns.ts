@@ -29,6 +29,7 @@ export const CASE_FIELDS = {
   enqueuedAt: 'enqueued_at',
   queuedAt: 'queued_at',
   queueSeq: 'queue_seq',
+  enqueueSeq: 'enqueue_seq',
   calledAt: 'called_at',
   closedAt: 'closed_at',
   updatedAt: 'updated_at',

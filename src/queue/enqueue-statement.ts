@@ -19,7 +19,8 @@
 // whose customer is unknown or inactive, or whose idempotency key is already
 // taken, is left out and the rest are written; the caller explains each
 // missing row on its own. Ticket numbers are drawn in one counter update per
-// service, in request order.
+// service, in request order; across midnight they start again from 1 only
+// once no case numbered on an earlier day is open (the `ticket` step below).
 //
 // Who acts, per row: the credential's id (written to the history event), its
 // idempotency keys scoped by it (actor-rules.ts), and the services it is
@@ -129,12 +130,38 @@ export function enqueueSql(inputs: readonly CaseEnqueue[], lock: LockMode, actor
          -- A retry of a committed request draws no ticket; racing duplicates are caught by ON CONFLICT below.
          AND (r.idempotency_key IS NULL OR NOT EXISTS (SELECT 1 FROM cases k WHERE k.idempotency_key = r.idempotency_key))
     ), ticket AS (
-      INSERT INTO ticket_counters (service_id, day, last_number)
-      SELECT resolved, day, count(*) FROM accepted GROUP BY resolved, day
-      ON CONFLICT (service_id, day) DO UPDATE SET last_number = ticket_counters.last_number + excluded.last_number
-      RETURNING service_id, last_number
+      -- One counter row per service, locked by this upsert (so batches draw
+      -- numbers one after another) and read in its newest version, committed
+      -- after this statement's snapshot or not. Numbering starts again from 1
+      -- on the first batch of a later day only when (1) the snapshot holds the
+      -- counter as it is now, so no enqueue committed since the snapshot was
+      -- taken (an enqueue is the only way a case becomes open, and it draws a
+      -- number here), and (2) that snapshot has no case numbered on an earlier
+      -- day still open. Otherwise numbering goes on, and the day moves
+      -- forward: a stale snapshot only ever makes it go on, never repeat a
+      -- ticket. Cases take the counter's day as their ticket day, so
+      -- (service, ticket day, number) stays unique even if the clock or the
+      -- service's time zone moves back.
+      INSERT INTO ticket_counters AS t (service_id, day, started_on, last_number)
+      SELECT resolved, day, day, count(*) FROM accepted GROUP BY resolved, day
+      ON CONFLICT (service_id) DO UPDATE
+         SET (day, started_on, last_number) = (
+               SELECT greatest(t.day, excluded.day),
+                      CASE WHEN fresh.start THEN excluded.day ELSE t.started_on END,
+                      CASE WHEN fresh.start THEN 0 ELSE t.last_number END + excluded.last_number
+                 FROM (SELECT CASE
+                                WHEN excluded.day <= t.day THEN false
+                                WHEN NOT EXISTS (SELECT 1 FROM ticket_counters seen
+                                                  WHERE seen.service_id = t.service_id AND seen.day = t.day
+                                                    AND seen.last_number = t.last_number) THEN false
+                                ELSE NOT EXISTS (SELECT 1 FROM cases o
+                                                  WHERE o.service_id = t.service_id AND o.status IN ('WAITING', 'IN_SERVICE')
+                                                    AND o.ticket_day < excluded.day)
+                              END AS start) fresh)
+      RETURNING service_id, day, last_number
     ), numbered AS (
-      SELECT a.*, (t.last_number - count(*) OVER (PARTITION BY a.resolved) + row_number() OVER (PARTITION BY a.resolved ORDER BY a.ord))::int AS number
+      SELECT a.*, t.day AS ticket_day,
+             (t.last_number - count(*) OVER (PARTITION BY a.resolved) + row_number() OVER (PARTITION BY a.resolved ORDER BY a.ord))::int AS number
         FROM accepted a JOIN ticket t ON t.service_id = a.resolved
     ), created AS (
       INSERT INTO cases (service_id, customer_id, ext_ref, notes, subject, classification_code, auto_close,
@@ -142,7 +169,7 @@ export function enqueueSql(inputs: readonly CaseEnqueue[], lock: LockMode, actor
                          enqueued_at, queued_at, updated_at, closed_at, last_action, idempotency_key, request_hash)
       SELECT n.resolved, n.customer_id, n.ext_ref, n.notes, n.subject, n.classification_code, n.auto_close,
              n.procedure_ext_ref, n.procedure_option_ext_ref,
-             (CASE WHEN n.auto_close THEN 'COMPLETED' ELSE 'WAITING' END)::case_status, n.day, n.number,
+             (CASE WHEN n.auto_close THEN 'COMPLETED' ELSE 'WAITING' END)::case_status, n.ticket_day, n.number,
              coalesce(n.queue_code, '') || lpad(n.number::text, greatest(3, length(n.number::text)), '0'),
              n.at, n.at, n.at, CASE WHEN n.auto_close THEN n.at END,
              (CASE WHEN n.auto_close THEN 'AUTO_CLOSE' ELSE 'ENQUEUE' END)::case_action, n.idempotency_key, n.request_hash

@@ -46,8 +46,8 @@ interface Transition {
   readonly agent: string;
   readonly actor: Actor;
   readonly reason: string | null;
-  /** The new place in the queue, for returns: (queued_at, queue_seq). */
-  readonly place?: { readonly queuedAt: Prisma.Sql; readonly queueSeq: Prisma.Sql };
+  /** The new place in the queue, for returns: (queued_at, queue_seq), and the first queue_seq kept. */
+  readonly place?: { readonly queuedAt: Prisma.Sql; readonly queueSeq: Prisma.Sql; readonly enqueueSeq: Prisma.Sql };
 }
 
 /** The case is in a service the actor may act on (`services`: its limit, null for none). */
@@ -63,7 +63,11 @@ const lockForReturn = (caseId: number, actor: Actor): Prisma.Sql => Prisma.sql`
 
 async function applyTransition(db: Prisma.TransactionClient, change: Transition): Promise<Case> {
   const { from, to } = TRANSITIONS[change.action];
-  const place = change.place ?? { queuedAt: Prisma.sql`c.queued_at`, queueSeq: Prisma.sql`c.queue_seq` };
+  const place = change.place ?? {
+    queuedAt: Prisma.sql`c.queued_at`,
+    queueSeq: Prisma.sql`c.queue_seq`,
+    enqueueSeq: Prisma.sql`c.enqueue_seq`,
+  };
   const rows = await db.$queryRaw<(Case & { fromStatus: CaseStatus })[]>`
     WITH target AS (
       -- Only a case the action may start from is locked: a refused action
@@ -83,7 +87,8 @@ async function applyTransition(db: Prisma.TransactionClient, change: Transition)
              called_at = CASE WHEN ${to} = 'IN_SERVICE' THEN stamp.at ELSE c.called_at END,
              closed_at = CASE WHEN ${to} = ANY(${CLOSED}::text[]) THEN stamp.at ELSE c.closed_at END,
              queued_at = ${place.queuedAt},
-             queue_seq = ${place.queueSeq}
+             queue_seq = ${place.queueSeq},
+             enqueue_seq = ${place.enqueueSeq}
         FROM target, stamp
        WHERE c.id = target.id
       RETURNING ${caseColumns('c')}, target.status::text AS "fromStatus"
@@ -143,21 +148,29 @@ export const cancelCase = async (db: Database, request: CancelCaseRequest, actor
   transition(db, { ...acting(parseInput(cancelCaseRules, request), actor), action: 'CANCEL' });
 
 const NEXT_SEQ = Prisma.sql`nextval(pg_get_serial_sequence('cases', 'queue_seq'))`;
+/**
+ * The queue_seq the case was enqueued with: kept in enqueue_seq by the first
+ * return that replaces it (SET reads the row as it was before the update), so
+ * the enqueue statement, the hot path, never writes it.
+ */
+const FIRST_SEQ = Prisma.sql`coalesce(c.enqueue_seq, c.queue_seq)`;
 
 /**
  * BACK: behind everyone waiting now. FRONT: ahead of everyone (a millisecond
- * before the head). ORIGINAL: where it stood, by its enqueue time and its
- * original sequence number.
+ * before the head). ORIGINAL: where it first stood, by its enqueue time and
+ * the sequence number it was enqueued with: exactly between the cases that
+ * were enqueued before and after it and still stand where they did.
  */
 const PLACE: Record<ReturnToQueue['placement'], NonNullable<Transition['place']>> = {
-  BACK: { queuedAt: Prisma.sql`stamp.at`, queueSeq: NEXT_SEQ },
+  BACK: { queuedAt: Prisma.sql`stamp.at`, queueSeq: NEXT_SEQ, enqueueSeq: FIRST_SEQ },
   FRONT: {
     queuedAt: Prisma.sql`least(stamp.at, (SELECT w.queued_at FROM cases w
                            WHERE w.service_id = target.service_id AND w.status = 'WAITING'
                            ORDER BY w.queued_at, w.queue_seq LIMIT 1)) - interval '1 millisecond'`,
     queueSeq: NEXT_SEQ,
+    enqueueSeq: FIRST_SEQ,
   },
-  ORIGINAL: { queuedAt: Prisma.sql`target.enqueued_at`, queueSeq: Prisma.sql`c.queue_seq` },
+  ORIGINAL: { queuedAt: Prisma.sql`target.enqueued_at`, queueSeq: FIRST_SEQ, enqueueSeq: FIRST_SEQ },
 };
 
 export async function returnToQueue(db: Database, request: ReturnToQueueRequest, actor: Actor): Promise<Case> {

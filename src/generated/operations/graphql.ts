@@ -213,7 +213,10 @@ export type QueuePlacement =
   | 'BACK'
   /** Ahead of every case waiting now: it is called next. */
   | 'FRONT'
-  /** Where it first stood: ordered by its original enqueue time. */
+  /**
+   * Where it first stood: by its original enqueue time and enqueue order, among
+   * the cases that stand where they were enqueued, whatever returns moved it before.
+   */
   | 'ORIGINAL';
 
 /** A case to put back into the queue. */

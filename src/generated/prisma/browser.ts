@@ -62,7 +62,10 @@ export type Case = Prisma.CaseModel
 export type CaseProperty = Prisma.CasePropertyModel
 /**
  * Model TicketCounter
- * Running ticket numbers per service and day; a row lock serialises them.
+ * A service's running ticket numbers; a row lock serialises them. Numbering
+ * starts again from 1 on the first enqueue of a new day (in the service's
+ * time zone) unless a case numbered on an earlier day is still waiting or in
+ * service: then it goes on, so no two open cases of a queue share a ticket.
  */
 export type TicketCounter = Prisma.TicketCounterModel
 /**

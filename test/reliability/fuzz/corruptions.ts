@@ -57,6 +57,15 @@ export const CORRUPTIONS: readonly Corruption[] = [
     noticedAs: 'is not stored as acknowledged',
   },
   {
+    name: "an open case shows another open case's ticket, numbered on another day",
+    sql: `UPDATE cases c SET ticket = o.ticket, ticket_day = o.ticket_day - 1 FROM cases o
+           WHERE c.id = (SELECT max(x.id) FROM cases x WHERE x.status IN ('WAITING', 'IN_SERVICE')
+                            AND EXISTS (SELECT 1 FROM cases y WHERE y.service_id = x.service_id AND y.id < x.id
+                                           AND y.status IN ('WAITING', 'IN_SERVICE')))
+             AND o.id = (SELECT min(y.id) FROM cases y WHERE y.service_id = c.service_id AND y.status IN ('WAITING', 'IN_SERVICE'))`,
+    noticedAs: 'no two open cases of a service share a ticket',
+  },
+  {
     name: 'a ticket counter skips numbers',
     sql: `UPDATE ticket_counters SET last_number = last_number + 100000`,
     noticedAs: 'ticket numbers were drawn but not used',

@@ -69,11 +69,17 @@ export const CHECKS: readonly Check[] = [
     sql: `SELECT queue_seq, count(*) FROM cases GROUP BY queue_seq HAVING count(*) > 1`,
   },
   {
-    name: 'every service and day with cases has a ticket counter at or past its highest number',
-    sql: `SELECT c.service_id, c.ticket_day, max(c.ticket_number), t.last_number FROM cases c
-            LEFT JOIN ticket_counters t ON t.service_id = c.service_id AND t.day = c.ticket_day
-           GROUP BY c.service_id, c.ticket_day, t.last_number
-          HAVING t.last_number IS NULL OR t.last_number < max(c.ticket_number)`,
+    name: "every service with cases has a ticket counter on its latest ticket day, at or past that day's highest number",
+    sql: `SELECT c.service_id, max(c.ticket_day), t.day, t.last_number FROM cases c
+            LEFT JOIN ticket_counters t ON t.service_id = c.service_id
+           GROUP BY c.service_id, t.service_id, t.day, t.last_number
+          HAVING t.service_id IS NULL OR max(c.ticket_day) > t.day
+              OR t.last_number < (SELECT max(x.ticket_number) FROM cases x WHERE x.service_id = t.service_id AND x.ticket_day = t.day)`,
+  },
+  {
+    name: 'no two open cases of a service share a ticket',
+    sql: `SELECT service_id, ticket, count(*) FROM cases WHERE status IN ('WAITING', 'IN_SERVICE')
+           GROUP BY service_id, ticket HAVING count(*) > 1`,
   },
   {
     name: 'closed cases have closed_at, the time of their closing event; active ones have none',
@@ -237,9 +243,10 @@ export async function brokenPromises(sql: Queryable, ledger: Ledger): Promise<st
 
   const [gaps] = (
     await sql.query<{ gaps: number }>(
-      `SELECT coalesce(sum(t.last_number - coalesce(c.count, 0)), 0)::int AS gaps FROM ticket_counters t
-         LEFT JOIN (SELECT service_id, ticket_day, count(*)::int AS count FROM cases GROUP BY service_id, ticket_day) c
-           ON c.service_id = t.service_id AND c.ticket_day = t.day`,
+      // The counter's current run numbered the cases of its days since it started from 1.
+      `SELECT coalesce(sum(t.last_number - (SELECT count(*) FROM cases c
+                                              WHERE c.service_id = t.service_id AND c.ticket_day >= t.started_on)), 0)::int AS gaps
+         FROM ticket_counters t`,
     )
   ).rows;
   if ((gaps?.gaps ?? 0) > ledger.keyReuses())

@@ -1663,6 +1663,7 @@ export const CaseScalarFieldEnum = {
   enqueuedAt: 'enqueuedAt',
   queuedAt: 'queuedAt',
   queueSeq: 'queueSeq',
+  enqueueSeq: 'enqueueSeq',
   calledAt: 'calledAt',
   closedAt: 'closedAt',
   updatedAt: 'updatedAt',
@@ -1688,6 +1689,7 @@ export type CasePropertyScalarFieldEnum = (typeof CasePropertyScalarFieldEnum)[k
 export const TicketCounterScalarFieldEnum = {
   serviceId: 'serviceId',
   day: 'day',
+  startedOn: 'startedOn',
   lastNumber: 'lastNumber'
 } as const
 

@@ -35,6 +35,7 @@ export type CaseAvgAggregateOutputType = {
   customerId: number | null
   ticketNumber: number | null
   queueSeq: number | null
+  enqueueSeq: number | null
 }
 
 export type CaseSumAggregateOutputType = {
@@ -43,6 +44,7 @@ export type CaseSumAggregateOutputType = {
   customerId: number | null
   ticketNumber: number | null
   queueSeq: bigint | null
+  enqueueSeq: bigint | null
 }
 
 export type CaseMinAggregateOutputType = {
@@ -63,6 +65,7 @@ export type CaseMinAggregateOutputType = {
   enqueuedAt: Date | null
   queuedAt: Date | null
   queueSeq: bigint | null
+  enqueueSeq: bigint | null
   calledAt: Date | null
   closedAt: Date | null
   updatedAt: Date | null
@@ -90,6 +93,7 @@ export type CaseMaxAggregateOutputType = {
   enqueuedAt: Date | null
   queuedAt: Date | null
   queueSeq: bigint | null
+  enqueueSeq: bigint | null
   calledAt: Date | null
   closedAt: Date | null
   updatedAt: Date | null
@@ -117,6 +121,7 @@ export type CaseCountAggregateOutputType = {
   enqueuedAt: number
   queuedAt: number
   queueSeq: number
+  enqueueSeq: number
   calledAt: number
   closedAt: number
   updatedAt: number
@@ -134,6 +139,7 @@ export type CaseAvgAggregateInputType = {
   customerId?: true
   ticketNumber?: true
   queueSeq?: true
+  enqueueSeq?: true
 }
 
 export type CaseSumAggregateInputType = {
@@ -142,6 +148,7 @@ export type CaseSumAggregateInputType = {
   customerId?: true
   ticketNumber?: true
   queueSeq?: true
+  enqueueSeq?: true
 }
 
 export type CaseMinAggregateInputType = {
@@ -162,6 +169,7 @@ export type CaseMinAggregateInputType = {
   enqueuedAt?: true
   queuedAt?: true
   queueSeq?: true
+  enqueueSeq?: true
   calledAt?: true
   closedAt?: true
   updatedAt?: true
@@ -189,6 +197,7 @@ export type CaseMaxAggregateInputType = {
   enqueuedAt?: true
   queuedAt?: true
   queueSeq?: true
+  enqueueSeq?: true
   calledAt?: true
   closedAt?: true
   updatedAt?: true
@@ -216,6 +225,7 @@ export type CaseCountAggregateInputType = {
   enqueuedAt?: true
   queuedAt?: true
   queueSeq?: true
+  enqueueSeq?: true
   calledAt?: true
   closedAt?: true
   updatedAt?: true
@@ -330,6 +340,7 @@ export type CaseGroupByOutputType = {
   enqueuedAt: Date
   queuedAt: Date
   queueSeq: bigint
+  enqueueSeq: bigint | null
   calledAt: Date | null
   closedAt: Date | null
   updatedAt: Date
@@ -380,6 +391,7 @@ export type CaseWhereInput = {
   enqueuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
   queuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
   queueSeq?: Prisma.BigIntFilter<"Case"> | bigint | number
+  enqueueSeq?: Prisma.BigIntNullableFilter<"Case"> | bigint | number | null
   calledAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
   closedAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
   updatedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
@@ -411,6 +423,7 @@ export type CaseOrderByWithRelationInput = {
   enqueuedAt?: Prisma.SortOrder
   queuedAt?: Prisma.SortOrder
   queueSeq?: Prisma.SortOrder
+  enqueueSeq?: Prisma.SortOrderInput | Prisma.SortOrder
   calledAt?: Prisma.SortOrderInput | Prisma.SortOrder
   closedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -447,6 +460,7 @@ export type CaseWhereUniqueInput = Prisma.AtLeast<{
   enqueuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
   queuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
   queueSeq?: Prisma.BigIntFilter<"Case"> | bigint | number
+  enqueueSeq?: Prisma.BigIntNullableFilter<"Case"> | bigint | number | null
   calledAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
   closedAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
   updatedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
@@ -477,6 +491,7 @@ export type CaseOrderByWithAggregationInput = {
   enqueuedAt?: Prisma.SortOrder
   queuedAt?: Prisma.SortOrder
   queueSeq?: Prisma.SortOrder
+  enqueueSeq?: Prisma.SortOrderInput | Prisma.SortOrder
   calledAt?: Prisma.SortOrderInput | Prisma.SortOrder
   closedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -512,6 +527,7 @@ export type CaseScalarWhereWithAggregatesInput = {
   enqueuedAt?: Prisma.DateTimeWithAggregatesFilter<"Case"> | Date | string
   queuedAt?: Prisma.DateTimeWithAggregatesFilter<"Case"> | Date | string
   queueSeq?: Prisma.BigIntWithAggregatesFilter<"Case"> | bigint | number
+  enqueueSeq?: Prisma.BigIntNullableWithAggregatesFilter<"Case"> | bigint | number | null
   calledAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Case"> | Date | string | null
   closedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Case"> | Date | string | null
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Case"> | Date | string
@@ -536,6 +552,7 @@ export type CaseCreateInput = {
   enqueuedAt?: Date | string
   queuedAt?: Date | string
   queueSeq?: bigint | number
+  enqueueSeq?: bigint | number | null
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -567,6 +584,7 @@ export type CaseUncheckedCreateInput = {
   enqueuedAt?: Date | string
   queuedAt?: Date | string
   queueSeq?: bigint | number
+  enqueueSeq?: bigint | number | null
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -593,6 +611,7 @@ export type CaseUpdateInput = {
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -624,6 +643,7 @@ export type CaseUncheckedUpdateInput = {
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -653,6 +673,7 @@ export type CaseCreateManyInput = {
   enqueuedAt?: Date | string
   queuedAt?: Date | string
   queueSeq?: bigint | number
+  enqueueSeq?: bigint | number | null
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -677,6 +698,7 @@ export type CaseUpdateManyMutationInput = {
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -704,6 +726,7 @@ export type CaseUncheckedUpdateManyInput = {
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -747,6 +770,7 @@ export type CaseCountOrderByAggregateInput = {
   enqueuedAt?: Prisma.SortOrder
   queuedAt?: Prisma.SortOrder
   queueSeq?: Prisma.SortOrder
+  enqueueSeq?: Prisma.SortOrder
   calledAt?: Prisma.SortOrder
   closedAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -762,6 +786,7 @@ export type CaseAvgOrderByAggregateInput = {
   customerId?: Prisma.SortOrder
   ticketNumber?: Prisma.SortOrder
   queueSeq?: Prisma.SortOrder
+  enqueueSeq?: Prisma.SortOrder
 }
 
 export type CaseMaxOrderByAggregateInput = {
@@ -782,6 +807,7 @@ export type CaseMaxOrderByAggregateInput = {
   enqueuedAt?: Prisma.SortOrder
   queuedAt?: Prisma.SortOrder
   queueSeq?: Prisma.SortOrder
+  enqueueSeq?: Prisma.SortOrder
   calledAt?: Prisma.SortOrder
   closedAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -809,6 +835,7 @@ export type CaseMinOrderByAggregateInput = {
   enqueuedAt?: Prisma.SortOrder
   queuedAt?: Prisma.SortOrder
   queueSeq?: Prisma.SortOrder
+  enqueueSeq?: Prisma.SortOrder
   calledAt?: Prisma.SortOrder
   closedAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -824,6 +851,7 @@ export type CaseSumOrderByAggregateInput = {
   customerId?: Prisma.SortOrder
   ticketNumber?: Prisma.SortOrder
   queueSeq?: Prisma.SortOrder
+  enqueueSeq?: Prisma.SortOrder
 }
 
 export type CaseScalarRelationFilter = {
@@ -927,6 +955,14 @@ export type BigIntFieldUpdateOperationsInput = {
   divide?: bigint | number
 }
 
+export type NullableBigIntFieldUpdateOperationsInput = {
+  set?: bigint | number | null
+  increment?: bigint | number
+  decrement?: bigint | number
+  multiply?: bigint | number
+  divide?: bigint | number
+}
+
 export type NullableDateTimeFieldUpdateOperationsInput = {
   set?: Date | string | null
 }
@@ -986,6 +1022,7 @@ export type CaseCreateWithoutServiceInput = {
   enqueuedAt?: Date | string
   queuedAt?: Date | string
   queueSeq?: bigint | number
+  enqueueSeq?: bigint | number | null
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1015,6 +1052,7 @@ export type CaseUncheckedCreateWithoutServiceInput = {
   enqueuedAt?: Date | string
   queuedAt?: Date | string
   queueSeq?: bigint | number
+  enqueueSeq?: bigint | number | null
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1073,6 +1111,7 @@ export type CaseScalarWhereInput = {
   enqueuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
   queuedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
   queueSeq?: Prisma.BigIntFilter<"Case"> | bigint | number
+  enqueueSeq?: Prisma.BigIntNullableFilter<"Case"> | bigint | number | null
   calledAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
   closedAt?: Prisma.DateTimeNullableFilter<"Case"> | Date | string | null
   updatedAt?: Prisma.DateTimeFilter<"Case"> | Date | string
@@ -1097,6 +1136,7 @@ export type CaseCreateWithoutCustomerInput = {
   enqueuedAt?: Date | string
   queuedAt?: Date | string
   queueSeq?: bigint | number
+  enqueueSeq?: bigint | number | null
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1126,6 +1166,7 @@ export type CaseUncheckedCreateWithoutCustomerInput = {
   enqueuedAt?: Date | string
   queuedAt?: Date | string
   queueSeq?: bigint | number
+  enqueueSeq?: bigint | number | null
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1178,6 +1219,7 @@ export type CaseCreateWithoutPropertiesInput = {
   enqueuedAt?: Date | string
   queuedAt?: Date | string
   queueSeq?: bigint | number
+  enqueueSeq?: bigint | number | null
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1208,6 +1250,7 @@ export type CaseUncheckedCreateWithoutPropertiesInput = {
   enqueuedAt?: Date | string
   queuedAt?: Date | string
   queueSeq?: bigint | number
+  enqueueSeq?: bigint | number | null
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1249,6 +1292,7 @@ export type CaseUpdateWithoutPropertiesInput = {
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1279,6 +1323,7 @@ export type CaseUncheckedUpdateWithoutPropertiesInput = {
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1304,6 +1349,7 @@ export type CaseCreateWithoutEventsInput = {
   enqueuedAt?: Date | string
   queuedAt?: Date | string
   queueSeq?: bigint | number
+  enqueueSeq?: bigint | number | null
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1334,6 +1380,7 @@ export type CaseUncheckedCreateWithoutEventsInput = {
   enqueuedAt?: Date | string
   queuedAt?: Date | string
   queueSeq?: bigint | number
+  enqueueSeq?: bigint | number | null
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1375,6 +1422,7 @@ export type CaseUpdateWithoutEventsInput = {
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1405,6 +1453,7 @@ export type CaseUncheckedUpdateWithoutEventsInput = {
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1432,6 +1481,7 @@ export type CaseCreateManyServiceInput = {
   enqueuedAt?: Date | string
   queuedAt?: Date | string
   queueSeq?: bigint | number
+  enqueueSeq?: bigint | number | null
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1456,6 +1506,7 @@ export type CaseUpdateWithoutServiceInput = {
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1485,6 +1536,7 @@ export type CaseUncheckedUpdateWithoutServiceInput = {
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1513,6 +1565,7 @@ export type CaseUncheckedUpdateManyWithoutServiceInput = {
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1539,6 +1592,7 @@ export type CaseCreateManyCustomerInput = {
   enqueuedAt?: Date | string
   queuedAt?: Date | string
   queueSeq?: bigint | number
+  enqueueSeq?: bigint | number | null
   calledAt?: Date | string | null
   closedAt?: Date | string | null
   updatedAt?: Date | string
@@ -1563,6 +1617,7 @@ export type CaseUpdateWithoutCustomerInput = {
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1592,6 +1647,7 @@ export type CaseUncheckedUpdateWithoutCustomerInput = {
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1620,6 +1676,7 @@ export type CaseUncheckedUpdateManyWithoutCustomerInput = {
   enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
+  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
   calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1687,6 +1744,7 @@ export type CaseSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   enqueuedAt?: boolean
   queuedAt?: boolean
   queueSeq?: boolean
+  enqueueSeq?: boolean
   calledAt?: boolean
   closedAt?: boolean
   updatedAt?: boolean
@@ -1719,6 +1777,7 @@ export type CaseSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   enqueuedAt?: boolean
   queuedAt?: boolean
   queueSeq?: boolean
+  enqueueSeq?: boolean
   calledAt?: boolean
   closedAt?: boolean
   updatedAt?: boolean
@@ -1748,6 +1807,7 @@ export type CaseSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   enqueuedAt?: boolean
   queuedAt?: boolean
   queueSeq?: boolean
+  enqueueSeq?: boolean
   calledAt?: boolean
   closedAt?: boolean
   updatedAt?: boolean
@@ -1777,6 +1837,7 @@ export type CaseSelectScalar = {
   enqueuedAt?: boolean
   queuedAt?: boolean
   queueSeq?: boolean
+  enqueueSeq?: boolean
   calledAt?: boolean
   closedAt?: boolean
   updatedAt?: boolean
@@ -1786,7 +1847,7 @@ export type CaseSelectScalar = {
   requestHash?: boolean
 }
 
-export type CaseOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "serviceId" | "customerId" | "extRef" | "notes" | "subject" | "classificationCode" | "autoClose" | "procedureExtRef" | "procedureOptionExtRef" | "status" | "ticketDay" | "ticketNumber" | "ticket" | "enqueuedAt" | "queuedAt" | "queueSeq" | "calledAt" | "closedAt" | "updatedAt" | "lastAction" | "lastAgent" | "idempotencyKey" | "requestHash", ExtArgs["result"]["case"]>
+export type CaseOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "serviceId" | "customerId" | "extRef" | "notes" | "subject" | "classificationCode" | "autoClose" | "procedureExtRef" | "procedureOptionExtRef" | "status" | "ticketDay" | "ticketNumber" | "ticket" | "enqueuedAt" | "queuedAt" | "queueSeq" | "enqueueSeq" | "calledAt" | "closedAt" | "updatedAt" | "lastAction" | "lastAgent" | "idempotencyKey" | "requestHash", ExtArgs["result"]["case"]>
 export type CaseInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   service?: boolean | Prisma.ServiceDefaultArgs<ExtArgs>
   customer?: boolean | Prisma.Case$customerArgs<ExtArgs>
@@ -1835,6 +1896,12 @@ export type $CasePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
     enqueuedAt: Date
     queuedAt: Date
     queueSeq: bigint
+    /**
+     * The queue_seq the case was enqueued with, kept here when a BACK or FRONT
+     * return gives it another (null while queue_seq is still that one), so an
+     * ORIGINAL return restores its first place exactly.
+     */
+    enqueueSeq: bigint | null
     calledAt: Date | null
     closedAt: Date | null
     updatedAt: Date
@@ -2289,6 +2356,7 @@ export interface CaseFieldRefs {
   readonly enqueuedAt: Prisma.FieldRef<"Case", 'DateTime'>
   readonly queuedAt: Prisma.FieldRef<"Case", 'DateTime'>
   readonly queueSeq: Prisma.FieldRef<"Case", 'BigInt'>
+  readonly enqueueSeq: Prisma.FieldRef<"Case", 'BigInt'>
   readonly calledAt: Prisma.FieldRef<"Case", 'DateTime'>
   readonly closedAt: Prisma.FieldRef<"Case", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"Case", 'DateTime'>

@@ -233,7 +233,7 @@ export type ServiceWhereInput = {
   timeZone?: Prisma.StringFilter<"Service"> | string
   createdAt?: Prisma.DateTimeFilter<"Service"> | Date | string
   cases?: Prisma.CaseListRelationFilter
-  ticketCounters?: Prisma.TicketCounterListRelationFilter
+  ticketCounter?: Prisma.XOR<Prisma.TicketCounterNullableScalarRelationFilter, Prisma.TicketCounterWhereInput> | null
   classifications?: Prisma.ClassificationServiceListRelationFilter
 }
 
@@ -246,7 +246,7 @@ export type ServiceOrderByWithRelationInput = {
   timeZone?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   cases?: Prisma.CaseOrderByRelationAggregateInput
-  ticketCounters?: Prisma.TicketCounterOrderByRelationAggregateInput
+  ticketCounter?: Prisma.TicketCounterOrderByWithRelationInput
   classifications?: Prisma.ClassificationServiceOrderByRelationAggregateInput
 }
 
@@ -262,7 +262,7 @@ export type ServiceWhereUniqueInput = Prisma.AtLeast<{
   timeZone?: Prisma.StringFilter<"Service"> | string
   createdAt?: Prisma.DateTimeFilter<"Service"> | Date | string
   cases?: Prisma.CaseListRelationFilter
-  ticketCounters?: Prisma.TicketCounterListRelationFilter
+  ticketCounter?: Prisma.XOR<Prisma.TicketCounterNullableScalarRelationFilter, Prisma.TicketCounterWhereInput> | null
   classifications?: Prisma.ClassificationServiceListRelationFilter
 }, "id" | "extRef">
 
@@ -302,7 +302,7 @@ export type ServiceCreateInput = {
   timeZone?: string
   createdAt?: Date | string
   cases?: Prisma.CaseCreateNestedManyWithoutServiceInput
-  ticketCounters?: Prisma.TicketCounterCreateNestedManyWithoutServiceInput
+  ticketCounter?: Prisma.TicketCounterCreateNestedOneWithoutServiceInput
   classifications?: Prisma.ClassificationServiceCreateNestedManyWithoutServiceInput
 }
 
@@ -315,7 +315,7 @@ export type ServiceUncheckedCreateInput = {
   timeZone?: string
   createdAt?: Date | string
   cases?: Prisma.CaseUncheckedCreateNestedManyWithoutServiceInput
-  ticketCounters?: Prisma.TicketCounterUncheckedCreateNestedManyWithoutServiceInput
+  ticketCounter?: Prisma.TicketCounterUncheckedCreateNestedOneWithoutServiceInput
   classifications?: Prisma.ClassificationServiceUncheckedCreateNestedManyWithoutServiceInput
 }
 
@@ -327,7 +327,7 @@ export type ServiceUpdateInput = {
   timeZone?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cases?: Prisma.CaseUpdateManyWithoutServiceNestedInput
-  ticketCounters?: Prisma.TicketCounterUpdateManyWithoutServiceNestedInput
+  ticketCounter?: Prisma.TicketCounterUpdateOneWithoutServiceNestedInput
   classifications?: Prisma.ClassificationServiceUpdateManyWithoutServiceNestedInput
 }
 
@@ -340,7 +340,7 @@ export type ServiceUncheckedUpdateInput = {
   timeZone?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cases?: Prisma.CaseUncheckedUpdateManyWithoutServiceNestedInput
-  ticketCounters?: Prisma.TicketCounterUncheckedUpdateManyWithoutServiceNestedInput
+  ticketCounter?: Prisma.TicketCounterUncheckedUpdateOneWithoutServiceNestedInput
   classifications?: Prisma.ClassificationServiceUncheckedUpdateManyWithoutServiceNestedInput
 }
 
@@ -468,18 +468,18 @@ export type ServiceUpdateOneRequiredWithoutCasesNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.ServiceUpdateToOneWithWhereWithoutCasesInput, Prisma.ServiceUpdateWithoutCasesInput>, Prisma.ServiceUncheckedUpdateWithoutCasesInput>
 }
 
-export type ServiceCreateNestedOneWithoutTicketCountersInput = {
-  create?: Prisma.XOR<Prisma.ServiceCreateWithoutTicketCountersInput, Prisma.ServiceUncheckedCreateWithoutTicketCountersInput>
-  connectOrCreate?: Prisma.ServiceCreateOrConnectWithoutTicketCountersInput
+export type ServiceCreateNestedOneWithoutTicketCounterInput = {
+  create?: Prisma.XOR<Prisma.ServiceCreateWithoutTicketCounterInput, Prisma.ServiceUncheckedCreateWithoutTicketCounterInput>
+  connectOrCreate?: Prisma.ServiceCreateOrConnectWithoutTicketCounterInput
   connect?: Prisma.ServiceWhereUniqueInput
 }
 
-export type ServiceUpdateOneRequiredWithoutTicketCountersNestedInput = {
-  create?: Prisma.XOR<Prisma.ServiceCreateWithoutTicketCountersInput, Prisma.ServiceUncheckedCreateWithoutTicketCountersInput>
-  connectOrCreate?: Prisma.ServiceCreateOrConnectWithoutTicketCountersInput
-  upsert?: Prisma.ServiceUpsertWithoutTicketCountersInput
+export type ServiceUpdateOneRequiredWithoutTicketCounterNestedInput = {
+  create?: Prisma.XOR<Prisma.ServiceCreateWithoutTicketCounterInput, Prisma.ServiceUncheckedCreateWithoutTicketCounterInput>
+  connectOrCreate?: Prisma.ServiceCreateOrConnectWithoutTicketCounterInput
+  upsert?: Prisma.ServiceUpsertWithoutTicketCounterInput
   connect?: Prisma.ServiceWhereUniqueInput
-  update?: Prisma.XOR<Prisma.XOR<Prisma.ServiceUpdateToOneWithWhereWithoutTicketCountersInput, Prisma.ServiceUpdateWithoutTicketCountersInput>, Prisma.ServiceUncheckedUpdateWithoutTicketCountersInput>
+  update?: Prisma.XOR<Prisma.XOR<Prisma.ServiceUpdateToOneWithWhereWithoutTicketCounterInput, Prisma.ServiceUpdateWithoutTicketCounterInput>, Prisma.ServiceUncheckedUpdateWithoutTicketCounterInput>
 }
 
 export type ServiceCreateWithoutClassificationsInput = {
@@ -490,7 +490,7 @@ export type ServiceCreateWithoutClassificationsInput = {
   timeZone?: string
   createdAt?: Date | string
   cases?: Prisma.CaseCreateNestedManyWithoutServiceInput
-  ticketCounters?: Prisma.TicketCounterCreateNestedManyWithoutServiceInput
+  ticketCounter?: Prisma.TicketCounterCreateNestedOneWithoutServiceInput
 }
 
 export type ServiceUncheckedCreateWithoutClassificationsInput = {
@@ -502,7 +502,7 @@ export type ServiceUncheckedCreateWithoutClassificationsInput = {
   timeZone?: string
   createdAt?: Date | string
   cases?: Prisma.CaseUncheckedCreateNestedManyWithoutServiceInput
-  ticketCounters?: Prisma.TicketCounterUncheckedCreateNestedManyWithoutServiceInput
+  ticketCounter?: Prisma.TicketCounterUncheckedCreateNestedOneWithoutServiceInput
 }
 
 export type ServiceCreateOrConnectWithoutClassificationsInput = {
@@ -529,7 +529,7 @@ export type ServiceUpdateWithoutClassificationsInput = {
   timeZone?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cases?: Prisma.CaseUpdateManyWithoutServiceNestedInput
-  ticketCounters?: Prisma.TicketCounterUpdateManyWithoutServiceNestedInput
+  ticketCounter?: Prisma.TicketCounterUpdateOneWithoutServiceNestedInput
 }
 
 export type ServiceUncheckedUpdateWithoutClassificationsInput = {
@@ -541,7 +541,7 @@ export type ServiceUncheckedUpdateWithoutClassificationsInput = {
   timeZone?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cases?: Prisma.CaseUncheckedUpdateManyWithoutServiceNestedInput
-  ticketCounters?: Prisma.TicketCounterUncheckedUpdateManyWithoutServiceNestedInput
+  ticketCounter?: Prisma.TicketCounterUncheckedUpdateOneWithoutServiceNestedInput
 }
 
 export type ServiceCreateWithoutCasesInput = {
@@ -551,7 +551,7 @@ export type ServiceCreateWithoutCasesInput = {
   active?: boolean
   timeZone?: string
   createdAt?: Date | string
-  ticketCounters?: Prisma.TicketCounterCreateNestedManyWithoutServiceInput
+  ticketCounter?: Prisma.TicketCounterCreateNestedOneWithoutServiceInput
   classifications?: Prisma.ClassificationServiceCreateNestedManyWithoutServiceInput
 }
 
@@ -563,7 +563,7 @@ export type ServiceUncheckedCreateWithoutCasesInput = {
   active?: boolean
   timeZone?: string
   createdAt?: Date | string
-  ticketCounters?: Prisma.TicketCounterUncheckedCreateNestedManyWithoutServiceInput
+  ticketCounter?: Prisma.TicketCounterUncheckedCreateNestedOneWithoutServiceInput
   classifications?: Prisma.ClassificationServiceUncheckedCreateNestedManyWithoutServiceInput
 }
 
@@ -590,7 +590,7 @@ export type ServiceUpdateWithoutCasesInput = {
   active?: Prisma.BoolFieldUpdateOperationsInput | boolean
   timeZone?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  ticketCounters?: Prisma.TicketCounterUpdateManyWithoutServiceNestedInput
+  ticketCounter?: Prisma.TicketCounterUpdateOneWithoutServiceNestedInput
   classifications?: Prisma.ClassificationServiceUpdateManyWithoutServiceNestedInput
 }
 
@@ -602,11 +602,11 @@ export type ServiceUncheckedUpdateWithoutCasesInput = {
   active?: Prisma.BoolFieldUpdateOperationsInput | boolean
   timeZone?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  ticketCounters?: Prisma.TicketCounterUncheckedUpdateManyWithoutServiceNestedInput
+  ticketCounter?: Prisma.TicketCounterUncheckedUpdateOneWithoutServiceNestedInput
   classifications?: Prisma.ClassificationServiceUncheckedUpdateManyWithoutServiceNestedInput
 }
 
-export type ServiceCreateWithoutTicketCountersInput = {
+export type ServiceCreateWithoutTicketCounterInput = {
   name: string
   extRef?: string | null
   queueCode?: string | null
@@ -617,7 +617,7 @@ export type ServiceCreateWithoutTicketCountersInput = {
   classifications?: Prisma.ClassificationServiceCreateNestedManyWithoutServiceInput
 }
 
-export type ServiceUncheckedCreateWithoutTicketCountersInput = {
+export type ServiceUncheckedCreateWithoutTicketCounterInput = {
   id?: number
   name: string
   extRef?: string | null
@@ -629,23 +629,23 @@ export type ServiceUncheckedCreateWithoutTicketCountersInput = {
   classifications?: Prisma.ClassificationServiceUncheckedCreateNestedManyWithoutServiceInput
 }
 
-export type ServiceCreateOrConnectWithoutTicketCountersInput = {
+export type ServiceCreateOrConnectWithoutTicketCounterInput = {
   where: Prisma.ServiceWhereUniqueInput
-  create: Prisma.XOR<Prisma.ServiceCreateWithoutTicketCountersInput, Prisma.ServiceUncheckedCreateWithoutTicketCountersInput>
+  create: Prisma.XOR<Prisma.ServiceCreateWithoutTicketCounterInput, Prisma.ServiceUncheckedCreateWithoutTicketCounterInput>
 }
 
-export type ServiceUpsertWithoutTicketCountersInput = {
-  update: Prisma.XOR<Prisma.ServiceUpdateWithoutTicketCountersInput, Prisma.ServiceUncheckedUpdateWithoutTicketCountersInput>
-  create: Prisma.XOR<Prisma.ServiceCreateWithoutTicketCountersInput, Prisma.ServiceUncheckedCreateWithoutTicketCountersInput>
+export type ServiceUpsertWithoutTicketCounterInput = {
+  update: Prisma.XOR<Prisma.ServiceUpdateWithoutTicketCounterInput, Prisma.ServiceUncheckedUpdateWithoutTicketCounterInput>
+  create: Prisma.XOR<Prisma.ServiceCreateWithoutTicketCounterInput, Prisma.ServiceUncheckedCreateWithoutTicketCounterInput>
   where?: Prisma.ServiceWhereInput
 }
 
-export type ServiceUpdateToOneWithWhereWithoutTicketCountersInput = {
+export type ServiceUpdateToOneWithWhereWithoutTicketCounterInput = {
   where?: Prisma.ServiceWhereInput
-  data: Prisma.XOR<Prisma.ServiceUpdateWithoutTicketCountersInput, Prisma.ServiceUncheckedUpdateWithoutTicketCountersInput>
+  data: Prisma.XOR<Prisma.ServiceUpdateWithoutTicketCounterInput, Prisma.ServiceUncheckedUpdateWithoutTicketCounterInput>
 }
 
-export type ServiceUpdateWithoutTicketCountersInput = {
+export type ServiceUpdateWithoutTicketCounterInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   queueCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -656,7 +656,7 @@ export type ServiceUpdateWithoutTicketCountersInput = {
   classifications?: Prisma.ClassificationServiceUpdateManyWithoutServiceNestedInput
 }
 
-export type ServiceUncheckedUpdateWithoutTicketCountersInput = {
+export type ServiceUncheckedUpdateWithoutTicketCounterInput = {
   id?: Prisma.IntFieldUpdateOperationsInput | number
   name?: Prisma.StringFieldUpdateOperationsInput | string
   extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -675,13 +675,11 @@ export type ServiceUncheckedUpdateWithoutTicketCountersInput = {
 
 export type ServiceCountOutputType = {
   cases: number
-  ticketCounters: number
   classifications: number
 }
 
 export type ServiceCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   cases?: boolean | ServiceCountOutputTypeCountCasesArgs
-  ticketCounters?: boolean | ServiceCountOutputTypeCountTicketCountersArgs
   classifications?: boolean | ServiceCountOutputTypeCountClassificationsArgs
 }
 
@@ -705,13 +703,6 @@ export type ServiceCountOutputTypeCountCasesArgs<ExtArgs extends runtime.Types.E
 /**
  * ServiceCountOutputType without action
  */
-export type ServiceCountOutputTypeCountTicketCountersArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  where?: Prisma.TicketCounterWhereInput
-}
-
-/**
- * ServiceCountOutputType without action
- */
 export type ServiceCountOutputTypeCountClassificationsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   where?: Prisma.ClassificationServiceWhereInput
 }
@@ -726,7 +717,7 @@ export type ServiceSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs 
   timeZone?: boolean
   createdAt?: boolean
   cases?: boolean | Prisma.Service$casesArgs<ExtArgs>
-  ticketCounters?: boolean | Prisma.Service$ticketCountersArgs<ExtArgs>
+  ticketCounter?: boolean | Prisma.Service$ticketCounterArgs<ExtArgs>
   classifications?: boolean | Prisma.Service$classificationsArgs<ExtArgs>
   _count?: boolean | Prisma.ServiceCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["service"]>
@@ -764,7 +755,7 @@ export type ServiceSelectScalar = {
 export type ServiceOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "name" | "extRef" | "queueCode" | "active" | "timeZone" | "createdAt", ExtArgs["result"]["service"]>
 export type ServiceInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   cases?: boolean | Prisma.Service$casesArgs<ExtArgs>
-  ticketCounters?: boolean | Prisma.Service$ticketCountersArgs<ExtArgs>
+  ticketCounter?: boolean | Prisma.Service$ticketCounterArgs<ExtArgs>
   classifications?: boolean | Prisma.Service$classificationsArgs<ExtArgs>
   _count?: boolean | Prisma.ServiceCountOutputTypeDefaultArgs<ExtArgs>
 }
@@ -775,7 +766,7 @@ export type $ServicePayload<ExtArgs extends runtime.Types.Extensions.InternalArg
   name: "Service"
   objects: {
     cases: Prisma.$CasePayload<ExtArgs>[]
-    ticketCounters: Prisma.$TicketCounterPayload<ExtArgs>[]
+    ticketCounter: Prisma.$TicketCounterPayload<ExtArgs> | null
     classifications: Prisma.$ClassificationServicePayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
@@ -1193,7 +1184,7 @@ readonly fields: ServiceFieldRefs;
 export interface Prisma__ServiceClient<T, Null = never, ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs, GlobalOmitOptions = {}> extends Prisma.PrismaPromise<T> {
   readonly [Symbol.toStringTag]: "PrismaPromise"
   cases<T extends Prisma.Service$casesArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Service$casesArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CasePayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
-  ticketCounters<T extends Prisma.Service$ticketCountersArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Service$ticketCountersArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$TicketCounterPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  ticketCounter<T extends Prisma.Service$ticketCounterArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Service$ticketCounterArgs<ExtArgs>>): Prisma.Prisma__TicketCounterClient<runtime.Types.Result.GetResult<Prisma.$TicketCounterPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   classifications<T extends Prisma.Service$classificationsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Service$classificationsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ClassificationServicePayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
@@ -1648,9 +1639,9 @@ export type Service$casesArgs<ExtArgs extends runtime.Types.Extensions.InternalA
 }
 
 /**
- * Service.ticketCounters
+ * Service.ticketCounter
  */
-export type Service$ticketCountersArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+export type Service$ticketCounterArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   /**
    * Select specific fields to fetch from the TicketCounter
    */
@@ -1664,11 +1655,6 @@ export type Service$ticketCountersArgs<ExtArgs extends runtime.Types.Extensions.
    */
   include?: Prisma.TicketCounterInclude<ExtArgs> | null
   where?: Prisma.TicketCounterWhereInput
-  orderBy?: Prisma.TicketCounterOrderByWithRelationInput | Prisma.TicketCounterOrderByWithRelationInput[]
-  cursor?: Prisma.TicketCounterWhereUniqueInput
-  take?: number
-  skip?: number
-  distinct?: Prisma.TicketCounterScalarFieldEnum | Prisma.TicketCounterScalarFieldEnum[]
 }
 
 /**

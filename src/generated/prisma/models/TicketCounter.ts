@@ -14,7 +14,10 @@ import type * as Prisma from "../internal/prismaNamespace.js"
 
 /**
  * Model TicketCounter
- * Running ticket numbers per service and day; a row lock serialises them.
+ * A service's running ticket numbers; a row lock serialises them. Numbering
+ * starts again from 1 on the first enqueue of a new day (in the service's
+ * time zone) unless a case numbered on an earlier day is still waiting or in
+ * service: then it goes on, so no two open cases of a queue share a ticket.
  */
 export type TicketCounterModel = runtime.Types.Result.DefaultSelection<Prisma.$TicketCounterPayload>
 
@@ -39,18 +42,21 @@ export type TicketCounterSumAggregateOutputType = {
 export type TicketCounterMinAggregateOutputType = {
   serviceId: number | null
   day: Date | null
+  startedOn: Date | null
   lastNumber: number | null
 }
 
 export type TicketCounterMaxAggregateOutputType = {
   serviceId: number | null
   day: Date | null
+  startedOn: Date | null
   lastNumber: number | null
 }
 
 export type TicketCounterCountAggregateOutputType = {
   serviceId: number
   day: number
+  startedOn: number
   lastNumber: number
   _all: number
 }
@@ -69,18 +75,21 @@ export type TicketCounterSumAggregateInputType = {
 export type TicketCounterMinAggregateInputType = {
   serviceId?: true
   day?: true
+  startedOn?: true
   lastNumber?: true
 }
 
 export type TicketCounterMaxAggregateInputType = {
   serviceId?: true
   day?: true
+  startedOn?: true
   lastNumber?: true
 }
 
 export type TicketCounterCountAggregateInputType = {
   serviceId?: true
   day?: true
+  startedOn?: true
   lastNumber?: true
   _all?: true
 }
@@ -174,6 +183,7 @@ export type TicketCounterGroupByArgs<ExtArgs extends runtime.Types.Extensions.In
 export type TicketCounterGroupByOutputType = {
   serviceId: number
   day: Date
+  startedOn: Date
   lastNumber: number
   _count: TicketCounterCountAggregateOutputType | null
   _avg: TicketCounterAvgAggregateOutputType | null
@@ -203,6 +213,7 @@ export type TicketCounterWhereInput = {
   NOT?: Prisma.TicketCounterWhereInput | Prisma.TicketCounterWhereInput[]
   serviceId?: Prisma.IntFilter<"TicketCounter"> | number
   day?: Prisma.DateTimeFilter<"TicketCounter"> | Date | string
+  startedOn?: Prisma.DateTimeFilter<"TicketCounter"> | Date | string
   lastNumber?: Prisma.IntFilter<"TicketCounter"> | number
   service?: Prisma.XOR<Prisma.ServiceScalarRelationFilter, Prisma.ServiceWhereInput>
 }
@@ -210,24 +221,26 @@ export type TicketCounterWhereInput = {
 export type TicketCounterOrderByWithRelationInput = {
   serviceId?: Prisma.SortOrder
   day?: Prisma.SortOrder
+  startedOn?: Prisma.SortOrder
   lastNumber?: Prisma.SortOrder
   service?: Prisma.ServiceOrderByWithRelationInput
 }
 
 export type TicketCounterWhereUniqueInput = Prisma.AtLeast<{
-  serviceId_day?: Prisma.TicketCounterServiceIdDayCompoundUniqueInput
+  serviceId?: number
   AND?: Prisma.TicketCounterWhereInput | Prisma.TicketCounterWhereInput[]
   OR?: Prisma.TicketCounterWhereInput[]
   NOT?: Prisma.TicketCounterWhereInput | Prisma.TicketCounterWhereInput[]
-  serviceId?: Prisma.IntFilter<"TicketCounter"> | number
   day?: Prisma.DateTimeFilter<"TicketCounter"> | Date | string
+  startedOn?: Prisma.DateTimeFilter<"TicketCounter"> | Date | string
   lastNumber?: Prisma.IntFilter<"TicketCounter"> | number
   service?: Prisma.XOR<Prisma.ServiceScalarRelationFilter, Prisma.ServiceWhereInput>
-}, "serviceId_day">
+}, "serviceId">
 
 export type TicketCounterOrderByWithAggregationInput = {
   serviceId?: Prisma.SortOrder
   day?: Prisma.SortOrder
+  startedOn?: Prisma.SortOrder
   lastNumber?: Prisma.SortOrder
   _count?: Prisma.TicketCounterCountOrderByAggregateInput
   _avg?: Prisma.TicketCounterAvgOrderByAggregateInput
@@ -242,68 +255,67 @@ export type TicketCounterScalarWhereWithAggregatesInput = {
   NOT?: Prisma.TicketCounterScalarWhereWithAggregatesInput | Prisma.TicketCounterScalarWhereWithAggregatesInput[]
   serviceId?: Prisma.IntWithAggregatesFilter<"TicketCounter"> | number
   day?: Prisma.DateTimeWithAggregatesFilter<"TicketCounter"> | Date | string
+  startedOn?: Prisma.DateTimeWithAggregatesFilter<"TicketCounter"> | Date | string
   lastNumber?: Prisma.IntWithAggregatesFilter<"TicketCounter"> | number
 }
 
 export type TicketCounterCreateInput = {
   day: Date | string
+  startedOn: Date | string
   lastNumber: number
-  service: Prisma.ServiceCreateNestedOneWithoutTicketCountersInput
+  service: Prisma.ServiceCreateNestedOneWithoutTicketCounterInput
 }
 
 export type TicketCounterUncheckedCreateInput = {
   serviceId: number
   day: Date | string
+  startedOn: Date | string
   lastNumber: number
 }
 
 export type TicketCounterUpdateInput = {
   day?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  startedOn?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastNumber?: Prisma.IntFieldUpdateOperationsInput | number
-  service?: Prisma.ServiceUpdateOneRequiredWithoutTicketCountersNestedInput
+  service?: Prisma.ServiceUpdateOneRequiredWithoutTicketCounterNestedInput
 }
 
 export type TicketCounterUncheckedUpdateInput = {
   serviceId?: Prisma.IntFieldUpdateOperationsInput | number
   day?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  startedOn?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastNumber?: Prisma.IntFieldUpdateOperationsInput | number
 }
 
 export type TicketCounterCreateManyInput = {
   serviceId: number
   day: Date | string
+  startedOn: Date | string
   lastNumber: number
 }
 
 export type TicketCounterUpdateManyMutationInput = {
   day?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  startedOn?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastNumber?: Prisma.IntFieldUpdateOperationsInput | number
 }
 
 export type TicketCounterUncheckedUpdateManyInput = {
   serviceId?: Prisma.IntFieldUpdateOperationsInput | number
   day?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  startedOn?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastNumber?: Prisma.IntFieldUpdateOperationsInput | number
 }
 
-export type TicketCounterListRelationFilter = {
-  every?: Prisma.TicketCounterWhereInput
-  some?: Prisma.TicketCounterWhereInput
-  none?: Prisma.TicketCounterWhereInput
-}
-
-export type TicketCounterOrderByRelationAggregateInput = {
-  _count?: Prisma.SortOrder
-}
-
-export type TicketCounterServiceIdDayCompoundUniqueInput = {
-  serviceId: number
-  day: Date | string
+export type TicketCounterNullableScalarRelationFilter = {
+  is?: Prisma.TicketCounterWhereInput | null
+  isNot?: Prisma.TicketCounterWhereInput | null
 }
 
 export type TicketCounterCountOrderByAggregateInput = {
   serviceId?: Prisma.SortOrder
   day?: Prisma.SortOrder
+  startedOn?: Prisma.SortOrder
   lastNumber?: Prisma.SortOrder
 }
 
@@ -315,12 +327,14 @@ export type TicketCounterAvgOrderByAggregateInput = {
 export type TicketCounterMaxOrderByAggregateInput = {
   serviceId?: Prisma.SortOrder
   day?: Prisma.SortOrder
+  startedOn?: Prisma.SortOrder
   lastNumber?: Prisma.SortOrder
 }
 
 export type TicketCounterMinOrderByAggregateInput = {
   serviceId?: Prisma.SortOrder
   day?: Prisma.SortOrder
+  startedOn?: Prisma.SortOrder
   lastNumber?: Prisma.SortOrder
 }
 
@@ -329,55 +343,47 @@ export type TicketCounterSumOrderByAggregateInput = {
   lastNumber?: Prisma.SortOrder
 }
 
-export type TicketCounterCreateNestedManyWithoutServiceInput = {
-  create?: Prisma.XOR<Prisma.TicketCounterCreateWithoutServiceInput, Prisma.TicketCounterUncheckedCreateWithoutServiceInput> | Prisma.TicketCounterCreateWithoutServiceInput[] | Prisma.TicketCounterUncheckedCreateWithoutServiceInput[]
-  connectOrCreate?: Prisma.TicketCounterCreateOrConnectWithoutServiceInput | Prisma.TicketCounterCreateOrConnectWithoutServiceInput[]
-  createMany?: Prisma.TicketCounterCreateManyServiceInputEnvelope
-  connect?: Prisma.TicketCounterWhereUniqueInput | Prisma.TicketCounterWhereUniqueInput[]
+export type TicketCounterCreateNestedOneWithoutServiceInput = {
+  create?: Prisma.XOR<Prisma.TicketCounterCreateWithoutServiceInput, Prisma.TicketCounterUncheckedCreateWithoutServiceInput>
+  connectOrCreate?: Prisma.TicketCounterCreateOrConnectWithoutServiceInput
+  connect?: Prisma.TicketCounterWhereUniqueInput
 }
 
-export type TicketCounterUncheckedCreateNestedManyWithoutServiceInput = {
-  create?: Prisma.XOR<Prisma.TicketCounterCreateWithoutServiceInput, Prisma.TicketCounterUncheckedCreateWithoutServiceInput> | Prisma.TicketCounterCreateWithoutServiceInput[] | Prisma.TicketCounterUncheckedCreateWithoutServiceInput[]
-  connectOrCreate?: Prisma.TicketCounterCreateOrConnectWithoutServiceInput | Prisma.TicketCounterCreateOrConnectWithoutServiceInput[]
-  createMany?: Prisma.TicketCounterCreateManyServiceInputEnvelope
-  connect?: Prisma.TicketCounterWhereUniqueInput | Prisma.TicketCounterWhereUniqueInput[]
+export type TicketCounterUncheckedCreateNestedOneWithoutServiceInput = {
+  create?: Prisma.XOR<Prisma.TicketCounterCreateWithoutServiceInput, Prisma.TicketCounterUncheckedCreateWithoutServiceInput>
+  connectOrCreate?: Prisma.TicketCounterCreateOrConnectWithoutServiceInput
+  connect?: Prisma.TicketCounterWhereUniqueInput
 }
 
-export type TicketCounterUpdateManyWithoutServiceNestedInput = {
-  create?: Prisma.XOR<Prisma.TicketCounterCreateWithoutServiceInput, Prisma.TicketCounterUncheckedCreateWithoutServiceInput> | Prisma.TicketCounterCreateWithoutServiceInput[] | Prisma.TicketCounterUncheckedCreateWithoutServiceInput[]
-  connectOrCreate?: Prisma.TicketCounterCreateOrConnectWithoutServiceInput | Prisma.TicketCounterCreateOrConnectWithoutServiceInput[]
-  upsert?: Prisma.TicketCounterUpsertWithWhereUniqueWithoutServiceInput | Prisma.TicketCounterUpsertWithWhereUniqueWithoutServiceInput[]
-  createMany?: Prisma.TicketCounterCreateManyServiceInputEnvelope
-  set?: Prisma.TicketCounterWhereUniqueInput | Prisma.TicketCounterWhereUniqueInput[]
-  disconnect?: Prisma.TicketCounterWhereUniqueInput | Prisma.TicketCounterWhereUniqueInput[]
-  delete?: Prisma.TicketCounterWhereUniqueInput | Prisma.TicketCounterWhereUniqueInput[]
-  connect?: Prisma.TicketCounterWhereUniqueInput | Prisma.TicketCounterWhereUniqueInput[]
-  update?: Prisma.TicketCounterUpdateWithWhereUniqueWithoutServiceInput | Prisma.TicketCounterUpdateWithWhereUniqueWithoutServiceInput[]
-  updateMany?: Prisma.TicketCounterUpdateManyWithWhereWithoutServiceInput | Prisma.TicketCounterUpdateManyWithWhereWithoutServiceInput[]
-  deleteMany?: Prisma.TicketCounterScalarWhereInput | Prisma.TicketCounterScalarWhereInput[]
+export type TicketCounterUpdateOneWithoutServiceNestedInput = {
+  create?: Prisma.XOR<Prisma.TicketCounterCreateWithoutServiceInput, Prisma.TicketCounterUncheckedCreateWithoutServiceInput>
+  connectOrCreate?: Prisma.TicketCounterCreateOrConnectWithoutServiceInput
+  upsert?: Prisma.TicketCounterUpsertWithoutServiceInput
+  disconnect?: Prisma.TicketCounterWhereInput | boolean
+  delete?: Prisma.TicketCounterWhereInput | boolean
+  connect?: Prisma.TicketCounterWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.TicketCounterUpdateToOneWithWhereWithoutServiceInput, Prisma.TicketCounterUpdateWithoutServiceInput>, Prisma.TicketCounterUncheckedUpdateWithoutServiceInput>
 }
 
-export type TicketCounterUncheckedUpdateManyWithoutServiceNestedInput = {
-  create?: Prisma.XOR<Prisma.TicketCounterCreateWithoutServiceInput, Prisma.TicketCounterUncheckedCreateWithoutServiceInput> | Prisma.TicketCounterCreateWithoutServiceInput[] | Prisma.TicketCounterUncheckedCreateWithoutServiceInput[]
-  connectOrCreate?: Prisma.TicketCounterCreateOrConnectWithoutServiceInput | Prisma.TicketCounterCreateOrConnectWithoutServiceInput[]
-  upsert?: Prisma.TicketCounterUpsertWithWhereUniqueWithoutServiceInput | Prisma.TicketCounterUpsertWithWhereUniqueWithoutServiceInput[]
-  createMany?: Prisma.TicketCounterCreateManyServiceInputEnvelope
-  set?: Prisma.TicketCounterWhereUniqueInput | Prisma.TicketCounterWhereUniqueInput[]
-  disconnect?: Prisma.TicketCounterWhereUniqueInput | Prisma.TicketCounterWhereUniqueInput[]
-  delete?: Prisma.TicketCounterWhereUniqueInput | Prisma.TicketCounterWhereUniqueInput[]
-  connect?: Prisma.TicketCounterWhereUniqueInput | Prisma.TicketCounterWhereUniqueInput[]
-  update?: Prisma.TicketCounterUpdateWithWhereUniqueWithoutServiceInput | Prisma.TicketCounterUpdateWithWhereUniqueWithoutServiceInput[]
-  updateMany?: Prisma.TicketCounterUpdateManyWithWhereWithoutServiceInput | Prisma.TicketCounterUpdateManyWithWhereWithoutServiceInput[]
-  deleteMany?: Prisma.TicketCounterScalarWhereInput | Prisma.TicketCounterScalarWhereInput[]
+export type TicketCounterUncheckedUpdateOneWithoutServiceNestedInput = {
+  create?: Prisma.XOR<Prisma.TicketCounterCreateWithoutServiceInput, Prisma.TicketCounterUncheckedCreateWithoutServiceInput>
+  connectOrCreate?: Prisma.TicketCounterCreateOrConnectWithoutServiceInput
+  upsert?: Prisma.TicketCounterUpsertWithoutServiceInput
+  disconnect?: Prisma.TicketCounterWhereInput | boolean
+  delete?: Prisma.TicketCounterWhereInput | boolean
+  connect?: Prisma.TicketCounterWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.TicketCounterUpdateToOneWithWhereWithoutServiceInput, Prisma.TicketCounterUpdateWithoutServiceInput>, Prisma.TicketCounterUncheckedUpdateWithoutServiceInput>
 }
 
 export type TicketCounterCreateWithoutServiceInput = {
   day: Date | string
+  startedOn: Date | string
   lastNumber: number
 }
 
 export type TicketCounterUncheckedCreateWithoutServiceInput = {
   day: Date | string
+  startedOn: Date | string
   lastNumber: number
 }
 
@@ -386,53 +392,26 @@ export type TicketCounterCreateOrConnectWithoutServiceInput = {
   create: Prisma.XOR<Prisma.TicketCounterCreateWithoutServiceInput, Prisma.TicketCounterUncheckedCreateWithoutServiceInput>
 }
 
-export type TicketCounterCreateManyServiceInputEnvelope = {
-  data: Prisma.TicketCounterCreateManyServiceInput | Prisma.TicketCounterCreateManyServiceInput[]
-  skipDuplicates?: boolean
-}
-
-export type TicketCounterUpsertWithWhereUniqueWithoutServiceInput = {
-  where: Prisma.TicketCounterWhereUniqueInput
+export type TicketCounterUpsertWithoutServiceInput = {
   update: Prisma.XOR<Prisma.TicketCounterUpdateWithoutServiceInput, Prisma.TicketCounterUncheckedUpdateWithoutServiceInput>
   create: Prisma.XOR<Prisma.TicketCounterCreateWithoutServiceInput, Prisma.TicketCounterUncheckedCreateWithoutServiceInput>
+  where?: Prisma.TicketCounterWhereInput
 }
 
-export type TicketCounterUpdateWithWhereUniqueWithoutServiceInput = {
-  where: Prisma.TicketCounterWhereUniqueInput
+export type TicketCounterUpdateToOneWithWhereWithoutServiceInput = {
+  where?: Prisma.TicketCounterWhereInput
   data: Prisma.XOR<Prisma.TicketCounterUpdateWithoutServiceInput, Prisma.TicketCounterUncheckedUpdateWithoutServiceInput>
-}
-
-export type TicketCounterUpdateManyWithWhereWithoutServiceInput = {
-  where: Prisma.TicketCounterScalarWhereInput
-  data: Prisma.XOR<Prisma.TicketCounterUpdateManyMutationInput, Prisma.TicketCounterUncheckedUpdateManyWithoutServiceInput>
-}
-
-export type TicketCounterScalarWhereInput = {
-  AND?: Prisma.TicketCounterScalarWhereInput | Prisma.TicketCounterScalarWhereInput[]
-  OR?: Prisma.TicketCounterScalarWhereInput[]
-  NOT?: Prisma.TicketCounterScalarWhereInput | Prisma.TicketCounterScalarWhereInput[]
-  serviceId?: Prisma.IntFilter<"TicketCounter"> | number
-  day?: Prisma.DateTimeFilter<"TicketCounter"> | Date | string
-  lastNumber?: Prisma.IntFilter<"TicketCounter"> | number
-}
-
-export type TicketCounterCreateManyServiceInput = {
-  day: Date | string
-  lastNumber: number
 }
 
 export type TicketCounterUpdateWithoutServiceInput = {
   day?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  startedOn?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastNumber?: Prisma.IntFieldUpdateOperationsInput | number
 }
 
 export type TicketCounterUncheckedUpdateWithoutServiceInput = {
   day?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  lastNumber?: Prisma.IntFieldUpdateOperationsInput | number
-}
-
-export type TicketCounterUncheckedUpdateManyWithoutServiceInput = {
-  day?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  startedOn?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   lastNumber?: Prisma.IntFieldUpdateOperationsInput | number
 }
 
@@ -441,6 +420,7 @@ export type TicketCounterUncheckedUpdateManyWithoutServiceInput = {
 export type TicketCounterSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   serviceId?: boolean
   day?: boolean
+  startedOn?: boolean
   lastNumber?: boolean
   service?: boolean | Prisma.ServiceDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["ticketCounter"]>
@@ -448,6 +428,7 @@ export type TicketCounterSelect<ExtArgs extends runtime.Types.Extensions.Interna
 export type TicketCounterSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   serviceId?: boolean
   day?: boolean
+  startedOn?: boolean
   lastNumber?: boolean
   service?: boolean | Prisma.ServiceDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["ticketCounter"]>
@@ -455,6 +436,7 @@ export type TicketCounterSelectCreateManyAndReturn<ExtArgs extends runtime.Types
 export type TicketCounterSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   serviceId?: boolean
   day?: boolean
+  startedOn?: boolean
   lastNumber?: boolean
   service?: boolean | Prisma.ServiceDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["ticketCounter"]>
@@ -462,10 +444,11 @@ export type TicketCounterSelectUpdateManyAndReturn<ExtArgs extends runtime.Types
 export type TicketCounterSelectScalar = {
   serviceId?: boolean
   day?: boolean
+  startedOn?: boolean
   lastNumber?: boolean
 }
 
-export type TicketCounterOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"serviceId" | "day" | "lastNumber", ExtArgs["result"]["ticketCounter"]>
+export type TicketCounterOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"serviceId" | "day" | "startedOn" | "lastNumber", ExtArgs["result"]["ticketCounter"]>
 export type TicketCounterInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   service?: boolean | Prisma.ServiceDefaultArgs<ExtArgs>
 }
@@ -483,7 +466,14 @@ export type $TicketCounterPayload<ExtArgs extends runtime.Types.Extensions.Inter
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     serviceId: number
+    /**
+     * The day of the last number drawn: the ticket day of the cases it numbered.
+     */
     day: Date
+    /**
+     * The day numbering last started from 1.
+     */
+    startedOn: Date
     lastNumber: number
   }, ExtArgs["result"]["ticketCounter"]>
   composites: {}
@@ -911,6 +901,7 @@ export interface Prisma__TicketCounterClient<T, Null = never, ExtArgs extends ru
 export interface TicketCounterFieldRefs {
   readonly serviceId: Prisma.FieldRef<"TicketCounter", 'Int'>
   readonly day: Prisma.FieldRef<"TicketCounter", 'DateTime'>
+  readonly startedOn: Prisma.FieldRef<"TicketCounter", 'DateTime'>
   readonly lastNumber: Prisma.FieldRef<"TicketCounter", 'Int'>
 }
     
