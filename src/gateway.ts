@@ -155,6 +155,20 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}${GRAPHQL_PATH}`,
     databaseUrl: databaseServer.url,
     async stop() {
+      // Every step runs even when one before it failed, and the database
+      // server is stopped last whatever happened: a gateway that exits while
+      // its embedded PostgreSQL is still shutting down leaves it to be
+      // killed half-way (a container runtime does once the gateway is gone).
+      const failures: unknown[] = [];
+      const step = async (run: () => unknown): Promise<void> => {
+        try {
+          await run();
+        } catch (error) {
+          failures.push(error);
+        }
+      };
+      // A restart on the same data folder meanwhile waits for this one.
+      databaseServer.stopping();
       // Stop taking requests and let the ones in flight finish, for a while:
       // a stalled client must not hold the gateway up for ever.
       const closed = new Promise<void>((resolveClose) => http.close(() => resolveClose()));
@@ -162,15 +176,17 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
       const grace = setTimeout(() => http.closeAllConnections(), config.shutdownGraceMs);
       // Subscriptions never finish by themselves: they end now (their sockets
       // are closed with 1001, going away, so clients reconnect elsewhere).
-      live.stop();
-      await subscriptions.stop();
+      await step(() => live.stop());
+      await step(() => subscriptions.stop());
       await closed;
       clearTimeout(grace);
-      await listener.stop();
-      await apollo.stop();
-      await limiter.stop();
-      await Promise.all([db.$disconnect(), hot.$disconnect()]);
-      await databaseServer.stop();
+      await step(() => listener.stop());
+      await step(() => apollo.stop());
+      await step(() => limiter.stop());
+      await step(() => Promise.all([db.$disconnect(), hot.$disconnect()]));
+      await step(() => databaseServer.stop());
+      if (failures.length === 1) throw failures[0];
+      if (failures.length > 1) throw new AggregateError(failures, 'several steps of stopping the gateway failed');
     },
   };
 }

@@ -28,7 +28,7 @@ import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { lockDataFolder } from './data-folder-lock.js';
-import { recoverDataDir, STOP_TIMEOUTS } from './orphan-postgres.js';
+import { leftoversGone, recoverDataDir, STOP_TIMEOUTS } from './orphan-postgres.js';
 import { serverUserFor, userCan, type OsUser } from './os-user.js';
 import { watchServer } from './postgres-watchdog.js';
 
@@ -59,6 +59,12 @@ export interface RunningPostgres {
   readonly dataDir: string;
   /** The server's (postmaster's) process id. */
   readonly pid: number;
+  /**
+   * Says the server is about to stop: a start that finds the data folder
+   * locked meanwhile waits for it instead of failing (data-folder-lock.ts).
+   */
+  stopping(): void;
+  /** Resolves once the server and every process of it have exited. */
   stop(): Promise<void>;
 }
 
@@ -242,6 +248,13 @@ function startServer(
         ...(user ? { uid: user.uid, gid: user.gid } : {}),
         stdio: ['ignore', 'ignore', 'pipe'],
         env: { ...process.env, LC_ALL: 'C' },
+        // A process group of its own: a terminal's Ctrl-C (SIGINT to the
+        // foreground group) reaches the gateway only, which stops taking
+        // requests, lets those in flight finish, and then stops the server.
+        // In the gateway's group, the server began its fast shutdown at once
+        // and cut those requests off. If the gateway dies instead, the
+        // watchdog stops the server.
+        detached: true,
       },
     );
     // Armed at once: this process may die while the server is still starting.
@@ -300,7 +313,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const binaries = user ? await stageBinaries(found, user, options.stageDir) : found;
   // The real path: what a server's /proc entry shows, and one lock per folder however it is named.
   const dataDir = await realpath(await prepareDataDir(resolve(options.dataDir), user, options.stageDir));
-  const lock = await lockDataFolder(dataDir);
+  const lock = await lockDataFolder(dataDir, { onNotice: options.onNotice });
   try {
     // Holding the lock, any server found on the folder is a crashed gateway's.
     await recoverDataDir(dataDir, options.onNotice ?? (() => undefined));
@@ -328,10 +341,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       port,
       dataDir,
       pid: child.pid ?? 0,
+      stopping: () => lock.stopping(),
       async stop() {
+        lock.stopping();
         process.removeListener('exit', killOnExit);
         try {
           await stopServer(child);
+          // After a clean stop nothing is left; after a kill (a hung
+          // shutdown) its children may run on a moment, holding the folder.
+          await leftoversGone(dataDir, options.onNotice ?? (() => undefined));
         } finally {
           await lock.release();
         }

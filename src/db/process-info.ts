@@ -15,6 +15,16 @@ export function isAlive(pid: number): boolean {
   return processState(pid) !== 'Z';
 }
 
+/**
+ * Whether `pid` has exited but not yet been reaped by its parent (a zombie).
+ * PostgreSQL's own postmaster.pid check (kill(pid, 0)) takes a zombie for a
+ * live server: a killed server whose parent died too waits for the system's
+ * init to reap it, which some inits do only every few seconds, or never.
+ */
+export function isZombie(pid: number): boolean {
+  return processState(pid) === 'Z';
+}
+
 /** The one-letter state of /proc/<pid>/stat (R, S, D, Z, ...), undefined when unknown. */
 function processState(pid: number): string | undefined {
   try {
@@ -108,4 +118,30 @@ export function postgresServersOn(dataDir: string): number[] {
       const argv = commandLine(pid);
       return isPostgresServer(argv) && servesDataDir(pid, argv ?? [], dataDir) && isAlive(pid);
     });
+}
+
+/** Whether a command line is any PostgreSQL process: a server, or one of its children (whose title reads `postgres: ...`). */
+function isPostgresProcess(argv: readonly string[] | undefined): boolean {
+  return isPostgresServer(argv) || (argv?.[0]?.startsWith('postgres: ') ?? false);
+}
+
+/**
+ * Live PostgreSQL processes working in `dataDir` (an absolute, real path):
+ * its server and the server's children (backends, checkpointer, ...), which
+ * inherit its working folder. Children of a killed server run on until they
+ * notice, and hold its shared memory meanwhile: a new server on the folder
+ * refuses to start ("pre-existing shared memory block ... is still in use").
+ */
+export function postgresProcessesOn(dataDir: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => pid !== process.pid && workingDir(pid) === dataDir)
+    .filter((pid) => isPostgresProcess(commandLine(pid)) && isAlive(pid));
 }

@@ -35,15 +35,32 @@ const START_TIMEOUT_MS = 60_000;
 const ENDPOINT = /GraphQL endpoint: ([^\s"]+)/;
 const running = new Set<GatewayProcess>();
 
-function spawnGateway(env: Readonly<Record<string, string>>): { child: ChildProcess; output: () => string } {
+interface SpawnOptions {
+  /** Its own process group (pgid = its pid), as a terminal or a service manager starts it. */
+  readonly processGroup?: boolean;
+  /** Through `npm start`, as the README says, rather than node directly: the child is then npm. */
+  readonly npmStart?: boolean;
+}
+
+function spawnGateway(
+  env: Readonly<Record<string, string>>,
+  { processGroup = false, npmStart = false }: SpawnOptions = {},
+): { child: ChildProcess; output: () => string } {
   // The test runner's own DATABASE_URL (if any) must not leak into a gateway that should embed its server.
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => name !== 'DATABASE_URL' && !name.startsWith('EMBEDDED_PG_DATA')),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // npm_execpath is npm's own script when the tests run under npm; `npm` on the PATH otherwise.
+  const [command, args] = npmStart
+    ? process.env.npm_execpath
+      ? [process.execPath, [process.env.npm_execpath, 'start', '--silent']]
+      : ['npm', ['start', '--silent']]
+    : [process.execPath, ['--import', 'tsx', 'src/main.ts']];
+  const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
     env: { ...inherited, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: processGroup,
   });
   let text = '';
   child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -58,8 +75,11 @@ function exitOf(child: ChildProcess): Promise<Exit> {
 }
 
 /** Starts a gateway and waits for its endpoint; rejects with its output when it exits or stalls first. */
-export async function startGatewayProcess(env: Readonly<Record<string, string>>): Promise<GatewayProcess> {
-  const { child, output } = spawnGateway(env);
+export async function startGatewayProcess(
+  env: Readonly<Record<string, string>>,
+  options: SpawnOptions = {},
+): Promise<GatewayProcess> {
+  const { child, output } = spawnGateway(env, options);
   const exited = exitOf(child);
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => {
@@ -191,4 +211,30 @@ export async function timeUntil(condition: () => boolean, withinMs: number, ever
     if (performance.now() - started > withinMs) return undefined;
     await sleep(everyMs);
   }
+}
+
+/** A gateway in a process group of its own, as `npm start` runs in a terminal or under a service manager. */
+export interface GatewayGroup extends GatewayProcess {
+  /** Sends `signal` to the whole group: SIGINT as a terminal's Ctrl-C, SIGKILL as a container runtime's clean-up. */
+  killGroup(signal: NodeJS.Signals): void;
+}
+
+/** Starts a gateway (or `npm start`) as the leader of a new process group and waits for its endpoint. */
+export async function startGatewayGroup(
+  env: Readonly<Record<string, string>>,
+  { npmStart = false }: Pick<SpawnOptions, 'npmStart'> = {},
+): Promise<GatewayGroup> {
+  const gateway = await startGatewayProcess(env, { processGroup: true, npmStart });
+  const pgid = gateway.pid;
+  return {
+    ...gateway,
+    killGroup(signal) {
+      try {
+        process.kill(-pgid, signal);
+      } catch (error) {
+        // ESRCH: nothing is left in the group.
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
+    },
+  };
 }
