@@ -15,6 +15,7 @@ import { DataFolderInUseError } from '../src/db/data-folder-lock.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../src/db/embedded-postgres.js';
 import { inspectDataDir } from '../src/db/orphan-postgres.js';
 import { commandLine, isAlive } from '../src/db/process-info.js';
+import { queryRows } from './helpers/databases.js';
 
 const isRoot = process.getuid?.() === 0;
 /** What a @embedded-postgres/<platform> package exports that this test uses (its declarations are not found by a computed name). */
@@ -127,22 +128,12 @@ async function orphanLike(server: RunningPostgres): Promise<ChildProcess> {
   return orphan;
 }
 
-async function query(url: string, sql: string): Promise<unknown[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<Record<string, unknown>>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 describe.skipIf(process.platform !== 'linux')('a data folder left by a crashed gateway', () => {
   it('stops the server left running on it, then starts on the same data', async () => {
     const notices: string[] = [];
     const options = await freshOptions(notices);
     const first = await startEmbeddedPostgres(options);
-    await query(first.url, `CREATE TABLE kept AS SELECT 'acknowledged' AS value`);
+    await queryRows(first.url, `CREATE TABLE kept AS SELECT 'acknowledged' AS value`);
     const orphan = await orphanLike(first);
     try {
       expect(await inspectDataDir(first.dataDir)).toMatchObject({ kind: 'running', pid: orphan.pid });
@@ -150,7 +141,7 @@ describe.skipIf(process.platform !== 'linux')('a data folder left by a crashed g
       try {
         expect(isAlive(orphan.pid ?? 0)).toBe(false);
         expect(notices.join('\n')).toContain(`stopping the PostgreSQL server (pid ${orphan.pid})`);
-        expect(await query(second.url, 'SELECT value FROM kept')).toEqual([{ value: 'acknowledged' }]);
+        expect(await queryRows(second.url, 'SELECT value FROM kept')).toEqual([{ value: 'acknowledged' }]);
       } finally {
         await second.stop();
       }
@@ -175,7 +166,7 @@ describe.skipIf(process.platform !== 'linux')('a data folder left by a crashed g
       const again = await startEmbeddedPostgres(options);
       await again.stop();
       expect(isAlive(other.pid)).toBe(true);
-      expect(await query(other.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      expect(await queryRows(other.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
     } finally {
       await other.stop();
     }
@@ -194,7 +185,7 @@ describe.skipIf(process.platform !== 'linux')('a data folder left by a crashed g
       );
       expect(refused).toBeInstanceOf(DataFolderInUseError);
       expect(String(refused)).toContain(`in use by another gateway (pid ${process.pid})`);
-      expect(await query(first.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      expect(await queryRows(first.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
     } finally {
       await first.stop();
     }

@@ -17,6 +17,7 @@ import { startGateway } from '../src/gateway.js';
 import { silentLogger } from '../src/log.js';
 import { CreateServiceDocument, EnqueueCaseDocument, ServicesDocument } from '../src/generated/operations/graphql.js';
 import { expectData, graphqlClient } from './helpers/graphql-client.js';
+import { queryRows } from './helpers/databases.js';
 
 const folders: string[] = [];
 
@@ -165,7 +166,7 @@ describe.skipIf(process.platform !== 'linux')('a start right after its server wa
     const options = await embeddedOptions(notices);
     const killed = await serverByHand(options, false);
     try {
-      await query(killed.url, `CREATE TABLE kept AS SELECT 'acknowledged' AS value`);
+      await queryRows(killed.url, `CREATE TABLE kept AS SELECT 'acknowledged' AS value`);
       process.kill(killed.pid, 'SIGKILL');
       expect(await within(5_000, () => isZombie(killed.pid))).toBe(true);
       // Its children notice their server's death and exit; the zombie stays.
@@ -175,7 +176,7 @@ describe.skipIf(process.platform !== 'linux')('a start right after its server wa
         expect(notices.join('\n')).toContain(
           `its server (pid ${killed.pid}) was killed and has exited, but is not yet reaped`,
         );
-        expect(await query(again.url, 'SELECT value FROM kept')).toEqual([{ value: 'acknowledged' }]);
+        expect(await queryRows(again.url, 'SELECT value FROM kept')).toEqual([{ value: 'acknowledged' }]);
       } finally {
         await again.stop();
       }
@@ -200,8 +201,8 @@ describe.skipIf(process.platform !== 'linux')('a start right after its server wa
         )
         .catch(() => undefined);
       const running = async () =>
-        (await query(killed.url, `SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'DO%'`)).length >
-        0;
+        (await queryRows(killed.url, `SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'DO%'`))
+          .length > 0;
       expect(await within(5_000, running)).toBe(true);
       process.kill(killed.pid, 'SIGKILL');
       expect(await within(5_000, () => !isAlive(killed.pid))).toBe(true);
@@ -214,7 +215,7 @@ describe.skipIf(process.platform !== 'linux')('a start right after its server wa
         );
         expect(notices.join('\n')).toMatch(/waited \d+ ms for the previous PostgreSQL server/);
         expect(backends.filter(isAlive)).toEqual([]);
-        expect(await query(again.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+        expect(await queryRows(again.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
       } finally {
         await again.stop();
       }
@@ -224,13 +225,3 @@ describe.skipIf(process.platform !== 'linux')('a start right after its server wa
     }
   });
 });
-
-async function query(url: string, sql: string): Promise<unknown[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<Record<string, unknown>>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}

@@ -103,21 +103,23 @@ export function servesDataDir(pid: number, argv: readonly string[], dataDir: str
   }
 }
 
-/** Live PostgreSQL servers (postmasters) whose data folder is `dataDir`, by pid. */
-export function postgresServersOn(dataDir: string): number[] {
-  let entries: string[];
+/** Every process id /proc lists (none where there is no /proc). */
+function processIds(): number[] {
   try {
-    entries = readdirSync('/proc');
+    return readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .map(Number);
   } catch {
     return [];
   }
-  return entries
-    .filter((entry) => /^\d+$/.test(entry))
-    .map(Number)
-    .filter((pid) => {
-      const argv = commandLine(pid);
-      return isPostgresServer(argv) && servesDataDir(pid, argv ?? [], dataDir) && isAlive(pid);
-    });
+}
+
+/** Live PostgreSQL servers (postmasters) whose data folder is `dataDir`, by pid. */
+export function postgresServersOn(dataDir: string): number[] {
+  return processIds().filter((pid) => {
+    const argv = commandLine(pid);
+    return isPostgresServer(argv) && servesDataDir(pid, argv ?? [], dataDir) && isAlive(pid);
+  });
 }
 
 /** Whether a command line is any PostgreSQL process: a server, or one of its children (whose title reads `postgres: ...`). */
@@ -133,15 +135,7 @@ function isPostgresProcess(argv: readonly string[] | undefined): boolean {
  * refuses to start ("pre-existing shared memory block ... is still in use").
  */
 export function postgresProcessesOn(dataDir: string): number[] {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  return entries
-    .filter((entry) => /^\d+$/.test(entry))
-    .map(Number)
+  return processIds()
     .filter((pid) => pid !== process.pid && workingDir(pid) === dataDir)
     .filter((pid) => isPostgresProcess(commandLine(pid)) && isAlive(pid));
 }

@@ -82,3 +82,14 @@ export function testPool(url: string, max: number): pg.Pool {
   pool.on('error', () => undefined);
   return pool;
 }
+
+/** The rows of one statement on a connection of its own (for servers a test starts itself). */
+export async function queryRows(url: string, sql: string): Promise<unknown[]> {
+  const client = new pg.Client({ connectionString: url, options: sessionOptions() });
+  await client.connect();
+  try {
+    return (await client.query<Record<string, unknown>>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
