@@ -85,15 +85,19 @@ export interface StopTimeouts {
 export const STOP_TIMEOUTS: StopTimeouts = { fastMs: 15_000, immediateMs: 5_000, killMs: 5_000 };
 const POLL_MS = 50;
 
-async function exited(pid: number, withinMs: number): Promise<boolean> {
+/** Polls `done` until it holds (true) or `withinMs` has passed (false). */
+async function within(withinMs: number, done: () => boolean): Promise<boolean> {
   const deadline = Date.now() + withinMs;
   for (;;) {
-    // A pid reused by something else than a server means ours is gone.
-    if (!isAlive(pid) || !isPostgresServer(commandLine(pid))) return true;
+    if (done()) return true;
     if (Date.now() >= deadline) return false;
     await sleep(POLL_MS);
   }
 }
+
+// A pid reused by something else than a server means ours is gone.
+const exited = (pid: number, withinMs: number): Promise<boolean> =>
+  within(withinMs, () => !isAlive(pid) || !isPostgresServer(commandLine(pid)));
 
 /**
  * Stops a server that is not our child, the way PostgreSQL's documentation
@@ -116,14 +120,8 @@ export async function stopOrphan(pid: number, timeouts: StopTimeouts = STOP_TIME
   throw new Error(`the orphaned PostgreSQL server (pid ${pid}) did not exit after SIGINT, SIGQUIT and SIGKILL`);
 }
 
-async function allExited(pids: readonly number[], withinMs: number): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    if (pids.every((pid) => !isAlive(pid))) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(POLL_MS);
-  }
-}
+const allExited = (pids: readonly number[], withinMs: number): Promise<boolean> =>
+  within(withinMs, () => pids.every((pid) => !isAlive(pid)));
 
 /**
  * Waits for the processes of an earlier server still working in `dataDir`
