@@ -1,4 +1,5 @@
 // Configuration from environment variables, validated once at start-up.
+import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -16,6 +17,19 @@ const port = z.coerce.number().int().min(0).max(65535);
 /** `https://host[:port]` exactly as a browser sends it in `Origin`. */
 const isOrigin = (value: string): boolean =>
   URL.canParse(value) && /^https?:$/.test(new URL(value).protocol) && new URL(value).origin === value;
+/** An IPv4 or IPv6 address, or a network in CIDR notation (`10.0.0.0/8`, `fd00::/8`). */
+const isProxyAddress = (value: string): boolean => {
+  const [address = '', bits, ...rest] = value.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
+};
+/** A host name or address as it appears in a Host header, without the port (IPv6 in brackets). */
+const isHostName = (value: string): boolean =>
+  /^\[[0-9a-f:.]+\]$/i.test(value)
+    ? isIP(value.slice(1, -1)) === 6
+    : /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i.test(value);
 /** `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`), `fallback` when unset. */
 const flag = (fallback: boolean) =>
   z.preprocess(
@@ -63,6 +77,29 @@ const environment = z
     HTTP_KEEP_ALIVE_TIMEOUT_MS: millis(5_000),
     HTTP_IDLE_TIMEOUT_MS: millis(120_000),
     HTTP_MAX_CONNECTIONS: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(1_000_000).default(1_024)),
+    HTTP_MAX_CONNECTIONS_PER_ADDRESS: z.preprocess(
+      blankAsAbsent,
+      z.coerce.number().int().min(1).max(1_000_000).default(64),
+    ),
+    HTTP_FIRST_BYTE_TIMEOUT_MS: millis(5_000),
+    TRUST_PROXY: z.preprocess(
+      blankAsAbsent,
+      commaList
+        .refine(
+          (entries) => entries.every(isProxyAddress),
+          'must be a comma-separated list of proxy addresses or networks such as 10.0.0.0/8, 192.0.2.7, fd00::/8',
+        )
+        .default([]),
+    ),
+    ALLOWED_HOSTS: z.preprocess(
+      blankAsAbsent,
+      commaList
+        .refine(
+          (hosts) => hosts.every((host) => host === '*' || isHostName(host)),
+          'must be `*` or a comma-separated list of host names as clients send them in Host, such as gateway.example.org or 10.0.0.5 (no scheme, no port)',
+        )
+        .default([]),
+    ),
     EXPLORER_ENABLED: flag(true),
     INTROSPECTION_ENABLED: flag(true),
     LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.preprocess(
@@ -96,6 +133,15 @@ const environment = z
     ),
     METRICS_ENABLED: flag(true),
     METRICS_TOKEN: z.preprocess(blankAsAbsent, z.string().min(16, 'must be at least 16 characters').optional()),
+    METRICS_OPERATION_NAMES: z.preprocess(
+      blankAsAbsent,
+      commaList
+        .refine(
+          (names) => names.every((name) => /^[_A-Za-z][_0-9A-Za-z]{0,99}$/.test(name)),
+          'must be a comma-separated list of GraphQL operation names',
+        )
+        .default([]),
+    ),
     AUTH_MODE: z.preprocess(blankAsAbsent, z.enum(['auto', 'open', 'required']).default('auto')),
     AUTH_KEY_CACHE_MS: millis(5_000, 0, 600_000),
     AUTH_JWT_ISSUER: z.preprocess(blankAsAbsent, z.string().optional()),
@@ -212,7 +258,23 @@ export interface Config {
     readonly maxConnections: number;
     /** A connection with no traffic either way for this long is closed (e.g. a client that stops reading). */
     readonly idleTimeoutMs: number;
+    /** Connections one client address (IPv6: one /64) may hold at once; further ones are refused. */
+    readonly maxConnectionsPerAddress: number;
+    /** A new connection that sends no byte within this is closed. */
+    readonly firstByteTimeoutMs: number;
   };
+  /**
+   * Addresses (or CIDR networks) of the proxies in front of the gateway: for
+   * requests from them the client address is taken from `X-Forwarded-For`.
+   * Empty: the socket's peer is the client.
+   */
+  readonly trustProxy: readonly string[];
+  /**
+   * Host names requests may name in `Host` where the gateway checks it (open
+   * mode, every WebSocket), against DNS rebinding; `*` for any. Always
+   * includes the loopback names and a specific `HOST`.
+   */
+  readonly allowedHosts: readonly string[];
   /** GraphiQL at the GraphQL URL for browsers. */
   readonly explorer: boolean;
   /** Whether clients may query the schema (`__schema`, `__type`). */
@@ -226,6 +288,8 @@ export interface Config {
     readonly enabled: boolean;
     /** When set, `/metrics` wants `Authorization: Bearer <token>`. */
     readonly token: string | undefined;
+    /** Operation names that may become metric labels, besides those of `operations/`; others are `other`. */
+    readonly operationNames: readonly string[];
   };
   readonly auth: {
     /**
@@ -291,6 +355,17 @@ export interface JwtConfig {
   readonly clockToleranceSeconds: number;
 }
 
+/** Host names a local gateway is always reached by. */
+export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
+
+/** The configured host names, with the loopback names and a specific listening address added. */
+function allowedHosts(configured: readonly string[], listenHost: string): readonly string[] {
+  if (configured.includes('*')) return ['*'];
+  const wildcard = listenHost === '0.0.0.0' || listenHost === '::';
+  const own = wildcard ? [] : [isIP(listenHost) === 6 ? `[${listenHost}]` : listenHost];
+  return [...new Set([...LOOPBACK_HOSTS, ...own, ...configured].map((host) => host.toLowerCase()))];
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -321,12 +396,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keepAliveTimeoutMs: value.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: value.HTTP_MAX_CONNECTIONS,
       idleTimeoutMs: value.HTTP_IDLE_TIMEOUT_MS,
+      maxConnectionsPerAddress: value.HTTP_MAX_CONNECTIONS_PER_ADDRESS,
+      firstByteTimeoutMs: value.HTTP_FIRST_BYTE_TIMEOUT_MS,
     },
+    trustProxy: value.TRUST_PROXY,
+    allowedHosts: allowedHosts(value.ALLOWED_HOSTS, value.HOST),
     explorer: value.EXPLORER_ENABLED,
     introspection: value.INTROSPECTION_ENABLED,
     corsOrigins: value.CORS_ORIGINS,
     logLevel: value.LOG_LEVEL,
-    metrics: { enabled: value.METRICS_ENABLED, token: value.METRICS_TOKEN },
+    metrics: {
+      enabled: value.METRICS_ENABLED,
+      token: value.METRICS_TOKEN,
+      operationNames: value.METRICS_OPERATION_NAMES,
+    },
     auth: {
       mode: value.AUTH_MODE,
       keyCacheMs: value.AUTH_KEY_CACHE_MS,

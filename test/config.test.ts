@@ -29,7 +29,46 @@ describe('configuration', () => {
       keepAliveTimeoutMs: 5_000,
       maxConnections: 1_024,
       idleTimeoutMs: 120_000,
+      maxConnectionsPerAddress: 64,
+      firstByteTimeoutMs: 5_000,
     });
+    expect(config.trustProxy).toEqual([]);
+    expect(config.metrics.operationNames).toEqual([]);
+  });
+
+  it('allows the loopback names and a specific HOST by default, and adds ALLOWED_HOSTS to them', () => {
+    expect(loadConfig({}).allowedHosts).toEqual(['localhost', '127.0.0.1', '[::1]']);
+    expect(loadConfig({ HOST: '0.0.0.0' }).allowedHosts).toEqual(['localhost', '127.0.0.1', '[::1]']);
+    expect(loadConfig({ HOST: '10.0.0.5' }).allowedHosts).toEqual(['localhost', '127.0.0.1', '[::1]', '10.0.0.5']);
+    expect(loadConfig({ HOST: 'fd00::5' }).allowedHosts).toContain('[fd00::5]');
+    expect(loadConfig({ ALLOWED_HOSTS: 'Gateway.Example.org, [2001:db8::1]' }).allowedHosts).toEqual([
+      'localhost',
+      '127.0.0.1',
+      '[::1]',
+      'gateway.example.org',
+      '[2001:db8::1]',
+    ]);
+    expect(loadConfig({ ALLOWED_HOSTS: '*' }).allowedHosts).toEqual(['*']);
+    for (const bad of ['https://gateway.example.org', 'gateway.example.org:4000', '2001:db8::1', 'a b'])
+      expect(() => loadConfig({ ALLOWED_HOSTS: bad }), bad).toThrow(/ALLOWED_HOSTS/);
+  });
+
+  it('reads TRUST_PROXY as addresses and CIDR networks, and refuses anything else, naming it', () => {
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.0.2.7,fd00::/8' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '192.0.2.7',
+      'fd00::/8',
+    ]);
+    for (const bad of ['10.0.0.0/33', 'proxy.example', '10.0.0.0/8/1', 'fd00::/129', '10.0.0.1/x'])
+      expect(() => loadConfig({ TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY/);
+  });
+
+  it('reads METRICS_OPERATION_NAMES as GraphQL names', () => {
+    expect(loadConfig({ METRICS_OPERATION_NAMES: 'Enqueue, CallNext' }).metrics.operationNames).toEqual([
+      'Enqueue',
+      'CallNext',
+    ]);
+    expect(() => loadConfig({ METRICS_OPERATION_NAMES: 'not-a-name' })).toThrow(/METRICS_OPERATION_NAMES/);
   });
 
   it('has documented defaults for the explorer, introspection and live updates', () => {
