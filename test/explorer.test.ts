@@ -236,7 +236,7 @@ describe('the explorer files', () => {
     const { port } = new URL(t.gateway.url);
     const ending = await rawExchange(
       Number(port),
-      rawRequest([`GET ${path} HTTP/1.1`, 'Host: x', 'Connection: close']),
+      rawRequest([`GET ${path} HTTP/1.1`, 'Host: localhost', 'Connection: close']),
     );
     const response = parseResponse(ending.received);
     expect(response.status).toBe(404);

@@ -27,6 +27,10 @@ beforeAll(async () => {
       HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_MS),
       HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_MS),
       HTTP_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_MS),
+      // The silent connections below all come from 127.0.0.1, as a client's would not.
+      HTTP_MAX_CONNECTIONS_PER_ADDRESS: '1024',
+      // Longer than the headers deadline, which these tests are about.
+      HTTP_FIRST_BYTE_TIMEOUT_MS: '60000',
     },
   );
   port = Number(new URL(t.gateway.url).port);
@@ -37,7 +41,7 @@ afterAll(async () => {
 });
 
 const query = JSON.stringify({ query: '{ __typename }' });
-const postHead = ['POST /graphql HTTP/1.1', 'Host: gateway', 'Content-Type: application/json'];
+const postHead = ['POST /graphql HTTP/1.1', 'Host: localhost', 'Content-Type: application/json'];
 
 /** The connection was closed at `deadline` (not before, at most LATE_MS after) with a coded 408. */
 function expectTimedOut(ending: RawEnding, deadline: number): void {
@@ -58,6 +62,8 @@ describe('deadlines', () => {
       keepAliveTimeoutMs: 5_000,
       maxConnections: 1,
       idleTimeoutMs: 120_000,
+      maxConnectionsPerAddress: 1,
+      firstByteTimeoutMs: 5_000,
     };
     expect(deadlineCheckIntervalMs(limits)).toBe(1_000);
     expect(deadlineCheckIntervalMs({ ...limits, headersTimeoutMs: 1_000 })).toBe(100);
@@ -68,7 +74,7 @@ describe('deadlines', () => {
   });
 
   it('closes a connection whose headers stop half-way once they are due', async () => {
-    const ending = await rawExchange(port, 'POST /graphql HTTP/1.1\r\nHost: gateway\r\n', HEADERS_MS + GIVE_UP_MS);
+    const ending = await rawExchange(port, 'POST /graphql HTTP/1.1\r\nHost: localhost\r\n', HEADERS_MS + GIVE_UP_MS);
     expectTimedOut(ending, HEADERS_MS);
   });
 
@@ -148,7 +154,7 @@ describe('connection cap', () => {
   it('refuses connections beyond the cap at once, with no response, and takes new ones when one closes', async () => {
     const capped = await startTestGateway({}, { HTTP_MAX_CONNECTIONS: '3', HTTP_HEADERS_TIMEOUT_MS: '20000' });
     const cappedPort = Number(new URL(capped.gateway.url).port);
-    const health = rawRequest(['GET /health HTTP/1.1', 'Host: gateway', 'Connection: close']);
+    const health = rawRequest(['GET /health HTTP/1.1', 'Host: localhost', 'Connection: close']);
     const held = [];
     try {
       for (let index = 0; index < 3; index += 1) held.push(await rawConnect(cappedPort, undefined, 30_000));
@@ -184,6 +190,8 @@ describe('refused connections', () => {
         keepAliveTimeoutMs: 2_000,
         maxConnections: 1,
         idleTimeoutMs: 120_000,
+        maxConnectionsPerAddress: 10,
+        firstByteTimeoutMs: 10_000,
       },
     );
     server.listen(0, '127.0.0.1');
@@ -226,6 +234,8 @@ describe('a client that stops reading', () => {
         keepAliveTimeoutMs: 2_000,
         maxConnections: 10,
         idleTimeoutMs: 500,
+        maxConnectionsPerAddress: 10,
+        firstByteTimeoutMs: 1_000,
       },
     );
     server.listen(0, '127.0.0.1');

@@ -22,7 +22,7 @@ afterAll(async () => {
   await t.stop();
 });
 
-const host = 'Host: gateway';
+const host = 'Host: localhost';
 const json = 'Content-Type: application/json';
 const close = 'Connection: close';
 const query = JSON.stringify({ query: '{ __typename }' });

@@ -59,7 +59,9 @@ export function corsPolicy(origins: readonly string[]): CorsPolicy {
 /**
  * Whether a WebSocket upgrade may proceed: no Origin (not a browser), the
  * gateway's own origin (the explorer), or an allowed one. Browsers do not
- * apply CORS to WebSockets, so the server must.
+ * apply CORS to WebSockets, so the server must. "Own" means the Origin names
+ * the Host the request was sent to, which a rebinding page controls: the
+ * Host itself has been checked against ALLOWED_HOSTS first (host-check.ts).
  */
 export function webSocketOriginAllowed(request: IncomingMessage, policy: CorsPolicy): boolean {
   const origin = request.headers.origin;

@@ -1,12 +1,18 @@
 // The HTTP edge: routes requests by path, keeps every connection within its
-// deadlines, answers every malformed request with a coded JSON 4xx, and never
-// lets an exception become a dropped connection or a crash.
+// deadlines and each client address within its share of connections, answers
+// only to its own host names where that matters, answers every malformed
+// request with a coded JSON 4xx, and never lets an exception become a
+// dropped connection or a crash.
 import { randomUUID } from 'node:crypto';
 import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config.js';
+import { trustedProxy } from '../limits/client-address.js';
 import type { Logger } from '../log.js';
+import { collapsedCount } from './collapsed-count.js';
+import { limitConnections } from './connection-limits.js';
 import { webSocketOriginAllowed, type CorsPolicy } from './cors.js';
+import type { HostCheck } from './host-check.js';
 import { clientRequestId, outcomeFromStatus, outcomeOf, type RequestObserver } from './request-report.js';
 import { quote, rawErrorResponse, sendError } from './respond.js';
 
@@ -35,12 +41,17 @@ export interface Routes {
   readonly upgrade?: UpgradeRoute;
   /** Which other origins' pages may read answers and open WebSockets; none when absent. */
   readonly cors?: CorsPolicy;
+  /** Which Host names are answered (against DNS rebinding); any when absent. */
+  readonly hosts?: HostCheck;
 }
 
 // The idle timeout is the backstop for what the request deadlines do not
 // cover, such as a client that stops reading its response; it must be longer
 // than any request's database work may take.
-export type HttpLimits = Config['http'];
+export type HttpLimits = Config['http'] & {
+  /** Proxies in front of the gateway (TRUST_PROXY): all clients share them, so no per-address cap. */
+  readonly trustProxy?: readonly string[];
+};
 
 /**
  * How often Node compares open requests with their header and request
@@ -134,6 +145,7 @@ export function createHttpServer(
             status: response.statusCode,
             durationMs: performance.now() - started,
             operation: told.operation ?? null,
+            fields: told.fields ?? null,
             outcome: told.outcome ?? outcomeFromStatus(response.statusCode),
             principal: told.principal ?? 'anonymous',
             aborted: !response.writableFinished,
@@ -155,6 +167,11 @@ export function createHttpServer(
       }
       if (request.httpVersion === '1.1' && request.headers.host === undefined) {
         sendError(response, 400, 'BAD_REQUEST', 'An HTTP/1.1 request must have a Host header');
+        return;
+      }
+      // Before anything else is revealed: not even whether the path exists.
+      if (routes.hosts && !routes.hosts.request(request, url.pathname)) {
+        routes.hosts.refuse(response);
         return;
       }
       const found = routeFor(url.pathname);
@@ -204,6 +221,10 @@ export function createHttpServer(
   // WebSocket upgrades: on the GraphQL path when subscriptions are served,
   // anywhere else a coded refusal (Node would leave the socket hanging).
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (routes.hosts && !routes.hosts.upgrade(request)) {
+      socket.end(routes.hosts.refusal(), () => socket.destroy());
+      return;
+    }
     const url = requestUrl(request);
     if (url?.pathname === GRAPHQL_PATH && routes.upgrade) {
       if (routes.cors && !webSocketOriginAllowed(request, routes.cors)) {
@@ -225,17 +246,15 @@ export function createHttpServer(
   // Beyond the cap Node closes new connections at once, before reading
   // anything: the client sees the connection reset, with no response.
   server.maxConnections = limits.maxConnections;
-  let dropped = 0;
-  let lastDropLog = 0;
-  server.on('drop', () => {
-    dropped += 1;
-    const now = Date.now();
-    if (now - lastDropLog < DROP_LOG_INTERVAL_MS) return;
-    log.error(
-      `refused ${dropped} connection(s) since the last report: ${limits.maxConnections} were open (HTTP_MAX_CONNECTIONS)`,
-    );
-    dropped = 0;
-    lastDropLog = now;
-  });
+  server.on(
+    'drop',
+    collapsedCount(DROP_LOG_INTERVAL_MS, (dropped) =>
+      log.error(
+        `refused ${dropped} connection(s) since the last report: ${limits.maxConnections} were open (HTTP_MAX_CONNECTIONS)`,
+      ),
+    ),
+  );
+  // Below that, each client address gets its share, and every connection a first-byte deadline.
+  limitConnections(server, limits, trustedProxy(limits.trustProxy ?? []), log);
   return server;
 }

@@ -1,5 +1,8 @@
-// The part of a client's address that rate limits count by.
-import { isIPv6 } from 'node:net';
+// Who a request comes from (the socket's peer, or behind trusted proxies the
+// address they forwarded), and the part of that address limits count by.
+import type { IncomingMessage } from 'node:http';
+import { isIP, isIPv6 } from 'node:net';
+import proxyaddr from 'proxy-addr';
 
 // IPv4 clients of a server listening on `::` appear as `::ffff:a.b.c.d`.
 const MAPPED_IPV4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
@@ -32,4 +35,33 @@ function leadingGroups(address: string, count: number): string[] {
   const right = tail === undefined ? [] : groups(tail);
   const zeros = Array.from({ length: 8 - left.length - right.length }, () => '0');
   return [...left, ...zeros, ...right].slice(0, count).map((group) => parseInt(group, 16).toString(16));
+}
+
+/** Whether a peer is one of the proxies in front of the gateway (TRUST_PROXY: addresses and CIDR networks). */
+export function trustedProxy(trustProxy: readonly string[]): (address: string) => boolean {
+  if (trustProxy.length === 0) return () => false;
+  const trust = proxyaddr.compile([...trustProxy]);
+  return (address) => trust(address, 0);
+}
+
+/**
+ * The client address of a request: the socket's peer, unless that peer is a
+ * trusted proxy; then `X-Forwarded-For` is read from the right, past every
+ * trusted hop, to the first address not trusted (as Express does, through
+ * the same `proxy-addr`). Entries left of that one are whatever the client
+ * chose to send and are never read. An entry that is no address (a proxy
+ * passing on garbage) stops the walk at the trusted hop before it: those
+ * clients then share that hop's limits rather than choose their own.
+ */
+export function clientAddressResolver(trustProxy: readonly string[]): (request: IncomingMessage) => string {
+  const peer = (request: IncomingMessage): string => request.socket.remoteAddress ?? 'unknown';
+  if (trustProxy.length === 0) return peer;
+  const trust = proxyaddr.compile([...trustProxy]);
+  return (request) => {
+    if (request.socket.remoteAddress === undefined) return 'unknown';
+    // The peer, then forwarded addresses right to left, up to the first one not trusted.
+    const chain = proxyaddr.all(request, trust);
+    const client = chain.at(-1) ?? peer(request);
+    return isIP(client) !== 0 ? client : (chain.at(-2) ?? peer(request));
+  };
 }

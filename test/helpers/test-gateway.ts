@@ -19,6 +19,14 @@ export interface TestGateway {
 }
 
 /**
+ * Every test client connects from 127.0.0.1, and tests race hundreds of
+ * requests at once (fetch opens a connection for each): as many as the
+ * gateway takes in all, rather than one client's share.
+ * test/connections.test.ts sets the per-address cap it tests.
+ */
+export const TEST_CLIENTS = { HTTP_MAX_CONNECTIONS_PER_ADDRESS: '1024' } as const;
+
+/**
  * `env` adds or overrides settings, e.g. `{ HTTP_HEADERS_TIMEOUT_MS: '1000' }` for short deadlines;
  * `log` receives the gateway's log (nothing is written unless given); `databaseOptions` says how
  * its database is made, e.g. `{ settings: { timezone: 'America/St_Johns' } }` for a server's defaults.
@@ -37,6 +45,7 @@ export async function startTestGateway(
     PORT: '0',
     DATABASE_POOL_SIZE: '20',
     AUTH_MODE: 'open',
+    ...TEST_CLIENTS,
     ...env,
   });
   const gateway = await startGateway(config, log, hooks);
@@ -81,6 +90,7 @@ export async function gatewayGroup(t: TestGateway, more: number): Promise<Gatewa
     PORT: '0',
     DATABASE_POOL_SIZE: '10',
     AUTH_MODE: 'open',
+    ...TEST_CLIENTS,
   });
   const others = await Promise.all(Array.from({ length: more }, () => startGateway(config, silentLogger)));
   return {

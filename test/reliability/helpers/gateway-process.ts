@@ -58,7 +58,8 @@ function spawnGateway(
     : [process.execPath, ['--import', 'tsx', 'src/main.ts']];
   const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
-    env: { ...inherited, PORT: '0', ...env },
+    // Every test client connects from 127.0.0.1: the whole connection cap is theirs (see test-gateway.ts).
+    env: { ...inherited, PORT: '0', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '1024', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: processGroup,
   });
