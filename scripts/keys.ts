@@ -220,7 +220,7 @@ function table(rows: readonly (readonly string[])[]): string {
 async function everyKey(keys: ApiKeyStore): Promise<ApiKey[]> {
   const all: ApiKey[] = [];
   for (let after: string | null = null; ;) {
-    const page = await keys.list({ first: API_KEY_LIMITS.page, after });
+    const page = await keys.list({ first: API_KEY_LIMITS.page, after }, ACTOR);
     all.push(...page);
     const last = page.at(-1);
     if (page.length < API_KEY_LIMITS.page || last === undefined) return all;
@@ -268,7 +268,9 @@ async function run(command: Exclude<Command, { kind: 'help' }>, keys: ApiKeyStor
     case 'rotate': {
       const { key, secret } = await keys.rotate(command.id, ACTOR);
       console.log(`Rotated API key ${described(key)}.`);
-      console.log(`Running gateways refuse its old secret within ${cache}, and take the new one within a second.`);
+      console.log(
+        `Running gateways refuse its old secret and close the WebSockets opened with it within a second (within ${cache} if one was cut off from the database meanwhile), and take the new one within a second.`,
+      );
       printSecret(secret);
       return;
     }
@@ -280,7 +282,9 @@ async function run(command: Exclude<Command, { kind: 'help' }>, keys: ApiKeyStor
         return;
       }
       console.log(`Revoked API key ${described(key)}.`);
-      console.log(`Running gateways refuse it within ${cache}.`);
+      console.log(
+        `Running gateways refuse it and close the WebSockets opened with it within a second (within ${cache} if one was cut off from the database meanwhile).`,
+      );
       return;
     }
   }

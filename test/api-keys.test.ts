@@ -1,6 +1,8 @@
 // API keys: created, listed, rotated and revoked over GraphQL and with
 // `npm run keys`, verified by the store the HTTP edge uses, cached per
-// process for AUTH_KEY_CACHE_MS, and audited. The gateway runs open here, so
+// process for AUTH_KEY_CACHE_MS (a revocation or rotation is announced to
+// every process, which forgets the key within a second), managed only by
+// credentials of every service, and audited. The gateway runs open here, so
 // every change is made by the actor `open`.
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { execFile } from 'node:child_process';
@@ -11,12 +13,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { createApiKeyStore, type ApiKeyStore } from '../src/auth/api-keys.js';
 import type { Role } from '../src/auth/principal.js';
 import { loadConfig, PROJECT_ROOT } from '../src/config.js';
+import { KEY_CHANGES_CHANNEL } from '../src/db/change-listener.js';
 import { createDatabaseClient, type Database } from '../src/db/prisma-client.js';
 import { startGateway } from '../src/gateway.js';
 import { silentLogger } from '../src/log.js';
+import { post } from './helpers/credentials.js';
 import * as given from './helpers/given.js';
 import { expectData, expectError } from './helpers/graphql-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
@@ -349,8 +354,102 @@ describe('verifying a secret', () => {
   });
 });
 
+describe('who may manage keys', () => {
+  it('refuses create, list, rotate and revoke to a credential limited to services, and changes nothing', async () => {
+    const service = await given.service(t.db);
+    const limited = { id: 'user:limited', agent: null, services: new Set([service.id]) };
+    const { key } = await create({ name: 'managed by others', role: 'KIOSK' });
+    const before = await keyCount();
+    const refusals = await Promise.all([
+      other.keys.create({ name: 'escape', role: 'ADMIN' }, limited).catch((error: unknown) => error),
+      other.keys.create({ name: 'escape', role: 'AGENT', serviceIds: [service.id] }, limited).catch((e: unknown) => e),
+      other.keys.list({}, limited).catch((error: unknown) => error),
+      other.keys.rotate(key.id, limited).catch((error: unknown) => error),
+      other.keys.revoke(key.id, limited).catch((error: unknown) => error),
+    ]);
+    for (const refusal of refusals)
+      expect(refusal).toMatchObject({ code: 'FORBIDDEN', issue: { field: 'credential', rule: 'everyService' } });
+    expect(await keyCount()).toBe(before);
+    expect((await t.db.apiKey.findUniqueOrThrow({ where: { id: key.id } })).revokedAt).toBeNull();
+    expect((await auditOf(key.id)).map((entry) => entry.action)).toEqual(['apiKey.create']);
+    // Even with no service limit at all in the set, a set is a limit.
+    await expect(other.keys.list({}, { ...limited, services: new Set() })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+  });
+});
+
+describe('announcing revocations and rotations', () => {
+  /** Listens on the channel, as each gateway's change listener does. */
+  async function listening(): Promise<{ heard: string[]; settle: () => Promise<void>; end: () => Promise<void> }> {
+    const client = new pg.Client({ connectionString: t.gateway.databaseUrl });
+    await client.connect();
+    const heard: string[] = [];
+    client.on('notification', (message) => {
+      if (message.channel === KEY_CHANGES_CHANNEL) heard.push(message.payload ?? '');
+    });
+    await client.query(`LISTEN ${KEY_CHANGES_CHANNEL}`);
+    return {
+      heard,
+      // A round trip delivers whatever was sent before it.
+      settle: async () => {
+        await client.query('SELECT 1');
+      },
+      end: () => client.end(),
+    };
+  }
+
+  it('names the key once the change commits; creating, refusing or revoking again announce nothing', async () => {
+    const listener = await listening();
+    try {
+      const { key } = await create({ name: 'announced', role: 'SCREEN' });
+      await listener.settle();
+      expect(listener.heard).toEqual([]);
+      expectData(await t.request(RotateApiKey, { id: key.id }));
+      await listener.settle();
+      expect(listener.heard).toEqual([key.id]);
+      expectData(await t.request(RevokeApiKey, { id: key.id }));
+      expectData(await t.request(RevokeApiKey, { id: key.id }));
+      expectError(await t.request(RotateApiKey, { id: key.id }));
+      await listener.settle();
+      expect(listener.heard).toEqual([key.id, key.id]);
+    } finally {
+      await listener.end();
+    }
+  });
+
+  it('makes a gateway refuse a key another process revoked within a second, though it caches keys longer', async () => {
+    // t caches keys for AUTH_KEY_CACHE_MS, 5 s by default; `other` is a process that does not tell it.
+    const { key, secret } = await create({ name: 'revoked elsewhere', role: 'SCREEN' });
+    const viewer = () => post(t.gateway.url, '{ viewer { id } }', { authorization: `Bearer ${secret}` });
+    expect((await viewer()).status).toBe(200);
+    await other.keys.revoke(key.id, { id: 'test', agent: null, services: null });
+    const revokedAt = Date.now();
+    await expect.poll(async () => (await viewer()).status, { interval: 50, timeout: 1_000 }).toBe(401);
+    expect(Date.now() - revokedAt).toBeLessThan(1_000);
+  });
+
+  it('forgets one key, or every key, when told', async () => {
+    const cached = sideStore(60_000);
+    const actor = { id: 'test', agent: null, services: null };
+    const first = await create({ name: 'forgotten one', role: 'KIOSK' });
+    const second = await create({ name: 'forgotten two', role: 'KIOSK' });
+    expect(await cached.keys.verify(first.secret)).not.toBeNull();
+    expect(await cached.keys.verify(second.secret)).not.toBeNull();
+    await other.keys.revoke(first.key.id, actor);
+    await other.keys.revoke(second.key.id, actor);
+    // Cached: still accepted, as by a process that heard nothing.
+    expect(await cached.keys.verify(first.secret)).not.toBeNull();
+    cached.keys.forget(first.key.id);
+    expect(await cached.keys.verify(first.secret)).toBeNull();
+    expect(await cached.keys.verify(second.secret)).not.toBeNull();
+    cached.keys.forgetAll();
+    expect(await cached.keys.verify(second.secret)).toBeNull();
+  });
+});
+
 describe('the cache of verified keys', () => {
-  it('lets another process see a revocation only once its cacheMs has passed (at once with cacheMs 0)', async () => {
+  it('lets a store that hears nothing see a revocation only once its cacheMs has passed (at once with cacheMs 0)', async () => {
     const cacheMs = 1_500;
     const cached = sideStore(cacheMs);
     const { key, secret } = await create({ name: 'cached', role: 'SCREEN' });

@@ -2,7 +2,9 @@
 // UNAUTHENTICATED to a missing, malformed, unknown, forged, revoked or
 // replaced API key, and to a token that is expired, forged or meant for
 // someone else, over HTTP, REST and WebSocket alike, and says nothing more.
-// Secure by default: open only on loopback with nothing configured.
+// Secure by default: open only on loopback with nothing configured. A
+// limited ADMIN does not exist: such a token is refused as a credential. What
+// was wrong with a token is logged in fixed words, never quoting it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKeyStore } from '../src/auth/api-keys.js';
 import { ConfigError, loadConfig } from '../src/config.js';
@@ -14,6 +16,7 @@ import * as given from './helpers/given.js';
 import { webSocketUrl } from './helpers/live-client.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 import { mintToken, signingKey, startIdentityProvider, type TestIdentityProvider } from './helpers/tokens.js';
+import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 
 const VIEWER = '{ viewer { id name roles serviceIds agent } }';
@@ -263,6 +266,87 @@ describe("people's tokens from the identity provider", () => {
     const { status, body } = await post(t.gateway.url, '{ services { id } }', { authorization: `Bearer ${token}` });
     expect(status).toBe(403);
     expect(body.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+  });
+});
+
+describe('tokens an attacker shaped', () => {
+  let idp: TestIdentityProvider;
+  let t: TestGateway;
+  let serviceId: number;
+  const written: string[] = [];
+
+  beforeAll(async () => {
+    idp = await startIdentityProvider();
+    const log = createLogger({ level: 'info', destination: { write: (line: string) => void written.push(line) } });
+    t = await startTestGateway({}, { ...idp.env, AUTH_MODE: 'required' }, log);
+    serviceId = (await given.service(t.db)).id;
+  });
+  afterAll(async () => {
+    await t.stop();
+    await idp.close();
+  });
+
+  /** The reasons the log gives for refused credentials. */
+  const refusedReasons = (): unknown[] =>
+    written
+      .map((line) => JSON.parse(line) as { msg?: string; reason?: unknown })
+      .filter((line) => line.msg === 'credential refused')
+      .map((line) => line.reason);
+
+  it('refuses an ADMIN limited to services everywhere: key management, service administration, reads, WebSocket', async () => {
+    const limitedAdmin = `Bearer ${await idp.mint({ sub: 'u-limited', roles: ['ADMIN'], services: [serviceId] })}`;
+    const key = await issueKey(t.db, 'SCREEN');
+    const before = refusedReasons().length;
+    for (const document of [
+      'mutation { createApiKey(input: { name: "escape", role: ADMIN }) { secret } }',
+      `mutation { createApiKey(input: { name: "escape", role: AGENT, serviceIds: [${serviceId}] }) { secret } }`,
+      `mutation { updateService(id: ${serviceId}, input: { name: "renamed" }) { id } }`,
+      `mutation { rotateApiKey(id: "${key.id}") { secret } }`,
+      `mutation { revokeApiKey(id: "${key.id}") { revokedAt } }`,
+      '{ apiKeys { id } }',
+      '{ services { id } }',
+      VIEWER,
+    ]) {
+      const { status, body } = await post(t.gateway.url, document, { authorization: limitedAdmin });
+      expect({ document, status, codes: body.errors?.map((error) => error.extensions?.['code']) }).toEqual({
+        document,
+        status: 401,
+        codes: ['UNAUTHENTICATED'],
+      });
+    }
+    expect(await connectionOutcome(t.gateway.url, { authorization: limitedAdmin })).toBe(4401);
+    const reasons = refusedReasons().slice(before);
+    expect(reasons.length).toBeGreaterThanOrEqual(9);
+    expect(new Set(reasons)).toEqual(new Set(['token: ADMIN cannot be limited to services']));
+    // Nothing changed: no key made, the key kept its secret, the service its name.
+    expect(await t.db.apiKey.count()).toBe(1);
+    expect((await t.db.apiKey.findUniqueOrThrow({ where: { id: key.id } })).rotatedAt).toBeNull();
+    expect((await t.db.service.findUniqueOrThrow({ where: { id: serviceId } })).name).not.toBe('renamed');
+    // The same person, unlimited, is an ADMIN; limited, an AGENT is fine.
+    const admin = `Bearer ${await idp.mint({ sub: 'u-limited', roles: ['ADMIN'] })}`;
+    expect((await post(t.gateway.url, '{ apiKeys { id } }', { authorization: admin })).status).toBe(200);
+    const agent = `Bearer ${await idp.mint({ roles: ['AGENT'], services: [serviceId] })}`;
+    expect((await post(t.gateway.url, VIEWER, { authorization: agent })).status).toBe(200);
+  });
+
+  it("never writes a token's crit header (or any text of the token) to the log", async () => {
+    const planted = 'Jane_Doe_SSN_123456789\ninjected';
+    const [key] = idp.keys;
+    const token = await new SignJWT({ sub: 'u-crit', roles: ['AGENT'] })
+      .setProtectedHeader({ alg: key!.alg, kid: key!.kid, crit: [planted], [planted]: 'x' })
+      .setIssuer(idp.issuer)
+      .setAudience(idp.audience)
+      .setExpirationTime('5m')
+      .sign(key!.privateKey, { crit: { [planted]: true } });
+    const before = refusedReasons().length;
+    await expectUnauthenticated(t.gateway.url, `Bearer ${token}`, 'invalid');
+    expect(await connectionOutcome(t.gateway.url, { authorization: `Bearer ${token}` })).toBe(4401);
+    expect(refusedReasons().slice(before)).toEqual([
+      'token: unsupported header (an unknown "crit" extension, or an algorithm no key supports)',
+      'token: unsupported header (an unknown "crit" extension, or an algorithm no key supports)',
+    ]);
+    const log = written.join('');
+    for (const part of ['Jane_Doe', 'SSN_123456789', 'injected']) expect(log).not.toContain(part);
   });
 });
 

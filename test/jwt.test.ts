@@ -2,7 +2,7 @@
 // configured keys), refused with a reason for every way a token can be bad,
 // and their claims mapped onto roles, services and a name.
 import { createHmac, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { base64url, exportSPKI, SignJWT, UnsecuredJWT } from 'jose';
+import { base64url, decodeJwt, exportSPKI, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJwtVerifier, looksLikeJwt, type JwtOutcome, type JwtVerifier } from '../src/auth/jwt.js';
 import type { Principal } from '../src/auth/principal.js';
@@ -53,8 +53,9 @@ describe('tokens verified against a JWKS URL', () => {
   });
   afterAll(() => idp.close());
 
-  it('accepts a valid RS256 token as a user principal', async () => {
-    const principal = principalOf(await verifier.verify(await idp.mint({ roles: ['agent', 'screen'] })));
+  it('accepts a valid RS256 token as a user principal, until its expiry and the clock tolerance', async () => {
+    const token = await idp.mint({ roles: ['agent', 'screen'] });
+    const principal = principalOf(await verifier.verify(token));
     expect(principal).toEqual({
       id: `user:${TOKEN_DEFAULTS.sub}`,
       kind: 'user',
@@ -62,20 +63,31 @@ describe('tokens verified against a JWKS URL', () => {
       agent: TOKEN_DEFAULTS.name,
       roles: new Set(['AGENT', 'SCREEN']),
       services: null,
+      // `exp` plus AUTH_JWT_CLOCK_TOLERANCE_S (30 s here), in ms: when a WebSocket opened with it closes.
+      expiresAt: ((decodeJwt(token).exp ?? 0) + 30) * 1000,
     });
   });
 
   it('accepts a valid ES256 token, with the services it is limited to', async () => {
     const es256 = idp.keys.find((key) => key.alg === 'ES256')!;
-    const token = await idp.mint({ key: es256, sub: 'u-2', name: 'desk bob', roles: ['admin'], services: [3, '12'] });
+    const token = await idp.mint({ key: es256, sub: 'u-2', name: 'desk bob', roles: ['agent'], services: [3, '12'] });
     expect(principalOf(await verifier.verify(token))).toEqual({
       id: 'user:u-2',
       kind: 'user',
       name: 'desk bob',
       agent: 'desk bob',
-      roles: new Set(['ADMIN']),
+      roles: new Set(['AGENT']),
       services: new Set([3, 12]),
+      expiresAt: ((decodeJwt(token).exp ?? 0) + 30) * 1000,
     });
+  });
+
+  it('refuses an ADMIN limited to services: a limited ADMIN does not exist', async () => {
+    for (const services of [[1], [], ['2', 3]])
+      expect(reasonOf(await verifier.verify(await idp.mint({ roles: ['admin', 'agent'], services })))).toBe(
+        'ADMIN cannot be limited to services',
+      );
+    expect(principalOf(await verifier.verify(await idp.mint({ roles: ['admin'] }))).services).toBeNull();
   });
 
   it('accepts an audience list that includes ours', async () => {
@@ -177,6 +189,47 @@ describe('tokens verified against a JWKS URL', () => {
       'x'.repeat(40_000),
     ];
     for (const token of junk) expect(reasonOf(await verifier.verify(token))).not.toBe('');
+  });
+
+  it('quotes nothing of the token in a reason: not its crit, kid or alg, nor a claim value', async () => {
+    const planted = 'Jane_Doe_SSN_123456789';
+    const [real] = idp.keys;
+    const claims = { sub: 'x', iss: idp.issuer, aud: idp.audience, exp: 4_000_000_000 };
+    /** A header of the attacker's choosing, with a signature that is never reached. */
+    const unsigned = (header: Record<string, unknown>) =>
+      `${base64url.encode(JSON.stringify({ alg: real!.alg, kid: real!.kid, ...header }))}.${base64url.encode(JSON.stringify(claims))}.AAAA`;
+    /** Signed by the provider's key (as if it had been tricked into it), so every check is reached. */
+    const signed = (header: Record<string, unknown>, critical: Record<string, boolean> = {}) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: real!.alg, kid: real!.kid, ...header })
+        .sign(real!.privateKey, { crit: critical });
+    const tokens = [
+      await signed({ crit: [`${planted}\ninjected`], [`${planted}\ninjected`]: 1 }, { [`${planted}\ninjected`]: true }),
+      unsigned({ crit: [`${planted}\ninjected`] }),
+      unsigned({ crit: ['b64'] }),
+      unsigned({ alg: planted }),
+      unsigned({ alg: `RS256${planted}` }),
+      unsigned({ kid: planted }),
+      unsigned({ b64: planted, crit: ['b64'] }),
+      `${base64url.encode(`{"alg":"${planted}`)}.e30.AAAA`,
+      ...(await Promise.all(
+        [{ exp: planted }, { nbf: planted }, { iat: planted }, { iss: planted }, { aud: planted }].map((replaced) =>
+          idp.mint({ claims: replaced }),
+        ),
+      )),
+      await idp.mint({ claims: { [planted]: planted, jti: planted, typ: planted }, roles: [planted], name: planted }),
+    ];
+    for (const token of tokens) {
+      const outcome = await verifier.verify(token);
+      const said = outcome.ok ? `accepted as ${outcome.principal.id}` : outcome.reason;
+      expect(said, token).not.toMatch(/Jane|SSN|injected|\n/);
+    }
+    // Still useful to an operator: the kind of problem, in fixed words.
+    expect(reasonOf(await verifier.verify(tokens[0]!))).toBe(
+      'unsupported header (an unknown "crit" extension, or an algorithm no key supports)',
+    );
+    expect(reasonOf(await verifier.verify(tokens[3]!))).toBe('algorithm (unregistered) not allowed');
+    expect(reasonOf(await verifier.verify(tokens[8]!))).toBe('invalid "exp" claim');
   });
 
   it('fetches the key set once for many tokens at once', async () => {
@@ -542,6 +595,23 @@ describe('claims mapped onto a principal', () => {
       );
     }
     expect(mapped({ services: 'junk' }).ok).toBe(true);
+  });
+
+  it('refuses ADMIN with a services claim, whatever claim value maps to it', () => {
+    const reason = (claims: Record<string, unknown>, overrides: Partial<ClaimMapping> = {}) => {
+      const outcome = mapped(claims, { servicesClaim: 'services', ...overrides });
+      return outcome.ok ? [...outcome.principal.roles] : outcome.reason;
+    };
+    expect(reason({ roles: ['ADMIN'], services: [1] })).toBe('ADMIN cannot be limited to services');
+    expect(reason({ roles: 'agent admin', services: [] })).toBe('ADMIN cannot be limited to services');
+    const roleMap = new Map([['queue-admins', 'ADMIN' as const]]);
+    expect(reason({ roles: ['queue-admins'], services: ['2'] }, { roleMap })).toBe(
+      'ADMIN cannot be limited to services',
+    );
+    // Without the claim, or without ADMIN, nothing changes.
+    expect(reason({ roles: ['ADMIN'] })).toEqual(['ADMIN']);
+    expect(reason({ roles: ['AGENT'], services: [1] })).toEqual(['AGENT']);
+    expect(reason({ roles: ['ADMIN'], services: [1] }, { servicesClaim: undefined })).toEqual(['ADMIN']);
   });
 
   it('names the person by the name claim, else by sub, else refuses', () => {

@@ -3,13 +3,22 @@
 // role and optionally limited to some services. The secret is shown once;
 // only its hash is kept (api-key-secret.ts).
 //
-// Verifying a key reads its row once per `cacheMs` per process: a revocation
-// or rotation made by this process applies at once, one made by another
-// gateway process within `cacheMs`.
+// Verifying a key reads its row once per `cacheMs` per process. A revocation
+// or rotation notifies every gateway process in its own transaction
+// (`pg_notify` on KEY_CHANGES_CHANNEL, heard by src/db/change-listener.ts):
+// each drops the key from its cache (`forget`) within a second, and closes
+// the WebSockets opened with it (src/http/socket-credentials.ts). `cacheMs`
+// bounds what a process that missed the notification (its listener was
+// reconnecting, after which it forgets every key) can still accept.
+//
+// Managing keys is for credentials of every service: a limited one could
+// create a key for every service, so create, list, rotate and revoke refuse it.
+import { KEY_CHANGES_CHANNEL } from '../db/change-listener.js';
 import type { Database } from '../db/prisma-client.js';
 import { isUniqueViolation } from '../db/prisma-errors.js';
 import type { ApiKey, Prisma } from '../generated/prisma/client.js';
 import type { Actor } from '../queue/actor.js';
+import { requireEveryService } from '../queue/actor-rules.js';
 import { agentNameProblem } from '../queue/agent-name.js';
 import { recordAudit } from '../queue/audit.js';
 import { badInput, notFound, QueueError, type FieldIssue } from '../queue/errors.js';
@@ -49,13 +58,17 @@ export interface ApiKeyStore {
   /** The key with this id, revoked or not; null when none has it. */
   find(id: string): Promise<ApiKey | null>;
   /** Newest first, revoked keys included. */
-  list(request?: ApiKeysPageRequest): Promise<ApiKey[]>;
+  list(request: ApiKeysPageRequest, actor: Actor): Promise<ApiKey[]>;
   /** A new secret for a key that is not revoked; the old one stops working. */
   rotate(id: string, actor: Actor): Promise<IssuedApiKey>;
   /** Revokes a key for good; a revoked key is returned as it is. */
   revoke(id: string, actor: Actor): Promise<ApiKey>;
   /** Whether any key is not revoked. */
   anyActive(): Promise<boolean>;
+  /** Drops what this process knows of the key (another process changed it): the next verification reads it. */
+  forget(id: string): void;
+  /** Drops every key (notifications may have been missed): each is read again when next verified. */
+  forgetAll(): void;
 }
 
 export interface ApiKeyStoreOptions {
@@ -63,6 +76,11 @@ export interface ApiKeyStoreOptions {
   readonly cacheMs: number;
   /** The most ids remembered, so that requests with made-up ids cannot grow memory; the oldest go first. */
   readonly maxCachedKeys?: number;
+  /**
+   * Told, once committed, of each key this store revoked or rotated (its id):
+   * this process need not wait for the notification to reach it.
+   */
+  readonly onChanged?: (id: string) => void;
 }
 
 export const API_KEY_LIMITS = { name: 100, services: 100, page: 100 } as const;
@@ -92,9 +110,12 @@ interface CachedLookup {
   readonly found: Promise<KnownKey | null>;
 }
 
+/** The principal id of the key with this id (`key:<id>`). */
+export const principalIdOfKey = (id: string): string => `key:${id}`;
+
 function principalOf(row: Pick<ApiKey, 'id' | 'name' | 'role' | 'serviceIds'>): Principal {
   return {
-    id: `key:${row.id}`,
+    id: principalIdOfKey(row.id),
     kind: 'api-key',
     name: row.name,
     roles: new Set<Role>([row.role]),
@@ -169,6 +190,11 @@ async function requireServices(tx: Prisma.TransactionClient, ids: readonly numbe
   if (first) throw new QueueError('NOT_FOUND', first, issues);
 }
 
+/** Tells every gateway process, once the transaction commits, that the key changed. */
+async function announce(tx: Prisma.TransactionClient, id: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_notify(${KEY_CHANGES_CHANNEL}, ${id})`;
+}
+
 const unknownKey = (field: string, id: string): QueueError =>
   notFound(field, `no API key has the id ${JSON.stringify(id)}`);
 
@@ -190,7 +216,7 @@ function checkPage({ first, after }: ApiKeysPageRequest): { first: number; after
 
 export function createApiKeyStore(
   db: Database,
-  { cacheMs, maxCachedKeys = MAX_CACHED_KEYS }: ApiKeyStoreOptions,
+  { cacheMs, maxCachedKeys = MAX_CACHED_KEYS, onChanged }: ApiKeyStoreOptions,
 ): ApiKeyStore {
   // Insertion order is age order: a refreshed entry is deleted and set again.
   const cache = new Map<string, CachedLookup>();
@@ -266,6 +292,7 @@ export function createApiKeyStore(
     },
 
     async create(request, actor) {
+      requireEveryService(actor);
       const { name, role, serviceIds } = checkCreate(request);
       for (let attempt = 1; ; attempt += 1) {
         const id = newKeyId();
@@ -304,7 +331,8 @@ export function createApiKeyStore(
       return KEY_ID.test(id) ? db.apiKey.findUnique({ where: { id } }) : null;
     },
 
-    async list(request = {}) {
+    async list(request, actor) {
+      requireEveryService(actor);
       const { first, after } = checkPage(request);
       let where: Prisma.ApiKeyWhereInput = {};
       if (after !== null) {
@@ -318,6 +346,7 @@ export function createApiKeyStore(
     },
 
     async rotate(id, actor) {
+      requireEveryService(actor);
       const issued = await db.$transaction(async (tx) => {
         const before = await lockedKey(tx, id);
         if (before.revokedAt !== null)
@@ -326,6 +355,7 @@ export function createApiKeyStore(
         const hash = new Uint8Array(hashSecret(secret));
         // The database's clock, as for every other time the gateway records.
         await tx.$executeRaw`UPDATE api_keys SET secret_hash = ${hash}, rotated_at = now() WHERE id = ${id}`;
+        await announce(tx, id);
         const after = await tx.apiKey.findUniqueOrThrow({ where: { id } });
         await recordAudit(tx, actor, {
           action: 'apiKey.rotate',
@@ -336,14 +366,17 @@ export function createApiKeyStore(
         return { key: after, secret };
       });
       forget(id);
+      onChanged?.(id);
       return issued;
     },
 
     async revoke(id, actor) {
+      requireEveryService(actor);
       const key = await db.$transaction(async (tx) => {
         const before = await lockedKey(tx, id);
         if (before.revokedAt !== null) return before;
         await tx.$executeRaw`UPDATE api_keys SET revoked_at = now() WHERE id = ${id}`;
+        await announce(tx, id);
         const after = await tx.apiKey.findUniqueOrThrow({ where: { id } });
         await recordAudit(tx, actor, {
           action: 'apiKey.revoke',
@@ -354,11 +387,18 @@ export function createApiKeyStore(
         return after;
       });
       forget(id);
+      onChanged?.(id);
       return key;
     },
 
     async anyActive() {
       return (await db.apiKey.findFirst({ where: { revokedAt: null }, select: { id: true } })) !== null;
+    },
+
+    forget,
+
+    forgetAll() {
+      cache.clear();
     },
   };
 }

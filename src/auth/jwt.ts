@@ -80,12 +80,17 @@ export function createJwtVerifier(config: JwtConfig, options: JwtVerifierOptions
       if (token.length > TOKEN_MAX_LENGTH)
         return { ok: false, reason: `token longer than ${TOKEN_MAX_LENGTH} characters` };
       if (!looksLikeJwt(token)) return { ok: false, reason: 'malformed token (not three base64url segments)' };
+      let claims: JWTPayload;
       try {
-        const claims = await verifiedClaims(token, keys, verifyOptions);
-        return principalFromClaims(claims, mapping);
+        claims = await verifiedClaims(token, keys, verifyOptions);
       } catch (error) {
         return { ok: false, reason: reasonFor(error, token) };
       }
+      const outcome = principalFromClaims(claims, mapping);
+      // `exp` is required, so jose has checked it is a number.
+      if (!outcome.ok || claims.exp === undefined) return outcome;
+      const expiresAt = (claims.exp + config.clockToleranceSeconds) * 1000;
+      return { ok: true, principal: { ...outcome.principal, expiresAt } };
     },
   };
 }
@@ -112,30 +117,61 @@ class KeySetUnavailable extends Error {
   override readonly name = 'KeySetUnavailable';
 }
 
-/** What went wrong, for operators; claim values are never quoted (they may be personal data). */
+/**
+ * What went wrong, for operators, in fixed words: nothing of the token is
+ * quoted (not its header's `kid`, `alg` or `crit`, not a claim's value, not
+ * jose's messages, which quote some of them), since whoever sent it chose
+ * that text, and claims may be personal data.
+ */
 function reasonFor(error: unknown, token: string): string {
   if (error instanceof KeySetUnavailable) return `key set unavailable: ${error.message}`;
   if (error instanceof errors.JWTExpired) return 'expired';
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.reason === 'missing') return `missing "${error.claim}" claim`;
+    const claim = CHECKED_CLAIMS.has(error.claim) ? `"${error.claim}"` : 'a registered';
+    if (error.reason === 'missing') return `missing ${claim} claim`;
     if (error.claim === 'iss') return 'wrong issuer';
     if (error.claim === 'aud') return 'wrong audience';
     if (error.claim === 'nbf') return 'not valid yet ("nbf" is in the future)';
-    return `invalid "${error.claim}" claim`;
+    return `invalid ${claim} claim`;
   }
   if (error instanceof errors.JOSEAlgNotAllowed) return `algorithm ${headerAlgorithm(token)} not allowed`;
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'bad signature';
   if (error instanceof errors.JWKSNoMatchingKey) return 'no key in the key set matches the token (kid, alg)';
-  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid)
-    return `malformed token: ${error.message}`;
-  if (error instanceof Error) return `not verifiable: ${error.message}`;
+  if (error instanceof errors.JOSENotSupported)
+    return 'unsupported header (an unknown "crit" extension, or an algorithm no key supports)';
+  if (error instanceof errors.JWSInvalid) return 'malformed token (invalid JWS header or encoding)';
+  if (error instanceof errors.JWTInvalid) return 'malformed token (invalid JWT claims set)';
   return 'not verifiable';
 }
+
+/** The claims jose checks, by name: only these are named in a reason. */
+const CHECKED_CLAIMS = new Set(['iss', 'aud', 'sub', 'exp', 'nbf', 'iat', 'jti', 'typ']);
+
+/** JWS algorithms registered with IANA (RFC 7518, RFC 8037), and `none`: the only names a reason repeats. */
+const REGISTERED_ALGORITHMS = new Set([
+  'none',
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'ES256K',
+  'EdDSA',
+  'Ed25519',
+  'Ed448',
+]);
 
 function headerAlgorithm(token: string): string {
   try {
     const { alg } = decodeProtectedHeader(token);
-    return typeof alg === 'string' && /^[A-Za-z0-9]{1,20}$/.test(alg) ? `"${alg}"` : '(unreadable)';
+    return typeof alg === 'string' && REGISTERED_ALGORITHMS.has(alg) ? `"${alg}"` : '(unregistered)';
   } catch {
     return '(unreadable)';
   }

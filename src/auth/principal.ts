@@ -14,6 +14,12 @@ export interface Principal extends Actor {
   /** The key's name or the person's name, for people reading logs and lists. */
   readonly name: string;
   readonly roles: ReadonlySet<Role>;
+  /**
+   * When the gateway stops accepting the credential (epoch ms): a token's
+   * `exp` plus the clock tolerance. Absent for credentials that do not
+   * expire (API keys, open access). A WebSocket opened with it is closed then.
+   */
+  readonly expiresAt?: number;
 }
 
 /** Everyone, when the gateway runs open: every role, every service. */

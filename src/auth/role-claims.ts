@@ -11,6 +11,8 @@ export const SUBJECT_MAX = 190;
 /** Service ids are PostgreSQL `integer`s. */
 const SERVICE_ID_MAX = 2_147_483_647;
 const CONTROL = /\p{Cc}/u;
+/** The log's reason for a token with the ADMIN role and a services claim. */
+export const ADMIN_LIMITED = 'ADMIN cannot be limited to services';
 
 /** How claims are read, compiled once from the configuration. */
 export interface ClaimMapping {
@@ -74,17 +76,11 @@ export function principalFromClaims(claims: Readonly<Record<string, unknown>>, m
       services = ids;
     }
   }
-  return {
-    ok: true,
-    principal: {
-      id: `user:${sub}`,
-      kind: 'user',
-      name,
-      agent: name,
-      roles: rolesFrom(claimAt(claims, mapping.rolesClaim), mapping.roleMap),
-      services,
-    },
-  };
+  const roles = rolesFrom(claimAt(claims, mapping.rolesClaim), mapping.roleMap);
+  // An ADMIN manages keys and services, which no service limit could contain:
+  // a limited ADMIN does not exist (as for API keys), so the token is refused.
+  if (roles.has('ADMIN') && services !== null) return { ok: false, reason: ADMIN_LIMITED };
+  return { ok: true, principal: { id: `user:${sub}`, kind: 'user', name, agent: name, roles, services } };
 }
 
 /**

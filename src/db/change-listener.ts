@@ -1,5 +1,6 @@
 // One connection per gateway process that LISTENs on the channel the
-// database's triggers notify (prisma/migrations/*_case_change_notifications).
+// database's triggers notify (prisma/migrations/*_case_change_notifications),
+// and on the one API key revocations and rotations notify (src/auth/api-keys.ts).
 // A pooled connection cannot LISTEN (it goes back to the pool), so this is a
 // client of its own, kept alive for the life of the process: when it is lost
 // (the server restarts, an administrator terminates it, the network drops it)
@@ -38,6 +39,8 @@ import type { Logger } from '../log.js';
 import { sessionOptions } from './session-settings.js';
 
 export const CHANGES_CHANNEL = 'case_changes';
+/** The channel an API key's revocation or rotation notifies in its transaction; the payload is the key's id. */
+export const KEY_CHANGES_CHANNEL = 'api_key_changes';
 /** How the listening connection shows in pg_stat_activity (tests find it by this). */
 export const LISTENER_APPLICATION_NAME = 'fifo-gateway-listener';
 /** How the connections that wait for a followed service's writers show in pg_stat_activity. */
@@ -62,6 +65,12 @@ export interface ChangeListenerOptions {
   readonly onNotification: (payload: string) => void;
   /** The connection is (again) listening and following: changes made while it was not were missed. */
   readonly onConnected: () => void;
+  /**
+   * An API key was revoked or rotated (its id), by any process; absent: that
+   * channel is not listened to. Keys changed while the connection was down
+   * are not told: `onConnected` follows every (re)connection.
+   */
+  readonly onKeyChanged?: (keyId: string) => void;
   /**
    * A follow resolved at `followWaitMs` while writers that may have looked
    * before it were still open; they have ended now, and what they changed was
@@ -152,6 +161,7 @@ export function startChangeListener(options: ChangeListenerOptions): ChangeListe
     log,
     onNotification,
     onConnected,
+    onKeyChanged,
     onCaughtUp,
     pingTimeoutMs = 5_000,
     pingIntervalMs = 10_000,
@@ -326,12 +336,14 @@ export function startChangeListener(options: ChangeListenerOptions): ChangeListe
     current.on('error', (error) => lose(current, error.message));
     current.on('end', () => lose(current, 'connection closed'));
     current.on('notification', (notification) => {
-      if (notification.channel === CHANGES_CHANNEL && notification.payload !== undefined)
-        onNotification(notification.payload);
+      if (notification.payload === undefined) return;
+      if (notification.channel === CHANGES_CHANNEL) onNotification(notification.payload);
+      else if (notification.channel === KEY_CHANGES_CHANNEL) onKeyChanged?.(notification.payload);
     });
     try {
       await current.connect();
       await run(`LISTEN ${CHANGES_CHANNEL}`);
+      if (onKeyChanged) await run(`LISTEN ${KEY_CHANGES_CHANNEL}`);
       await run(FORGET_GONE_LISTENERS);
     } catch (error) {
       lose(current, message(error));
