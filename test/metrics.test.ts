@@ -1,10 +1,16 @@
 // GET /metrics over real HTTP: request durations by operation and outcome,
 // enqueues and hand-outs (GraphQL and REST alike), the queue read from the
 // database, the connection pools, Node's event-loop lag; the bearer token,
-// METRICS_ENABLED=false, and the bound on operation labels.
+// closed without one once credentials are required, METRICS_ENABLED=false, and
+// operation labels only for the names the project knows.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallNextDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
-import { MAX_OPERATION_LABELS, operationLabels, OTHER_OPERATION } from '../src/metrics/operation-labels.js';
+import { knownOperations, OTHER_OPERATION } from '../src/metrics/operation-labels.js';
+import { operationNamesIn } from '../src/metrics/operations-folder.js';
+import { issueKey } from './helpers/credentials.js';
 import * as given from './helpers/given.js';
 import { expectData, expectError } from './helpers/graphql-client.js';
 import { parseExposition, samples, valueOf, type Sample } from './helpers/prometheus-text.js';
@@ -46,8 +52,8 @@ async function waitingBySql(serviceId: number): Promise<{ waiting: number; secon
 }
 
 /** Sends a GraphQL operation by name, as a client would. */
-async function graphql(name: string, query: string): Promise<number> {
-  const response = await fetch(t.gateway.url, {
+async function graphql(name: string, query: string, gateway: TestGateway = t): Promise<number> {
+  const response = await fetch(gateway.gateway.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query, operationName: name }),
@@ -139,29 +145,63 @@ describe('/metrics', () => {
     expect(post.headers.get('allow')).toBe('GET, HEAD');
   });
 
-  it('labels at most the first 100 operation names, the rest "other"', async () => {
+  it('labels only the operation names of operations/, the rest "other", and never writes another name', async () => {
     const before = await scrape();
-    const names = Array.from({ length: MAX_OPERATION_LABELS + 20 }, (_unused, index) => `Bound_${index}`);
-    for (const name of names) expect(await graphql(name, `query ${name} { __typename }`)).toBe(200);
-    const tooLong = `L${'o'.repeat(64)}ng`;
-    expect(await graphql(tooLong, `query ${tooLong} { __typename }`)).toBe(200);
-    const after = await scrape();
+    const personal = 'Jane_Doe_SSN_123456789';
+    // Well-formed names the project does not know, and one too long for a label.
+    for (const name of [personal, 'Bound_1', `L${'o'.repeat(64)}ng`])
+      expect(await graphql(name, `query ${name} { __typename }`)).toBe(200);
+    // A name of operations/ keeps its label, whatever the document it names.
+    expect(await graphql('Services', 'query Services { __typename }')).toBe(200);
+    const response = await fetch(metricsUrl(t));
+    const text = await response.text();
+    const after = parseExposition(text);
 
-    const labelled = new Set(
-      samples(after, DURATION_COUNT, { route: '/graphql' })
-        .map((sample) => sample.labels['operation'])
-        .filter((operation) => operation !== OTHER_OPERATION && operation !== ''),
-    );
-    expect(labelled.size).toBe(MAX_OPERATION_LABELS);
-    const unlabelled = names.filter((name) => !labelled.has(name)).length + 1;
-    const other = (samples: readonly Sample[]) =>
-      valueOf(samples, DURATION_COUNT, { route: '/graphql', operation: OTHER_OPERATION, outcome: 'OK' });
-    expect(other(after) - other(before)).toBe(unlabelled);
+    expect(text).not.toContain('Jane_Doe');
+    expect(text).not.toContain('Bound_1');
+    const delta = (operation: string) =>
+      valueOf(after, DURATION_COUNT, { route: '/graphql', operation, outcome: 'OK' }) -
+      valueOf(before, DURATION_COUNT, { route: '/graphql', operation, outcome: 'OK' });
+    expect(delta(OTHER_OPERATION)).toBe(3);
+    expect(delta('Services')).toBe(1);
+    // Every label is one the project chose.
+    const allowed = new Set(['', 'anonymous', OTHER_OPERATION, ...operationNamesIn()]);
+    const labels = samples(after, DURATION_COUNT).map((sample) => sample.labels['operation'] ?? '');
+    expect(labels.filter((operation) => !allowed.has(operation))).toEqual([]);
   });
 
-  it('the bound: well-formed names in arrival order up to the limit, then the same names again', () => {
-    const label = operationLabels(2);
-    expect([null, 'A', 'bad-name', 'B', 'C', 'A', 'B'].map(label)).toEqual(['', 'A', 'other', 'B', 'other', 'A', 'B']);
+  it('the rule: known names and anonymous kept, null (no GraphQL operation) kept, any other name "other"', () => {
+    const label = knownOperations(['EnqueueCase', 'KioskPing']);
+    expect([null, 'anonymous', 'EnqueueCase', 'KioskPing', 'enqueueCase', 'Jane_Doe', 'other', ''].map(label)).toEqual([
+      null,
+      'anonymous',
+      'EnqueueCase',
+      'KioskPing',
+      'other',
+      'other',
+      'other',
+      'other',
+    ]);
+  });
+
+  it('reads the names of the operations in operations/ (not its fragments); a broken file stops the start', () => {
+    const names = operationNamesIn();
+    expect(names).toEqual(expect.arrayContaining(['EnqueueCase', 'CallNext', 'FollowCase', 'Services']));
+    expect(names).not.toContain('CaseDetail');
+
+    const dir = mkdtempSync(join(tmpdir(), 'operations-'));
+    try {
+      mkdirSync(join(dir, 'nested'));
+      writeFileSync(join(dir, 'nested', 'a.graphql'), 'query Deep { __typename } fragment F on Query { __typename }');
+      writeFileSync(join(dir, 'b.graphql'), 'mutation Top { __typename } { __typename }');
+      writeFileSync(join(dir, 'notes.txt'), 'query NotRead { __typename }');
+      expect(operationNamesIn(dir)).toEqual(['Deep', 'Top']);
+      expect(operationNamesIn(join(dir, 'missing'))).toEqual([]);
+      writeFileSync(join(dir, 'broken.graphql'), 'query Broken {');
+      expect(() => operationNamesIn(dir)).toThrow(/broken\.graphql: not a GraphQL document/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -192,8 +232,8 @@ describe('/metrics when the pool is taken', () => {
 });
 
 describe('/metrics settings', () => {
-  it('wants the bearer token when METRICS_TOKEN is set', async () => {
-    const guarded = await startTestGateway({}, { METRICS_TOKEN: TOKEN });
+  it('wants the bearer token when METRICS_TOKEN is set, and labels the names of METRICS_OPERATION_NAMES', async () => {
+    const guarded = await startTestGateway({}, { METRICS_TOKEN: TOKEN, METRICS_OPERATION_NAMES: 'KioskPing' });
     try {
       const url = metricsUrl(guarded);
       for (const authorization of [
@@ -213,8 +253,42 @@ describe('/metrics settings', () => {
         expect(response.status, authorization).toBe(200);
         expect(await response.text()).toContain('gateway_http_request_duration_seconds');
       }
+      expect(await graphql('KioskPing', 'query KioskPing { __typename }', guarded)).toBe(200);
+      const scraped = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const labels = { route: '/graphql', operation: 'KioskPing', outcome: 'OK' };
+      expect(valueOf(parseExposition(await scraped.text()), DURATION_COUNT, labels)).toBe(1);
     } finally {
       await guarded.stop();
+    }
+  });
+
+  it('without METRICS_TOKEN: answers while the gateway is open, 401 naming METRICS_TOKEN once an API key exists', async () => {
+    // Open because nothing is configured (auto, on loopback): the first key closes it at run time.
+    const auto = await startTestGateway({}, { AUTH_MODE: 'auto', AUTH_KEY_CACHE_MS: '0' });
+    try {
+      const url = metricsUrl(auto);
+      expect((await fetch(url)).status).toBe(200);
+      const admin = await issueKey(auto.db, 'ADMIN');
+      // Noticed within a second (the open gateway's recheck); nothing but scrapes is sent meanwhile.
+      await expect.poll(async () => (await fetch(url)).status, { timeout: 5_000, interval: 200 }).toBe(401);
+      // No credential of the API opens it, an ADMIN's included: only METRICS_TOKEN would.
+      for (const authorization of [undefined, admin.authorization]) {
+        const response = await fetch(url, { headers: authorization === undefined ? {} : { authorization } });
+        expect(response.status, authorization).toBe(401);
+        expect(response.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
+        const body: unknown = await response.json();
+        // The coded refusal, naming the setting, and nothing of the metrics or the configuration.
+        expect(body).toEqual({
+          errors: [
+            {
+              message: 'Metrics want the header "Authorization: Bearer <METRICS_TOKEN>"',
+              extensions: { code: 'UNAUTHENTICATED' },
+            },
+          ],
+        });
+      }
+    } finally {
+      await auto.stop();
     }
   });
 

@@ -1,10 +1,10 @@
 // The request log over a real run: one JSON line per HTTP request with its id,
-// operation, principal, outcome and duration, and no personal data anywhere in
-// the log. Every personal field of the run carries a marker (a random string);
+// operation (a name the project knows), root fields, principal, outcome and
+// duration, and no personal data anywhere in the log. Every personal field of the run carries a marker (a random string);
 // the whole log is searched for each one.
 import { randomBytes } from 'node:crypto';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { getOperationAST, parse, print } from 'graphql';
+import { getOperationAST, Kind, parse, print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -43,6 +43,7 @@ const requestLine = z.strictObject({
   route: z.string(),
   status: z.number().int(),
   operation: z.string().nullable(),
+  fields: z.string().nullable(),
   outcome: z.string(),
   principal: z.string(),
   durationMs: z.number().nonnegative(),
@@ -63,6 +64,7 @@ interface Expected {
   readonly route: string;
   readonly status: number;
   readonly operation: string | null;
+  readonly fields: string | null;
   readonly outcome: string;
 }
 const expected: Expected[] = [];
@@ -109,7 +111,12 @@ async function graphql<TData, TVariables>(
   variables: TVariables,
   outcome: string,
 ): Promise<{ data: TData }> {
-  const operation = getOperationAST(document)?.name?.value;
+  const definition = getOperationAST(document);
+  const operation = definition?.name?.value;
+  // The generated documents select their root fields plainly (no alias, no fragment).
+  const fields = definition?.selectionSet.selections.flatMap((each) =>
+    each.kind === Kind.FIELD ? [each.name.value] : [],
+  );
   const answer = await send('/graphql', JSON.stringify({ query: print(document), variables }));
   const { data, errors } = graphqlAnswer.parse(answer.body);
   expect(errors?.[0]?.extensions.code ?? 'OK').toBe(outcome);
@@ -120,6 +127,7 @@ async function graphql<TData, TVariables>(
     route: '/graphql',
     status: answer.status,
     operation: operation ?? null,
+    fields: fields?.join(',') ?? null,
     outcome,
   });
   return { data: data as TData };
@@ -135,6 +143,7 @@ async function restEnqueue(body: string, outcome: string, status: number): Promi
     route: '/api/Cases',
     status,
     operation: null,
+    fields: null,
     outcome,
   });
   return answer;
@@ -230,7 +239,9 @@ describe('the request log', () => {
       method: 'POST',
       route: '/graphql',
       status: 400,
-      operation: 'CaseById',
+      // A name the project does not know (not in operations/): only the field says what it was.
+      operation: 'other',
+      fields: 'case',
       outcome: 'BAD_USER_INPUT',
     });
 
@@ -253,6 +264,7 @@ describe('the request log', () => {
       route: '/graphql',
       status: 400,
       operation: null,
+      fields: null,
       outcome: 'BAD_REQUEST',
     });
 
@@ -303,12 +315,57 @@ describe('the request log', () => {
     const own = `client-${randomBytes(4).toString('hex')}`;
     const kept = await send('/graphql', JSON.stringify({ query: '{ __typename }' }), { requestId: own });
     expect(kept.requestId).toBe(own);
-    expect(await lineOf(own)).toMatchObject({ route: '/graphql', operation: 'anonymous', outcome: 'OK', status: 200 });
+    expect(await lineOf(own)).toMatchObject({
+      route: '/graphql',
+      operation: 'anonymous',
+      fields: '__typename',
+      outcome: 'OK',
+      status: 200,
+    });
 
     const malformed = `bad id ${marker()} <script>`;
     const replaced = await send('/graphql', JSON.stringify({ query: '{ __typename }' }), { requestId: malformed });
     expect(replaced.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect((await lineOf(replaced.requestId ?? '')).outcome).toBe('OK');
     expect(written.join('')).not.toContain(markers.at(-1)?.slice(2, 12));
+  });
+
+  it("names the root fields an anonymous operation ran, by the schema's names, not its aliases", async () => {
+    const service = await given.service(t.db);
+    const enqueue = `mutation {
+      first: enqueueCase(input: { serviceId: ${service.id}, subject: "${marker()}" }) { caseId }
+      ... on Mutation { second: enqueueCase(input: { serviceId: ${service.id}, subject: "${marker()}" }) { caseId } }
+    }`;
+    const answer = await send('/graphql', JSON.stringify({ query: enqueue }));
+    expect(answer.status).toBe(200);
+    expect(await lineOf(answer.requestId ?? '')).toMatchObject({
+      operation: 'anonymous',
+      fields: 'enqueueCase',
+      outcome: 'OK',
+    });
+
+    const fragment = `query { ...Both } fragment Both on Query { s: services(first: 1) { id } __typename hidden: case(id: 1) @skip(if: true) { id } }`;
+    const read = await send('/graphql', JSON.stringify({ query: fragment }));
+    expect(read.status).toBe(200);
+    expect(await lineOf(read.requestId ?? '')).toMatchObject({ operation: 'anonymous', fields: 'services,__typename' });
+    expect(written.join('')).not.toMatch(/"(first|second|s|hidden)"/);
+  });
+
+  it('writes an operation name only when the project knows it: any other is "other"', async () => {
+    const service = await given.service(t.db);
+    const personal = `Jane_Doe_SSN_${randomBytes(5).toString('hex')}`;
+    const named = `mutation ${personal} { enqueueCase(input: { serviceId: ${service.id}, subject: "${marker()}" }) { caseId } }`;
+    const unknown = await send('/graphql', JSON.stringify({ query: named, operationName: personal }));
+    expect(unknown.status).toBe(200);
+    expect(await lineOf(unknown.requestId ?? '')).toMatchObject({
+      operation: 'other',
+      fields: 'enqueueCase',
+      outcome: 'OK',
+    });
+    // A name of operations/ is written as it is.
+    const known = await send('/graphql', JSON.stringify({ query: 'query Services { __typename }' }));
+    expect(await lineOf(known.requestId ?? '')).toMatchObject({ operation: 'Services', fields: '__typename' });
+    expect(written.join('')).not.toContain(personal.slice(-10));
+    expect(written.join('')).not.toContain('Jane_Doe');
   });
 });

@@ -1,22 +1,26 @@
 // The request log: one JSON line per HTTP request, written when it is
 // answered (or abandoned). It holds the report's fields and nothing else of
-// the request: no path beyond the route, no query, no variables, no body.
+// the request: no path beyond the route, no query, no variables, no body, and
+// no operation name the project does not know (the client chose it; see
+// src/metrics/operation-labels.ts). What an operation did is told by its root
+// fields, which are the schema's names.
 import type { Logger } from '../log.js';
+import type { OperationNames } from '../metrics/operation-labels.js';
 import type { RequestObserver } from './request-report.js';
 
 /** The `msg` of every request line, to tell them from other lines. */
 export const REQUEST_MESSAGE = 'request';
-/** GraphQL names have no length limit of their own; a line stays short. */
-const MAX_OPERATION_LENGTH = 100;
 
-export function requestLog(log: Logger): RequestObserver {
+export function requestLog(log: Logger, names: OperationNames): RequestObserver {
   return (report) =>
     log.info(REQUEST_MESSAGE, {
       requestId: report.id,
       method: report.method,
       route: report.route,
       status: report.status,
-      operation: report.operation?.slice(0, MAX_OPERATION_LENGTH) ?? null,
+      operation: names(report.operation),
+      // Comma-separated: a line's fields are scalars.
+      fields: report.fields === null || report.fields.length === 0 ? null : report.fields.join(','),
       outcome: report.outcome,
       principal: report.principal,
       // A tenth of a millisecond: finer is noise, coarser hides fast requests.

@@ -2,7 +2,9 @@
 // and the metrics. Routes say what they know (the GraphQL operation, the
 // error code); the HTTP edge adds the id, route, status and duration. A
 // report never holds a request's content: no query text, no variables, no
-// body, no error message (messages may quote input).
+// body, no error message (messages may quote input). The operation's name is
+// the client's choice: each observer keeps it only when it is a known one
+// (src/metrics/operation-labels.ts).
 import type { ServerResponse } from 'node:http';
 
 export interface RequestReport {
@@ -13,8 +15,10 @@ export interface RequestReport {
   readonly route: string;
   readonly status: number;
   readonly durationMs: number;
-  /** The GraphQL operation's name (or `anonymous`), when the request was one. */
+  /** The GraphQL operation's name as the client sent it (or `anonymous`), when the request was one. */
   readonly operation: string | null;
+  /** The root fields the operation selects (schema names, never aliases), once it was resolved. */
+  readonly fields: readonly string[] | null;
   /** `OK`, or the code of the first error (`BAD_USER_INPUT`, `NOT_FOUND`, `DATABASE_UNAVAILABLE`, ...). */
   readonly outcome: string;
   /** Who sent it: `key:<id>`, `user:<subject>`, `open`, or `anonymous` when no credential was accepted. */
@@ -25,9 +29,13 @@ export interface RequestReport {
 
 export type RequestObserver = (report: RequestReport) => void;
 
+/** The report's `operation` for an operation without a name. */
+export const ANONYMOUS_OPERATION = 'anonymous';
+
 /** What a route knows of its request's outcome. */
 export interface Outcome {
   operation?: string | null;
+  fields?: readonly string[] | null;
   outcome?: string;
   /** The principal's id, once the request is admitted. */
   principal?: string;

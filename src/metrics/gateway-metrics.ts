@@ -7,6 +7,7 @@ import type { Database } from '../db/prisma-client.js';
 import type { RequestObserver } from '../http/request-report.js';
 import { poolMetrics } from './pool-metrics.js';
 import { processMetrics } from './process-metrics.js';
+import type { OperationNames } from './operation-labels.js';
 import { queueCounters, type RuntimeInstrument } from './queue-counters.js';
 import { queueState } from './queue-state.js';
 import { requestMetrics } from './request-metrics.js';
@@ -28,16 +29,20 @@ export interface MeasuredPools {
   readonly hot: Database;
 }
 
-/** With metrics off, nothing is measured: requests and enqueues cost nothing extra. */
+/**
+ * With metrics off, nothing is measured: requests and enqueues cost nothing
+ * extra. `operationNames`: the names that may be labels (operation-labels.ts).
+ */
 export function createGatewayMetrics(
   config: Pick<Config, 'metrics' | 'timeouts'>,
   pools: MeasuredPools,
+  operationNames: OperationNames,
 ): GatewayMetrics {
   const own = new Registry();
   if (!config.metrics.enabled) {
     return { settings: config.metrics, registry: own, observe: () => undefined, instrument: (runtime) => runtime };
   }
-  const observe = requestMetrics(own);
+  const observe = requestMetrics(own, operationNames);
   const instrument = queueCounters(own);
   queueState(own, pools.main, config.timeouts.healthMs);
   poolMetrics(own, { main: pools.main, hot: pools.hot });

@@ -1,24 +1,21 @@
-// GraphQL operation names are chosen by clients, and every distinct label
-// value is a time series the monitoring system keeps: the names that become
-// labels are bounded, so a client inventing a name per request cannot flood it.
+// GraphQL operation names are chosen by clients: a name may be anything a
+// client types (`Jane_Doe_SSN_123456789`), and every distinct label value is a
+// time series the monitoring system keeps. So a name is written where
+// operators read it (a metric label, the request log) only when the project
+// knows it: an operation of `operations/` (operations-folder.ts) or of
+// METRICS_OPERATION_NAMES. Every other name is `other`.
+import { ANONYMOUS_OPERATION } from '../http/request-report.js';
 
-/** A name that may be a label value: what GraphQL allows, at most 64 characters. */
-const LABELLED = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-
-/** Distinct operation names labelled per process; later new names count as `other`. */
-export const MAX_OPERATION_LABELS = 100;
-
-/** The label for names past the bound or not well-formed. */
+/** What an unknown operation name is written as. */
 export const OTHER_OPERATION = 'other';
 
-/** Maps an operation name to its label: itself while the bound allows, else `other`; `''` when there is none. */
-export function operationLabels(max = MAX_OPERATION_LABELS): (operation: string | null) => string {
-  const known = new Set<string>();
+/** A report's operation as it may be written: a known name, `anonymous`, `other`, or null for no GraphQL operation. */
+export type OperationNames = (operation: string | null) => string | null;
+
+export function knownOperations(names: Iterable<string>): OperationNames {
+  const known = new Set(names);
   return (operation) => {
-    if (operation === null) return '';
-    if (known.has(operation)) return operation;
-    if (known.size >= max || !LABELLED.test(operation)) return OTHER_OPERATION;
-    known.add(operation);
-    return operation;
+    if (operation === null || operation === ANONYMOUS_OPERATION) return operation;
+    return known.has(operation) ? operation : OTHER_OPERATION;
   };
 }
