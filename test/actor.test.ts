@@ -11,11 +11,11 @@ import { errorFormatter } from '../src/graphql/errors.js';
 import { createLiveHub, type Announcements } from '../src/live/live-hub.js';
 import { silentLogger } from '../src/log.js';
 import { OPEN_ACTOR, type Actor } from '../src/queue/actor.js';
-import { KEY_SCOPE_SEPARATOR } from '../src/queue/actor-rules.js';
+import { KEY_SCOPE_SEPARATOR, requireEveryService } from '../src/queue/actor-rules.js';
 import { createCaller } from '../src/queue/call-next.js';
 import { findCase } from '../src/queue/case-reads.js';
 import { createEnqueuer } from '../src/queue/enqueue-case.js';
-import { forbidden } from '../src/queue/errors.js';
+import { QueueError } from '../src/queue/errors.js';
 import { queuePage, queueStatistics } from '../src/queue/queue-reads.js';
 import { callCase, cancelCase, completeCase, returnToQueue } from '../src/queue/transitions.js';
 import { fromQueueError } from '../src/rest/rest-errors.js';
@@ -278,7 +278,7 @@ describe('idempotency keys are scoped to the credential', () => {
 });
 
 describe('a credential limited to some services', () => {
-  it('enqueues into them, and not into others, named by id or by external reference', async () => {
+  it('enqueues into them, and answers the others as unknown services, named by id or by external reference', async () => {
     const mine = await given.service(t.db, { extRef: `mine-${Date.now()}` });
     const other = await given.service(t.db, { extRef: `other-${Date.now()}` });
     const kiosk = actor('key:hallB', { services: [mine.id] });
@@ -287,22 +287,47 @@ describe('a credential limited to some services', () => {
     expect((await enqueuer.enqueue({ serviceId: mine.id }, kiosk)).serviceId).toBe(mine.id);
     expect((await enqueuer.enqueue({ serviceIdExtRef: mine.extRef }, kiosk)).serviceId).toBe(mine.id);
     await expect(enqueuer.enqueue({ serviceId: other.id }, kiosk)).rejects.toMatchObject({
-      code: 'FORBIDDEN',
-      issue: { field: 'serviceId', rule: 'serviceScope' },
+      code: 'NOT_FOUND',
+      issue: { field: 'serviceId', rule: 'exists', message: `no service has the id ${other.id}` },
     });
     await expect(enqueuer.enqueue({ serviceIdExtRef: other.extRef }, kiosk)).rejects.toMatchObject({
-      code: 'FORBIDDEN',
-      issue: { field: 'serviceIdExtRef', rule: 'serviceScope' },
+      code: 'NOT_FOUND',
+      issue: {
+        field: 'serviceIdExtRef',
+        rule: 'exists',
+        message: `no service has the external reference "${other.extRef}"`,
+      },
     });
     // With a key too: nothing is stored, so the key stays free.
     await expect(
       enqueuer.enqueue({ serviceIdExtRef: other.extRef, idempotencyKey: 'scoped-out' }, kiosk),
-    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(await casesOf(other.id)).toBe(0);
     expect(await casesOf(mine.id)).toBe(2);
   });
 
-  it('is refused inside the shared statement: allowed and refused requests of one batch each get their own answer', async () => {
+  it('gets back, by its idempotency key, only a case of a service it still covers', async () => {
+    const mine = await given.service(t.db);
+    const other = await given.service(t.db);
+    const enqueuer = createEnqueuer(t.db);
+    const before = actor('key:narrowed', { services: [mine.id, other.id] });
+    const after = actor('key:narrowed', { services: [mine.id] });
+    const request = { serviceId: other.id, idempotencyKey: 'narrowed-1' };
+    const made = await enqueuer.enqueue(request, before);
+    expect((await enqueuer.enqueue(request, before)).id).toBe(made.id);
+    // Its limit narrowed: the case is in a service that is no longer there to it.
+    await expect(enqueuer.enqueue(request, after)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      issue: { field: 'serviceId', message: `no service has the id ${other.id}` },
+    });
+    await expect(enqueuer.enqueue({ ...request, serviceId: mine.id }, after)).rejects.toMatchObject({
+      code: 'CONFLICT',
+      issue: { field: 'idempotencyKey', message: 'was used before for a different request' },
+    });
+    expect(await casesOf(mine.id)).toBe(0);
+  });
+
+  it('answers allowed and refused requests sent at once each on their own', async () => {
     const mine = await given.service(t.db, { extRef: `batch-mine-${Date.now()}` });
     const other = await given.service(t.db, { extRef: `batch-other-${Date.now()}` });
     const kiosk = actor('key:hallC', { services: [mine.id] });
@@ -316,27 +341,27 @@ describe('a credential limited to some services', () => {
       ),
     );
     outcomes.forEach((outcome, index) => {
-      if (index % 3 === 0) expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'FORBIDDEN' } });
+      if (index % 3 === 0) expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'NOT_FOUND' } });
       else expect(outcome).toMatchObject({ status: 'fulfilled', value: { serviceId: mine.id } });
     });
     expect(await casesOf(other.id)).toBe(0);
     expect(await casesOf(mine.id)).toBe(20);
   });
 
-  it('calls next from them only, naming the service it may not call from', async () => {
+  it('calls next from them only, answering another as a service that does not exist', async () => {
     const mine = await given.service(t.db);
     const other = await given.service(t.db);
     const waiting = await given.waitingCase(t.db, { serviceId: other.id });
     const agent = actor('user:bob', { services: [mine.id], agent: 'Bob' });
     await expect(createCaller(t.db).callNext({ serviceIds: [mine.id, other.id] }, agent)).rejects.toMatchObject({
-      code: 'FORBIDDEN',
-      issue: { field: 'serviceIds[1]', rule: 'serviceScope' },
+      code: 'NOT_FOUND',
+      issue: { field: 'serviceIds', rule: 'exists', message: `no service has the id ${other.id}` },
     });
     expect((await footprint(waiting.id)).status).toBe('WAITING');
     expect(await createCaller(t.db).callNext({ serviceIds: [mine.id] }, agent)).toBeNull();
   });
 
-  it('acts on the cases of its services only: every transition of another service is refused, writing nothing', async () => {
+  it("acts on the cases of its services only: another service's case is not there to it, and nothing is written", async () => {
     const mine = await given.service(t.db);
     const other = await given.service(t.db);
     const agent = actor('key:deskLimited', { services: [mine.id] });
@@ -358,8 +383,8 @@ describe('a credential limited to some services', () => {
     for (const [what, caseId, act] of refusals) {
       const before = await footprint(caseId);
       await expect(act(), what).rejects.toMatchObject({
-        code: 'FORBIDDEN',
-        issue: { field: 'caseId', rule: 'serviceScope' },
+        code: 'NOT_FOUND',
+        issue: { field: 'caseId', rule: 'exists', message: `no case has the id ${caseId}` },
       });
       expect(await footprint(caseId), what).toEqual(before);
     }
@@ -371,7 +396,7 @@ describe('a credential limited to some services', () => {
     expect((await completeCase(t.db, { caseId: own.id, ...asAgent }, agent)).status).toBe('COMPLETED');
   });
 
-  it('reads the cases, queues and figures of its services only', async () => {
+  it('reads the cases, queues and figures of its services only: the others read as missing', async () => {
     const mine = await given.service(t.db);
     const other = await given.service(t.db);
     const screen = actor('key:screen', { services: [mine.id] });
@@ -380,19 +405,16 @@ describe('a credential limited to some services', () => {
 
     expect((await findCase(t.db, own.id, screen))?.id).toBe(own.id);
     expect(await findCase(t.db, 2_000_000_000, screen)).toBeNull();
-    await expect(findCase(t.db, foreign.id, screen)).rejects.toMatchObject({
-      code: 'FORBIDDEN',
-      issue: { field: 'id', rule: 'serviceScope' },
-    });
+    expect(await findCase(t.db, foreign.id, screen)).toBeNull();
     expect((await queuePage(t.db, mine.id, {}, screen)).edges.map((edge) => edge.node.id)).toEqual([own.id]);
     await expect(queuePage(t.db, other.id, {}, screen)).rejects.toMatchObject({
-      code: 'FORBIDDEN',
-      issue: { field: 'id' },
+      code: 'NOT_FOUND',
+      issue: { field: 'id', rule: 'exists', message: `no service has the id ${other.id}` },
     });
     expect((await queueStatistics(t.db, mine.id, {}, screen)).waitingCount).toBe(1);
     await expect(queueStatistics(t.db, other.id, {}, screen)).rejects.toMatchObject({
-      code: 'FORBIDDEN',
-      issue: { field: 'id' },
+      code: 'NOT_FOUND',
+      issue: { field: 'id', rule: 'exists' },
     });
   });
 
@@ -414,16 +436,17 @@ describe('a credential limited to some services', () => {
     const screen = actor('key:screen2', { services: [mine.id] });
     try {
       await expect(hub.followQueue({ serviceId: other.id }, screen)).rejects.toMatchObject({
-        code: 'FORBIDDEN',
-        issue: { field: 'serviceId', rule: 'serviceScope' },
+        code: 'NOT_FOUND',
+        issue: { field: 'serviceId', rule: 'exists', message: `no service has the id ${other.id}` },
       });
       // Refused alike whether the service exists or not: the refusal tells nothing.
       await expect(hub.followQueue({ serviceId: 2_000_000_000 }, screen)).rejects.toMatchObject({
-        code: 'FORBIDDEN',
+        code: 'NOT_FOUND',
+        issue: { field: 'serviceId', rule: 'exists', message: 'no service has the id 2000000000' },
       });
       await expect(hub.followCase({ caseId: foreign.id }, screen)).rejects.toMatchObject({
-        code: 'FORBIDDEN',
-        issue: { field: 'caseId', rule: 'serviceScope' },
+        code: 'NOT_FOUND',
+        issue: { field: 'caseId', rule: 'exists', message: `no case has the id ${foreign.id}` },
       });
       expect(followed).toEqual([]);
       expect(hub.followedServices()).toBe(0);
@@ -437,16 +460,24 @@ describe('a credential limited to some services', () => {
     }
   });
 
-  it('is answered FORBIDDEN with its field and rule, over GraphQL and as REST 403', () => {
-    const error = forbidden('serviceIds[1]', 'the credential does not cover service 9');
+  it('is refused administration with FORBIDDEN naming the credential, over GraphQL and as REST 403', () => {
+    const limited = actor('key:admin?', { services: [9] });
+    let error: unknown;
+    try {
+      requireEveryService(limited);
+    } catch (refusal) {
+      error = refusal;
+    }
+    if (!(error instanceof QueueError)) throw new Error('a limited actor was not refused');
     const formatted = errorFormatter(silentLogger)(
-      { message: error.message, path: ['callNext'] },
-      new GraphQLError(error.message, { path: ['callNext'], originalError: error }),
+      { message: error.message, path: ['updateService'] },
+      new GraphQLError(error.message, { path: ['updateService'], originalError: error }),
     );
-    expect(formatted.extensions).toMatchObject({ code: 'FORBIDDEN', field: 'serviceIds[1]', rule: 'serviceScope' });
+    expect(formatted.extensions).toMatchObject({ code: 'FORBIDDEN', field: 'credential', rule: 'everyService' });
     const rest = fromQueueError(error);
     expect(rest.status).toBe(403);
     expect(rest.code).toBe('FORBIDDEN');
+    expect(() => requireEveryService(actor('key:admin'))).not.toThrow();
   });
 });
 
@@ -497,7 +528,7 @@ describe('limited and unlimited credentials at once', () => {
         if (desk.actor?.services?.size === 1 && round % 10 === 0) {
           const outside = desk.actor.services.has(a) ? b : a;
           await expect(caller.callNext({ serviceIds: [outside], agent: agentName }, desk.actor)).rejects.toMatchObject({
-            code: 'FORBIDDEN',
+            code: 'NOT_FOUND',
           });
           refused += 1;
         }

@@ -363,7 +363,7 @@ describe('on a gateway that requires credentials (AUTH_MODE=required)', () => {
     });
   });
 
-  it("FORBIDDEN: following without the receipt or with another case's; a screen's key, or another service's", async () => {
+  it("FORBIDDEN: following without the receipt or with another case's, a screen's key; another service is not there", async () => {
     const serviceId = (await given.service(locked.db)).id;
     const mine = await enqueueCase(locked.gateway.url, { serviceId }, { apiKey: kioskKey.secret });
     const other = await enqueueCase(locked.gateway.url, { serviceId }, { apiKey: kioskKey.secret });
@@ -380,11 +380,11 @@ describe('on a gateway that requires credentials (AUTH_MODE=required)', () => {
     );
     expect(refused).toMatchObject({ code: 'FORBIDDEN', gatewayCode: 'FORBIDDEN' });
     expect((refused as KioskError).message).toContain('Mutation.enqueueCase');
-    // A kiosk key limited to another service.
+    // A kiosk key limited to another service: to it, this service is not there.
     const elsewhere = await issueKey(locked.db, 'KIOSK', [(await given.service(locked.db)).id]);
     await expect(enqueueCase(locked.gateway.url, { serviceId }, { apiKey: elsewhere.secret })).rejects.toMatchObject({
-      code: 'FORBIDDEN',
-      gatewayCode: 'FORBIDDEN',
+      code: 'REFUSED',
+      gatewayCode: 'NOT_FOUND',
     });
   });
 

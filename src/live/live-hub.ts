@@ -6,7 +6,7 @@ import type { Database } from '../db/prisma-client.js';
 import { rateLimitedFailures, type Logger } from '../log.js';
 import { coversService, type Actor } from '../queue/actor.js';
 import { requireService } from '../queue/actor-rules.js';
-import { forbidden, notFound } from '../queue/errors.js';
+import { noCase, noService } from '../queue/errors.js';
 import {
   followCaseRules,
   followQueueRules,
@@ -19,11 +19,11 @@ import { parseQueueChange } from './case-change.js';
 import { ServiceFeed, type QueueUpdate } from './service-feed.js';
 
 export interface LiveHub {
-  /** A service's queue: its state now, then after every change. FORBIDDEN outside the actor's services. */
+  /** A service's queue: its state now, then after every change. Outside the actor's services, NOT_FOUND as a missing service. */
   followQueue(request: FollowQueueRequest, actor: Actor): Promise<AsyncIterableIterator<QueueUpdate>>;
   /**
    * One case: its state now, then whenever it or its place moves; ends once
-   * it is closed. FORBIDDEN when the case is outside the actor's services.
+   * it is closed. Outside the actor's services, NOT_FOUND as a missing case.
    */
   followCase(request: FollowCaseRequest, actor: Actor): Promise<AsyncIterableIterator<CaseState>>;
   /** A notification's payload from the database. */
@@ -89,16 +89,15 @@ export function createLiveHub({ db, announcements, log, minIntervalMs }: LiveHub
       const { serviceId, first } = parseInput(followQueueRules, request);
       // Before anything is read or registered, and whether the service exists or not.
       requireService(actor, serviceId, 'serviceId');
-      if (!(await serviceExists(db, serviceId))) throw notFound('serviceId', `no service has id ${serviceId}`);
+      if (!(await serviceExists(db, serviceId))) throw noService('serviceId', serviceId);
       refuseWhenStopped();
       return feedOf(serviceId).followQueue(first);
     },
     async followCase(request, actor) {
       const { caseId } = parseInput(followCaseRules, request);
       const serviceId = await serviceOfCase(db, caseId);
-      if (serviceId === null) throw notFound('caseId', `no case has id ${caseId}`);
-      if (!coversService(actor, serviceId))
-        throw forbidden('caseId', `case ${caseId} is in a service the credential does not cover`);
+      // Another service's case is not there to the actor: nothing is registered for it.
+      if (serviceId === null || !coversService(actor, serviceId)) throw noCase('caseId', caseId);
       refuseWhenStopped();
       return feedOf(serviceId).followCase(caseId);
     },

@@ -2,9 +2,9 @@
 // services it may touch, and whose idempotency keys it uses. Every domain
 // entry point that acts applies these, so the rules hold for GraphQL and REST
 // alike.
-import { coversService, OPEN_ACTOR, type Actor } from './actor.js';
+import { coversService, holdsRole, OPEN_ACTOR, type Actor, type ActorRole } from './actor.js';
 import { agentNameProblem } from './agent-name.js';
-import { badInput, forbidden } from './errors.js';
+import { badInput, forbidden, noService } from './errors.js';
 
 /**
  * The agent a request acts as. A person's token fixes it (`actor.agent`): the
@@ -22,9 +22,64 @@ export function actingAgent(actor: Actor, given: string | null): string {
   return agent;
 }
 
-/** Throws FORBIDDEN, naming `field`, when the actor is limited to other services. */
+// Service limits: to a credential limited to some services, the others and
+// their cases are not there. Anything it may not see is answered exactly as a
+// missing thing (code, field, message: errors.ts builds both), so no answer
+// tells it whether another service or case exists (docs/queries.md, "Service
+// limits"). The check comes before any rule that reads what the service uses.
+
+/** Throws what a missing service throws, naming `field`, when the actor is limited to other services. */
 export function requireService(actor: Actor, serviceId: number, field: string): void {
-  if (!coversService(actor, serviceId)) throw forbidden(field, `the credential does not cover service ${serviceId}`);
+  if (!coversService(actor, serviceId)) throw noService(field, serviceId);
+}
+
+/** The row as the actor may see it: null, as for a missing row, when it belongs to a service the actor is limited away from. */
+export function visibleTo<T extends { readonly serviceId: number }>(actor: Actor, row: T | null): T | null {
+  return row !== null && coversService(actor, row.serviceId) ? row : null;
+}
+
+/** The services among `services` the actor may see, in their order. */
+export function visibleServices<T extends { readonly id: number }>(actor: Actor, services: readonly T[]): T[] {
+  return services.filter((service) => coversService(actor, service.id));
+}
+
+/**
+ * Administration (services, classifications, procedures, the audit log, API
+ * keys) changes or shows what every service uses, so a credential limited
+ * to some services may not do it, whatever its roles. A limited ADMIN is
+ * refused at authentication already; this holds should one get through.
+ * Refused before anything is read, so the answer names nothing.
+ */
+export function requireEveryService(actor: Actor): void {
+  if (actor.services !== null)
+    throw forbidden(
+      'credential',
+      'is limited to some services: administration needs one for every service',
+      'everyService',
+    );
+}
+
+/**
+ * The roles that may read customers (schema.graphql: `Query.customer`,
+ * `Case.customer`); test/service-scope.test.ts holds the two together.
+ */
+export const CUSTOMER_READERS: readonly ActorRole[] = ['AGENT', 'ADMIN'];
+
+/**
+ * Only a credential that may read customers may name one on a case. A kiosk
+ * key is not a secret (it sits in kiosks, sign-up pages and phone apps) and
+ * no customer signs a request, so a kiosk that could name a customer could
+ * put a case in anyone's name, and tell from the answer which ids are
+ * customers and whether they are active. Refused whatever the id, before
+ * anything is read: the answer is the same for every id.
+ */
+export function requireCustomerReader(actor: Actor): void {
+  if (!holdsRole(actor, CUSTOMER_READERS))
+    throw forbidden(
+      'customerId',
+      'only an AGENT or ADMIN credential may name a customer: leave it out (a contact number may go in extRef)',
+      'readsCustomers',
+    );
 }
 
 /** The services the actor is limited to, for SQL (`int[]`); null for every service. */

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Database } from '../db/prisma-client.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { Actor } from './actor.js';
+import { requireEveryService } from './actor-rules.js';
 import { auditPageRules, parseInput, type AuditPageRequest } from './input-rules.js';
 
 /** What the log says of things: one word per kind. */
@@ -83,8 +84,10 @@ const storedChanges = z.array(
  * Entries newest first, at most `first` of them, older than the entry
  * `before` names, optionally only those about one entity (and one id of it):
  * a range of the primary key, or of the (entity, entity_id, id) index.
+ * It tells of every service: for a credential that covers them all.
  */
-export async function listAudit(db: Database, request: AuditPageRequest = {}): Promise<AuditLogEntry[]> {
+export async function listAudit(db: Database, request: AuditPageRequest, actor: Actor): Promise<AuditLogEntry[]> {
+  requireEveryService(actor);
   const { first, before, entity, entityId } = parseInput(auditPageRules, request);
   const rows = await db.auditEntry.findMany({
     where: {

@@ -16,14 +16,14 @@
 // case goes to the call that arrived first, the next to the second, and so on.
 // Each call brings its agent and its credential's id, which the history
 // event records; a credential limited to some services is refused the others
-// before anything is locked.
+// before anything is locked, with the answer for a service that does not exist.
 import type { Database } from '../db/prisma-client.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Case } from '../generated/prisma/client.js';
 import type { Actor } from './actor.js';
 import { actingAgent, requireService } from './actor-rules.js';
 import { caseColumns } from './case-columns.js';
-import { notFound } from './errors.js';
+import { noService } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import { callNextRules, parseInput, type CallNextRequest } from './input-rules.js';
 
@@ -115,7 +115,7 @@ export function callNextSql(
 async function requireServices(db: Database, serviceIds: readonly number[]): Promise<void> {
   const found = await db.service.findMany({ where: { id: { in: [...serviceIds] } }, select: { id: true } });
   const missing = serviceIds.find((id) => !found.some((service) => service.id === id));
-  if (missing !== undefined) throw notFound('serviceIds', `no service has the id ${missing}`);
+  if (missing !== undefined) throw noService('serviceIds', missing);
 }
 
 /** Answers a batch of calls on the same services, in arrival order: a case, null, or an error for each. */
@@ -167,7 +167,8 @@ export function createCaller(db: Database, hot: Database = db): Caller {
     async callNext(request, actor) {
       const input = parseInput(callNextRules, request);
       const agent = actingAgent(actor, input.agent);
-      input.serviceIds.forEach((serviceId, index) => requireService(actor, serviceId, `serviceIds[${index}]`));
+      // Named as a missing service is (requireServices): `serviceIds`, not its place in the list.
+      for (const serviceId of input.serviceIds) requireService(actor, serviceId, 'serviceIds');
       const sorted = [...input.serviceIds].sort((a, b) => a - b);
       return lanes.submit(JSON.stringify(sorted), { serviceIds: sorted, agent, actor: actor.id });
     },

@@ -2,17 +2,14 @@
 // these in per-request DataLoaders so nested fields cost one query per level.
 import type { Database } from '../db/prisma-client.js';
 import type { Case, CaseEvent, CaseProperty, Customer, ProcedureOption, Service } from '../generated/prisma/client.js';
-import { coversService, type Actor } from './actor.js';
+import type { Actor } from './actor.js';
+import { visibleTo } from './actor-rules.js';
 import { caseEventColumns } from './case-columns.js';
-import { forbidden } from './errors.js';
 import { historyRules, LIMITS, parseInput, type HistoryRequest } from './input-rules.js';
 
-/** The case with this id, or null; FORBIDDEN when it is in a service the actor is not limited to. */
+/** The case with this id, or null: also when it is in a service the actor is limited away from. */
 export async function findCase(db: Database, id: number, actor: Actor): Promise<Case | null> {
-  const found = await db.case.findUnique({ where: { id } });
-  if (found && !coversService(actor, found.serviceId))
-    throw forbidden('id', `case ${id} is in a service the credential does not cover`);
-  return found;
+  return visibleTo(actor, await db.case.findUnique({ where: { id } }));
 }
 
 /** Groups rows by a key, in the order of `keys`; keys without rows get []. */

@@ -13,15 +13,19 @@
 // answered after the commit of the statement that wrote it. A request left
 // out (an unknown or inactive service or customer, a service the credential
 // may not act on, an idempotency key used before) is explained on its own.
+//
+// A credential limited to some services has the case's service checked
+// against its limit first, before any rule that reads what a service uses,
+// and a service outside it is answered as an unknown one (actor-rules.ts).
 import type { Case, CaseProperty } from '../generated/prisma/client.js';
 import type { Database } from '../db/prisma-client.js';
 import pLimit from 'p-limit';
 import { isForeignKeyViolation, refusedByDatabase } from '../db/prisma-errors.js';
 import { coversService, type Actor } from './actor.js';
-import { requireService, scopedIdempotencyKey } from './actor-rules.js';
+import { requireCustomerReader, requireService, scopedIdempotencyKey } from './actor-rules.js';
 import { propertiesByCase } from './case-reads.js';
 import { enqueueSql, requestHash, type EnqueueOutcome, type LockMode } from './enqueue-statement.js';
-import { badInput, conflict, forbidden, notFound, QueueError } from './errors.js';
+import { badInput, conflict, noService, noServiceWithExtRef, notFound, QueueError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import { caseEnqueueRules, parseInput, type CaseEnqueue, type CaseEnqueueRequest } from './input-rules.js';
 import { standings, type Standing } from './queue-reads.js';
@@ -93,13 +97,14 @@ async function storedCase(db: Database, row: Case): Promise<EnqueuedCase> {
 /**
  * The case an earlier request of the same credential with the same
  * idempotency key created (a conflict when that request asked for something
- * else), or undefined when there is none.
+ * else), or undefined when there is none, or none the credential may see
+ * now (its limit narrowed since).
  */
 async function earlierCase(db: Database, { input, actor }: Enqueue): Promise<EnqueuedCase | QueueError | undefined> {
   const key = scopedIdempotencyKey(actor, input.idempotencyKey);
   if (key === null) return undefined;
   const earlier = await db.case.findUnique({ where: { idempotencyKey: key } });
-  if (!earlier) return undefined;
+  if (!earlier || !coversService(actor, earlier.serviceId)) return undefined;
   if (earlier.requestHash === requestHash(input)) return storedCase(db, earlier);
   return conflict('idempotencyKey', 'was used before for a different request');
 }
@@ -139,13 +144,8 @@ async function whyNothingWasWritten(db: Database, { input, actor }: Enqueue): Pr
           select: { id: true, extRef: true, active: true },
         });
   const serviceField = input.serviceId !== null ? 'serviceId' : 'serviceIdExtRef';
-  if (!service) {
-    return input.serviceId !== null
-      ? notFound('serviceId', `no service has the id ${input.serviceId}`)
-      : notFound('serviceIdExtRef', `no service has the external reference "${input.serviceIdExtRef}"`);
-  }
-  if (!coversService(actor, service.id))
-    return forbidden(serviceField, 'names a service the credential does not cover');
+  // Outside the credential's limit, the service is not there to it.
+  if (!service || !coversService(actor, service.id)) return unknownService(input);
   if (input.serviceId !== null && input.serviceIdExtRef !== null && service.extRef !== input.serviceIdExtRef) {
     return badInput(
       'serviceIdExtRef',
@@ -154,21 +154,51 @@ async function whyNothingWasWritten(db: Database, { input, actor }: Enqueue): Pr
     );
   }
   if (!service.active) return badInput(serviceField, 'active', 'the service is inactive: it takes no new cases');
-  const customer =
-    input.customerId === null
-      ? null
-      : await db.customer.findUnique({ where: { id: input.customerId }, select: { active: true } });
-  if (!customer) return notFound('customerId', `no customer has the id ${input.customerId}`);
-  if (!customer.active) return badInput('customerId', 'active', `the customer ${input.customerId} is inactive`);
+  if (input.customerId !== null) {
+    const customer = await db.customer.findUnique({ where: { id: input.customerId }, select: { active: true } });
+    if (!customer) return notFound('customerId', `no customer has the id ${input.customerId}`);
+    if (!customer.active) return badInput('customerId', 'active', `the customer ${input.customerId} is inactive`);
+  }
   // Everything checks out now, so something changed while the statement ran
   // (a reference deactivated and restored, a racing request with the same key
-  // rolled back). Nothing was written; the request can be sent again.
-  return input.idempotencyKey !== null
+  // rolled back), or the key names a case of a service the credential no
+  // longer covers. Nothing was written.
+  const key = scopedIdempotencyKey(actor, input.idempotencyKey);
+  const holder =
+    key === null ? null : await db.case.findUnique({ where: { idempotencyKey: key }, select: { serviceId: true } });
+  if (holder && !coversService(actor, holder.serviceId))
+    return conflict('idempotencyKey', 'was used before for a different request');
+  return key !== null
     ? conflict('idempotencyKey', 'a request with this key was in progress; nothing was written, send it again')
     : conflict(
         serviceField,
         'the service or customer changed while the case was written; nothing was written, send it again',
       );
+}
+
+/** The answer for a service that does not exist, named as the request names it. */
+function unknownService(input: CaseEnqueue): QueueError {
+  return input.serviceId !== null
+    ? noService('serviceId', input.serviceId)
+    : noServiceWithExtRef(input.serviceIdExtRef ?? '');
+}
+
+/**
+ * A credential limited to some services: the case's service must be one of
+ * them, checked before any rule reads what a service uses (a classification's
+ * services), so that no answer tells what another service uses, or whether
+ * it exists. By id this reads nothing; by external reference, one read of a
+ * unique index, for limited credentials only. (The statement checks the
+ * limit again on the service it resolves itself.)
+ */
+async function requireServiceInLimit(db: Database, input: CaseEnqueue, actor: Actor): Promise<void> {
+  if (actor.services === null) return;
+  if (input.serviceId !== null) {
+    requireService(actor, input.serviceId, 'serviceId');
+    return;
+  }
+  const service = await db.service.findUnique({ where: { extRef: input.serviceIdExtRef ?? '' }, select: { id: true } });
+  if (!service || !coversService(actor, service.id)) throw unknownService(input);
 }
 
 /** The request's service was held by another transaction: it goes to the lane that waits for that service. */
@@ -280,12 +310,13 @@ export function createEnqueuer(db: Database, hot: Database = db, { maxWaiting = 
   return {
     async enqueue(request, actor) {
       const input = parseInput(caseEnqueueRules, request);
-      // Refused early when the id says so; the statement applies the limit to
-      // whatever service it resolves, which covers `serviceIdExtRef`.
-      if (input.serviceId !== null) requireService(actor, input.serviceId, 'serviceId');
+      // Whatever the id: the same answer for every customer id.
+      if (input.customerId !== null) requireCustomerReader(actor);
       const item = { input, actor };
       try {
-        await checkCaseReferences(db, input);
+        // A retry gets its case even if its service's external reference moved since.
+        await requireServiceInLimit(db, input, actor);
+        await checkCaseReferences(db, input, actor);
       } catch (refusal) {
         return unlessRetried(db, item, refusal);
       }

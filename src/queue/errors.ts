@@ -30,11 +30,28 @@ export const badInput = (field: string, rule: string, message: string): QueueErr
 export const notFound = (field: string, message: string): QueueError =>
   new QueueError('NOT_FOUND', { field, rule: 'exists', message });
 
+// The answers for a case or a service that is not there. A credential limited
+// to some services gets these very answers for the cases and services of the
+// others (actor-rules.ts): built in one place, they cannot drift apart.
+
+export const noCase = (field: string, id: number): QueueError => notFound(field, `no case has the id ${id}`);
+
+export const noService = (field: string, id: number): QueueError => notFound(field, `no service has the id ${id}`);
+
+export const noServiceWithExtRef = (extRef: string): QueueError =>
+  notFound('serviceIdExtRef', `no service has the external reference "${extRef}"`);
+
 export const conflict = (field: string, message: string): QueueError =>
   new QueueError('CONFLICT', { field, rule: 'unique', message });
 
-/** The credential may not do this: by default, the service is outside the ones it is limited to. */
-export const forbidden = (field: string, message: string, rule = 'serviceScope'): QueueError =>
+/**
+ * The credential may not do this, whatever the ids it names: administration
+ * by a credential limited to some services, a customer named by a kiosk
+ * (actor-rules.ts), a case followed without its receipt. Never the answer
+ * for a thing the credential may not see: that is NOT_FOUND, as for a
+ * missing one.
+ */
+export const forbidden = (field: string, message: string, rule: string): QueueError =>
   new QueueError('FORBIDDEN', { field, rule, message });
 
 /** The case is not in a status the action may start from. */

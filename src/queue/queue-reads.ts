@@ -153,7 +153,7 @@ function lazy<T>(compute: () => Promise<T>): () => Promise<T> {
   return () => (value ??= compute());
 }
 
-/** Waiting cases of a service, oldest first, after the cursor; FORBIDDEN outside the actor's services. */
+/** Waiting cases of a service, oldest first, after the cursor; outside the actor's services, NOT_FOUND as a missing service. */
 export async function queuePage(
   db: Database,
   serviceId: number,
@@ -216,7 +216,7 @@ export function statisticsSql(serviceId: number, windowMinutes: number): Prisma.
     FROM service`;
 }
 
-/** The figures of a service; FORBIDDEN outside the actor's services. */
+/** The figures of a service; outside the actor's services, NOT_FOUND as a missing service. */
 export async function queueStatistics(
   db: Database,
   serviceId: number,

@@ -2,10 +2,14 @@
 // and their options. Managed by admin mutations; checked on enqueue
 // (references.ts). Every change is recorded in the audit log, in the same
 // transaction as the change itself; a change that changes nothing is not.
+// Classifications and procedures serve every service, so only a credential
+// for every service changes them; customers belong to no service, and an
+// agent limited to some services manages them as any agent does.
 import type { Database } from '../db/prisma-client.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/prisma-errors.js';
 import type { Classification, Customer, Procedure } from '../generated/prisma/client.js';
 import type { Actor } from './actor.js';
+import { requireEveryService, serviceLimit } from './actor-rules.js';
 import { changesBetween, recordAudit, type AuditChange, type Writer } from './audit.js';
 import { badInput, conflict, notFound } from './errors.js';
 import {
@@ -124,6 +128,7 @@ export async function createClassification(
   request: CreateClassificationRequest,
   actor: Actor,
 ): Promise<Classification> {
+  requireEveryService(actor);
   const { serviceIds, ...fields } = parseInput(createClassificationRules, request);
   return db
     .$transaction(async (tx) => {
@@ -153,6 +158,7 @@ export async function updateClassification(
   request: UpdateClassificationRequest,
   actor: Actor,
 ): Promise<Classification> {
+  requireEveryService(actor);
   const { code } = parseInput(classificationKeyRules, { code: key });
   const { serviceIds, ...fields } = parseInput(updateClassificationRules, request);
   // The fields, the service list and the audit entry change together or not at all.
@@ -187,16 +193,33 @@ export async function updateClassification(
     .catch(knownServices);
 }
 
-export function listClassifications(db: Database, request: ClassificationsPageRequest = {}): Promise<Classification[]> {
+/**
+ * Classifications by code, at most `first`, those after `afterCode`. To a
+ * credential limited to some services, only those its services may use
+ * (linked to none, so to every service, or to one of its own): one used by
+ * other services alone is not there to it (references.ts answers alike).
+ */
+export function listClassifications(
+  db: Database,
+  request: ClassificationsPageRequest,
+  actor: Actor,
+): Promise<Classification[]> {
   const { first, afterCode } = parseInput(classificationsPageRules, request);
+  const limit = serviceLimit(actor);
   return db.classification.findMany({
-    ...(afterCode === null ? {} : { where: { code: { gt: afterCode } } }),
+    where: {
+      ...(afterCode === null ? {} : { code: { gt: afterCode } }),
+      ...(limit === null
+        ? {}
+        : { OR: [{ services: { none: {} } }, { services: { some: { serviceId: { in: limit } } } }] }),
+    },
     orderBy: { code: 'asc' },
     take: first,
   });
 }
 
 export async function createProcedure(db: Database, request: CreateProcedureRequest, actor: Actor): Promise<Procedure> {
+  requireEveryService(actor);
   const { options, ...fields } = parseInput(createProcedureRules, request);
   return db
     .$transaction(async (tx) => {
@@ -223,6 +246,7 @@ export async function updateProcedure(
   request: UpdateProcedureRequest,
   actor: Actor,
 ): Promise<Procedure> {
+  requireEveryService(actor);
   const { extRef } = parseInput(procedureKeyRules, { extRef: key });
   const change = parseInput(updateProcedureRules, request);
   return db.$transaction(async (tx) => {
@@ -245,6 +269,7 @@ export async function addProcedureOption(
   request: ProcedureOptionRequest,
   actor: Actor,
 ): Promise<Procedure> {
+  requireEveryService(actor);
   const { procedureExtRef } = parseInput(optionParentRules, { procedureExtRef: parent });
   const option = parseInput(procedureOptionRules, request);
   const procedure = await db.procedure.findUnique({ where: { extRef: procedureExtRef } });

@@ -1,8 +1,12 @@
 // Reference data a case names by code or external reference: checked before
 // the case is written. (Services and customers are checked inside the
-// enqueue statement itself, where the service is locked.)
+// enqueue statement itself, where the service is locked.) A credential
+// limited to some services has had the case's service checked against its
+// limit before these run (enqueue-case.ts), so the rules here, which read
+// what a service uses, never answer about another service.
 import type { Database } from '../db/prisma-client.js';
-import { badInput, notFound } from './errors.js';
+import { coversService, type Actor } from './actor.js';
+import { badInput, noService, noServiceWithExtRef, notFound } from './errors.js';
 import type { CaseEnqueue } from './input-rules.js';
 
 async function checkClassification(
@@ -10,12 +14,20 @@ async function checkClassification(
   code: string,
   serviceId: number | null,
   serviceExtRef: string | null,
+  actor: Actor,
 ): Promise<void> {
   const classification = await db.classification.findUnique({
     where: { code },
     select: { active: true, services: { select: { serviceId: true, service: { select: { extRef: true } } } } },
   });
-  if (!classification) throw notFound('classificationCode', `no classification has the code "${code}"`);
+  // One used by other services alone is not there to a credential limited to
+  // its own (as in `classifications`): "not used by this service" would tell
+  // that another service uses it.
+  const visible =
+    classification !== null &&
+    (classification.services.length === 0 ||
+      classification.services.some((link) => coversService(actor, link.serviceId)));
+  if (!classification || !visible) throw notFound('classificationCode', `no classification has the code "${code}"`);
   if (!classification.active)
     throw badInput('classificationCode', 'active', `the classification "${code}" is inactive`);
   // Limited to some services: the case's service must be one of them.
@@ -30,11 +42,7 @@ async function checkClassification(
     where: serviceId !== null ? { id: serviceId } : { extRef: serviceExtRef ?? '' },
     select: { id: true },
   });
-  if (!service) {
-    throw serviceId !== null
-      ? notFound('serviceId', `no service has the id ${serviceId}`)
-      : notFound('serviceIdExtRef', `no service has the external reference "${serviceExtRef}"`);
-  }
+  if (!service) throw serviceId !== null ? noService('serviceId', serviceId) : noServiceWithExtRef(serviceExtRef ?? '');
   throw badInput('classificationCode', 'allowedForService', `the classification "${code}" is not used by this service`);
 }
 
@@ -60,9 +68,9 @@ async function checkProcedure(db: Database, procedureExtRef: string, optionExtRe
   if (!option.active) throw badInput('procedureOptionExtRef', 'active', `the option "${optionExtRef}" is inactive`);
 }
 
-/** Throws when the case names a classification or procedure it may not. */
-export async function checkCaseReferences(db: Database, input: CaseEnqueue): Promise<void> {
+/** Throws when the case names a classification or procedure it may not (its service is in the actor's limit). */
+export async function checkCaseReferences(db: Database, input: CaseEnqueue, actor: Actor): Promise<void> {
   if (input.classificationCode !== null)
-    await checkClassification(db, input.classificationCode, input.serviceId, input.serviceIdExtRef);
+    await checkClassification(db, input.classificationCode, input.serviceId, input.serviceIdExtRef, actor);
   if (input.procedureExtRef !== null) await checkProcedure(db, input.procedureExtRef, input.procedureOptionExtRef);
 }

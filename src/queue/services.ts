@@ -1,11 +1,14 @@
 // Services: the counters whose queues cases join. Every change is recorded
-// in the audit log, in the same transaction as the change itself.
+// in the audit log, in the same transaction as the change itself. Only a
+// credential for every service administers them; to one limited to some
+// services, the others are not there (actor-rules.ts).
 import type { Database } from '../db/prisma-client.js';
 import { isUniqueViolation } from '../db/prisma-errors.js';
 import type { Service } from '../generated/prisma/client.js';
-import type { Actor } from './actor.js';
+import { coversService, type Actor } from './actor.js';
+import { requireEveryService, serviceLimit } from './actor-rules.js';
 import { changesBetween, recordAudit } from './audit.js';
-import { badInput, conflict, notFound } from './errors.js';
+import { badInput, conflict, noService } from './errors.js';
 import {
   changeOf,
   createServiceRules,
@@ -43,6 +46,7 @@ function translateConflict(extRef: string | null | undefined): (error: unknown) 
 }
 
 export async function createService(db: Database, request: CreateServiceRequest, actor: Actor): Promise<Service> {
+  requireEveryService(actor);
   const input = parseInput(createServiceRules, request);
   await requireTimeZone(db, input.timeZone);
   return db
@@ -65,6 +69,7 @@ export async function updateService(
   request: UpdateServiceRequest,
   actor: Actor,
 ): Promise<Service> {
+  requireEveryService(actor);
   const change = parseInput(updateServiceRules, request);
   if (change.timeZone !== undefined) await requireTimeZone(db, change.timeZone);
   return db
@@ -72,7 +77,7 @@ export async function updateService(
       // Locked, so that "before" is what this change replaces, not what a concurrent one did.
       await tx.$queryRaw`SELECT id FROM services WHERE id = ${id} FOR NO KEY UPDATE`;
       const before = await tx.service.findUnique({ where: { id } });
-      if (!before) throw notFound('id', `no service has the id ${id}`);
+      if (!before) throw noService('id', id);
       const after = await tx.service.update({ where: { id }, data: changeOf(change) });
       const changes = changesBetween(before, after, AUDITED_FIELDS);
       if (changes.length > 0)
@@ -82,12 +87,22 @@ export async function updateService(
     .catch(translateConflict(change.extRef));
 }
 
-export function findService(db: Database, id: number): Promise<Service | null> {
-  return db.service.findUnique({ where: { id } });
+/** The service with this id, or null: also when the actor is limited to other services (read either way). */
+export async function findService(db: Database, id: number, actor: Actor): Promise<Service | null> {
+  const found = await db.service.findUnique({ where: { id } });
+  return found && coversService(actor, found.id) ? found : null;
 }
 
-/** Services by id (oldest first), at most `first` of them, those after `afterId`: a range of the primary key. */
-export function listServices(db: Database, request: ServicesPageRequest = {}): Promise<Service[]> {
+/**
+ * Services by id (oldest first), at most `first` of them, those after
+ * `afterId`: a range of the primary key; only those of the actor's limit.
+ */
+export function listServices(db: Database, request: ServicesPageRequest, actor: Actor): Promise<Service[]> {
   const { first, afterId } = parseInput(servicesPageRules, request);
-  return db.service.findMany({ where: { id: { gt: afterId } }, orderBy: { id: 'asc' }, take: first });
+  const limit = serviceLimit(actor);
+  return db.service.findMany({
+    where: { id: limit === null ? { gt: afterId } : { gt: afterId, in: limit } },
+    orderBy: { id: 'asc' },
+    take: first,
+  });
 }

@@ -4,8 +4,9 @@
 // its current status, updates it and writes the history event; so two agents
 // acting on one case at once are applied one after the other, and the second
 // sees the first. (Call next, in call-next.ts, makes the same change to the
-// case it picks.) The same statement refuses a case of a service the acting
-// credential is not limited to: such a case is neither locked nor changed.
+// case it picks.) The same statement leaves alone a case of a service the
+// acting credential is not limited to: it is neither locked nor changed, and
+// answered as a case that does not exist.
 //
 //   WAITING ──call──▶ IN_SERVICE ──complete──▶ COMPLETED
 //      ▲                  │
@@ -16,7 +17,7 @@ import type { Database } from '../db/prisma-client.js';
 import { coversService, type Actor } from './actor.js';
 import { actingAgent, serviceLimit } from './actor-rules.js';
 import { caseColumns } from './case-columns.js';
-import { forbidden, illegalTransition, notFound } from './errors.js';
+import { illegalTransition, noCase } from './errors.js';
 import {
   cancelCaseRules,
   caseActionRules,
@@ -105,14 +106,14 @@ async function applyTransition(db: Prisma.TransactionClient, change: Transition)
     return changed;
   }
   // Nothing changed: say why. A case never changes service, so this read
-  // agrees with the statement's on whether the actor may act on it.
+  // agrees with the statement's on whether the actor may act on it; one of
+  // another service is not there to the actor (actor-rules.ts), whatever its
+  // status, and the same read was made either way.
   const current = await db.case.findUnique({
     where: { id: change.caseId },
     select: { status: true, serviceId: true },
   });
-  if (!current) throw notFound('caseId', `no case has the id ${change.caseId}`);
-  if (!coversService(change.actor, current.serviceId))
-    throw forbidden('caseId', `case ${change.caseId} is in a service the credential does not cover`);
+  if (!current || !coversService(change.actor, current.serviceId)) throw noCase('caseId', change.caseId);
   throw illegalTransition(change.action, current.status, change.caseId);
 }
 

@@ -130,7 +130,7 @@ const commonErrors = {
     { 'WWW-Authenticate': { $ref: '#/components/headers/WwwAuthenticate' } },
   ),
   '403': errorResponse(
-    "The credential's roles do not allow this call, or it is limited to other services (`FORBIDDEN`).",
+    "The credential's roles do not allow this call, or this use of it: a `KIOSK` naming a customer (`FORBIDDEN`).",
   ),
   '429': errorResponse(
     'Over the rate limit of the credential, or of the client address without one (`RATE_LIMITED`); try again after `Retry-After` seconds.',
@@ -193,7 +193,8 @@ export const openApiDocument = {
           },
           '400': errorResponse(
             'The body is not a JSON object, a property has the wrong type, breaks a rule (`BAD_USER_INPUT`), or ' +
-              'names a service, customer, classification or procedure that does not exist (`NOT_FOUND`).',
+              'names a service, customer, classification or procedure that does not exist, or none the ' +
+              "credential's service limit lets it see (`NOT_FOUND`, the same answer).",
           ),
           '409': errorResponse(
             'The `Idempotency-Key` was used before for a different body, or a reference changed while the case was written (`CONFLICT`).',
@@ -222,7 +223,9 @@ export const openApiDocument = {
         responses: {
           '200': { description: 'The case.', content: { 'application/json': { schema: ref('Case') } } },
           '400': errorResponse('The id is not a positive 32-bit integer (`BAD_USER_INPUT`, field `id`).'),
-          '404': errorResponse('No case has the id (`NOT_FOUND`, field `id`).'),
+          '404': errorResponse(
+            "No case has the id, or none the credential's service limit lets it see (`NOT_FOUND`, field `id`).",
+          ),
           ...commonErrors,
         },
       },

@@ -54,7 +54,8 @@ const STATUS_OF: Readonly<Record<QueueErrorCode, number>> = {
   NOT_FOUND: 400,
   CONFLICT: 409,
   ILLEGAL_TRANSITION: 409,
-  // The credential is limited to other services.
+  // The credential may not do this whatever the ids (a kiosk naming a customer). A service or case
+  // outside its limit is not this: it is NOT_FOUND, as a missing one (src/queue/actor-rules.ts).
   FORBIDDEN: 403,
 };
 

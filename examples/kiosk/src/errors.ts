@@ -14,8 +14,9 @@ export type KioskErrorCode =
    */
   | 'UNAUTHENTICATED'
   /**
-   * The credential may not do this: not a kiosk key, a key limited to other services, or following a
-   * case without its receipt (HTTP 403, or the gateway's `FORBIDDEN`). Trying again will not help.
+   * The credential may not do this: not a kiosk key, or following a case without its receipt (HTTP
+   * 403, or the gateway's `FORBIDDEN`). (A key limited to other services is told the service does
+   * not exist: `REFUSED`, `NOT_FOUND`.) Trying again will not help.
    */
   | 'FORBIDDEN'
   /** The API key given cannot be one: white space or unprintable characters inside it (nothing was sent). */

@@ -9,12 +9,12 @@ import * as services from '../../queue/services.js';
 
 export const Query: QueryResolvers = {
   case: (_parent, { id }, { db, principal }) => findCase(db, id, principal),
-  service: (_parent, { id }, { db }) => services.findService(db, id),
-  services: (_parent, args, { db }) => services.listServices(db, args),
+  service: (_parent, { id }, { db, principal }) => services.findService(db, id, principal),
+  services: (_parent, args, { db, principal }) => services.listServices(db, args, principal),
   customer: (_parent, { id }, { db }) => referenceData.findCustomer(db, id),
-  classifications: (_parent, args, { db }) => referenceData.listClassifications(db, args),
+  classifications: (_parent, args, { db, principal }) => referenceData.listClassifications(db, args, principal),
   procedures: (_parent, args, { db }) => referenceData.listProcedures(db, args),
   viewer: (_parent, _args, { principal }) => principal,
-  apiKeys: (_parent, args, { keys }) => keys.list(args),
-  auditLog: (_parent, args, { db }) => listAudit(db, args),
+  apiKeys: (_parent, args, { keys, principal }) => keys.list(args, principal),
+  auditLog: (_parent, args, { db, principal }) => listAudit(db, args, principal),
 };
