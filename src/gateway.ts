@@ -6,13 +6,14 @@ import { MIGRATIONS_DIR, type Config } from './config.js';
 import { startChangeListener } from './db/change-listener.js';
 import { openDatabaseServer } from './db/database-server.js';
 import { createDatabaseClient, type QueryListener } from './db/prisma-client.js';
-import { createApiKeyStore } from './auth/api-keys.js';
+import { createApiKeyStore, principalIdOfKey } from './auth/api-keys.js';
 import { createAuthenticator, type AuthMode } from './auth/authenticate.js';
 import { decideAuthMode } from './auth/auth-mode.js';
 import { createJwtVerifier, type JwtVerifier } from './auth/jwt.js';
 import { loadReceipts } from './auth/receipts.js';
 import { createApolloServer } from './graphql/apollo.js';
-import { operationAccess } from './graphql/authorization-plugin.js';
+import { operationAccess } from './graphql/operation-access.js';
+import { createOperationPreparer } from './graphql/prepare-operation.js';
 import { contextFactory, createQueueRuntime } from './graphql/context.js';
 import { errorFormatter } from './graphql/errors.js';
 import { createSchema } from './graphql/schema.js';
@@ -25,12 +26,18 @@ import { requestLog } from './http/request-log.js';
 import { createHttpServer, GRAPHQL_PATH } from './http/server.js';
 import { subscriptionsRoute } from './http/subscriptions-route.js';
 import { corsPolicy } from './http/cors.js';
+import { hostCheck } from './http/host-check.js';
 import { createAdmission } from './http/admission.js';
+import { createSocketCredentials } from './http/socket-credentials.js';
+import { clientAddressResolver } from './limits/client-address.js';
 import { createRateLimiter } from './limits/rate-limiter.js';
 import { createLiveHub } from './live/live-hub.js';
 import type { Logger } from './log.js';
 import { createGatewayMetrics } from './metrics/gateway-metrics.js';
+import { knownOperations } from './metrics/operation-labels.js';
+import { operationNamesIn } from './metrics/operations-folder.js';
 import { caseRoute, casesRoute } from './rest/cases-route.js';
+import { restAccess } from './rest/rest-access.js';
 import { openApiRoute } from './rest/openapi.js';
 
 export interface Gateway {
@@ -47,6 +54,9 @@ export interface GatewayHooks {
 }
 
 export async function startGateway(config: Config, log: Logger, hooks: GatewayHooks = {}): Promise<Gateway> {
+  // Operation names a metric label or a log line may hold (others are `other`), read before
+  // anything is opened: a broken file in operations/ stops the start here.
+  const operationNames = knownOperations([...operationNamesIn(), ...config.metrics.operationNames]);
   const databaseServer = await openDatabaseServer(config, log);
   const db = createDatabaseClient(databaseServer.url, config.databasePoolSize, {
     onQuery: hooks.onQuery,
@@ -62,7 +72,18 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   // Identities first: a gateway that may not start (open on an address
   // others can reach, an unusable identity provider setting) stops here,
   // before it holds anything more than its pools.
-  const keys = createApiKeyStore(db, { cacheMs: config.auth.keyCacheMs });
+  // Open WebSockets' credentials, verified again while they live. `admission`
+  // (below) is asked only for sockets watched, once the server listens.
+  const socketCredentials = createSocketCredentials({
+    recheck: (authorization) => admission.recheck(authorization),
+    recheckMs: config.auth.keyCacheMs,
+    log,
+  });
+  const keys = createApiKeyStore(db, {
+    cacheMs: config.auth.keyCacheMs,
+    // Revoked or rotated here: this process's sockets are checked before the mutation answers.
+    onChanged: (keyId) => socketCredentials.revoked(principalIdOfKey(keyId)),
+  });
   let mode: AuthMode;
   let tokens: JwtVerifier | undefined;
   try {
@@ -80,13 +101,23 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
     log,
     // Called only once connected, after `live` below exists.
     onNotification: (payload) => live.changed(payload),
-    onConnected: () => live.resync(),
+    onConnected: () => {
+      live.resync();
+      // Revocations made while not listening were not heard.
+      keys.forgetAll();
+      socketCredentials.revokedAny();
+    },
+    // A key revoked or rotated by any process: refused here, and its sockets closed, within a second.
+    onKeyChanged: (keyId) => {
+      keys.forget(keyId);
+      socketCredentials.revoked(principalIdOfKey(keyId));
+    },
     // A follow that stopped waiting for an open writer: once that writer has ended, its change is read.
     onCaughtUp: (serviceId) => live.resync(serviceId),
   });
   const live = createLiveHub({ db, announcements: listener, log, minIntervalMs: config.live.minIntervalMs });
   await listener.ready;
-  const metrics = createGatewayMetrics(config, { main: db, hot });
+  const metrics = createGatewayMetrics(config, { main: db, hot }, operationNames);
   const runtime = metrics.instrument(
     createQueueRuntime({ db, hot, maxWaiting: Math.max(1, Math.floor(config.databasePoolSize / 2)), live }),
   );
@@ -106,45 +137,61 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   );
   // Idle (no timer, no statements) while nothing is counted, as when open.
   const limiter = createRateLimiter(db, config.rateLimit, log);
-  const admission = createAdmission(authenticator, limiter, log);
+  // Behind trusted proxies (TRUST_PROXY) the client is the address they forwarded.
+  const admission = createAdmission(authenticator, limiter, log, clientAddressResolver(config.trustProxy));
   const { schema, requirements } = createSchema();
-  const access = operationAccess(schema, requirements);
-  const apollo = createApolloServer(schema, log, { introspection: config.introspection, access });
+  // The one admission path every channel's operations take (HTTP, REST, WebSocket).
+  const preparer = createOperationPreparer(schema, operationAccess(schema, requirements), {
+    introspection: config.introspection,
+  });
+  const rest = restAccess(admission, preparer);
+  const apollo = createApolloServer(schema, log, preparer);
   await apollo.start();
   const context = contextFactory(runtime, { keys, receipts: await loadReceipts(db) });
+  const formatError = errorFormatter(log);
   const subscriptions = subscriptionsRoute({
     schema,
     context,
     admission,
-    access,
-    formatError: errorFormatter(log),
-    introspection: config.introspection,
+    preparer,
+    credentials: socketCredentials,
+    formatError,
     limits: config.live,
     log,
   });
   const http = createHttpServer(
     {
-      graphql: graphqlRoute(apollo, context, explorerPageRoute(config.explorer), admission),
+      graphql: graphqlRoute({
+        apollo,
+        context,
+        explorer: explorerPageRoute(config.explorer),
+        admission,
+        preparer,
+        formatError,
+      }),
       health: healthRoute(db, config.timeouts.healthMs),
       more: {
         // more routes: one line each
-        [METRICS_PATH]: metricsRoute(metrics),
+        [METRICS_PATH]: metricsRoute(metrics, authenticator, log),
         [LIVE_PATH]: liveRoute(),
         [READY_PATH]: readyRoute(readinessCheck(db, config.timeouts.healthMs, MIGRATIONS_DIR)),
         [EXPLORER_ASSETS_PREFIX]: explorerAssetsRoute(config.explorer),
-        '/api/Cases': casesRoute(runtime, { admission, requirements }, log),
-        '/api/Cases/': caseRoute(runtime, { admission, requirements }, log),
+        '/api/Cases': casesRoute(runtime, rest, log),
+        '/api/Cases/': caseRoute(runtime, rest, log),
         '/api/openapi.json': openApiRoute(),
       },
       upgrade: subscriptions.upgrade,
       cors: corsPolicy(config.corsOrigins),
+      // The mode is read on every request: the first API key ends open mode while the gateway runs.
+      // Probes are served whatever the Host (orchestrators send the pod's address).
+      hosts: hostCheck(config.allowedHosts, () => admission.mode, log, ['/health', LIVE_PATH, READY_PATH]),
     },
     log,
-    config.http,
+    { ...config.http, trustProxy: config.trustProxy },
     [
       // request observers: one line each
       metrics.observe,
-      requestLog(log),
+      requestLog(log, operationNames),
     ],
   );
   http.listen(config.port, config.host);
@@ -178,6 +225,7 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
       // are closed with 1001, going away, so clients reconnect elsewhere).
       await step(() => live.stop());
       await step(() => subscriptions.stop());
+      socketCredentials.stop();
       await closed;
       clearTimeout(grace);
       await step(() => listener.stop());

@@ -3,7 +3,7 @@
 // root fields, bounded lists, a response-size guard, and requests the
 // gateway does not serve refused as 4xx, all over real HTTP with the log
 // recorded, so that no refusal shows up there as an internal error.
-import { getIntrospectionQuery } from 'graphql';
+import { getDirectiveValues, getIntrospectionQuery, isObjectType, parse } from 'graphql';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { inject } from 'vitest';
@@ -11,7 +11,13 @@ import { loadConfig } from '../src/config.js';
 import { createDatabaseClient, type Database } from '../src/db/prisma-client.js';
 import { startGateway, type Gateway } from '../src/gateway.js';
 import { ClassificationsDocument, ProceduresDocument, ServicesDocument } from '../src/generated/operations/graphql.js';
-import { MAX_DOCUMENT_TOKENS, OPERATION_LIMITS } from '../src/graphql/operation-limits.js';
+import {
+  LIST_SIZE_DIRECTIVE,
+  MAX_DOCUMENT_TOKENS,
+  measureOperations,
+  OPERATION_LIMITS,
+} from '../src/graphql/operation-limits.js';
+import { createSchema } from '../src/graphql/schema.js';
 import { jsonSizeWithin, MAX_RESPONSE_BYTES } from '../src/graphql/response-size.js';
 import { REQUEST_MESSAGE } from '../src/http/request-log.js';
 import type { Logger } from '../src/log.js';
@@ -91,6 +97,56 @@ function expectRefused(answer: Answer, extensions: Record<string, unknown>): voi
 
 const aliased = (count: number, selection: (index: number) => string): string =>
   Array.from({ length: count }, (_, index) => selection(index)).join(' ');
+
+describe('list sizes come from the schema', () => {
+  const { schema } = createSchema();
+  /** The largest each list of objects can be, by the domain's limits, written out by hand. */
+  const SIZES: Readonly<Record<string, number>> = {
+    'Query.services': LIMITS.servicesPage.first,
+    'Query.classifications': LIMITS.referencePage.first,
+    'Query.procedures': LIMITS.referencePage.first,
+    'Query.apiKeys': 100,
+    'Query.auditLog': LIMITS.auditPage.first,
+    // A page: sizes its `edges`.
+    'Service.queue': LIMITS.queuePage.first,
+    'Case.customProperties': LIMITS.case.customProperties,
+    'Case.history': LIMITS.history.last,
+    'CaseEnqueuePayload.customProperties': LIMITS.case.customProperties,
+    'Classification.services': LIMITS.classification.services,
+    'Procedure.options': LIMITS.procedure.options,
+    'QueueUpdate.changes': LIMITS.live.changes,
+    'QueueUpdate.waiting': LIMITS.live.waiting,
+    'QueueUpdate.inService': LIMITS.live.inService,
+    // An audited entity's fields: a handful.
+    'AuditEntry.changes': 20,
+  };
+
+  it('declares the domain limit of every list of objects in schema.graphql', () => {
+    const directive = schema.getDirective(LIST_SIZE_DIRECTIVE);
+    const declared: Record<string, number> = {};
+    for (const type of Object.values(schema.getTypeMap()))
+      if (isObjectType(type) && !type.name.startsWith('__'))
+        for (const field of Object.values(type.getFields())) {
+          const values = directive && field.astNode ? getDirectiveValues(directive, field.astNode) : undefined;
+          if (values) declared[`${type.name}.${field.name}`] = Number(values['max']);
+        }
+    expect(declared).toEqual(SIZES);
+  });
+
+  it('counts a list at the page asked for, its default, or its largest for a variable', () => {
+    const cost = (query: string): number | undefined => measureOperations(schema, parse(query))[0]?.cost;
+    expect(cost('{ services { id } }')).toBe(1 + LIMITS.servicesPage.first);
+    expect(cost('{ services(first: 7) { id } }')).toBe(8);
+    expect(cost('query ($n: Int) { classifications(first: $n) { code } }')).toBe(1 + LIMITS.referencePage.first);
+    // A page's size counts what it holds; its edges once per item.
+    expect(cost('{ service(id: 1) { queue { edges { cursor } } } }')).toBe(1 + 1 + 20 * (1 + 1));
+    expect(cost('{ case(id: 1) { history(last: 3) { at } customProperties { key } } }')).toBe(
+      1 + (1 + 3) + (1 + LIMITS.case.customProperties),
+    );
+    // Lists of leaves multiply nothing.
+    expect(cost('{ viewer { roles serviceIds } }')).toBe(3);
+  });
+});
 
 describe('introspection is inside the cost model', () => {
   it('refuses the 2,899 aliased __schema selections of the report while parsing', async () => {

@@ -3,6 +3,8 @@
 // one read per change however many follow; bad subscriptions refused.
 import type { ClientRequestArgs } from 'node:http';
 import { createConnection, type Socket } from 'node:net';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import pg from 'pg';
@@ -335,6 +337,33 @@ describe('refusals', () => {
       field: 'first',
       rule: 'range',
     });
+  });
+
+  it('answers what does not parse or breaks a limit as over HTTP, with the same codes', async () => {
+    const refusalOf = async (query: string) => {
+      const document: TypedDocumentNode<unknown, Record<string, unknown>> = parse(query);
+      return live
+        .subscribe(document, {})
+        .next()
+        .then(
+          () => 'answered',
+          (error: unknown) => (error instanceof Error ? error.message : String(error)),
+        );
+    };
+    // The client prints documents, so an unparsable one is sent raw.
+    const raw = new WebSocket(webSocketUrl(t.gateway.url), 'graphql-transport-ws');
+    const messages: string[] = [];
+    raw.on('message', (data: Buffer) => messages.push(data.toString()));
+    await new Promise<void>((resolve) => raw.once('open', () => resolve()));
+    raw.send(JSON.stringify({ type: 'connection_init' }));
+    await expect.poll(() => messages[0]).toContain('connection_ack');
+    raw.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription {' } }));
+    await expect.poll(() => messages[1] ?? '').toContain('GRAPHQL_PARSE_FAILED');
+    raw.close();
+    const aliases = Array.from({ length: 16 }, (_, index) => `a${index}: __typename`).join(' ');
+    const tooMany = await refusalOf(`subscription { ${aliases} queueChanged(serviceId: 1) { serviceId } }`);
+    expect(tooMany).toContain('"code":"GRAPHQL_VALIDATION_FAILED"');
+    expect(tooMany).toContain('"rule":"maxAliases"');
   });
 
   it('queries and mutations are sent over HTTP, not over the WebSocket', async () => {

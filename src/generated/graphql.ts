@@ -252,7 +252,11 @@ export type CaseEnqueueInput = {
    * 100 characters and unique within the list, values of at most 1000 characters.
    */
   customProperties?: InputMaybe<Array<CustomPropertyInput>>;
-  /** Existing Customer ID (optional). Must name an existing, active customer. */
+  /**
+   * Existing Customer ID (optional). Must name an existing, active customer.
+   * Only credentials that may read customers (AGENT, ADMIN) may name one; a
+   * KIOSK is refused (`FORBIDDEN`, rule `readsCustomers`) whatever the id.
+   */
   customerId?: InputMaybe<Scalars['Int']['input']>;
   /**
    * External reference, at most 200 characters. Sometimes used for a mobile
@@ -576,14 +580,15 @@ export type Mutation = {
    */
   returnToQueue: Case;
   /**
-   * Revokes a key for good: it stops working at once on this gateway process,
-   * and on the others within `AUTH_KEY_CACHE_MS`. Revoking it again changes nothing.
+   * Revokes a key for good: it stops working on every gateway process within a
+   * second, and the WebSockets opened with it are closed (4403). Revoking it
+   * again changes nothing.
    */
   revokeApiKey: ApiKey;
   /**
    * Gives a key a new secret, keeping its id, role and services. The old
-   * secret stops working at once on this gateway process, and on the others
-   * within the key cache's lifetime (`AUTH_KEY_CACHE_MS`, 5 s by default).
+   * secret stops working on every gateway process within a second, and the
+   * WebSockets opened with it are closed (4403).
    */
   rotateApiKey: ApiKeySecret;
   /**
@@ -1111,7 +1116,9 @@ export type ReturnToQueueInput = {
 /**
  * What a credential may do. An API key holds one role; a person's token holds
  * the roles its claims map to. A credential may also be limited to some
- * services: it then acts on and reads the queues of those alone.
+ * services: it then acts on and reads the queues of those alone, and to it the
+ * other services and their cases do not exist (`null`, `NOT_FOUND`, as for an
+ * id that names nothing). An ADMIN is never limited.
  */
 export type Role =
   /** An administrator: services, reference data, API keys, the audit log; everything the other roles may do. */
@@ -1462,6 +1469,13 @@ export type AuthDirectiveArgs = {
 
 export type AuthDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = AuthDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type ListSizeDirectiveArgs = {
+  max: Scalars['Int']['input'];
+  sizedFields?: Maybe<Array<Scalars['String']['input']>>;
+};
+
+export type ListSizeDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = ListSizeDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type ApiKeyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   createdBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1758,4 +1772,5 @@ export type Resolvers<ContextType = GraphQLContext> = {
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = {
   auth?: AuthDirectiveResolver<any, any, ContextType>;
+  listSize?: ListSizeDirectiveResolver<any, any, ContextType>;
 };

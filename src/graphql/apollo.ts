@@ -1,44 +1,56 @@
-// The GraphQL server: the contract (schema.graphql) plus the resolvers.
-import { ApolloServer } from '@apollo/server';
-import type { GraphQLSchema } from 'graphql';
+// The GraphQL server over HTTP: the contract (schema.graphql) plus the
+// resolvers. Apollo runs only operations prepared by prepare-operation.ts (the
+// one admission path: limits, validation, channel, @auth), from the document
+// store that holds them, so it neither parses nor validates again.
+import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestListener } from '@apollo/server';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import type { Logger } from '../log.js';
 import type { GraphQLContext } from './context.js';
-import { MAX_DOCUMENT_TOKENS, operationLimits } from './operation-limits.js';
-import { authorizationPlugin, type OperationAccess } from './authorization-plugin.js';
 import { errorFormatter } from './errors.js';
 import { outcomePlugin } from './outcome-plugin.js';
+import type { OperationPreparer } from './prepare-operation.js';
 import { requestGuardsPlugin } from './request-guards.js';
 import { responseSizePlugin } from './response-size.js';
 import { unavailableStatusPlugin } from './unavailable-status.js';
 
-export interface ApolloOptions {
-  /** Whether clients may query the schema; off in production when the schema is not public. */
-  readonly introspection: boolean;
-  /** Which fields of an operation its principal may not use (schema.graphql's @auth). */
-  readonly access: OperationAccess;
+/**
+ * Fails closed: a document Apollo would run that prepare-operation.ts did not
+ * validate (a request that reached Apollo without being prepared) is refused
+ * before any resolver runs. Prepared requests never meet it.
+ */
+function preparedOnlyPlugin(preparer: OperationPreparer): ApolloServerPlugin<GraphQLContext> {
+  const listener: GraphQLRequestListener<GraphQLContext> = {
+    didResolveOperation({ document }) {
+      if (preparer.validated(document)) return Promise.resolve();
+      return Promise.reject(
+        new GraphQLError('The operation was not prepared for running', {
+          extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } },
+        }),
+      );
+    },
+  };
+  return { requestDidStart: () => Promise.resolve(listener) };
 }
 
 export function createApolloServer(
   schema: GraphQLSchema,
   log: Logger,
-  options: ApolloOptions,
+  preparer: OperationPreparer,
 ): ApolloServer<GraphQLContext> {
   return new ApolloServer<GraphQLContext>({
     schema,
     formatError: errorFormatter(log),
-    // Integrators explore the API and generate clients from it (INTROSPECTION_ENABLED).
-    introspection: options.introspection,
+    // Prepared documents only: Apollo's own parse and validation (and so its
+    // parse and validation options, introspection included) never run for them.
+    documentStore: preparer.documentStore,
     // Stack traces name files and lines of this server: never send them.
     includeStacktraceInErrorResponses: false,
     // main.ts owns shutdown (HTTP, Apollo, database, in that order).
     stopOnTerminationSignals: false,
-    // Longer documents fail to parse (GRAPHQL_PARSE_FAILED, HTTP 400).
-    parseOptions: { maxLexicalTokens: MAX_DOCUMENT_TOKENS },
-    validationRules: [operationLimits()],
     // Automatic persisted queries save bandwidth for clients that resend long
     // queries and let CDNs cache GETs; neither applies here (typed clients,
     // live answers), and its cache would be memory any client could fill.
@@ -51,9 +63,9 @@ export function createApolloServer(
       // Apollo's landing page loads Apollo Sandbox from a CDN; the gateway
       // serves its own explorer instead (src/http/explorer-route.ts).
       ApolloServerPluginLandingPageDisabled(),
+      preparedOnlyPlugin(preparer),
       unavailableStatusPlugin(),
       requestGuardsPlugin(),
-      authorizationPlugin(options.access),
       responseSizePlugin(log),
       outcomePlugin(),
     ],

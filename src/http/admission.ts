@@ -1,8 +1,11 @@
 // Who may come in, decided once per request before any route runs an
-// operation: the credential is verified (401 UNAUTHENTICATED when it is
-// missing or not accepted) and the caller's rate limit is taken (429
-// RATE_LIMITED with Retry-After): per credential, or per client address for
-// callers without a valid credential, so guessing keys is limited too.
+// operation, and before its body is read or parsed: the credential is
+// verified (401 UNAUTHENTICATED when it is missing or not accepted) and the
+// caller's rate limit is taken (429 RATE_LIMITED with Retry-After): per
+// credential, or per client address for callers without a valid credential,
+// so guessing keys is limited too. This is the first step of the one
+// admission path (src/graphql/prepare-operation.ts has the others); over a
+// WebSocket, `decide` admits connection_init and `take` each subscribe.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authentication, Authenticator, AuthMode } from '../auth/authenticate.js';
 import { databaseUnavailable } from '../db/prisma-errors.js';
@@ -32,12 +35,17 @@ export interface Admission {
     response: ServerResponse,
     refuse?: (response: ServerResponse, refusal: Refusal) => void,
   ): Promise<Principal | undefined>;
-  /** The same decision without an HTTP answer (WebSocket `connection_init`, subscribe messages). */
+  /** The same decision without an HTTP answer (WebSocket `connection_init`). */
   decide(authorization: string | undefined, address: string): Promise<Principal | Refusal>;
-  /** Takes one request from a principal's limit (a subscription started over an admitted WebSocket). */
+  /** Takes one request from a principal's limit (each subscribe message over an admitted WebSocket). */
   take(principal: Principal): Refusal | undefined;
+  /** Verifies a credential again, taking no rate limit (an open WebSocket's, socket-credentials.ts). */
+  recheck(authorization: string | undefined): Promise<Principal | Refusal>;
+  /** The client address of a request, which per-address limits count by. */
+  address(request: IncomingMessage): string;
 }
 
+/** The socket's peer: the client address when no proxy is trusted. */
 export function clientAddress(request: IncomingMessage): string {
   return request.socket.remoteAddress ?? 'unknown';
 }
@@ -98,10 +106,12 @@ export function sendRefusal(response: ServerResponse, refusal: Refusal): void {
   );
 }
 
+/** `addressOf`: the client address of a request (behind trusted proxies, the one they forwarded). */
 export function createAdmission(
   authenticator: Authenticator,
   limiter: Pick<RateLimiter, 'take'> | undefined,
   log: Logger,
+  addressOf: (request: IncomingMessage) => string = clientAddress,
 ): Admission {
   const limit = (key: RateLimitKey): Refusal | undefined => (limiter ? tooMany(limiter.take(key)) : undefined);
   const take = (principal: Principal): Refusal | undefined =>
@@ -111,14 +121,18 @@ export function createAdmission(
     log.info('credential refused', { reason: authentication.reason });
     return limit({ kind: 'address', id: address }) ?? { status: 401, failure: authentication.failure };
   };
-  const decide = async (authorization: string | undefined, address: string): Promise<Principal | Refusal> => {
-    let authentication: Authentication;
+  /** The credential's authentication; undefined when the database could not be asked. */
+  const authenticate = async (authorization: string | undefined): Promise<Authentication | undefined> => {
     try {
-      authentication = await authenticator.authenticate(authorization);
+      return await authenticator.authenticate(authorization);
     } catch (error) {
       if (databaseUnavailable(error) === undefined) throw error;
-      return { status: 503 };
+      return undefined;
     }
+  };
+  const decide = async (authorization: string | undefined, address: string): Promise<Principal | Refusal> => {
+    const authentication = await authenticate(authorization);
+    if (!authentication) return { status: 503 };
     if (!authentication.ok) return refused(authentication, address);
     return take(authentication.principal) ?? authentication.principal;
   };
@@ -128,8 +142,16 @@ export function createAdmission(
     },
     decide,
     take,
+    address: addressOf,
+    async recheck(authorization) {
+      const authentication = await authenticate(authorization);
+      if (!authentication) return { status: 503 };
+      if (authentication.ok) return authentication.principal;
+      log.info('credential refused', { reason: authentication.reason });
+      return { status: 401, failure: authentication.failure };
+    },
     async admit(request, response, refuse = sendRefusal) {
-      const decided = await decide(request.headers.authorization, clientAddress(request));
+      const decided = await decide(request.headers.authorization, addressOf(request));
       if ('status' in decided) {
         refuse(response, decided);
         return undefined;

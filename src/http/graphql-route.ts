@@ -1,13 +1,18 @@
-// POST and GET /graphql, handed to Apollo Server as a plain HTTP request.
-// What Apollo would not answer with a coded JSON 4xx (other methods, a body
-// on GET, bodies that are too large, not UTF-8 or not JSON) is answered here.
+// POST and GET /graphql: admitted (credential, rate limit), then prepared
+// (prepare-operation.ts: limits, validation, channel, @auth) and refused
+// here, or handed to Apollo Server, which runs the prepared document. What
+// Apollo would not answer with a coded JSON 4xx (other methods, a body on
+// GET, bodies that are too large, not UTF-8 or not JSON) is answered here.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { GraphQLFormattedError } from 'graphql';
 import type { ContextFactory, GraphQLContext } from '../graphql/context.js';
+import type { OperationPreparer, Prepared, Refused } from '../graphql/prepare-operation.js';
+import { rootFieldsOf } from '../graphql/root-fields.js';
 import type { Admission } from './admission.js';
 import { BodyAborted, BodyNotUtf8, BodyTooLarge, MAX_BODY_BYTES, readBody } from './body.js';
 import { wantsExplorer } from './explorer-route.js';
-import { recordOutcome, type Outcome } from './request-report.js';
+import { ANONYMOUS_OPERATION, recordOutcome, type Outcome } from './request-report.js';
 import { sendError } from './respond.js';
 
 export const ALLOWED_METHODS = 'GET, POST, OPTIONS';
@@ -62,17 +67,72 @@ function refuseBody(response: ServerResponse, error: unknown): void {
   }
 }
 
+/** The operation text and name of a request, read as Apollo reads them; undefined when Apollo would refuse the request for lacking one. */
+function operationOf(method: string, body: unknown, url: URL): { query: string; operationName?: string } | undefined {
+  let query: unknown;
+  let operationName: unknown;
+  if (method === 'GET') {
+    const params = new URLSearchParams(url.search);
+    const once = (name: string): string | undefined => {
+      const values = params.getAll(name);
+      return values.length === 1 ? values[0] : undefined;
+    };
+    query = once('query');
+    operationName = once('operationName');
+  } else if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+    query = Reflect.get(body, 'query');
+    operationName = Reflect.get(body, 'operationName');
+  }
+  if (typeof query !== 'string' || query === '') return undefined;
+  return typeof operationName === 'string' ? { query, operationName } : { query };
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const GRAPHQL_RESPONSE_TYPE = 'application/graphql-response+json; charset=utf-8';
+
+/** The media type Apollo would answer in: the GraphQL response type when the client names it before plain JSON. */
+function answerType(accept: string | undefined): string {
+  const json = accept?.indexOf('application/json') ?? -1;
+  const graphql = accept?.indexOf('application/graphql-response+json') ?? -1;
+  return graphql >= 0 && (json < 0 || graphql < json) ? GRAPHQL_RESPONSE_TYPE : JSON_TYPE;
+}
+
+export interface GraphqlRouteOptions {
+  readonly apollo: ApolloServer<GraphQLContext>;
+  readonly context: ContextFactory;
+  /** Answers a browser that opens the endpoint (see explorer-route.ts). */
+  readonly explorer: (response: ServerResponse) => void;
+  readonly admission: Admission;
+  readonly preparer: OperationPreparer;
+  /** How errors look to clients (errors.ts), as Apollo formats its own. */
+  readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+}
+
 /**
  * `explorer` answers a browser that opens the endpoint (a GET that prefers
  * HTML and carries no operation; see explorer-route.ts): the page is static,
  * so it needs no credential; the operations it sends do.
  */
-export function graphqlRoute(
-  apollo: ApolloServer<GraphQLContext>,
-  context: ContextFactory,
-  explorer: (response: ServerResponse) => void,
-  admission: Admission,
-) {
+export function graphqlRoute({ apollo, context, explorer, admission, preparer, formatError }: GraphqlRouteOptions) {
+  /** Answers a refused operation as Apollo answered its own refusals: the errors, formatted, with the status. */
+  const refuse = (request: IncomingMessage, response: ServerResponse, refused: Refused): void => {
+    const errors = refused.errors.map((error) => formatError(error.toJSON(), error));
+    const code = errors[0]?.extensions?.['code'];
+    const { operation, document } = refused;
+    recordOutcome(response, {
+      operation: operation ? (operation.name?.value ?? ANONYMOUS_OPERATION) : null,
+      fields: operation && document ? rootFieldsOf(preparer.schema, document, operation) : null,
+      outcome: typeof code === 'string' ? code : 'ERROR',
+    });
+    const text = JSON.stringify({ errors });
+    response.writeHead(refused.status, {
+      ...refused.headers,
+      'content-type': answerType(request.headers.accept),
+      'content-length': Buffer.byteLength(text),
+    });
+    response.end(text);
+  };
+
   return async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> => {
     const method = request.method ?? 'GET';
     if (method === 'OPTIONS') {
@@ -106,11 +166,34 @@ export function graphqlRoute(
       explorer(response);
       return;
     }
+    // Without an operation text Apollo refuses the request itself (and runs nothing unprepared: apollo.ts).
+    const operation = operationOf(method, body, url);
+    let prepared: Prepared | undefined;
+    if (operation) {
+      const verdict = preparer.prepare(
+        operation.query,
+        operation.operationName,
+        principal,
+        method === 'GET' ? 'http-get' : 'http-post',
+      );
+      if (!verdict.ok) {
+        refuse(request, response, verdict);
+        return;
+      }
+      prepared = verdict;
+    }
     const outcome: Outcome = {};
-    const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method, headers, search: url.search, body },
-      context: async () => ({ ...(await context(principal)), outcome }),
-    });
+    // The prepared document stays in Apollo's document store while Apollo looks it up.
+    const release = prepared ? preparer.hold(prepared) : undefined;
+    let result: Awaited<ReturnType<typeof apollo.executeHTTPGraphQLRequest>>;
+    try {
+      result = await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method, headers, search: url.search, body },
+        context: async () => ({ ...(await context(principal)), outcome }),
+      });
+    } finally {
+      release?.();
+    }
     recordOutcome(response, outcome);
     for (const [name, value] of result.headers) response.setHeader(name, value);
     response.statusCode = result.status ?? 200;

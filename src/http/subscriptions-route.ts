@@ -1,35 +1,27 @@
 // Subscriptions over WebSocket with the graphql-ws protocol
-// (`graphql-transport-ws`), on the GraphQL path. Operations are held to the
-// same limits as over HTTP (document size, cost, introspection); queries and
-// mutations go over HTTP, where their own limits and statuses apply. A socket
-// that stops reading is closed before it holds more than LIVE_MAX_BUFFERED_BYTES,
-// and one that stops answering pings at the next ping.
+// (`graphql-transport-ws`), on the GraphQL path. connection_init is admitted
+// like an HTTP request (credential, rate limit); then every subscribe message
+// takes the one admission path (prepare-operation.ts): one from the
+// principal's rate limit before anything is read, refused messages too; the
+// credential checked again (socket-credentials.ts); then the same parse,
+// limits, validation and @auth as over HTTP. Queries and mutations go over
+// HTTP. A socket that keeps sending once refused by its rate limit is closed
+// with 1013; one that stops reading is closed before it holds more than
+// LIVE_MAX_BUFFERED_BYTES, and one that stops answering pings at the next ping.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import {
-  getOperationAST,
-  GraphQLError,
-  NoSchemaIntrospectionCustomRule,
-  OperationTypeNode,
-  parse,
-  specifiedRules,
-  validate,
-  type DocumentNode,
-  type GraphQLFormattedError,
-  type GraphQLSchema,
-} from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from '../config.js';
-import { forbiddenError } from '../auth/field-rules.js';
 import type { Principal } from '../auth/principal.js';
-import type { OperationAccess } from '../graphql/authorization-plugin.js';
 import type { ContextFactory } from '../graphql/context.js';
-import { MAX_DOCUMENT_TOKENS, operationLimits } from '../graphql/operation-limits.js';
+import type { OperationPreparer } from '../graphql/prepare-operation.js';
 import type { Logger } from '../log.js';
-import { clientAddress, RATE_LIMITED, type Admission } from './admission.js';
+import { RATE_LIMITED, type Admission } from './admission.js';
 import { MAX_BODY_BYTES } from './body.js';
+import { serveGraphqlWs } from './graphql-ws-server.js';
 import type { UpgradeRoute } from './server.js';
+import type { SocketCredentials } from './socket-credentials.js';
 
 /**
  * Close code for a socket that fell too far behind: 1013, "try again later",
@@ -44,15 +36,23 @@ export const CLOSE_UNAUTHORIZED = 4401;
 /** A connection refused by the rate limit, or while keys cannot be looked up: try again later, as for a slow reader. */
 export const CLOSE_TRY_LATER = 1013;
 
+/**
+ * Subscribes a socket may send once refused by its rate limit, within the
+ * window the refusal names, before it is closed with 1013: a client that
+ * backs off is never closed; one that loops is, after this many cheap answers.
+ */
+export const MAX_REFUSED_SUBSCRIBES = 10;
+
 export interface SubscriptionsOptions {
   readonly schema: GraphQLSchema;
   readonly context: ContextFactory;
   /** Verifies the credential of `connection_init` (or of the upgrade request) and takes rate limits. */
   readonly admission: Admission;
-  /** Which fields of an operation its principal may not use (schema.graphql's @auth). */
-  readonly access: OperationAccess;
+  /** The one admission path for an operation (limits, validation, channel, @auth). */
+  readonly preparer: OperationPreparer;
+  /** Keeps each socket's credential current (revocation, expiry). */
+  readonly credentials: SocketCredentials;
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
-  readonly introspection: boolean;
   readonly limits: Config['live'];
   readonly log: Logger;
 }
@@ -65,19 +65,18 @@ export interface SubscriptionsRoute {
 
 const refusal = (message: string, code: string): GraphQLError => new GraphQLError(message, { extensions: { code } });
 
-function parsed(query: string): DocumentNode | GraphQLError {
-  try {
-    return parse(query, { maxLexicalTokens: MAX_DOCUMENT_TOKENS });
-  } catch (error) {
-    return error instanceof GraphQLError ? error : refusal('The operation could not be parsed', 'GRAPHQL_PARSE_FAILED');
-  }
+/** A socket's refusals by its rate limit: how many, until when the limit said to wait. */
+interface Refusals {
+  count: number;
+  until: number;
 }
 
 export function subscriptionsRoute(options: SubscriptionsOptions): SubscriptionsRoute {
-  const { schema, context, formatError, introspection, limits, log, admission, access } = options;
-  // The principal each admitted socket authenticated as, at connection_init.
+  const { schema, context, formatError, limits, log, admission, preparer, credentials } = options;
+  // The principal each admitted socket authenticated as, at connection_init:
+  // whose rate limit its messages take before anything else is done.
   const principals = new WeakMap<WebSocket, Principal>();
-  const rules = [...specifiedRules, operationLimits(), ...(introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+  const refusals = new WeakMap<WebSocket, Refusals>();
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES, perMessageDeflate: false });
   const format = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((error) => formatError(error.toJSON(), error));
@@ -95,7 +94,25 @@ export function subscriptionsRoute(options: SubscriptionsOptions): Subscriptions
     return true;
   };
 
-  const server = useServer(
+  /** The answer to a subscribe over the rate limit; the socket is closed once it has had too many. */
+  const rateLimited = (socket: WebSocket, principal: Principal, retryAfterSeconds: number): GraphQLError => {
+    const now = Date.now();
+    let refused = refusals.get(socket);
+    if (!refused || now >= refused.until)
+      refusals.set(socket, (refused = { count: 0, until: now + retryAfterSeconds * 1000 }));
+    refused.count += 1;
+    if (refused.count > MAX_REFUSED_SUBSCRIBES) {
+      log.info('live updates: closed a WebSocket that went on subscribing over its rate limit', {
+        principal: principal.id,
+      });
+      socket.close(CLOSE_TRY_LATER, `Too many requests: try again in ${retryAfterSeconds} s`);
+    }
+    return new GraphQLError(`Too many requests: try again in ${retryAfterSeconds} s`, {
+      extensions: { code: RATE_LIMITED, retryAfterSeconds },
+    });
+  };
+
+  const server = serveGraphqlWs(
     {
       schema,
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
@@ -103,14 +120,15 @@ export function subscriptionsRoute(options: SubscriptionsOptions): Subscriptions
       // connection_init's payload (`authorization: "Bearer ..."`), or else
       // from the upgrade request's Authorization header (other clients).
       onConnect: async (ctx) => {
+        const { socket, request } = ctx.extra;
         const given = ctx.connectionParams?.['authorization'] ?? ctx.connectionParams?.['Authorization'];
-        const authorization = typeof given === 'string' ? given : ctx.extra.request.headers.authorization;
-        const decided = await admission.decide(authorization, clientAddress(ctx.extra.request));
+        const authorization = typeof given === 'string' ? given : request.headers.authorization;
+        const decided = await admission.decide(authorization, admission.address(request));
         if ('status' in decided) {
           // Closed here with the fitting code; graphql-ws's own close (4403) then finds it closing.
-          if (decided.status === 401) ctx.extra.socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized');
+          if (decided.status === 401) socket.close(CLOSE_UNAUTHORIZED, 'Unauthorized');
           else
-            ctx.extra.socket.close(
+            socket.close(
               CLOSE_TRY_LATER,
               decided.status === 429
                 ? `Too many requests: try again in ${decided.retryAfterSeconds} s`
@@ -118,12 +136,17 @@ export function subscriptionsRoute(options: SubscriptionsOptions): Subscriptions
             );
           return false;
         }
-        principals.set(ctx.extra.socket, decided);
+        principals.set(socket, decided);
+        credentials.watch(socket, authorization, decided);
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
-        const principal = principals.get(ctx.extra.socket);
-        if (!principal) return [refusal('The connection was not admitted', 'UNAUTHENTICATED')];
+        const { socket } = ctx.extra;
+        const admitted = principals.get(socket);
+        if (!admitted) return [refusal('The connection was not admitted', 'UNAUTHENTICATED')];
+        // First the rate limit, before anything of the message is read: refused messages count too.
+        const limited = admission.take(admitted);
+        if (limited?.status === 429) return [rateLimited(socket, admitted, limited.retryAfterSeconds)];
         // graphql-ws has already reserved this subscription's id when it asks.
         if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection)
           return [
@@ -132,32 +155,14 @@ export function subscriptionsRoute(options: SubscriptionsOptions): Subscriptions
               'TOO_MANY_SUBSCRIPTIONS',
             ),
           ];
-        const document = parsed(payload.query);
-        if (document instanceof GraphQLError) return [document];
-        const errors = validate(schema, document, rules);
-        if (errors.length > 0) return errors;
-        const operation = getOperationAST(document, payload.operationName);
-        if (!operation)
-          return [refusal('The document has no operation of that name, or several and no name', 'BAD_REQUEST')];
-        if (operation.operation !== OperationTypeNode.SUBSCRIPTION)
-          return [
-            refusal(
-              `Only subscriptions are served over WebSocket: send a ${operation.operation} as an HTTP POST`,
-              'BAD_REQUEST',
-            ),
-          ];
-        const forbidden = access(document, operation, principal);
-        if (forbidden.length > 0) return [forbiddenError(forbidden)];
-        const limited = admission.take(principal);
-        if (limited?.status === 429)
-          return [
-            new GraphQLError(`Too many requests: try again in ${limited.retryAfterSeconds} s`, {
-              extensions: { code: RATE_LIMITED, retryAfterSeconds: limited.retryAfterSeconds },
-            }),
-          ];
+        // The credential may have been revoked or have expired since connection_init.
+        const principal = await credentials.current(socket);
+        if ('code' in principal) return [refusal(principal.reason, 'UNAUTHENTICATED')];
+        const prepared = preparer.prepare(payload.query, payload.operationName, principal, 'websocket');
+        if (!prepared.ok) return [...prepared.errors];
         return {
           schema,
-          document,
+          document: prepared.document,
           operationName: payload.operationName ?? null,
           variableValues: payload.variables ?? null,
           contextValue: await context(principal),
@@ -169,9 +174,11 @@ export function subscriptionsRoute(options: SubscriptionsOptions): Subscriptions
         return { ...(result.data === undefined ? {} : { data: result.data }), errors: format(result.errors) };
       },
       onError: (_ctx, _id, _payload, errors) => format(errors),
+      onClose: (ctx) => credentials.forget(ctx.extra.socket),
     },
     sockets,
     limits.keepAliveMs,
+    log,
   );
 
   return {
@@ -180,7 +187,6 @@ export function subscriptionsRoute(options: SubscriptionsOptions): Subscriptions
     },
     async stop() {
       await server.dispose();
-      await new Promise<void>((resolve) => sockets.close(() => resolve()));
     },
   };
 }

@@ -10,7 +10,7 @@ import { recordOutcome } from '../http/request-report.js';
 import type { Route } from '../http/server.js';
 import { rateLimitedFailures, type Logger } from '../log.js';
 import type { EnqueuedCase } from '../queue/enqueue-case.js';
-import { ENQUEUE_FIELDS, READ_CASE_FIELDS, restPrincipal, type RestAccess } from './rest-access.js';
+import { restPrincipal, type RestAccess } from './rest-access.js';
 import { QueueError } from '../queue/errors.js';
 import { findCase, historyByCase, propertiesByCase, servicesById } from '../queue/case-reads.js';
 import { standings, type Standing } from '../queue/queue-reads.js';
@@ -122,7 +122,7 @@ async function enqueue(
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  const principal = await restPrincipal(access, request, response, ENQUEUE_FIELDS, `POST ${CASES_PATH}`);
+  const principal = await restPrincipal(access, request, response, access.enqueue);
   if (!principal) return;
   const body = await jsonBody(request);
   if (body === undefined) return;
@@ -146,7 +146,7 @@ async function readCase(
   response: ServerResponse,
   idText: string,
 ): Promise<void> {
-  const principal = await restPrincipal(access, request, response, READ_CASE_FIELDS, `GET ${CASES_PATH}/{id}`);
+  const principal = await restPrincipal(access, request, response, access.readCase);
   if (!principal) return;
   const id = caseIdOf(idText);
   const { db } = runtime;

@@ -27,7 +27,11 @@ export type CaseEnqueueInput = {
    * 100 characters and unique within the list, values of at most 1000 characters.
    */
   customProperties?: Array<CustomPropertyInput> | null | undefined;
-  /** Existing Customer ID (optional). Must name an existing, active customer. */
+  /**
+   * Existing Customer ID (optional). Must name an existing, active customer.
+   * Only credentials that may read customers (AGENT, ADMIN) may name one; a
+   * KIOSK is refused (`FORBIDDEN`, rule `readsCustomers`) whatever the id.
+   */
   customerId?: number | null | undefined;
   /**
    * External reference, at most 200 characters. Sometimes used for a mobile
