@@ -79,7 +79,7 @@ const environment = z
     HTTP_MAX_CONNECTIONS: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(1_000_000).default(1_024)),
     HTTP_MAX_CONNECTIONS_PER_ADDRESS: z.preprocess(
       blankAsAbsent,
-      z.coerce.number().int().min(1).max(1_000_000).default(256),
+      z.coerce.number().int().min(1).max(1_000_000).default(128),
     ),
     HTTP_FIRST_BYTE_TIMEOUT_MS: millis(5_000),
     TRUST_PROXY: z.preprocess(

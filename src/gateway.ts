@@ -81,7 +81,7 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   });
   const keys = createApiKeyStore(db, {
     cacheMs: config.auth.keyCacheMs,
-    // Revoked or rotated here: this process's sockets are checked before the mutation answers.
+    // Revoked or rotated here: this process's sockets are re-checked at once (the notification follows).
     onChanged: (keyId) => socketCredentials.revoked(principalIdOfKey(keyId)),
   });
   let mode: AuthMode;

@@ -29,7 +29,7 @@ describe('configuration', () => {
       keepAliveTimeoutMs: 5_000,
       maxConnections: 1_024,
       idleTimeoutMs: 120_000,
-      maxConnectionsPerAddress: 256,
+      maxConnectionsPerAddress: 128,
       firstByteTimeoutMs: 5_000,
     });
     expect(config.trustProxy).toEqual([]);

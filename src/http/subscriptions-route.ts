@@ -21,7 +21,7 @@ import { RATE_LIMITED, type Admission } from './admission.js';
 import { MAX_BODY_BYTES } from './body.js';
 import { serveGraphqlWs } from './graphql-ws-server.js';
 import type { UpgradeRoute } from './server.js';
-import type { SocketCredentials } from './socket-credentials.js';
+import { CLOSE_UNAUTHORIZED, type SocketCredentials } from './socket-credentials.js';
 
 /**
  * Close code for a socket that fell too far behind: 1013, "try again later",
@@ -31,8 +31,6 @@ import type { SocketCredentials } from './socket-credentials.js';
 export const CLOSE_TOO_SLOW = 1013;
 /** A socket closed as too slow is cut off this long after (or after a keep-alive interval, if shorter). */
 const TERMINATE_AFTER_MS = 10_000;
-/** The graphql-ws protocol's code for a connection whose credential is missing or not accepted. */
-export const CLOSE_UNAUTHORIZED = 4401;
 /** A connection refused by the rate limit, or while keys cannot be looked up: try again later, as for a slow reader. */
 export const CLOSE_TRY_LATER = 1013;
 
@@ -136,6 +134,9 @@ export function subscriptionsRoute(options: SubscriptionsOptions): Subscriptions
             );
           return false;
         }
+        // The client may have gone while its credential was looked up: graphql-ws has then told
+        // onClose already, and a socket watched now would be re-checked for as long as its credential lives.
+        if (socket.readyState !== socket.OPEN) return false;
         principals.set(socket, decided);
         credentials.watch(socket, authorization, decided);
         return true;
