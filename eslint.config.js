@@ -5,7 +5,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['src/generated/**', 'examples/*/src/gql/**', 'node_modules/**', 'coverage/**', '.data/**'] },
+  { ignores: ['dist/**', 'src/generated/**', 'examples/*/src/gql/**', 'node_modules/**', 'coverage/**', '.data/**'] },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {

@@ -6,8 +6,8 @@
 // ratios, taken in the same run, are what the goals are about.
 //
 // Every party has a process of its own, so the CPU column of each is its own:
-// a scratch embedded PostgreSQL, the gateway (`node --import tsx src/main.ts`,
-// which applies the migrations), and one load worker per row (autocannon over
+// a scratch embedded PostgreSQL, the gateway (built, then run as `npm start`
+// runs it: `node dist/main.js`, which applies the migrations), and one load worker per row (autocannon over
 // HTTP, scripts/bench/load.ts, or raw pg loops, scripts/bench/raw.ts). Each
 // row warms up, then measures for a fixed time. Traffic goes to 127.0.0.1
 // only; every loop is bounded in time and every child is stopped at the end,

@@ -119,6 +119,15 @@ describe('an open gateway', () => {
     expect((await upgrade(t, `${CONFIGURED}:4711`, `http://${CONFIGURED}:4711`)).status).toBe(101);
   });
 
+  it('refuses a rebinding Host between allowed ones (the last allowed Host is remembered, nothing else)', async () => {
+    const allowed = `localhost:${portOf(t)}`;
+    for (const host of [allowed, EVIL, allowed, `${allowed}.evil.example`, allowed, `${allowed}0`, 'LOCALHOST:1']) {
+      const answer = await graphql(t, host);
+      const expected = host === allowed || host === 'LOCALHOST:1' ? 200 : 403;
+      expect(answer.status, host).toBe(expected);
+    }
+  });
+
   it('refuses a Host that is no host name, and a request without one', async () => {
     for (const host of ['127.0.0.1@rebind.evil.example', 'localhost:80/x', 'localhost:port', '[::1'])
       expectHostRefused(await graphql(t, host));

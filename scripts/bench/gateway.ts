@@ -1,9 +1,14 @@
-// The gateway under test, in its own process exactly as `npm start` runs it,
-// so its CPU and memory are its own and not the benchmark's.
-import { spawn } from 'node:child_process';
+// The gateway under test, in its own process exactly as `npm start` runs it
+// (built, then the command of the start script), so its CPU and memory are
+// its own and not the benchmark's.
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import ts from 'typescript';
 import { PROJECT_ROOT } from '../../src/config.js';
 import { track } from './children.js';
 import { readMemory, type MemoryReading } from './memory.js';
@@ -33,22 +38,60 @@ export interface GatewayOptions {
 /** Answers the parent's memory questions from inside the gateway, without touching its code. */
 const MEMORY_REPORT = join(PROJECT_ROOT, 'scripts', 'bench', 'memory-report.ts');
 
+/** The start script's command: the variables it sets, node's options and the script node runs. */
+export interface StartCommand {
+  readonly env: Readonly<Record<string, string>>;
+  readonly nodeArgs: readonly string[];
+  readonly script: string;
+}
+
 /**
- * The variables package.json's `start` script sets before its command (such
- * as MALLOC_ARENA_MAX=2), so the gateway under test runs as `npm start` runs it.
+ * Reads `npm start`'s last command (`[build &&] VAR=value exec node
+ * [options] script`), so the gateway under test runs as `npm start` runs it.
  */
-function startScriptEnvironment(): Record<string, string> {
+export function startCommand(start: string): StartCommand {
+  const words = (start.split('&&').at(-1) ?? '').trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  let word = words.shift();
+  for (; word !== undefined && /^\w+=/.test(word); word = words.shift())
+    env[word.slice(0, word.indexOf('='))] = word.slice(word.indexOf('=') + 1);
+  if (word === 'exec') word = words.shift();
+  const script = words.pop();
+  if (word !== 'node' || script === undefined || script.startsWith('-'))
+    throw new Error(`the start script does not end in "node [options] script": ${start}`);
+  return { env, nodeArgs: words, script };
+}
+
+function packageStartScript(): string {
   const manifest = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
     scripts?: { start?: string };
   };
-  const assignments = /^(?:\s*\w+=\S*)+/.exec(manifest.scripts?.start ?? '')?.[0] ?? '';
-  return Object.fromEntries(
-    assignments
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
-  );
+  return manifest.scripts?.start ?? '';
+}
+
+/** `npm run build`, as `npm start` runs it first; its output goes to stderr (stdout is the report's). */
+async function build(): Promise<void> {
+  try {
+    await promisify(execFile)('npm', ['run', 'build', '--silent'], { cwd: PROJECT_ROOT });
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    process.stderr.write(`${stdout}${stderr}`);
+    throw new Error('npm run build failed', { cause: error });
+  }
+}
+
+/**
+ * memory-report.ts as JavaScript in a temporary folder: the gateway runs
+ * without tsx, whose loader would otherwise sit in every module lookup.
+ */
+async function memoryReportModule(): Promise<{ file: string; remove: () => Promise<void> }> {
+  const { outputText } = ts.transpileModule(await readFile(MEMORY_REPORT, 'utf8'), {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2023 },
+  });
+  const folder = await mkdtemp(join(tmpdir(), 'fifo-bench-'));
+  const file = join(folder, 'memory-report.mjs');
+  await writeFile(file, outputText);
+  return { file, remove: () => rm(folder, { recursive: true, force: true }) };
 }
 
 function freePort(): Promise<number> {
@@ -83,15 +126,18 @@ export async function startGatewayProcess(
 ): Promise<GatewayProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/graphql`;
+  const command = startCommand(packageStartScript());
+  await build();
+  const memoryReport = await memoryReportModule();
   const child = track(
     spawn(
       process.execPath,
-      [...(options.nodeArgs ?? []), '--import', 'tsx', '--import', MEMORY_REPORT, 'src/main.ts'],
+      [...command.nodeArgs, ...(options.nodeArgs ?? []), '--import', memoryReport.file, command.script],
       {
         cwd: PROJECT_ROOT,
         env: {
           ...process.env,
-          ...startScriptEnvironment(),
+          ...command.env,
           ...options.env,
           DATABASE_URL: databaseUrl,
           PORT: String(port),
@@ -121,19 +167,24 @@ export async function startGatewayProcess(
   };
 
   const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`the gateway exited while starting:\n${output}`);
-    const ready = await post<{ __typename: string }>(url, '{ __typename }').then(
-      () => true,
-      () => false,
-    );
-    if (ready) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the gateway did not answer within ${START_TIMEOUT_MS / 1000} s:\n${output}`);
+  try {
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`the gateway exited while starting:\n${output}`);
+      const ready = await post<{ __typename: string }>(url, '{ __typename }').then(
+        () => true,
+        () => false,
+      );
+      if (ready) break;
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`the gateway did not answer within ${START_TIMEOUT_MS / 1000} s:\n${output}`);
+      }
+      await new Promise((resolveWait) => setTimeout(resolveWait, 200));
     }
-    await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+  } finally {
+    // Loaded by now (it is preloaded), or no longer needed.
+    await memoryReport.remove();
   }
   if (child.pid === undefined) throw new Error('the gateway has no PID');
   return {

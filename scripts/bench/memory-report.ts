@@ -1,5 +1,5 @@
-// Preloaded into the gateway under test (`node --import tsx --import
-// ./scripts/bench/memory-report.ts src/main.ts`, with an IPC channel): answers
+// Preloaded into the gateway under test (`node --import memory-report.mjs
+// dist/main.js`, transpiled by gateway.ts, with an IPC channel): answers
 // the parent's "memory" message with the figures only the process itself
 // has (V8's heap, memory outside it); the parent reads the rest from /proc.
 // Does nothing without a channel, and adds nothing to the gateway's code.

@@ -121,6 +121,8 @@ export interface PreparerOptions {
 const CACHE_CHARS = 300_000;
 
 const PARSE_FAILED = 'GRAPHQL_PARSE_FAILED';
+/** A SHA-256 in hex: the end of Apollo's document store keys. */
+const SHA256_HEX_LENGTH = 64;
 const VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED';
 
 /** `error` with a code, as Apollo codes the errors of its own parse and validation. */
@@ -301,8 +303,8 @@ export function createOperationPreparer(
     validated: (document) => validatedDocuments.has(document),
     schema,
     documentStore: {
-      // Apollo's key is a prefix (its schema's hash), a colon and the text's SHA-256.
-      get: (key) => Promise.resolve(byHash.get(key.slice(key.lastIndexOf(':') + 1))?.document),
+      // Apollo's key is a prefix (its schema's hash and a colon), then the text's SHA-256.
+      get: (key) => Promise.resolve(byHash.get(key.slice(-SHA256_HEX_LENGTH))?.document),
       // Apollo stores what it parsed itself; this store holds prepared documents only.
       set: () => Promise.resolve(),
       delete: () => Promise.resolve(false),

@@ -72,10 +72,18 @@ export function hostCheck(
   const refused = collapsedCount(REFUSAL_LOG_INTERVAL_MS, (count) =>
     log.warn(`refused ${count} request(s) since the last report: their Host is not in ALLOWED_HOSTS`),
   );
+  // Every request of a client names the same Host: the last value allowed
+  // is remembered, so the check costs a comparison rather than a parse.
+  let lastAllowed: string | undefined;
   const allows = (request: IncomingMessage): boolean => {
     if (any) return true;
-    const name = hostName(request.headers.host);
-    if (name !== undefined && allowed.has(name)) return true;
+    const header = request.headers.host;
+    if (header !== undefined && header === lastAllowed) return true;
+    const name = hostName(header);
+    if (name !== undefined && allowed.has(name)) {
+      lastAllowed = header;
+      return true;
+    }
     refused();
     return false;
   };

@@ -12,6 +12,18 @@ import type { RequestObserver } from './request-report.js';
 export const REQUEST_MESSAGE = 'request';
 
 export function requestLog(log: Logger, names: OperationNames): RequestObserver {
+  // Comma-separated, since a line's fields are scalars; joined once per list
+  // (an operation's root fields are one remembered list, graphql/root-fields.ts).
+  const joined = new WeakMap<readonly string[], string | null>();
+  const fieldsOf = (fields: readonly string[] | null): string | null => {
+    if (fields === null) return null;
+    let text = joined.get(fields);
+    if (text === undefined) {
+      text = fields.length === 0 ? null : fields.join(',');
+      joined.set(fields, text);
+    }
+    return text;
+  };
   return (report) =>
     log.info(REQUEST_MESSAGE, {
       requestId: report.id,
@@ -19,8 +31,7 @@ export function requestLog(log: Logger, names: OperationNames): RequestObserver 
       route: report.route,
       status: report.status,
       operation: names(report.operation),
-      // Comma-separated: a line's fields are scalars.
-      fields: report.fields === null || report.fields.length === 0 ? null : report.fields.join(','),
+      fields: fieldsOf(report.fields),
       outcome: report.outcome,
       principal: report.principal,
       // A tenth of a millisecond: finer is noise, coarser hides fast requests.

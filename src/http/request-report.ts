@@ -45,7 +45,9 @@ const outcomes = new WeakMap<ServerResponse, Outcome>();
 
 /** Records (merges) what the route knows; the last word on each field wins. */
 export function recordOutcome(response: ServerResponse, outcome: Outcome): void {
-  outcomes.set(response, { ...outcomes.get(response), ...outcome });
+  const known = outcomes.get(response);
+  if (known) Object.assign(known, outcome);
+  else outcomes.set(response, { ...outcome });
 }
 
 export function outcomeOf(response: ServerResponse): Outcome {

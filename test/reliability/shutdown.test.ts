@@ -60,7 +60,7 @@ async function start(npmStart = false): Promise<Started> {
   const gateway = await startGatewayGroup(env, { npmStart });
   const dataDir = await realpath(folder.dataDir);
   // Under `npm start` the gateway is npm's child (the script execs node), and the watchdog its child.
-  const gateways = npmStart ? await childrenOf(gateway.pid, 'src/main.ts') : [gateway.pid];
+  const gateways = npmStart ? await childrenOf(gateway.pid, 'dist/main.js') : [gateway.pid];
   const watchdogs = await Promise.all(gateways.map((pid) => childrenOf(pid, 'fifo-gateway-pg-watchdog')));
   return { gateway, dataDir, watchdogs: watchdogs.flat() };
 }

@@ -1,6 +1,6 @@
-// Real gateway OS processes, started the way `npm start` runs them
-// (`node --import tsx src/main.ts`, what tsx's CLI does in one process), for
-// tests that kill, restart or run several of them.
+// Real gateway OS processes, for tests that kill, restart or run several of
+// them: from source (`node --import tsx src/main.ts`, no build needed), or
+// through `npm start` itself, which builds and runs the compiled gateway.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
