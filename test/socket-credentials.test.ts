@@ -7,7 +7,7 @@
 // a database that cannot answer for a credential closes nothing.
 import { print } from 'graphql';
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { Principal } from '../src/auth/principal.js';
 import { loadConfig } from '../src/config.js';
@@ -414,6 +414,24 @@ describe('socket credentials, alone', () => {
     const stranger = fakeSocket();
     expect(await credentials.current(stranger)).toMatchObject({ code: CLOSE_UNAUTHORIZED });
     credentials.stop();
+  });
+
+  it('closes at expiry even when its timer fires a little before it', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { credentials } = setup(() => principal());
+      const socket = fakeSocket();
+      credentials.watch(socket, 'Bearer x.y.z', principal({ id: 'user:u', kind: 'user', expiresAt: Date.now() + 150 }));
+      // Timers count on the event loop's monotonic clock, in whole milliseconds,
+      // and expiry on Date.now(): here the wall clock runs 5 ms behind the timers'.
+      vi.setSystemTime(Date.now() - 5);
+      await vi.advanceTimersByTimeAsync(150);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(socket.closes).toEqual([CLOSE_UNAUTHORIZED]);
+      credentials.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('closes at expiry by itself, and not once forgotten', async () => {

@@ -125,9 +125,17 @@ export function createSocketCredentials({ recheck, recheckMs, log }: SocketCrede
   /** The next background check: after the interval, or at expiry if sooner. */
   const schedule = (socket: CredentialSocket, entry: Watched, delayMs: number): void => {
     clearTimeout(entry.timer);
-    const untilExpiry = entry.principal.expiresAt === undefined ? delayMs : entry.principal.expiresAt - Date.now();
+    const { expiresAt } = entry.principal;
+    const untilExpiry = expiresAt === undefined ? delayMs : expiresAt - Date.now();
+    const forExpiry = expiresAt !== undefined && untilExpiry <= delayMs;
     const delay = Math.min(MAX_DELAY_MS, Math.max(0, Math.min(delayMs, untilExpiry)));
-    entry.timer = setTimeout(() => void check(socket, entry), delay);
+    entry.timer = setTimeout(() => {
+      // Timers count on the event loop's clock, which lags Date.now() while the
+      // loop is busy: a timer set for the expiry can fire a little before it,
+      // and would then check a credential that is still valid.
+      if (forExpiry && !expired(entry.principal)) schedule(socket, entry, delayMs);
+      else void check(socket, entry);
+    }, delay);
     entry.timer.unref();
   };
 
