@@ -16,7 +16,8 @@ export function suiteConfig(suite: 'main' | 'reliability'): ViteUserConfig {
     },
     test: {
       include: reliability ? ['test/reliability/**/*.test.ts'] : ['test/**/*.test.ts'],
-      exclude: reliability ? ['**/node_modules/**'] : ['test/reliability/**', '**/node_modules/**'],
+      // test/failover/ is a suite of its own (npm run test:failover, vitest.failover.config.ts).
+      exclude: reliability ? ['**/node_modules/**'] : ['test/reliability/**', 'test/failover/**', '**/node_modules/**'],
       // One PostgreSQL server for the run; each test file gets its own database.
       globalSetup: ['test/helpers/global-setup.ts'],
       pool: 'forks',

@@ -25,6 +25,11 @@
 // peak during them, and a few seconds after the last (RSS beside V8's heap,
 // external memory and malloc's heaps; scripts/bench/memory.ts).
 //
+// Last, a second gateway with GATEWAY_WORKERS=2 is started beside the first,
+// on the same database, and the floor and the one-service enqueue rows run
+// against each in turn, pair by pair (docs/performance.md, "Several gateway
+// processes"). Its CPU is its primary's and its workers' together.
+//
 // Environment:
 //   BENCH_SECONDS         measured seconds per row (default 5)
 //   BENCH_WARMUP_SECONDS  discarded warm-up seconds per row (default 1)
@@ -121,11 +126,13 @@ async function benchmark(
   const windowSeconds = settings.warmupSeconds + settings.seconds;
   const idleMemory = await gateway.memory();
 
+  /** `on`: the gateway whose CPU the row counts (the one the load goes to); `into`: the table the row goes in. */
   const measure = async (
     label: string,
     clients: number,
     worker: string,
     workerSettings: LoadSettings | RawSettings | FanOutSettings,
+    { on = gateway, into = rows }: { on?: GatewayProcess; into?: RowFigures[] } = {},
   ): Promise<RowFigures> => {
     if (interrupted) throw new Error('interrupted');
     progress(`${label}, ${clients} clients`);
@@ -137,10 +144,10 @@ async function benchmark(
       workerSettings,
       {
         onStart: () => {
-          before = cpuSnapshot(gateway.pid, postmaster);
+          before = cpuSnapshot(on.pid, postmaster);
           reset = db.resetStatements();
         },
-        onEnd: () => (after = cpuSnapshot(gateway.pid, postmaster)),
+        onEnd: () => (after = cpuSnapshot(on.pid, postmaster)),
       },
       windowSeconds * 1000 + 60_000,
     );
@@ -166,7 +173,7 @@ async function benchmark(
       operations: result.operations,
       lastDeliveryP50Ms: result.lastDeliveryP50Ms,
     };
-    rows.push(row);
+    into.push(row);
     return row;
   };
 
@@ -300,6 +307,41 @@ async function benchmark(
   }
   const highWater = memoryRows.at(-1)?.reading?.resident?.peak;
 
+  // GATEWAY_WORKERS=2 against 1: the floor and the one-service enqueue, each
+  // pair back to back. The one-worker gateway is measured again rather than
+  // its rows above, so that both of a pair see the same machine and database.
+  progress('starting a gateway with GATEWAY_WORKERS=2 beside it');
+  const twoWorkers = await startGatewayProcess(databaseUrl, settings.poolSize, {
+    env: { ...GATEWAY_ENV, GATEWAY_WORKERS: '2' },
+  });
+  const workersRows: RowFigures[] = [];
+  try {
+    const bodies: [string, () => Promise<string>][] = [
+      [FLOOR, () => Promise.resolve(FLOOR_BODY)],
+      [ENQUEUE_ONE, async () => enqueueBody(await newService(), 'caseId')],
+    ];
+    for (const [label, body] of bodies)
+      for (const clients of CLIENTS)
+        for (const [workers, on] of [
+          [1, gateway],
+          [2, twoWorkers],
+        ] as const)
+          await measure(
+            `${label}, GATEWAY_WORKERS=${workers}`,
+            clients,
+            LOAD_WORKER,
+            { ...http(clients, [await body()], 'rotate'), url: on.url },
+            { on, into: workersRows },
+          );
+  } finally {
+    await twoWorkers.stop();
+  }
+  const workersRatio = (label: string, clients: number) => {
+    const find = (workers: number) =>
+      workersRows.find((each) => each.label === `${label}, GATEWAY_WORKERS=${workers}` && each.clients === clients);
+    return ratioLine(`${label}, ${clients} clients: 2 workers ÷ 1`, ratio(find(2), find(1), rate));
+  };
+
   const row = (label: string, clients: number) =>
     rows.find((candidate) => candidate.label === label && candidate.clients === clients);
   const ratio = (a: RowFigures | undefined, b: RowFigures | undefined, pick: (figures: RowFigures) => number) =>
@@ -338,11 +380,19 @@ async function benchmark(
     '',
     'Where PostgreSQL spent its time in each row (pg_stat_statements, the two statements that took most):',
     '',
-    statementTable(rows.filter((row) => row.statements.length > 0)),
+    statementTable([...rows, ...workersRows].filter((row) => row.statements.length > 0)),
     '',
     memoryTable(memoryRows),
     '',
     `Gateway RSS high-water mark (VmHWM, start-up included): ${kibAsMib(highWater)} MiB.`,
+    '',
+    "GATEWAY_WORKERS=2 against 1 (each pair back to back; a gateway's CPU is its primary and workers together, " +
+      'and each worker has pools of its own):',
+    '',
+    markdownTable(workersRows),
+    '',
+    ...[FLOOR, ENQUEUE_ONE].flatMap((label) => CLIENTS.map((clients) => workersRatio(label, clients))),
+    '',
     `Machine: ${nproc()} cores (nproc), PostgreSQL ${facts.version} (embedded), fsync ${facts.fsync}, synchronous_commit ${facts.synchronousCommit}; ` +
       `gateway pool ${settings.poolSize} connections, ` +
       Object.entries(GATEWAY_ENV)

@@ -1,9 +1,11 @@
 // Configuration from environment variables, validated once at start-up.
+import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { parseRoleMap } from './auth/role-claims.js';
+import { isDatabaseUrl } from './db/database-url.js';
 
 /** The project's root folder (this file is src/config.ts). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,19 +53,25 @@ const commaList = z.string().transform((value) =>
 const millis = (fallback: number, min = 1, max = 3_600_000) =>
   z.preprocess(blankAsAbsent, z.coerce.number().int().min(min).max(max).default(fallback));
 
+/** A libpq connection URL, one host or several (db/database-url.ts). */
+const databaseUrl = z
+  .string()
+  .refine(
+    isDatabaseUrl,
+    'must be a postgresql:// connection URL (several hosts as host1:port1,host2:port2, target_session_attrs one of any, read-write, read-only, primary, standby, prefer-standby)',
+  );
+
 const environment = z
   .object({
     PORT: z.preprocess(blankAsAbsent, port.default(4000)),
     HOST: z.preprocess(blankAsAbsent, z.string().min(1).default('127.0.0.1')),
-    DATABASE_URL: z.preprocess(
+    DATABASE_URL: z.preprocess(blankAsAbsent, databaseUrl.optional()),
+    DATABASE_READ_URL: z.preprocess(blankAsAbsent, databaseUrl.optional()),
+    READ_MAX_LAG_MS: millis(1_000, 0, 600_000),
+    DATABASE_OUTCOME_TIMEOUT_MS: millis(30_000, 1_000),
+    GATEWAY_WORKERS: z.preprocess(
       blankAsAbsent,
-      z
-        .string()
-        .refine(
-          (value) => /^postgres(ql)?:\/\/.+/.test(value) && URL.canParse(value),
-          'must be a postgresql:// connection URL',
-        )
-        .optional(),
+      z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default(1),
     ),
     DATABASE_POOL_SIZE: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(500).default(10)),
     DATABASE_HOT_POOL_SIZE: z.preprocess(blankAsAbsent, z.coerce.number().int().min(1).max(100).default(4)),
@@ -232,6 +240,15 @@ export interface Config {
   readonly host: string;
   /** An external PostgreSQL; when absent the gateway runs an embedded one. */
   readonly databaseUrl: string | undefined;
+  /**
+   * Where what screens poll is read (hot standbys); absent: the primary, or
+   * the standbys of DATABASE_URL when it says target_session_attrs=prefer-standby.
+   */
+  readonly databaseReadUrl: string | undefined;
+  /** A standby further behind the primary than this is not read from (the primary is). */
+  readonly readMaxLagMs: number;
+  /** Gateway processes on the one port (GATEWAY_WORKERS; `auto`: one per core). */
+  readonly workers: number;
   readonly databasePoolSize: number;
   /** Connections kept apart for the batched enqueue and call-next statements. */
   readonly databaseHotPoolSize: number;
@@ -246,6 +263,12 @@ export interface Config {
     readonly acquireMs: number;
     /** `/health` answers 503 when the database has not answered within this. */
     readonly healthMs: number;
+    /**
+     * How long a write whose commit was not confirmed (the connection lost
+     * after it was sent) is looked for on the writable server, from then on,
+     * before its request is answered that the database is unavailable.
+     */
+    readonly outcomeMs: number;
   };
   readonly http: {
     /** A client must send a request's headers within this after it starts. */
@@ -381,6 +404,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: value.PORT,
     host: value.HOST,
     databaseUrl: value.DATABASE_URL,
+    databaseReadUrl: value.DATABASE_READ_URL,
+    readMaxLagMs: value.READ_MAX_LAG_MS,
+    workers: value.GATEWAY_WORKERS === 'auto' ? availableParallelism() : value.GATEWAY_WORKERS,
     databasePoolSize: value.DATABASE_POOL_SIZE,
     databaseHotPoolSize: value.DATABASE_HOT_POOL_SIZE,
     shutdownGraceMs: value.SHUTDOWN_GRACE_MS,
@@ -389,6 +415,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lockMs: value.DATABASE_LOCK_TIMEOUT_MS,
       acquireMs: value.DATABASE_ACQUIRE_TIMEOUT_MS,
       healthMs: value.HEALTH_TIMEOUT_MS,
+      outcomeMs: value.DATABASE_OUTCOME_TIMEOUT_MS,
     },
     http: {
       headersTimeoutMs: value.HTTP_HEADERS_TIMEOUT_MS,

@@ -4,8 +4,9 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { MIGRATIONS_DIR, type Config } from './config.js';
 import { startChangeListener } from './db/change-listener.js';
-import { openDatabaseServer } from './db/database-server.js';
+import { openDatabaseServer, type DatabaseServer } from './db/database-server.js';
 import { createDatabaseClient, type QueryListener } from './db/prisma-client.js';
+import { createReadRouter } from './db/read-replica.js';
 import { createApiKeyStore, principalIdOfKey } from './auth/api-keys.js';
 import { createAuthenticator, type AuthMode } from './auth/authenticate.js';
 import { decideAuthMode } from './auth/auth-mode.js';
@@ -51,13 +52,15 @@ export interface Gateway {
 export interface GatewayHooks {
   /** Told of every statement the gateway sends to the database. */
   readonly onQuery?: QueryListener;
+  /** A database server already open and migrated (a cluster worker's, which its primary started and stops). */
+  readonly databaseServer?: DatabaseServer;
 }
 
 export async function startGateway(config: Config, log: Logger, hooks: GatewayHooks = {}): Promise<Gateway> {
   // Operation names a metric label or a log line may hold (others are `other`), read before
   // anything is opened: a broken file in operations/ stops the start here.
   const operationNames = knownOperations([...operationNamesIn(), ...config.metrics.operationNames]);
-  const databaseServer = await openDatabaseServer(config, log);
+  const databaseServer = hooks.databaseServer ?? (await openDatabaseServer(config, log));
   const db = createDatabaseClient(databaseServer.url, config.databasePoolSize, {
     onQuery: hooks.onQuery,
     timeouts: config.timeouts,
@@ -68,6 +71,18 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
     onQuery: hooks.onQuery,
     planOnce: true,
     timeouts: config.timeouts,
+  });
+  // What screens poll is read on hot standbys within READ_MAX_LAG_MS, when
+  // read hosts are configured (DATABASE_READ_URL, or DATABASE_URL asking for a
+  // standby); each gets a small pool and a lag meter of its own.
+  const reads = createReadRouter({
+    primary: db,
+    primaryUrl: databaseServer.url,
+    readUrl: databaseServer.readUrl,
+    maxLagMs: config.readMaxLagMs,
+    poolSize: Math.max(2, Math.ceil(config.databasePoolSize / 2)),
+    client: { onQuery: hooks.onQuery, timeouts: config.timeouts },
+    timeoutMs: config.timeouts.healthMs,
   });
   // Identities first: a gateway that may not start (open on an address
   // others can reach, an unusable identity provider setting) stops here,
@@ -90,7 +105,7 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
     mode = await decideAuthMode(config, keys, log);
     tokens = config.auth.jwt ? createJwtVerifier(config.auth.jwt) : undefined;
   } catch (error) {
-    await Promise.all([db.$disconnect(), hot.$disconnect()]);
+    await Promise.all([db.$disconnect(), hot.$disconnect(), reads.stop()]);
     await databaseServer.stop();
     throw error;
   }
@@ -115,11 +130,11 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
     // A follow that stopped waiting for an open writer: once that writer has ended, its change is read.
     onCaughtUp: (serviceId) => live.resync(serviceId),
   });
-  const live = createLiveHub({ db, announcements: listener, log, minIntervalMs: config.live.minIntervalMs });
+  const live = createLiveHub({ db, reads, announcements: listener, log, minIntervalMs: config.live.minIntervalMs });
   await listener.ready;
-  const metrics = createGatewayMetrics(config, { main: db, hot }, operationNames);
+  const metrics = createGatewayMetrics(config, { main: db, hot, reads }, operationNames);
   const runtime = metrics.instrument(
-    createQueueRuntime({ db, hot, maxWaiting: Math.max(1, Math.floor(config.databasePoolSize / 2)), live }),
+    createQueueRuntime({ db, hot, maxWaiting: Math.max(1, Math.floor(config.databasePoolSize / 2)), live, reads }),
   );
   // API keys in the database, people's tokens from the identity provider;
   // open (no credentials) only where auth-mode.ts allows it.
@@ -231,6 +246,7 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
       await step(() => listener.stop());
       await step(() => apollo.stop());
       await step(() => limiter.stop());
+      await step(() => reads.stop());
       await step(() => Promise.all([db.$disconnect(), hot.$disconnect()]));
       await step(() => databaseServer.stop());
       if (failures.length === 1) throw failures[0];

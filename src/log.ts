@@ -23,6 +23,8 @@ export interface LoggerOptions {
   readonly level?: LogLevel;
   /** Where the lines go; stdout, buffered, unless given. */
   readonly destination?: DestinationStream;
+  /** Written on every line (a cluster worker's number), besides pino's pid and hostname. */
+  readonly fields?: LogFields;
 }
 
 /**
@@ -32,8 +34,8 @@ export interface LoggerOptions {
  */
 const STDOUT = (): DestinationStream => pino.destination({ dest: 1, sync: false, minLength: 8192, periodicFlush: 250 });
 
-export function createLogger({ level = 'info', destination }: LoggerOptions = {}): Logger {
-  const logger = pino(
+export function createLogger({ level = 'info', destination, fields }: LoggerOptions = {}): Logger {
+  const root = pino(
     {
       level,
       // Names rather than pino's numbers, and readable times: lines are read by people too.
@@ -44,6 +46,7 @@ export function createLogger({ level = 'info', destination }: LoggerOptions = {}
     },
     destination ?? STDOUT(),
   );
+  const logger = fields ? root.child(fields) : root;
   return {
     info: (message, fields) => {
       if (fields) logger.info(fields, message);

@@ -1,73 +1,31 @@
-// Starts the gateway and stops it cleanly on SIGINT or SIGTERM.
+// Starts the gateway and stops it cleanly on SIGINT or SIGTERM: one process,
+// or with GATEWAY_WORKERS > 1 a primary and its workers on one port (src/process/).
+import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from './config.js';
 import { DataFolderInUseError } from './db/data-folder-lock.js';
-import { startGateway, type Gateway } from './gateway.js';
-import { startIdleCollector } from './idle-collector.js';
 import { createLogger, type Logger } from './log.js';
 
 /** Made once the configuration names the level; a bad configuration is told at `info`'s. */
 let log: Logger | undefined;
 
-/**
- * Stops the gateway and exits only once it has stopped, its embedded
- * PostgreSQL included: whoever waits for this process (a terminal, a service
- * manager, a container runtime that then kills what is left) must find the
- * database stopped. 0 when every step went well.
- */
-async function stopAndExit(gateway: Gateway, logger: Logger): Promise<never> {
-  let failed = false;
-  // An error thrown from an event while stopping (a connection the database
-  // ends as it shuts down, with nobody listening) must not end the process
-  // before its database server has stopped: it is logged and the exit code says so.
-  process.on('uncaughtException', (error) => {
-    failed = true;
-    logger.error('error while stopping', error);
-  });
-  try {
-    await gateway.stop();
-  } catch (error) {
-    failed = true;
-    logger.error('stopping failed', error);
-  }
-  if (failed) logger.error('stopped, with the errors above');
-  else logger.info('stopped');
-  // Exits at once; the log is flushed on exit (log.ts).
-  process.exit(failed ? 1 : 0);
-}
-
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.logLevel });
+  // A worker's every line says which worker wrote it.
+  const logger = createLogger({
+    level: config.logLevel,
+    ...(cluster.worker && { fields: { worker: cluster.worker.id } }),
+  });
   log = logger;
-  const starting = startGateway(config, logger);
-  // Handled from the start: a signal while the gateway starts is acted on
-  // once it has started, so that the PostgreSQL it started is stopped too.
-  let stopSignal: NodeJS.Signals | undefined;
-  let started = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopSignal !== undefined) {
-      // Exiting now would leave the database server half-way through its
-      // shutdown; each stage of that is bounded (docs/reliability.md).
-      logger.info(`${signal}: still stopping; the gateway exits once its database server has stopped`);
-      return;
-    }
-    stopSignal = signal;
-    logger.info(
-      started ? `${signal}: stopping: no new requests, then the database server` : `${signal}: stopping once started`,
-    );
-    // A start that fails exits on its own (below).
-    starting.then(
-      (gateway) => stopAndExit(gateway, logger),
-      () => undefined,
-    );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const gateway = await starting;
-  started = true;
-  logger.info(`GraphQL endpoint: ${gateway.url}`, { url: gateway.url });
-  // Give a burst's memory back once the gateway goes quiet (docs/performance.md, "Memory").
-  startIdleCollector();
+  // Imported on demand: a primary serves nothing, and so loads no GraphQL, HTTP or Prisma client code.
+  if (cluster.isWorker) return (await import('./process/worker.js')).runWorker(config, logger);
+  if (config.workers > 1) return (await import('./process/primary.js')).runPrimary(config, logger);
+  const { startGateway } = await import('./gateway.js');
+  const { runGateway } = await import('./process/run-gateway.js');
+  await runGateway(startGateway(config, logger), logger, {
+    thenStops: 'then the database server',
+    exitsOnce: 'its database server has stopped',
+    onStarted: (gateway) => logger.info(`GraphQL endpoint: ${gateway.url}`, { url: gateway.url }),
+  });
 }
 
 main().catch((error: unknown) => {

@@ -22,7 +22,14 @@ describe('configuration', () => {
 
   it('has documented defaults for every timeout and limit', () => {
     const config = loadConfig({});
-    expect(config.timeouts).toEqual({ statementMs: 10_000, lockMs: 5_000, acquireMs: 5_000, healthMs: 1_000 });
+    expect(config.timeouts).toEqual({
+      statementMs: 10_000,
+      lockMs: 5_000,
+      acquireMs: 5_000,
+      healthMs: 1_000,
+      outcomeMs: 30_000,
+    });
+    expect(config.readMaxLagMs).toBe(1_000);
     expect(config.http).toEqual({
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,

@@ -1,5 +1,8 @@
 // CPU time of other processes, read from /proc (Linux only); memory is in memory.ts.
 //
+// A gateway run with GATEWAY_WORKERS > 1 is a primary and its workers: its
+// CPU is theirs together, counted as PostgreSQL's is below.
+//
 // PostgreSQL is a postmaster and one process per backend and background
 // worker. A backend that exits during a window is no longer listed at its end,
 // but the postmaster has reaped it, so its time sits in the postmaster's
@@ -39,13 +42,16 @@ export function processTicks(pid: number): number {
   return readStat(pid)?.ticks ?? 0;
 }
 
-/** CPU ticks used by a postmaster and all its children, reaped or alive. */
-export function postgresTicks(postmasterPid: number): number {
-  let total = processTicks(postmasterPid);
+/**
+ * CPU ticks used by a process and all its children, reaped or alive: a
+ * postmaster and its backends, a gateway and its workers (GATEWAY_WORKERS).
+ */
+export function familyTicks(parentPid: number): number {
+  let total = processTicks(parentPid);
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = readStat(Number(entry));
-    if (stat?.ppid === postmasterPid) total += stat.ticks;
+    if (stat?.ppid === parentPid) total += stat.ticks;
   }
   return total;
 }
@@ -83,8 +89,8 @@ export interface CpuSnapshot {
 export function cpuSnapshot(gatewayPid: number, postmaster: number): CpuSnapshot {
   return {
     atMs: performance.now(),
-    gateway: processTicks(gatewayPid),
-    postgres: postgresTicks(postmaster),
+    gateway: familyTicks(gatewayPid),
+    postgres: familyTicks(postmaster),
     machine: machineBusyTicks(),
   };
 }

@@ -2,7 +2,7 @@
 // whether two databases have the same structure (migrations vs. the
 // datamodel). Prisma's own introspection cannot read PostgreSQL catalogs
 // through the driver adapter, so this asks the catalogs directly.
-import pg from 'pg';
+import { connectPostgres } from './postgres-pool.js';
 import { sessionOptions } from './session-settings.js';
 
 export interface Catalog {
@@ -15,8 +15,7 @@ export interface Catalog {
 const IGNORED_TABLE = '_prisma_migrations';
 
 export async function readCatalog(databaseUrl: string): Promise<Catalog> {
-  const client = new pg.Client({ connectionString: databaseUrl, options: sessionOptions() });
-  await client.connect();
+  const client = await connectPostgres(databaseUrl, { options: sessionOptions() });
   try {
     const rows = async (sql: string): Promise<string[]> =>
       (await client.query<{ line: string }>(sql, [IGNORED_TABLE])).rows.map((row) => row.line);

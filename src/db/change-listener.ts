@@ -36,6 +36,7 @@
 // more read.
 import pg from 'pg';
 import type { Logger } from '../log.js';
+import { PostgresPool, postgresClient } from './postgres-pool.js';
 import { sessionOptions } from './session-settings.js';
 
 export const CHANGES_CHANNEL = 'case_changes';
@@ -104,7 +105,9 @@ export interface ChangeListener {
 }
 
 const RETRY_FIRST_MS = 100;
-const RETRY_MAX_MS = 5_000;
+// At most a second between tries: after a failover the screens must see the
+// new primary's state within moments of it taking writes, and a try costs one connection attempt.
+const RETRY_MAX_MS = 1_000;
 /** Barriers of this many services wait at once; more queue for a connection (each wait is bounded). */
 const BARRIER_CONNECTIONS = 2;
 /** Polling for the writers a follow stopped waiting for: from this, doubling, up to the next. */
@@ -184,8 +187,7 @@ export function startChangeListener(options: ChangeListenerOptions): ChangeListe
 
   // lock_timeout bounds the wait in the server; query_timeout bounds it here
   // too when the server does not answer at all (then the connection is dropped).
-  const barriers = new pg.Pool({
-    connectionString: databaseUrl,
+  const barriers = new PostgresPool(databaseUrl, {
     application_name: BARRIER_APPLICATION_NAME,
     options: sessionOptions({ lock_timeout: followWaitMs }),
     max: BARRIER_CONNECTIONS,
@@ -323,8 +325,8 @@ export function startChangeListener(options: ChangeListenerOptions): ChangeListe
 
   async function connect(): Promise<void> {
     if (stopped) return;
-    const current = new pg.Client({
-      connectionString: databaseUrl,
+    // On the writable host (DATABASE_URL may name several): LISTEN and NOTIFY fail on a standby.
+    const current = postgresClient(databaseUrl, {
       application_name: LISTENER_APPLICATION_NAME,
       options: sessionOptions(),
       keepAlive: true,

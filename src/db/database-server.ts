@@ -3,11 +3,18 @@
 import type { Config } from '../config.js';
 import { MIGRATIONS_DIR } from '../config.js';
 import type { Logger } from '../log.js';
+import { parseDatabaseUrl, seeksStandby, withTargetSessionAttrs } from './database-url.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { applyPendingMigrations } from './migrations.js';
 
 export interface DatabaseServer {
+  /** Where the gateway writes (and reads what must include its writes). */
   readonly url: string;
+  /**
+   * Where what screens poll may be read: DATABASE_READ_URL, or DATABASE_URL
+   * itself when it asks for a standby (its writes then go to the writable host).
+   */
+  readonly readUrl: string | undefined;
   /** The gateway has begun to stop: a start on the same data folder meanwhile waits for it. */
   stopping(): void;
   /** Stops the embedded server and resolves once it has exited; an external one is left alone. */
@@ -16,8 +23,17 @@ export interface DatabaseServer {
 
 async function connect(config: Config, log: Logger): Promise<DatabaseServer> {
   if (config.databaseUrl) {
-    log.info('database: the PostgreSQL server named by DATABASE_URL');
-    return { url: config.databaseUrl, stopping: () => undefined, stop: () => Promise.resolve() };
+    const named = parseDatabaseUrl(config.databaseUrl);
+    const forReads = seeksStandby(named.targetSessionAttrs);
+    log.info(
+      `database: the PostgreSQL server${named.hosts.length > 1 ? 's' : ''} named by DATABASE_URL (${named.description}, target_session_attrs=${forReads ? 'read-write for writes' : named.targetSessionAttrs})`,
+    );
+    return {
+      url: forReads ? withTargetSessionAttrs(config.databaseUrl, 'read-write') : config.databaseUrl,
+      readUrl: config.databaseReadUrl ?? (forReads ? config.databaseUrl : undefined),
+      stopping: () => undefined,
+      stop: () => Promise.resolve(),
+    };
   }
   const server = await startEmbeddedPostgres({
     ...config.embedded,
@@ -26,6 +42,7 @@ async function connect(config: Config, log: Logger): Promise<DatabaseServer> {
   log.info(`database: embedded PostgreSQL on 127.0.0.1:${server.port}, data in ${server.dataDir}`);
   return {
     url: server.url,
+    readUrl: config.databaseReadUrl,
     stopping: () => server.stopping(),
     async stop() {
       // Said before and after: an operator (or a supervisor's log) can tell a

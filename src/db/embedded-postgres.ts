@@ -74,7 +74,8 @@ export interface Binaries {
 }
 
 const SUPERUSER = 'postgres';
-const READY = 'database system is ready to accept connections';
+/** A primary says `ready to accept connections`; a hot standby (test/helpers/standby.ts), `read-only connections`. */
+const READY = /database system is ready to accept (read-only )?connections/;
 const START_TIMEOUT_MS = 60_000;
 
 async function platformBinaries(): Promise<Binaries> {
@@ -151,7 +152,8 @@ async function prepareDataDir(wanted: string, user: OsUser | undefined, stageDir
   return staged;
 }
 
-async function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 a moment ago. */
+export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.unref();
@@ -219,8 +221,12 @@ async function initialise(
   await chmod(passwordFile, 0o600);
 }
 
-function startServer(
-  binaries: Binaries,
+/**
+ * Starts `postgres` (the binary at `binary`) on `dataDir` in a process group
+ * of its own, watched, and resolves once it accepts connections.
+ */
+export function startServer(
+  binary: string,
   dataDir: string,
   port: number,
   user: OsUser | undefined,
@@ -230,7 +236,7 @@ function startServer(
   const extra = Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
   return new Promise((resolveStart, reject) => {
     const child = spawn(
-      binaries.postgres,
+      binary,
       [
         '-D',
         dataDir,
@@ -273,7 +279,7 @@ function startServer(
       for (const line of text.split('\n')) if (line.trim()) onLog(line);
       if (ready) return;
       output += text;
-      if (output.includes(READY)) {
+      if (READY.test(output)) {
         ready = true;
         clearTimeout(timer);
         resolveStart(child);
@@ -290,7 +296,8 @@ function startServer(
   });
 }
 
-function stopServer(child: ChildProcess): Promise<void> {
+/** Fast shutdown, then immediate, then SIGKILL (STOP_TIMEOUTS); resolves once the server has exited. */
+export function stopServer(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolveStop) => {
     // A fast shutdown that hangs becomes an immediate one, then a kill (PostgreSQL's advice).
@@ -326,7 +333,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     ).trim();
     const port = options.port ?? (await freePort());
     const child = await startServer(
-      binaries,
+      binaries.postgres,
       dataDir,
       port,
       user,

@@ -56,6 +56,8 @@ const UNAVAILABLE_STATES: Readonly<Record<string, string>> = {
   '57P01': 'server shutting down (57P01)',
   '57P02': 'server crashed (57P02)',
   '57P03': 'server not accepting connections (57P03)',
+  // A write on a server that is (now) read-only: a demoted primary, or a standby behind a proxy.
+  '25006': 'read-only server (25006)',
   '53300': 'too many connections (53300)',
   '53400': 'configuration limit exceeded (53400)',
   '08000': 'connection exception (08000)',
@@ -87,6 +89,10 @@ const UNAVAILABLE_MESSAGES: readonly (readonly [string, string])[] = [
   // Prisma's interactive transactions: no connection within maxWait, or over their time limit.
   ['Unable to start a transaction in the given time', 'transaction start timeout (P2028)'],
   ['Transaction already closed', 'transaction timeout (P2028)'],
+  // queue/unknown-outcome.ts: a write's commit could not be confirmed in time.
+  ['whether it was written is not known', 'commit outcome unknown'],
+  // db/postgres-pool.ts: every host of DATABASE_URL was down or the wrong kind (a standby) until the acquire timeout.
+  ['not what target_session_attrs', 'no suitable database host'],
 ];
 
 const NODE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
@@ -134,4 +140,43 @@ export function databaseUnavailable(error: unknown): string | undefined {
     if (reason) return reason;
   }
   return undefined;
+}
+
+/** Failures before a statement reached the server: nothing of it can have been committed. */
+const NOT_SENT = new Set([
+  'pool acquire timeout (P2024)',
+  'pool acquire timeout',
+  'connect timeout',
+  'database not reachable (ECONNREFUSED)',
+  'connection failed (ECONNREFUSED)',
+  'connection failed (ENOTFOUND)',
+  'connection failed (EHOSTUNREACH)',
+  'server not accepting connections (57P03)',
+  'too many connections (53300)',
+  'cannot connect (08001)',
+  'connection rejected (08004)',
+  'shutting down',
+  'transaction start timeout (P2028)',
+  'no suitable database host',
+]);
+
+/** The server answered the statement with an error of its own (a SQLSTATE): it was rolled back. */
+function answeredBySqlState(error: unknown): boolean {
+  for (const layer of layers(error)) {
+    const state = fieldOf(layer, 'originalCode') ?? fieldOf(layer, 'code');
+    if (typeof state === 'string' && /^[0-9A-Z]{5}$/.test(state) && !/^E[A-Z]+$/.test(state) && !state.startsWith('P'))
+      return true;
+  }
+  return false;
+}
+
+/**
+ * The connection was lost after a statement was sent and before its answer
+ * came: it may or may not have committed (docs/reliability.md, "Failover").
+ * Not when it never reached the server (no connection, a refused connect),
+ * nor when the server answered it with an error (then it was rolled back).
+ */
+export function commitUnknown(error: unknown): boolean {
+  const reason = databaseUnavailable(error);
+  return reason !== undefined && !NOT_SENT.has(reason) && !answeredBySqlState(error);
 }

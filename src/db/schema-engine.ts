@@ -12,6 +12,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import * as bindings from '@prisma/schema-engine-wasm/schema_engine_bg';
+import { PostgresPool } from './postgres-pool.js';
 import { sessionOptions } from './session-settings.js';
 
 /** The engine class of the bindings this module instantiates. */
@@ -77,7 +78,7 @@ export async function withSchemaEngine<T>(databaseUrl: string, use: (engine: Sch
   await initialised;
   // Our own pool, so that its connections are closed when we are done: the
   // engine does not close what the adapter opened.
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, options: sessionOptions() });
+  const pool = new PostgresPool(databaseUrl, { max: 2, options: sessionOptions() });
   try {
     const adapter = bindMigrationAwareSqlAdapterFactory(wholeScripts(new PrismaPg(pool), pool));
     const engine = await bindings.SchemaEngine.new({ datamodels: undefined }, () => undefined, adapter).catch(

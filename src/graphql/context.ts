@@ -1,9 +1,11 @@
 // What every resolver receives. Built fresh for each request from the
 // long-lived pieces created once at start-up.
+import { OperationTypeNode } from 'graphql';
 import type { ApiKeyStore } from '../auth/api-keys.js';
 import { OPEN_PRINCIPAL, type Principal } from '../auth/principal.js';
 import type { Receipts } from '../auth/receipts.js';
 import type { Database } from '../db/prisma-client.js';
+import type { ReadRouter } from '../db/read-replica.js';
 import { createCaller, type Caller } from '../queue/call-next.js';
 import type { Outcome } from '../http/request-report.js';
 import type { LiveHub } from '../live/live-hub.js';
@@ -11,7 +13,16 @@ import { createEnqueuer, type Enqueuer } from '../queue/enqueue-case.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 export interface GraphQLContext {
+  /** The primary: writes, and every read that must include them. */
   readonly db: Database;
+  /**
+   * Where this request reads what screens poll (queue pages, statistics,
+   * positions): in a query, a standby within READ_MAX_LAG_MS when there is
+   * one (chosen on first use, then kept for the request); in a mutation, or
+   * when the operation is not known, the primary, so an answer includes the
+   * caller's own write.
+   */
+  readonly reads: () => Database;
   /** Long-lived, like `caller`: it gathers concurrent enqueues into shared commits. */
   readonly enqueuer: Enqueuer;
   readonly caller: Caller;
@@ -35,6 +46,8 @@ export interface ContextParts {
   /** Enqueue writes that may wait for held services at once. */
   readonly maxWaiting: number;
   readonly live: LiveHub;
+  /** Where what screens poll is read (src/db/read-replica.ts). */
+  readonly reads: ReadRouter;
 }
 
 /** The long-lived queue machinery every edge (GraphQL, REST) shares, so their enqueues share commits. */
@@ -43,14 +56,19 @@ export interface QueueRuntime {
   readonly enqueuer: Enqueuer;
   readonly caller: Caller;
   readonly live: LiveHub;
+  readonly reads: ReadRouter;
 }
 
-export function createQueueRuntime({ db, hot, maxWaiting, live }: ContextParts): QueueRuntime {
-  return { db, enqueuer: createEnqueuer(db, hot, { maxWaiting }), caller: createCaller(db, hot), live };
+export function createQueueRuntime({ db, hot, maxWaiting, live, reads }: ContextParts): QueueRuntime {
+  return { db, enqueuer: createEnqueuer(db, hot, { maxWaiting }), caller: createCaller(db, hot), live, reads };
 }
 
-/** A request's context, for the principal the edge verified. */
-export type ContextFactory = (principal?: Principal) => Promise<GraphQLContext>;
+/**
+ * A request's context, for the principal the edge verified and the kind of
+ * its operation (`query` reads what screens poll on a standby; anything
+ * else, or none given, on the primary).
+ */
+export type ContextFactory = (principal?: Principal, operation?: OperationTypeNode) => Promise<GraphQLContext>;
 
 /** The long-lived identity pieces resolvers need besides the queue runtime. */
 export interface IdentityParts {
@@ -59,9 +77,23 @@ export interface IdentityParts {
 }
 
 export function contextFactory(
-  { db, enqueuer, caller, live }: QueueRuntime,
+  { db, enqueuer, caller, live, reads: router }: QueueRuntime,
   { keys, receipts }: IdentityParts,
 ): ContextFactory {
-  return (principal = OPEN_PRINCIPAL) =>
-    Promise.resolve({ db, enqueuer, caller, live, load: createLoaders(db), principal, keys, receipts });
+  return (principal = OPEN_PRINCIPAL, operation) => {
+    let chosen: Database | undefined;
+    const reads = operation === OperationTypeNode.QUERY ? () => (chosen ??= router.reads()) : () => db;
+    return Promise.resolve({
+      db,
+      reads,
+      enqueuer,
+      caller,
+      live,
+      // A mutation's answer shows what it wrote: its reads wait out a failover rather than fail.
+      load: createLoaders(db, reads, operation !== OperationTypeNode.QUERY),
+      principal,
+      keys,
+      receipts,
+    });
+  };
 }

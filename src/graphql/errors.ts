@@ -7,6 +7,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { databaseUnavailable } from '../db/prisma-errors.js';
 import { rateLimitedFailures, type Logger } from '../log.js';
 import { QueueError } from '../queue/errors.js';
+import { OutcomeUnknownError } from '../queue/unknown-outcome.js';
 import { boundedMessage } from './bounded-message.js';
 
 /** The code of the error answered when the database is unreachable, frozen, overloaded or timed out. */
@@ -50,9 +51,15 @@ function unbounded(
   if (reason !== undefined) {
     // Expected during an outage, and one per request: a rate-limited line, no stack.
     failures(`database unavailable (${reason})`);
+    // A write whose commit could not be confirmed: the client must know it may have been done.
+    const unknown = original instanceof OutcomeUnknownError;
     return {
-      message: 'The database is unavailable or did not answer in time; try again later',
-      extensions: { code: DATABASE_UNAVAILABLE, retryAfterSeconds: RETRY_AFTER_SECONDS },
+      message: unknown ? original.message : 'The database is unavailable or did not answer in time; try again later',
+      extensions: {
+        code: DATABASE_UNAVAILABLE,
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+        ...(unknown ? { outcome: 'UNKNOWN' } : {}),
+      },
       ...path,
     };
   }

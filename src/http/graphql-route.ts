@@ -189,7 +189,8 @@ export function graphqlRoute({ apollo, context, explorer, admission, preparer, f
     try {
       result = await apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method, headers, search: url.search, body },
-        context: async () => ({ ...(await context(principal)), outcome }),
+        // The operation's kind says where it reads (context.ts: queries may read on a standby).
+        context: async () => ({ ...(await context(principal, prepared?.operation.operation)), outcome }),
       });
     } finally {
       release?.();

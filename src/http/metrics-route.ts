@@ -5,10 +5,14 @@
 // credentials are required, which may begin at run time (the first API key).
 // The API's credentials, ADMIN included, do not open it: one token, one
 // check, and no second path into the admission (docs/operations.md, "Metrics").
+// With GATEWAY_WORKERS > 1 the worker that got the scrape checks it and
+// answers for every worker, or 503 when the primary has no answer in time
+// (src/metrics/cluster-metrics.ts): never for itself alone.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticator } from '../auth/authenticate.js';
 import type { Logger } from '../log.js';
+import { MetricsUnavailableError } from '../metrics/cluster-metrics.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { readOnly } from './read-only.js';
 import { sendError } from './respond.js';
@@ -34,7 +38,7 @@ function bearerMatches(header: string | undefined, token: string): boolean {
  * send credentials, none does.
  */
 export function metricsRoute(
-  { settings, registry }: Pick<GatewayMetrics, 'settings' | 'registry'>,
+  { settings, registry, scrape }: Pick<GatewayMetrics, 'settings' | 'registry' | 'scrape'>,
   authenticator: Pick<Authenticator, 'authenticate'>,
   log: Logger,
 ) {
@@ -69,7 +73,15 @@ export function metricsRoute(
       return;
     }
     if (!readOnly(request, response)) return;
-    const text = await registry.metrics();
+    let text: string;
+    try {
+      text = await scrape();
+    } catch (error) {
+      if (!(error instanceof MetricsUnavailableError)) throw error;
+      const message = `Metrics for all the gateway's workers are not available now: ${error.message}`;
+      sendError(response, 503, 'METRICS_UNAVAILABLE', message);
+      return;
+    }
     response.writeHead(200, {
       'content-type': registry.contentType,
       'content-length': Buffer.byteLength(text),

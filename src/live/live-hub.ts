@@ -2,7 +2,12 @@
 // subscribers here, fed by the changes the database announces to every
 // process (src/db/change-listener.ts). Subscribing reads the current state
 // first, so a client misses nothing between its read and its subscribe.
+// States are read on a standby that holds every commit made before the read
+// began, or on the primary (src/db/read-replica.ts `freshReads`): a change
+// heard is always in the state read after it. Whether a service or case
+// exists is asked of the primary: one just made may not be on a standby yet.
 import type { Database } from '../db/prisma-client.js';
+import type { ReadRouter } from '../db/read-replica.js';
 import { rateLimitedFailures, type Logger } from '../log.js';
 import { coversService, type Actor } from '../queue/actor.js';
 import { requireService } from '../queue/actor-rules.js';
@@ -47,14 +52,23 @@ export interface Announcements {
 }
 
 export interface LiveHubOptions {
+  /** The primary. */
   readonly db: Database;
+  /** Where states are read (a caught-up standby, else the primary); absent: the primary. */
+  readonly reads?: Pick<ReadRouter, 'freshReads'>;
   readonly announcements: Announcements;
   readonly log: Logger;
   /** A service's state is read at most once per this. */
   readonly minIntervalMs: number;
 }
 
-export function createLiveHub({ db, announcements, log, minIntervalMs }: LiveHubOptions): LiveHub {
+export function createLiveHub({
+  db,
+  reads = { freshReads: () => Promise.resolve(db) },
+  announcements,
+  log,
+  minIntervalMs,
+}: LiveHubOptions): LiveHub {
   const feeds = new Map<number, ServiceFeed>();
   const failures = rateLimitedFailures(log);
   let stopped = false;
@@ -63,7 +77,7 @@ export function createLiveHub({ db, announcements, log, minIntervalMs }: LiveHub
     let feed = feeds.get(serviceId);
     if (!feed) {
       const created: ServiceFeed = new ServiceFeed(serviceId, {
-        db,
+        database: () => reads.freshReads(),
         // Announced once the follow's row is committed; the feed's first read waits for the writers
         // that looked before it (or for the listener's bound, then `resync(serviceId)` follows).
         announced: announcements.follow(serviceId),

@@ -59,7 +59,8 @@ interface CaseFollower {
 }
 
 export interface FeedOptions {
-  readonly db: Database;
+  /** Where each read goes, asked as it begins (live-hub.ts: a caught-up standby, or the primary). */
+  readonly database: () => Promise<Database>;
   /** Resolves once the database announces this service's changes: no state is read before. */
   readonly announced: Promise<void>;
   readonly minIntervalMs: number;
@@ -174,7 +175,8 @@ export class ServiceFeed {
     let retry = false;
     try {
       const first = Math.max(0, ...[...this.#queueFollowers].map((follower) => follower.first));
-      const state = await readServiceState(this.options.db, this.serviceId, first, [...this.#caseFollowers.keys()]);
+      const db = await this.options.database();
+      const state = await readServiceState(db, this.serviceId, first, [...this.#caseFollowers.keys()]);
       // Services are never deleted; were one gone, its subscribers could only be ended.
       if (state === null) this.stop();
       else this.#fanOut(state, changes, omitted);

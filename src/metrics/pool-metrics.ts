@@ -17,6 +17,8 @@ export function poolMetrics(registry: Registry, pools: Pools): void {
     name: 'gateway_db_pool_connections',
     help: 'Open database connections by pool and state (in_use, idle)',
     labelNames: ['pool', 'state'],
+    // With workers, each has pools of its own: the gateway's connections are their sum.
+    aggregator: 'sum',
     registers: [registry],
     collect() {
       each((pool, use) => {
@@ -29,6 +31,7 @@ export function poolMetrics(registry: Registry, pools: Pools): void {
     name: 'gateway_db_pool_waiting_requests',
     help: 'Requests waiting for a database connection, by pool',
     labelNames: ['pool'],
+    aggregator: 'sum',
     registers: [registry],
     collect() {
       each((pool, use) => this.set({ pool }, use.waiting));
@@ -38,6 +41,7 @@ export function poolMetrics(registry: Registry, pools: Pools): void {
     name: 'gateway_db_pool_max_connections',
     help: 'The most connections each pool opens (DATABASE_POOL_SIZE, DATABASE_HOT_POOL_SIZE)',
     labelNames: ['pool'],
+    aggregator: 'sum',
     registers: [registry],
     collect() {
       each((pool, use) => this.set({ pool }, use.max));

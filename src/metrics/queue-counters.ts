@@ -14,12 +14,15 @@ export function queueCounters(registry: Registry): RuntimeInstrument {
   const enqueued = new Counter({
     name: 'gateway_cases_enqueued_total',
     help: 'Enqueue requests answered with a case (a retry with a known idempotency key counts again)',
+    // With workers, every worker's cases (cluster-metrics.ts).
+    aggregator: 'sum',
     registers: [registry],
   });
   const handedOut = new Counter({
     name: 'gateway_cases_handed_out_total',
     help: 'Cases handed to an agent, by the call that did it (callNext)',
     labelNames: ['via'],
+    aggregator: 'sum',
     registers: [registry],
   });
   const byCallNext = handedOut.labels({ via: 'callNext' });

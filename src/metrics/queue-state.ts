@@ -36,6 +36,8 @@ export function queueState(registry: Registry, db: Database, timeoutMs: number):
   const failures = new Counter({
     name: 'gateway_queue_state_read_failures_total',
     help: 'Scrapes whose read of the waiting cases failed or took too long (the queue gauges were then left empty)',
+    // With workers, every worker reads at each scrape: the failed reads of them all.
+    aggregator: 'sum',
     registers: [registry],
   });
   const read = singleFlight(() => readQueueState(db));
@@ -58,6 +60,9 @@ export function queueState(registry: Registry, db: Database, timeoutMs: number):
     name: 'gateway_queue_waiting_cases',
     help: 'Cases waiting in each service (active services, and inactive ones with waiting cases), read when scraped',
     labelNames,
+    // With workers, each reads the same database: one value, never their sum
+    // (`max` over reads a moment apart; a worker whose read failed has none).
+    aggregator: 'max',
     registers: [registry],
     collect: refresh,
   });
@@ -65,6 +70,7 @@ export function queueState(registry: Registry, db: Database, timeoutMs: number):
     name: 'gateway_queue_longest_wait_seconds',
     help: 'How long the oldest waiting case of each service has waited (0 when none waits), read when scraped',
     labelNames,
+    aggregator: 'max',
     registers: [registry],
     collect: refresh,
   });

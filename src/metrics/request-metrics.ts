@@ -14,6 +14,8 @@ export function requestMetrics(registry: Registry, names: OperationNames): Reque
     help: 'HTTP requests by route, GraphQL operation (a known name, anonymous or other; "" when not GraphQL) and outcome (OK or an error code)',
     labelNames: ['route', 'operation', 'outcome'],
     buckets: BUCKETS,
+    // With workers, the whole gateway's requests (cluster-metrics.ts).
+    aggregator: 'sum',
     registers: [registry],
   });
   return (report) => {

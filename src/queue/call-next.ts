@@ -17,7 +17,9 @@
 // Each call brings its agent and its credential's id, which the history
 // event records; a credential limited to some services is refused the others
 // before anything is locked, with the answer for a service that does not exist.
+import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/prisma-client.js';
+import { commitUnknown } from '../db/prisma-errors.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Case } from '../generated/prisma/client.js';
 import type { Actor } from './actor.js';
@@ -26,6 +28,7 @@ import { caseColumns } from './case-columns.js';
 import { noService } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import { callNextRules, parseInput, type CallNextRequest } from './input-rules.js';
+import { settleOutcome, settleWindowSeconds } from './unknown-outcome.js';
 
 export interface Caller {
   /** The case handed to the acting agent, or null when no case waits in those services. */
@@ -67,6 +70,7 @@ export function callNextSql(
   agents: readonly string[],
   candidates: number,
   actors: readonly string[] = agents.map(() => 'open'),
+  tokens: readonly (string | null)[] = agents.map(() => null),
 ): Prisma.Sql {
   // The candidate ids go to the lock step as an array, so it fetches them by
   // primary key whatever the planner thinks of the list's size.
@@ -92,13 +96,14 @@ export function callNextSql(
          FOR UPDATE SKIP LOCKED
     ), assigned AS (
       -- Oldest case to the first call.
-      SELECT n.id, a.agent, a.actor, a.ord::int AS ord
+      SELECT n.id, a.agent, a.actor, a.token, a.ord::int AS ord
         FROM (SELECT id, row_number() OVER (ORDER BY queued_at, queue_seq) AS ord FROM next) n
-        JOIN unnest(${agents}::text[], ${actors}::text[]) WITH ORDINALITY AS a(agent, actor, ord) ON a.ord = n.ord
+        JOIN unnest(${agents}::text[], ${actors}::text[], ${tokens}::uuid[]) WITH ORDINALITY AS a(agent, actor, token, ord)
+          ON a.ord = n.ord
     ), called AS (
       UPDATE cases c
          SET status = 'IN_SERVICE', called_at = clock_timestamp(), updated_at = clock_timestamp(),
-             last_action = 'CALL_NEXT', last_agent = assigned.agent
+             last_action = 'CALL_NEXT', last_agent = assigned.agent, write_token = assigned.token
         FROM assigned
        WHERE c.id = assigned.id
       RETURNING ${caseColumns('c')}, assigned.ord
@@ -118,17 +123,57 @@ async function requireServices(db: Database, serviceIds: readonly number[]): Pro
   if (missing !== undefined) throw noService('serviceIds', missing);
 }
 
+/** The cases handed out with `tokens` (within the last `withinSeconds`), as the statement returns them. */
+function calledWithTokens(serviceIds: readonly number[], tokens: readonly string[], withinSeconds: number): Prisma.Sql {
+  return Prisma.sql`
+    SELECT ${caseColumns('c')} FROM cases c
+     WHERE c.service_id = ANY(${serviceIds}::int[]) AND c.called_at >= now() - make_interval(secs => ${withinSeconds})
+       AND c.write_token = ANY(${tokens}::uuid[])`;
+}
+
+/** How a batch of calls is written: the connections, and how long a lost commit is looked for. */
+interface Calling {
+  readonly db: Database;
+  readonly hot: Database;
+}
+
+/**
+ * A hand-out's commit was lost (unknown-outcome.ts): the calls whose case it
+ * committed get that case, read back by their tokens; the others call again.
+ */
+async function settleCalls(
+  calling: Calling,
+  serviceIds: readonly number[],
+  calls: readonly Call[],
+  tokens: readonly string[],
+  sentAt: number,
+): Promise<(Case | null | Error)[]> {
+  const { hot } = calling;
+  const rows = await settleOutcome(
+    hot,
+    () => hot.$queryRaw<Case[]>(calledWithTokens(serviceIds, tokens, settleWindowSeconds(hot))),
+    sentAt,
+  );
+  const byToken = new Map(rows.map((row) => [row.writeToken, row]));
+  const again = calls.filter((_, index) => !byToken.has(tokens[index] ?? null));
+  const retried = again.length > 0 ? await callBatch(calling, serviceIds, again) : [];
+  let next = 0;
+  return calls.map((_, index) => byToken.get(tokens[index] ?? null) ?? retried[next++] ?? null);
+}
+
 /** Answers a batch of calls on the same services, in arrival order: a case, null, or an error for each. */
 async function callBatch(
-  db: Database,
-  hot: Database,
+  calling: Calling,
   serviceIds: readonly number[],
   calls: readonly Call[],
 ): Promise<(Case | null | Error)[]> {
+  const { db, hot } = calling;
   const answers: (Case | null)[] = [];
   for (const candidates of CANDIDATES) {
     const waiting = calls.slice(answers.length);
+    const tokens = waiting.map(() => randomUUID());
     let rows: CalledRow[];
+    const sentAt = performance.now();
     try {
       // Room for this batch's cases, and for as many held by other gateways.
       rows = await hot.$queryRaw<CalledRow[]>(
@@ -137,9 +182,12 @@ async function callBatch(
           waiting.map((call) => call.agent),
           Math.max(candidates, 2 * waiting.length),
           waiting.map((call) => call.actor),
+          tokens,
         ),
       );
     } catch (error) {
+      if (commitUnknown(error))
+        return [...answers, ...(await settleCalls(calling, serviceIds, waiting, tokens, sentAt))];
       // Cases handed out by an earlier try are committed: those calls get them.
       if (answers.length === 0) throw error;
       const failed = error instanceof Error ? error : new Error(String(error));
@@ -159,9 +207,10 @@ async function callBatch(
 
 /** The call-next entry point of a gateway, created once at start-up; hand-outs run on `hot`. */
 export function createCaller(db: Database, hot: Database = db): Caller {
+  const calling: Calling = { db, hot };
   const lanes = new GroupCommit<Call, Case | null>(async (calls) => {
     const [first] = calls;
-    return first ? callBatch(db, hot, first.serviceIds, calls) : [];
+    return first ? callBatch(calling, first.serviceIds, calls) : [];
   }, MAX_BATCH);
   return {
     async callNext(request, actor) {

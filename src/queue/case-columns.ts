@@ -37,6 +37,7 @@ export const CASE_FIELDS = {
   lastAgent: 'last_agent',
   idempotencyKey: 'idempotency_key',
   requestHash: 'request_hash',
+  writeToken: 'write_token::text',
 } as const satisfies Record<keyof Case, string>;
 
 /** Each field of the `CaseEvent` model and the SQL that reads it from `case_events`; complete, as above. */

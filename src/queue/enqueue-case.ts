@@ -19,17 +19,25 @@
 // and a service outside it is answered as an unknown one (actor-rules.ts).
 import type { Case, CaseProperty } from '../generated/prisma/client.js';
 import type { Database } from '../db/prisma-client.js';
+import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
-import { isForeignKeyViolation, refusedByDatabase } from '../db/prisma-errors.js';
+import { commitUnknown, isForeignKeyViolation, refusedByDatabase } from '../db/prisma-errors.js';
 import { coversService, type Actor } from './actor.js';
 import { requireCustomerReader, requireService, scopedIdempotencyKey } from './actor-rules.js';
 import { propertiesByCase } from './case-reads.js';
-import { enqueueSql, requestHash, type EnqueueOutcome, type LockMode } from './enqueue-statement.js';
+import {
+  enqueuedWithTokens,
+  enqueueSql,
+  requestHash,
+  type EnqueueOutcome,
+  type LockMode,
+} from './enqueue-statement.js';
 import { badInput, conflict, noService, noServiceWithExtRef, notFound, QueueError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import { caseEnqueueRules, parseInput, type CaseEnqueue, type CaseEnqueueRequest } from './input-rules.js';
 import { standings, type Standing } from './queue-reads.js';
 import { checkCaseReferences } from './references.js';
+import { afterWrite, settleOutcome, settleWindowSeconds } from './unknown-outcome.js';
 
 /** The stored case with what an enqueue's answer adds to it. */
 export interface EnqueuedCase extends Case {
@@ -69,7 +77,8 @@ const NO_STANDING: Standing = { position: null, estimatedWaitSeconds: null };
 function sharedStandings(db: Database, caseIds: readonly number[]): (caseId: number) => Promise<Standing> {
   let read: Promise<Map<number, Standing>> | undefined;
   return async (caseId) => {
-    read ??= standings(db, caseIds).then(
+    // After the commit: a failover now must not fail the answer (unknown-outcome.ts, afterWrite).
+    read ??= afterWrite(db, () => standings(db, caseIds)).then(
       (list) => new Map(caseIds.map((id, index) => [id, list[index] ?? NO_STANDING])),
     );
     return (await read).get(caseId) ?? NO_STANDING;
@@ -223,24 +232,85 @@ function leftOut(
   );
 }
 
-/** Writes one batch; one answer per request, in order. */
-async function writeBatch(
-  db: Database,
-  writer: Database,
+/** How a batch is written: the connections, and how long a lost commit is looked for. */
+interface Writing {
+  readonly db: Database;
+  readonly writer: Database;
+  readonly lock: LockMode;
+}
+
+/** An answer for a request of a batch whose commit was lost and is found to have written its case. */
+function recovered(
+  row: Case & { readonly serviceExtRef: string | null },
+  request: Enqueue,
+  standing: (caseId: number) => Promise<Standing>,
+): EnqueuedCase {
+  const { serviceExtRef, ...stored } = row;
+  return enqueued(stored, serviceExtRef, storedProperties(row.id, request.input), standing);
+}
+
+/**
+ * The batch's commit was lost (unknown-outcome.ts): what it wrote is read
+ * back by its tokens, and the requests it did not write are written again.
+ */
+async function settleBatch(
+  writing: Writing,
   requests: readonly Enqueue[],
-  lock: LockMode,
+  tokens: readonly string[],
+  sentAt: number,
 ): Promise<(Written | Error)[]> {
+  const { writer } = writing;
+  const rows = await settleOutcome(
+    writer,
+    () =>
+      writer.$queryRaw<(Case & { serviceExtRef: string | null })[]>(
+        enqueuedWithTokens(tokens, settleWindowSeconds(writer)),
+      ),
+    sentAt,
+  );
+  const byToken = new Map(rows.map((row) => [row.writeToken, row]));
+  const standing = sharedStandings(
+    writer,
+    rows.map((row) => row.id),
+  );
+  const again = requests.filter((_, ord) => !byToken.has(tokens[ord] ?? null));
+  const rewritten = again.length > 0 ? await writeBatch(writing, again) : [];
+  let next = 0;
+  return requests.map((request, ord) => {
+    const row = byToken.get(tokens[ord] ?? null);
+    if (row) return recovered(row, request, standing);
+    return rewritten[next++] ?? new Error('enqueue: a rewritten request got no answer');
+  });
+}
+
+/** The custom properties a request writes, as stored. */
+function storedProperties(caseId: number, input: CaseEnqueue): CaseProperty[] {
+  return input.customProperties.map((property, index) => ({
+    caseId,
+    key: property.key,
+    value: property.value,
+    position: index + 1,
+  }));
+}
+
+/** Writes one batch; one answer per request, in order. */
+async function writeBatch(writing: Writing, requests: readonly Enqueue[]): Promise<(Written | Error)[]> {
+  const { db, writer, lock } = writing;
   const inputs = requests.map((request) => request.input);
+  const tokens = requests.map(() => randomUUID());
   let rows: EnqueueOutcome[];
+  const sentAt = performance.now();
   try {
     rows = await writer.$queryRaw<EnqueueOutcome[]>(
       enqueueSql(
         inputs,
         lock,
         requests.map((request) => request.actor),
+        tokens,
       ),
     );
   } catch (error) {
+    if (commitUnknown(error)) return settleBatch(writing, requests, tokens, sentAt);
     // The database refused the statement (a customer deleted since it was
     // checked, a deadlock between two batches over idempotency keys), so
     // nothing of the batch was written: write each request alone, one after
@@ -256,7 +326,7 @@ async function writeBatch(
     const answers: (Written | Error)[] = [];
     for (const request of requests) {
       answers.push(
-        ...(await writeBatch(db, writer, [request], lock).catch((failed: unknown) => [
+        ...(await writeBatch(writing, [request]).catch((failed: unknown) => [
           failed instanceof Error ? failed : new Error(String(failed)),
         ])),
       );
@@ -281,13 +351,7 @@ async function writeBatch(
         serviceExtRef,
         ...stored
       } = row;
-      const properties = request.input.customProperties.map((property, index) => ({
-        caseId: row.id,
-        key: property.key,
-        value: property.value,
-        position: index + 1,
-      }));
-      return enqueued(stored, serviceExtRef, properties, standing);
+      return enqueued(stored, serviceExtRef, storedProperties(row.id, request.input), standing);
     }),
   );
 }
@@ -299,12 +363,14 @@ async function writeBatch(
  */
 export function createEnqueuer(db: Database, hot: Database = db, { maxWaiting = 4 }: EnqueuerOptions = {}): Enqueuer {
   // One shared lane for every service, and a waiting lane per held service.
-  const shared = new GroupCommit<Enqueue, Written>((requests) => writeBatch(db, hot, requests, 'skip-held'), MAX_BATCH);
+  const sharedWriting: Writing = { db, writer: hot, lock: 'skip-held' };
+  const waitWriting: Writing = { db, writer: db, lock: 'wait' };
+  const shared = new GroupCommit<Enqueue, Written>((requests) => writeBatch(sharedWriting, requests), MAX_BATCH);
   // Waiting writes hold a connection of `db` while they wait: a few at most,
   // so that held services cannot take every connection reads need.
   const waitSlots = pLimit(maxWaiting);
   const waiting = new GroupCommit<Enqueue, Written>(
-    (requests) => waitSlots(() => writeBatch(db, db, requests, 'wait')),
+    (requests) => waitSlots(() => writeBatch(waitWriting, requests)),
     MAX_BATCH,
   );
   return {

@@ -65,12 +65,13 @@ export function requestHash(input: CaseEnqueue): string {
  * batch (one statement to prepare), and one text value costs the driver and
  * Prisma far less to pass on than a column array per field.
  */
-function requestsJson(inputs: readonly CaseEnqueue[], actors: readonly Actor[]): string {
+function requestsJson(inputs: readonly CaseEnqueue[], actors: readonly Actor[], tokens: readonly string[]): string {
   return JSON.stringify(
     inputs.map((input, ord) => {
       const actor = actors[ord] ?? OPEN_ACTOR;
       return {
         ord,
+        write_token: tokens[ord] ?? null,
         actor: actor.id,
         allowed_services: serviceLimit(actor),
         service_id: input.serviceId,
@@ -99,16 +100,22 @@ const LOCKS: Record<LockMode, Prisma.Sql> = {
 /**
  * Writes the batch; returns one row per request, `ord` naming it, with the
  * case when one was written. `actors[ord]` acted for `inputs[ord]` (the open
- * actor where none is given, as scripts/explain-queries.ts plans it).
+ * actor where none is given, as scripts/explain-queries.ts plans it), and
+ * `tokens[ord]` is stamped on its case (unknown-outcome.ts).
  */
-export function enqueueSql(inputs: readonly CaseEnqueue[], lock: LockMode, actors: readonly Actor[] = []): Prisma.Sql {
+export function enqueueSql(
+  inputs: readonly CaseEnqueue[],
+  lock: LockMode,
+  actors: readonly Actor[] = [],
+  tokens: readonly string[] = [],
+): Prisma.Sql {
   return Prisma.sql`/* hot: enqueue ${Prisma.raw(lock)} */
     WITH request AS (
       -- The service named, kept only when the credential may act on it.
       SELECT q.*, CASE WHEN q.allowed_services IS NULL OR q.named = ANY(q.allowed_services) THEN q.named END AS resolved
         FROM (SELECT r.*, coalesce(r.service_id, (SELECT x.id FROM services x WHERE x.ext_ref = r.service_ext_ref)) AS named
-                FROM json_to_recordset(${requestsJson(inputs, actors)}::json)
-                     AS r(ord int, actor text, allowed_services int[], service_id int, service_ext_ref text, customer_id int,
+                FROM json_to_recordset(${requestsJson(inputs, actors, tokens)}::json)
+                     AS r(ord int, write_token uuid, actor text, allowed_services int[], service_id int, service_ext_ref text, customer_id int,
                           ext_ref text, notes text, subject text, classification_code text, auto_close boolean,
                           procedure_ext_ref text, procedure_option_ext_ref text, idempotency_key text, request_hash text,
                           properties json)) q
@@ -166,13 +173,15 @@ export function enqueueSql(inputs: readonly CaseEnqueue[], lock: LockMode, actor
     ), created AS (
       INSERT INTO cases (service_id, customer_id, ext_ref, notes, subject, classification_code, auto_close,
                          procedure_ext_ref, procedure_option_ext_ref, status, ticket_day, ticket_number, ticket,
-                         enqueued_at, queued_at, updated_at, closed_at, last_action, idempotency_key, request_hash)
+                         enqueued_at, queued_at, updated_at, closed_at, last_action, idempotency_key, request_hash,
+                         write_token)
       SELECT n.resolved, n.customer_id, n.ext_ref, n.notes, n.subject, n.classification_code, n.auto_close,
              n.procedure_ext_ref, n.procedure_option_ext_ref,
              (CASE WHEN n.auto_close THEN 'COMPLETED' ELSE 'WAITING' END)::case_status, n.ticket_day, n.number,
              coalesce(n.queue_code, '') || lpad(n.number::text, greatest(3, length(n.number::text)), '0'),
              n.at, n.at, n.at, CASE WHEN n.auto_close THEN n.at END,
-             (CASE WHEN n.auto_close THEN 'AUTO_CLOSE' ELSE 'ENQUEUE' END)::case_action, n.idempotency_key, n.request_hash
+             (CASE WHEN n.auto_close THEN 'AUTO_CLOSE' ELSE 'ENQUEUE' END)::case_action, n.idempotency_key, n.request_hash,
+             n.write_token
         FROM numbered n
        -- Request order is queue order: ids and queue_seq are drawn in this order.
        ORDER BY n.ord
@@ -198,4 +207,15 @@ export function enqueueSql(inputs: readonly CaseEnqueue[], lock: LockMode, actor
       FROM request r
       LEFT JOIN service s ON s.id = r.resolved
       LEFT JOIN written w ON w."writtenOrd" = r.ord`;
+}
+
+/**
+ * The cases stamped with `tokens` (enqueued within the last `withinSeconds`),
+ * with their service's external reference, as the statement returns them.
+ */
+export function enqueuedWithTokens(tokens: readonly string[], withinSeconds: number): Prisma.Sql {
+  return Prisma.sql`
+    SELECT ${caseColumns('c')}, s.ext_ref AS "serviceExtRef"
+      FROM cases c JOIN services s ON s.id = c.service_id
+     WHERE c.write_token = ANY(${tokens}::uuid[]) AND c.enqueued_at >= now() - make_interval(secs => ${withinSeconds})`;
 }

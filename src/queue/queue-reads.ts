@@ -78,6 +78,29 @@ export async function standings(db: Database, caseIds: readonly number[]): Promi
 }
 
 /**
+ * `standings` read on `reads` (where screens' reads go: perhaps a standby,
+ * behind the primary), the cases it does not show as waiting read again on
+ * `primary`. Callers ask only for cases they saw waiting, so one the standby
+ * does not show is one it has not replayed yet (a case just enqueued): its
+ * position comes from the primary, never null.
+ */
+export async function standingsPreferring(
+  reads: Database,
+  primary: Database,
+  caseIds: readonly number[],
+): Promise<Standing[]> {
+  const found = await standings(reads, caseIds);
+  if (reads === primary) return found;
+  const missing = caseIds.filter((_id, index) => found[index]?.position === null);
+  if (missing.length === 0) return found;
+  const again = await standings(primary, missing);
+  const fromPrimary = new Map(missing.map((id, index) => [id, again[index]]));
+  return caseIds.map(
+    (id, index) => fromPrimary.get(id) ?? found[index] ?? { position: null, estimatedWaitSeconds: null },
+  );
+}
+
+/**
  * The estimate for a case at `position`: position × the average interval
  * between the service's calls over the last hour (`callsInLastHour` of
  * them); unknown when nothing was called in that hour.

@@ -11,9 +11,11 @@
 //   WAITING ──call──▶ IN_SERVICE ──complete──▶ COMPLETED
 //      ▲                  │
 //      └──return to queue─┘        WAITING or IN_SERVICE ──cancel──▶ CANCELLED
+import { randomUUID } from 'node:crypto';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Case, CaseAction, CaseStatus } from '../generated/prisma/client.js';
 import type { Database } from '../db/prisma-client.js';
+import { commitUnknown } from '../db/prisma-errors.js';
 import { coversService, type Actor } from './actor.js';
 import { actingAgent, serviceLimit } from './actor-rules.js';
 import { caseColumns } from './case-columns.js';
@@ -28,6 +30,7 @@ import {
   type ReturnToQueue,
   type ReturnToQueueRequest,
 } from './input-rules.js';
+import { settleOutcome } from './unknown-outcome.js';
 
 type AgentAction = Exclude<CaseAction, 'ENQUEUE' | 'AUTO_CLOSE'>;
 
@@ -43,6 +46,8 @@ const CLOSED: readonly CaseStatus[] = ['COMPLETED', 'CANCELLED'];
 
 interface Transition {
   readonly caseId: number;
+  /** Stamped on the case (unknown-outcome.ts). */
+  readonly token?: string;
   readonly action: AgentAction;
   readonly agent: string;
   readonly actor: Actor;
@@ -89,7 +94,8 @@ async function applyTransition(db: Prisma.TransactionClient, change: Transition)
              closed_at = CASE WHEN ${to} = ANY(${CLOSED}::text[]) THEN stamp.at ELSE c.closed_at END,
              queued_at = ${place.queuedAt},
              queue_seq = ${place.queueSeq},
-             enqueue_seq = ${place.enqueueSeq}
+             enqueue_seq = ${place.enqueueSeq},
+             write_token = ${change.token ?? null}::uuid
         FROM target, stamp
        WHERE c.id = target.id
       RETURNING ${caseColumns('c')}, target.status::text AS "fromStatus"
@@ -123,12 +129,36 @@ async function applyTransition(db: Prisma.TransactionClient, change: Transition)
  * place is worked out in a second statement, whose snapshot is taken after
  * both locks are held and so sees every case committed before them.
  */
-async function transition(db: Database, change: Transition): Promise<Case> {
+function attempt(db: Database, change: Transition): Promise<Case> {
   if (!change.place) return applyTransition(db, change);
   return db.$transaction(async (tx) => {
     await tx.$queryRaw(lockForReturn(change.caseId, change.actor));
     return applyTransition(tx, change);
   });
+}
+
+/**
+ * Applies the change once. When its commit is lost (unknown-outcome.ts), the
+ * case is read back by the change's token: found, the change committed;
+ * not, it is applied again (and refused if the case moved on meanwhile).
+ */
+async function transition(db: Database, change: Transition): Promise<Case> {
+  const token = randomUUID();
+  const sentAt = performance.now();
+  try {
+    return await attempt(db, { ...change, token });
+  } catch (error) {
+    if (!commitUnknown(error)) throw error;
+    const [committed] = await settleOutcome(
+      db,
+      () =>
+        db.$queryRaw<
+          Case[]
+        >`SELECT ${caseColumns('c')} FROM cases c WHERE c.id = ${change.caseId} AND c.write_token = ${token}::uuid`,
+      sentAt,
+    );
+    return committed ?? transition(db, change);
+  }
 }
 
 /** A case and who acts on it, from a request: the agent as the credential allows it. */

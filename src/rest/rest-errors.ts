@@ -9,6 +9,7 @@ import { boundedMessage } from '../graphql/bounded-message.js';
 import { DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS } from '../graphql/errors.js';
 import type { FailureLog, Logger } from '../log.js';
 import { QueueError, type FieldIssue, type QueueErrorCode } from '../queue/errors.js';
+import { OutcomeUnknownError } from '../queue/unknown-outcome.js';
 
 export type RestIssue = { readonly Field: string; readonly Rule: string; readonly Message: string };
 
@@ -90,7 +91,10 @@ export function restErrorOf(error: unknown, log: Logger, failures: FailureLog): 
     return new RestError(
       503,
       DATABASE_UNAVAILABLE,
-      'The database is unavailable or did not answer in time; try again later',
+      // A write whose commit could not be confirmed says so: it may have been done.
+      error instanceof OutcomeUnknownError
+        ? error.message
+        : 'The database is unavailable or did not answer in time; try again later',
       [],
       { 'retry-after': String(RETRY_AFTER_SECONDS) },
     );

@@ -17,12 +17,14 @@ const TIMEOUTS = {
   DATABASE_LOCK_TIMEOUT_MS: '500',
   DATABASE_ACQUIRE_TIMEOUT_MS: '1000',
   HEALTH_TIMEOUT_MS: '500',
+  DATABASE_OUTCOME_TIMEOUT_MS: '1000',
 };
 // The longest a request may take while the database hangs: waiting for a
 // connection, then a statement cut by the client (statement timeout + 1 s),
-// twice (a group-commit batch may wait for the one in flight), plus a margin
-// for a loaded machine.
-const REQUEST_BOUND_MS = 2 * (1000 + 2000) + 3000;
+// twice (a group-commit batch may wait for the one in flight); then, for a
+// write whose commit was cut, looking for it (the outcome timeout, and the
+// last look's own connection and statement); plus a margin for a loaded machine.
+const REQUEST_BOUND_MS = 2 * (1000 + 2000) + (1000 + 1000 + 2000) + 3000;
 const HEALTH_BOUND_MS = 500 + 1500;
 const RECOVERY_MS = 5000;
 const OUTAGE_MS = 6000;

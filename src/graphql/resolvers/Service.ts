@@ -1,8 +1,9 @@
-// A service's queue and statistics, read on demand.
+// A service's queue and statistics, read on demand, where screens' reads go
+// (a standby in a query, the primary in a mutation: context.ts).
 import type { ServiceResolvers } from '../../generated/graphql.js';
 import { queuePage, queueStatistics } from '../../queue/queue-reads.js';
 
 export const Service: ServiceResolvers = {
-  queue: (service, args, { db, principal }) => queuePage(db, service.id, args, principal),
-  statistics: (service, args, { db, principal }) => queueStatistics(db, service.id, args, principal),
+  queue: (service, args, { reads, principal }) => queuePage(reads(), service.id, args, principal),
+  statistics: (service, args, { reads, principal }) => queueStatistics(reads(), service.id, args, principal),
 };

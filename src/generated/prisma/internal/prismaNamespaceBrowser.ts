@@ -174,7 +174,8 @@ export const CaseScalarFieldEnum = {
   lastAction: 'lastAction',
   lastAgent: 'lastAgent',
   idempotencyKey: 'idempotencyKey',
-  requestHash: 'requestHash'
+  requestHash: 'requestHash',
+  writeToken: 'writeToken'
 } as const
 
 export type CaseScalarFieldEnum = (typeof CaseScalarFieldEnum)[keyof typeof CaseScalarFieldEnum]

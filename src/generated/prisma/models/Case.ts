@@ -73,6 +73,7 @@ export type CaseMinAggregateOutputType = {
   lastAgent: string | null
   idempotencyKey: string | null
   requestHash: string | null
+  writeToken: string | null
 }
 
 export type CaseMaxAggregateOutputType = {
@@ -101,6 +102,7 @@ export type CaseMaxAggregateOutputType = {
   lastAgent: string | null
   idempotencyKey: string | null
   requestHash: string | null
+  writeToken: string | null
 }
 
 export type CaseCountAggregateOutputType = {
@@ -129,6 +131,7 @@ export type CaseCountAggregateOutputType = {
   lastAgent: number
   idempotencyKey: number
   requestHash: number
+  writeToken: number
   _all: number
 }
 
@@ -177,6 +180,7 @@ export type CaseMinAggregateInputType = {
   lastAgent?: true
   idempotencyKey?: true
   requestHash?: true
+  writeToken?: true
 }
 
 export type CaseMaxAggregateInputType = {
@@ -205,6 +209,7 @@ export type CaseMaxAggregateInputType = {
   lastAgent?: true
   idempotencyKey?: true
   requestHash?: true
+  writeToken?: true
 }
 
 export type CaseCountAggregateInputType = {
@@ -233,6 +238,7 @@ export type CaseCountAggregateInputType = {
   lastAgent?: true
   idempotencyKey?: true
   requestHash?: true
+  writeToken?: true
   _all?: true
 }
 
@@ -348,6 +354,7 @@ export type CaseGroupByOutputType = {
   lastAgent: string | null
   idempotencyKey: string | null
   requestHash: string | null
+  writeToken: string | null
   _count: CaseCountAggregateOutputType | null
   _avg: CaseAvgAggregateOutputType | null
   _sum: CaseSumAggregateOutputType | null
@@ -399,6 +406,7 @@ export type CaseWhereInput = {
   lastAgent?: Prisma.StringNullableFilter<"Case"> | string | null
   idempotencyKey?: Prisma.StringNullableFilter<"Case"> | string | null
   requestHash?: Prisma.StringNullableFilter<"Case"> | string | null
+  writeToken?: Prisma.UuidNullableFilter<"Case"> | string | null
   service?: Prisma.XOR<Prisma.ServiceScalarRelationFilter, Prisma.ServiceWhereInput>
   customer?: Prisma.XOR<Prisma.CustomerNullableScalarRelationFilter, Prisma.CustomerWhereInput> | null
   properties?: Prisma.CasePropertyListRelationFilter
@@ -431,6 +439,7 @@ export type CaseOrderByWithRelationInput = {
   lastAgent?: Prisma.SortOrderInput | Prisma.SortOrder
   idempotencyKey?: Prisma.SortOrderInput | Prisma.SortOrder
   requestHash?: Prisma.SortOrderInput | Prisma.SortOrder
+  writeToken?: Prisma.SortOrderInput | Prisma.SortOrder
   service?: Prisma.ServiceOrderByWithRelationInput
   customer?: Prisma.CustomerOrderByWithRelationInput
   properties?: Prisma.CasePropertyOrderByRelationAggregateInput
@@ -467,6 +476,7 @@ export type CaseWhereUniqueInput = Prisma.AtLeast<{
   lastAction?: Prisma.EnumCaseActionFilter<"Case"> | $Enums.CaseAction
   lastAgent?: Prisma.StringNullableFilter<"Case"> | string | null
   requestHash?: Prisma.StringNullableFilter<"Case"> | string | null
+  writeToken?: Prisma.UuidNullableFilter<"Case"> | string | null
   service?: Prisma.XOR<Prisma.ServiceScalarRelationFilter, Prisma.ServiceWhereInput>
   customer?: Prisma.XOR<Prisma.CustomerNullableScalarRelationFilter, Prisma.CustomerWhereInput> | null
   properties?: Prisma.CasePropertyListRelationFilter
@@ -499,6 +509,7 @@ export type CaseOrderByWithAggregationInput = {
   lastAgent?: Prisma.SortOrderInput | Prisma.SortOrder
   idempotencyKey?: Prisma.SortOrderInput | Prisma.SortOrder
   requestHash?: Prisma.SortOrderInput | Prisma.SortOrder
+  writeToken?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.CaseCountOrderByAggregateInput
   _avg?: Prisma.CaseAvgOrderByAggregateInput
   _max?: Prisma.CaseMaxOrderByAggregateInput
@@ -535,6 +546,7 @@ export type CaseScalarWhereWithAggregatesInput = {
   lastAgent?: Prisma.StringNullableWithAggregatesFilter<"Case"> | string | null
   idempotencyKey?: Prisma.StringNullableWithAggregatesFilter<"Case"> | string | null
   requestHash?: Prisma.StringNullableWithAggregatesFilter<"Case"> | string | null
+  writeToken?: Prisma.UuidNullableWithAggregatesFilter<"Case"> | string | null
 }
 
 export type CaseCreateInput = {
@@ -560,6 +572,7 @@ export type CaseCreateInput = {
   lastAgent?: string | null
   idempotencyKey?: string | null
   requestHash?: string | null
+  writeToken?: string | null
   service: Prisma.ServiceCreateNestedOneWithoutCasesInput
   customer?: Prisma.CustomerCreateNestedOneWithoutCasesInput
   properties?: Prisma.CasePropertyCreateNestedManyWithoutCaseInput
@@ -592,6 +605,7 @@ export type CaseUncheckedCreateInput = {
   lastAgent?: string | null
   idempotencyKey?: string | null
   requestHash?: string | null
+  writeToken?: string | null
   properties?: Prisma.CasePropertyUncheckedCreateNestedManyWithoutCaseInput
   events?: Prisma.CaseEventUncheckedCreateNestedManyWithoutCaseInput
 }
@@ -619,6 +633,7 @@ export type CaseUpdateInput = {
   lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   service?: Prisma.ServiceUpdateOneRequiredWithoutCasesNestedInput
   customer?: Prisma.CustomerUpdateOneWithoutCasesNestedInput
   properties?: Prisma.CasePropertyUpdateManyWithoutCaseNestedInput
@@ -651,6 +666,7 @@ export type CaseUncheckedUpdateInput = {
   lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   properties?: Prisma.CasePropertyUncheckedUpdateManyWithoutCaseNestedInput
   events?: Prisma.CaseEventUncheckedUpdateManyWithoutCaseNestedInput
 }
@@ -681,6 +697,7 @@ export type CaseCreateManyInput = {
   lastAgent?: string | null
   idempotencyKey?: string | null
   requestHash?: string | null
+  writeToken?: string | null
 }
 
 export type CaseUpdateManyMutationInput = {
@@ -706,6 +723,7 @@ export type CaseUpdateManyMutationInput = {
   lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type CaseUncheckedUpdateManyInput = {
@@ -734,6 +752,7 @@ export type CaseUncheckedUpdateManyInput = {
   lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type CaseListRelationFilter = {
@@ -778,6 +797,7 @@ export type CaseCountOrderByAggregateInput = {
   lastAgent?: Prisma.SortOrder
   idempotencyKey?: Prisma.SortOrder
   requestHash?: Prisma.SortOrder
+  writeToken?: Prisma.SortOrder
 }
 
 export type CaseAvgOrderByAggregateInput = {
@@ -815,6 +835,7 @@ export type CaseMaxOrderByAggregateInput = {
   lastAgent?: Prisma.SortOrder
   idempotencyKey?: Prisma.SortOrder
   requestHash?: Prisma.SortOrder
+  writeToken?: Prisma.SortOrder
 }
 
 export type CaseMinOrderByAggregateInput = {
@@ -843,6 +864,7 @@ export type CaseMinOrderByAggregateInput = {
   lastAgent?: Prisma.SortOrder
   idempotencyKey?: Prisma.SortOrder
   requestHash?: Prisma.SortOrder
+  writeToken?: Prisma.SortOrder
 }
 
 export type CaseSumOrderByAggregateInput = {
@@ -1030,6 +1052,7 @@ export type CaseCreateWithoutServiceInput = {
   lastAgent?: string | null
   idempotencyKey?: string | null
   requestHash?: string | null
+  writeToken?: string | null
   customer?: Prisma.CustomerCreateNestedOneWithoutCasesInput
   properties?: Prisma.CasePropertyCreateNestedManyWithoutCaseInput
   events?: Prisma.CaseEventCreateNestedManyWithoutCaseInput
@@ -1060,6 +1083,7 @@ export type CaseUncheckedCreateWithoutServiceInput = {
   lastAgent?: string | null
   idempotencyKey?: string | null
   requestHash?: string | null
+  writeToken?: string | null
   properties?: Prisma.CasePropertyUncheckedCreateNestedManyWithoutCaseInput
   events?: Prisma.CaseEventUncheckedCreateNestedManyWithoutCaseInput
 }
@@ -1119,6 +1143,7 @@ export type CaseScalarWhereInput = {
   lastAgent?: Prisma.StringNullableFilter<"Case"> | string | null
   idempotencyKey?: Prisma.StringNullableFilter<"Case"> | string | null
   requestHash?: Prisma.StringNullableFilter<"Case"> | string | null
+  writeToken?: Prisma.UuidNullableFilter<"Case"> | string | null
 }
 
 export type CaseCreateWithoutCustomerInput = {
@@ -1144,6 +1169,7 @@ export type CaseCreateWithoutCustomerInput = {
   lastAgent?: string | null
   idempotencyKey?: string | null
   requestHash?: string | null
+  writeToken?: string | null
   service: Prisma.ServiceCreateNestedOneWithoutCasesInput
   properties?: Prisma.CasePropertyCreateNestedManyWithoutCaseInput
   events?: Prisma.CaseEventCreateNestedManyWithoutCaseInput
@@ -1174,6 +1200,7 @@ export type CaseUncheckedCreateWithoutCustomerInput = {
   lastAgent?: string | null
   idempotencyKey?: string | null
   requestHash?: string | null
+  writeToken?: string | null
   properties?: Prisma.CasePropertyUncheckedCreateNestedManyWithoutCaseInput
   events?: Prisma.CaseEventUncheckedCreateNestedManyWithoutCaseInput
 }
@@ -1227,6 +1254,7 @@ export type CaseCreateWithoutPropertiesInput = {
   lastAgent?: string | null
   idempotencyKey?: string | null
   requestHash?: string | null
+  writeToken?: string | null
   service: Prisma.ServiceCreateNestedOneWithoutCasesInput
   customer?: Prisma.CustomerCreateNestedOneWithoutCasesInput
   events?: Prisma.CaseEventCreateNestedManyWithoutCaseInput
@@ -1258,6 +1286,7 @@ export type CaseUncheckedCreateWithoutPropertiesInput = {
   lastAgent?: string | null
   idempotencyKey?: string | null
   requestHash?: string | null
+  writeToken?: string | null
   events?: Prisma.CaseEventUncheckedCreateNestedManyWithoutCaseInput
 }
 
@@ -1300,6 +1329,7 @@ export type CaseUpdateWithoutPropertiesInput = {
   lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   service?: Prisma.ServiceUpdateOneRequiredWithoutCasesNestedInput
   customer?: Prisma.CustomerUpdateOneWithoutCasesNestedInput
   events?: Prisma.CaseEventUpdateManyWithoutCaseNestedInput
@@ -1331,6 +1361,7 @@ export type CaseUncheckedUpdateWithoutPropertiesInput = {
   lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   events?: Prisma.CaseEventUncheckedUpdateManyWithoutCaseNestedInput
 }
 
@@ -1357,6 +1388,7 @@ export type CaseCreateWithoutEventsInput = {
   lastAgent?: string | null
   idempotencyKey?: string | null
   requestHash?: string | null
+  writeToken?: string | null
   service: Prisma.ServiceCreateNestedOneWithoutCasesInput
   customer?: Prisma.CustomerCreateNestedOneWithoutCasesInput
   properties?: Prisma.CasePropertyCreateNestedManyWithoutCaseInput
@@ -1388,6 +1420,7 @@ export type CaseUncheckedCreateWithoutEventsInput = {
   lastAgent?: string | null
   idempotencyKey?: string | null
   requestHash?: string | null
+  writeToken?: string | null
   properties?: Prisma.CasePropertyUncheckedCreateNestedManyWithoutCaseInput
 }
 
@@ -1430,6 +1463,7 @@ export type CaseUpdateWithoutEventsInput = {
   lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   service?: Prisma.ServiceUpdateOneRequiredWithoutCasesNestedInput
   customer?: Prisma.CustomerUpdateOneWithoutCasesNestedInput
   properties?: Prisma.CasePropertyUpdateManyWithoutCaseNestedInput
@@ -1461,6 +1495,7 @@ export type CaseUncheckedUpdateWithoutEventsInput = {
   lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   properties?: Prisma.CasePropertyUncheckedUpdateManyWithoutCaseNestedInput
 }
 
@@ -1489,6 +1524,7 @@ export type CaseCreateManyServiceInput = {
   lastAgent?: string | null
   idempotencyKey?: string | null
   requestHash?: string | null
+  writeToken?: string | null
 }
 
 export type CaseUpdateWithoutServiceInput = {
@@ -1514,6 +1550,7 @@ export type CaseUpdateWithoutServiceInput = {
   lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   customer?: Prisma.CustomerUpdateOneWithoutCasesNestedInput
   properties?: Prisma.CasePropertyUpdateManyWithoutCaseNestedInput
   events?: Prisma.CaseEventUpdateManyWithoutCaseNestedInput
@@ -1544,6 +1581,7 @@ export type CaseUncheckedUpdateWithoutServiceInput = {
   lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   properties?: Prisma.CasePropertyUncheckedUpdateManyWithoutCaseNestedInput
   events?: Prisma.CaseEventUncheckedUpdateManyWithoutCaseNestedInput
 }
@@ -1573,6 +1611,7 @@ export type CaseUncheckedUpdateManyWithoutServiceInput = {
   lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 export type CaseCreateManyCustomerInput = {
@@ -1600,6 +1639,7 @@ export type CaseCreateManyCustomerInput = {
   lastAgent?: string | null
   idempotencyKey?: string | null
   requestHash?: string | null
+  writeToken?: string | null
 }
 
 export type CaseUpdateWithoutCustomerInput = {
@@ -1625,6 +1665,7 @@ export type CaseUpdateWithoutCustomerInput = {
   lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   service?: Prisma.ServiceUpdateOneRequiredWithoutCasesNestedInput
   properties?: Prisma.CasePropertyUpdateManyWithoutCaseNestedInput
   events?: Prisma.CaseEventUpdateManyWithoutCaseNestedInput
@@ -1655,6 +1696,7 @@ export type CaseUncheckedUpdateWithoutCustomerInput = {
   lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   properties?: Prisma.CasePropertyUncheckedUpdateManyWithoutCaseNestedInput
   events?: Prisma.CaseEventUncheckedUpdateManyWithoutCaseNestedInput
 }
@@ -1684,6 +1726,7 @@ export type CaseUncheckedUpdateManyWithoutCustomerInput = {
   lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
 }
 
 
@@ -1752,6 +1795,7 @@ export type CaseSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   lastAgent?: boolean
   idempotencyKey?: boolean
   requestHash?: boolean
+  writeToken?: boolean
   service?: boolean | Prisma.ServiceDefaultArgs<ExtArgs>
   customer?: boolean | Prisma.Case$customerArgs<ExtArgs>
   properties?: boolean | Prisma.Case$propertiesArgs<ExtArgs>
@@ -1785,6 +1829,7 @@ export type CaseSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   lastAgent?: boolean
   idempotencyKey?: boolean
   requestHash?: boolean
+  writeToken?: boolean
   service?: boolean | Prisma.ServiceDefaultArgs<ExtArgs>
   customer?: boolean | Prisma.Case$customerArgs<ExtArgs>
 }, ExtArgs["result"]["case"]>
@@ -1815,6 +1860,7 @@ export type CaseSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensio
   lastAgent?: boolean
   idempotencyKey?: boolean
   requestHash?: boolean
+  writeToken?: boolean
   service?: boolean | Prisma.ServiceDefaultArgs<ExtArgs>
   customer?: boolean | Prisma.Case$customerArgs<ExtArgs>
 }, ExtArgs["result"]["case"]>
@@ -1845,9 +1891,10 @@ export type CaseSelectScalar = {
   lastAgent?: boolean
   idempotencyKey?: boolean
   requestHash?: boolean
+  writeToken?: boolean
 }
 
-export type CaseOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "serviceId" | "customerId" | "extRef" | "notes" | "subject" | "classificationCode" | "autoClose" | "procedureExtRef" | "procedureOptionExtRef" | "status" | "ticketDay" | "ticketNumber" | "ticket" | "enqueuedAt" | "queuedAt" | "queueSeq" | "enqueueSeq" | "calledAt" | "closedAt" | "updatedAt" | "lastAction" | "lastAgent" | "idempotencyKey" | "requestHash", ExtArgs["result"]["case"]>
+export type CaseOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "serviceId" | "customerId" | "extRef" | "notes" | "subject" | "classificationCode" | "autoClose" | "procedureExtRef" | "procedureOptionExtRef" | "status" | "ticketDay" | "ticketNumber" | "ticket" | "enqueuedAt" | "queuedAt" | "queueSeq" | "enqueueSeq" | "calledAt" | "closedAt" | "updatedAt" | "lastAction" | "lastAgent" | "idempotencyKey" | "requestHash" | "writeToken", ExtArgs["result"]["case"]>
 export type CaseInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   service?: boolean | Prisma.ServiceDefaultArgs<ExtArgs>
   customer?: boolean | Prisma.Case$customerArgs<ExtArgs>
@@ -1912,6 +1959,12 @@ export type $CasePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
      */
     idempotencyKey: string | null
     requestHash: string | null
+    /**
+     * The last hot write's own id (enqueue, call next, a transition): after a
+     * connection lost mid-commit, the gateway looks for it to learn whether
+     * that write committed (docs/reliability.md, "Failover"). Never shown.
+     */
+    writeToken: string | null
   }, ExtArgs["result"]["case"]>
   composites: {}
 }
@@ -2364,6 +2417,7 @@ export interface CaseFieldRefs {
   readonly lastAgent: Prisma.FieldRef<"Case", 'String'>
   readonly idempotencyKey: Prisma.FieldRef<"Case", 'String'>
   readonly requestHash: Prisma.FieldRef<"Case", 'String'>
+  readonly writeToken: Prisma.FieldRef<"Case", 'String'>
 }
     
 
