@@ -1,17 +1,21 @@
 // npm run bench
-// How close the gateway's enqueueCase and callNext come to what the machine
-// allows, in one run on one machine: beside them, the gateway's own floor
-// ({ __typename }, no database) and the same database work as raw SQL with
-// no HTTP. Absolute numbers vary with the machine and its neighbours; the
-// ratios, taken in the same run, are what the goals are about.
+// How the gateway compares, in one run on one machine, with what the machine
+// allows and with its peers (issue 19): beside its rows, the gateway's own
+// floor ({ __typename }, no database), Apollo Server's startStandaloneServer
+// on a trivial schema (the Apollo floor), PostGraphile v5's create mutation on
+// the same database, and the same database work as raw SQL with no HTTP.
+// Absolute numbers vary with the machine and its neighbours; the ratios,
+// taken in the same run, are what the goals are about.
 //
 // Every party has a process of its own, so the CPU column of each is its own:
 // a scratch embedded PostgreSQL, the gateway (built, then run as `npm start`
-// runs it: `node dist/main.js`, which applies the migrations), and one load worker per row (autocannon over
-// HTTP, scripts/bench/load.ts, or raw pg loops, scripts/bench/raw.ts). Each
-// row warms up, then measures for a fixed time. Traffic goes to 127.0.0.1
-// only; every loop is bounded in time and every child is stopped at the end,
-// on error and on Ctrl-C.
+// runs it: `node dist/main.js`, which applies the migrations), the peers
+// (scripts/bench/peers.ts: pinned in scripts/bench/peers/, installed on first
+// use), and one load worker per row (autocannon over HTTP,
+// scripts/bench/load.ts, or raw pg loops, scripts/bench/raw.ts). Each row
+// warms up, then measures for a fixed time. Traffic goes to 127.0.0.1 only;
+// every loop is bounded in time and every child is stopped at the end, on
+// error and on Ctrl-C.
 //
 // The gateway runs open (AUTH_MODE=open): the unkeyed rows are callers
 // without a credential, as before. One row sends a KIOSK API key with every
@@ -21,19 +25,29 @@
 // counts and never refuses. AUTH_MODE=open, not `auto`: in `auto` the key
 // would close open access within seconds, and every later row would fail.
 //
-// The report ends with the gateway's memory: idle before the rows, at its
-// peak during them, and a few seconds after the last (RSS beside V8's heap,
-// external memory and malloc's heaps; scripts/bench/memory.ts).
+// After the rows, reads at scale (goal 3): one service's queue is filled to
+// 1,000 waiting cases and another's to 1,000,000 (BENCH_LARGE_QUEUE), and
+// scripts/bench/reads.ts times each read one request at a time on both.
 //
-// Last, a second gateway with GATEWAY_WORKERS=2 is started beside the first,
-// on the same database, and the floor and the one-service enqueue rows run
-// against each in turn, pair by pair (docs/performance.md, "Several gateway
-// processes"). Its CPU is its primary's and its workers' together.
+// Last, memory (goal 4): the gateway's RSS idle before the rows, after the
+// reads at scale, and after a mixed burst at 64 clients (BENCH_BURST_SECONDS)
+// followed by a settle period, each beside V8's heap, external memory and
+// malloc's heaps (scripts/bench/memory.ts).
+//
+// With BENCH_COMPARE_WORKERS=1, a second gateway with GATEWAY_WORKERS=2 is
+// then started beside the first, on the same database, and the floor and the
+// one-service enqueue rows run against each in turn, pair by pair
+// (docs/performance.md, "Several gateway processes"). Its CPU is its
+// primary's and its workers' together. Off by default: no goal needs it, and
+// the run stays near seven and a half minutes without it.
 //
 // Environment:
 //   BENCH_SECONDS         measured seconds per row (default 5)
 //   BENCH_WARMUP_SECONDS  discarded warm-up seconds per row (default 1)
-//   BENCH_POOL_SIZE       the gateway's DATABASE_POOL_SIZE (default 10)
+//   BENCH_POOL_SIZE       the gateway's DATABASE_POOL_SIZE, and the PostGraphile peer's pool (default 10)
+//   BENCH_LARGE_QUEUE     waiting cases of the large queue of the reads at scale (default 1,000,000)
+//   BENCH_BURST_SECONDS   length of the mixed burst before the last memory readings (default 60)
+//   BENCH_COMPARE_WORKERS 1: end with the GATEWAY_WORKERS=2 against 1 rows (default 0)
 // The table goes to stdout, progress to stderr.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,15 +59,26 @@ import { startGatewayProcess, type GatewayProcess } from './bench/gateway.js';
 import type { FanOutSettings } from './bench/fan-out.js';
 import type { LoadSettings } from './bench/load.js';
 import type { RawSettings } from './bench/raw.js';
-import { kibAsMib, PeakWatch } from './bench/memory.js';
+import type { ReadsSettings } from './bench/reads.js';
+import { kibAsMib, PeakWatch, type MemoryReading } from './bench/memory.js';
+import { installPeers, peerVersion, startPeer, type PeerProcess } from './bench/peers.js';
 import { runWorker } from './bench/run-worker.js';
 import { readSettings, UsageError, type BenchSettings } from './bench/settings.js';
-import { markdownTable, memoryTable, ratioLine, statementTable, type RowFigures } from './bench/table.js';
+import {
+  markdownTable,
+  memoryTable,
+  ratioLine,
+  readsTable,
+  statementTable,
+  type ReadFigures,
+  type RowFigures,
+} from './bench/table.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const LOAD_WORKER = join(HERE, 'bench', 'load.ts');
 const RAW_WORKER = join(HERE, 'bench', 'raw.ts');
 const FAN_OUT_WORKER = join(HERE, 'bench', 'fan-out.ts');
+const READS_WORKER = join(HERE, 'bench', 'reads.ts');
 
 const CREATE_SERVICE = 'mutation($input: CreateServiceInput!) { createService(input: $input) { id } }';
 const FLOOR_BODY = JSON.stringify({ query: '{ __typename }' });
@@ -68,6 +93,16 @@ const callNextBody = (serviceId: number, agent: string) =>
     query: 'mutation($input: CallNextInput!) { callNext(input: $input) { id ticket } }',
     variables: { input: { serviceIds: [serviceId], agent } },
   });
+// The PostGraphile peer's table, in a schema of its own: it sees nothing of the gateway's.
+const PEER_SCHEMA = 'peer_postgraphile';
+// PostGraphile's create mutation for that table. Amber's `id` is a global
+// Node id; `rowId` is the integer the gateway's `caseId` corresponds to.
+const createCaseBody = (serviceId: number) =>
+  JSON.stringify({
+    query: 'mutation($input: CreateCaseInput!) { createCase(input: $input) { case { rowId } } }',
+    variables: { input: { case: { serviceId, subject: 'bench' } } },
+  });
+const readBody = (query: string, variables: Record<string, unknown>) => JSON.stringify({ query, variables });
 
 // The gateway's settings beyond the defaults: open access on purpose (see
 // the header), and a per-credential limit (the most config.ts accepts, per
@@ -83,22 +118,34 @@ const CLIENTS = [16, 64];
 // The keyed enqueue row runs at this many clients only, beside the unkeyed one.
 const KEYED_CLIENTS = 64;
 const AGENTS = [8, 16];
-const RAW_CLAIM_CONNECTIONS = [8, 16, 64];
 // Claims per second a queue is filled for (several times what 2 cores do),
 // for the whole row, warm-up included. Raw claims and callNext get queues of
 // the same size; the error column shows a queue that ran dry all the same.
 const CLAIMS_PER_SECOND = 15_000;
 const FAILED_GRAPHQL = '"errors"';
-// Memory is read again this long after the last row: what the gateway keeps
-// once the load is over, and what it gives back when it has been idle a while.
-const AFTER_LOAD_SECONDS = [5, 15];
 const EMPTY_CALL = '"callNext":null';
 // Fan-out: this many kiosks, each on a WebSocket of its own, follow their
 // cases in one queue while an agent calls this many times.
 const FAN_OUT_SUBSCRIBERS = 1_000;
 const FAN_OUT_ROUNDS = 20;
+// Reads at scale: the small queue, how many kiosks follow cases, and how
+// each read is timed (sequential requests after a warm-up, at most so long).
+const SMALL_QUEUE = 1_000;
+const FOLLOWED_CASES = 1_000;
+const SCREEN_FIRST = 20;
+const READ_WARMUP_REQUESTS = 10;
+const READ_REQUESTS = 200;
+const READ_MAX_SECONDS = 8;
+// Goal 3: each read grows at most this much from the small queue to the large one.
+const READS_GROWTH_GOAL = 2;
+// Memory: idle gateway waits this long before a reading (its idle collector
+// runs GCs a few seconds after the load stops); goal 4's margin over idle.
+const SETTLE_SECONDS = 20;
+const MEMORY_MARGIN_MIB = 64;
+const BURST_CLIENTS = 64;
 
 const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
+const sleep = (seconds: number) => new Promise((resolveWait) => setTimeout(resolveWait, seconds * 1000));
 
 let interrupted = false;
 const interrupt = (signal: NodeJS.Signals) => {
@@ -122,23 +169,29 @@ async function benchmark(
   databaseUrl: string,
   postmaster: number,
 ): Promise<string> {
+  const benchStarted = performance.now();
   const rows: RowFigures[] = [];
   const windowSeconds = settings.warmupSeconds + settings.seconds;
   const idleMemory = await gateway.memory();
 
-  /** `on`: the gateway whose CPU the row counts (the one the load goes to); `into`: the table the row goes in. */
+  /**
+   * `on`: the process whose CPU the row counts as the server's (the one the
+   * load goes to: the gateway or a peer); `into`: the table the row goes in.
+   */
   const measure = async (
     label: string,
     clients: number,
     worker: string,
     workerSettings: LoadSettings | RawSettings | FanOutSettings,
-    { on = gateway, into = rows }: { on?: GatewayProcess; into?: RowFigures[] } = {},
+    { on = gateway, into = rows }: { on?: { readonly pid: number }; into?: RowFigures[] } = {},
   ): Promise<RowFigures> => {
     if (interrupted) throw new Error('interrupted');
     progress(`${label}, ${clients} clients`);
     let before: CpuSnapshot | undefined;
     let after: CpuSnapshot | undefined;
     let reset: Promise<void> = Promise.resolve();
+    const rowSeconds =
+      'seconds' in workerSettings ? workerSettings.seconds + workerSettings.warmupSeconds : windowSeconds;
     const result = await runWorker(
       worker,
       workerSettings,
@@ -149,7 +202,7 @@ async function benchmark(
         },
         onEnd: () => (after = cpuSnapshot(on.pid, postmaster)),
       },
-      windowSeconds * 1000 + 60_000,
+      rowSeconds * 1000 + 60_000,
     );
     await reset;
     const statements = await db.topStatements(3);
@@ -184,11 +237,14 @@ async function benchmark(
         input: { name: `Bench ${++services}`, queueCode: 'B' },
       })
     ).createService.id;
+  const fills: string[] = [];
   const filledService = async (cases: number): Promise<number> => {
     const serviceId = await newService();
     const started = performance.now();
     await db.fillQueue(serviceId, cases);
-    progress(`filled a queue with ${cases} waiting cases in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const took = `filled a queue with ${cases.toLocaleString('en-US')} waiting cases in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+    progress(took);
+    fills.push(took);
     return serviceId;
   };
   const leftover = async (serviceId: number) => {
@@ -205,8 +261,9 @@ async function benchmark(
     spread: LoadSettings['spread'],
     failMarkers = [FAILED_GRAPHQL],
     headers?: LoadSettings['headers'],
+    url = gateway.url,
   ): LoadSettings => ({
-    url: gateway.url,
+    url,
     connections: clients,
     seconds: settings.seconds,
     warmupSeconds: settings.warmupSeconds,
@@ -223,32 +280,78 @@ async function benchmark(
     seconds: settings.seconds,
     warmupSeconds: settings.warmupSeconds,
   });
+  /** Runs `use` with a peer started, and stops the peer after, whatever happens. */
+  const withPeer = async (peer: Promise<PeerProcess>, use: (peer: PeerProcess) => Promise<void>) => {
+    const started = await peer;
+    try {
+      await use(started);
+    } finally {
+      await started.stop();
+    }
+  };
 
   // A fresh service (and so an empty queue) for every row: no row inherits
-  // the queue, index or counter state another row left behind.
+  // the queue, index or counter state another row left behind. A gateway row
+  // and its peer's run back to back, so that both see the same machine.
   const peakWatch = new PeakWatch(() => gateway.memory());
   const FLOOR = 'floor: { __typename }, no database';
+  const APOLLO_FLOOR = "peer: Apollo Server's startStandaloneServer, { __typename }";
   const ENQUEUE_ONE = 'enqueueCase, one service';
+  const POSTGRAPHILE_ONE = "peer: PostGraphile's createCase, one service";
   const ENQUEUE_KEYED = 'enqueueCase, one service, KIOSK API key';
   const ENQUEUE_16 = 'enqueueCase, 16 services';
+  const POSTGRAPHILE_16 = "peer: PostGraphile's createCase, 16 services";
   const RAW_CLAIM = 'raw SKIP LOCKED claim, no HTTP (clients = agents)';
   const CALL_NEXT = 'callNext, one full queue (clients = agents)';
-  for (const clients of CLIENTS) await measure(FLOOR, clients, LOAD_WORKER, http(clients, [FLOOR_BODY], 'rotate'));
+  const KIOSK = 'kiosk: enqueueCase + ticket, position, wait';
+
+  await withPeer(startPeer('apollo-floor', FLOOR_BODY), async (apollo) => {
+    for (const clients of CLIENTS) {
+      await measure(FLOOR, clients, LOAD_WORKER, http(clients, [FLOOR_BODY], 'rotate'));
+      await measure(
+        APOLLO_FLOOR,
+        clients,
+        LOAD_WORKER,
+        http(clients, [FLOOR_BODY], 'rotate', undefined, undefined, apollo.url),
+        {
+          on: apollo,
+        },
+      );
+    }
+  });
   for (const clients of CLIENTS)
     await measure('raw INSERT, no HTTP', clients, RAW_WORKER, raw(clients, 'insert', await newService()));
-  const queueSize = Math.ceil(CLAIMS_PER_SECOND * windowSeconds);
-  for (const clients of RAW_CLAIM_CONNECTIONS) {
-    const serviceId = await filledService(queueSize);
-    await measure(RAW_CLAIM, clients, RAW_WORKER, raw(clients, 'claim', serviceId));
-    await leftover(serviceId);
-  }
-  for (const clients of CLIENTS)
-    await measure(
-      ENQUEUE_ONE,
-      clients,
-      LOAD_WORKER,
-      http(clients, [enqueueBody(await newService(), 'caseId')], 'rotate'),
-    );
+
+  await db.createPeerTable(PEER_SCHEMA);
+  await withPeer(
+    startPeer('postgraphile', FLOOR_BODY, {
+      DATABASE_URL: databaseUrl,
+      PEER_SCHEMA,
+      POOL_SIZE: String(settings.poolSize),
+    }),
+    async (postgraphile) => {
+      const peerHttp = (clients: number, bodies: string[]) =>
+        http(clients, bodies, 'rotate', undefined, undefined, postgraphile.url);
+      const sixteen = Array.from({ length: 16 }, (_, k) => createCaseBody(k + 1));
+      for (const clients of CLIENTS) {
+        await measure(
+          ENQUEUE_ONE,
+          clients,
+          LOAD_WORKER,
+          http(clients, [enqueueBody(await newService(), 'caseId')], 'rotate'),
+        );
+        await measure(POSTGRAPHILE_ONE, clients, LOAD_WORKER, peerHttp(clients, [createCaseBody(1)]), {
+          on: postgraphile,
+        });
+      }
+      for (const clients of CLIENTS) {
+        const bodies: string[] = [];
+        for (let i = 0; i < 16; i++) bodies.push(enqueueBody(await newService(), 'caseId'));
+        await measure(ENQUEUE_16, clients, LOAD_WORKER, http(clients, bodies, 'rotate'));
+        await measure(POSTGRAPHILE_16, clients, LOAD_WORKER, peerHttp(clients, sixteen), { on: postgraphile });
+      }
+    },
+  );
   const kiosk = await gateway.post<{ createApiKey: { secret: string } }>(CREATE_API_KEY, {
     input: { name: 'bench kiosk', role: 'KIOSK' },
   });
@@ -261,12 +364,6 @@ async function benchmark(
     }),
   );
   for (const clients of CLIENTS) {
-    const bodies: string[] = [];
-    for (let i = 0; i < 16; i++) bodies.push(enqueueBody(await newService(), 'caseId'));
-    await measure(ENQUEUE_16, clients, LOAD_WORKER, http(clients, bodies, 'rotate'));
-  }
-  const KIOSK = 'kiosk: enqueueCase + ticket, position, wait';
-  for (const clients of CLIENTS) {
     await measure(
       KIOSK,
       clients,
@@ -274,7 +371,11 @@ async function benchmark(
       http(clients, [enqueueBody(await newService(), 'caseId ticket position estimatedWaitSeconds')], 'rotate'),
     );
   }
+  const queueSize = Math.ceil(CLAIMS_PER_SECOND * windowSeconds);
   for (const agents of AGENTS) {
+    const rawService = await filledService(queueSize);
+    await measure(RAW_CLAIM, agents, RAW_WORKER, raw(agents, 'claim', rawService));
+    await leftover(rawService);
     const serviceId = await filledService(queueSize);
     const bodies = Array.from({ length: agents }, (_, k) => callNextBody(serviceId, `desk-${k + 1}`));
     await measure(CALL_NEXT, agents, LOAD_WORKER, http(agents, bodies, 'per-connection', [FAILED_GRAPHQL, EMPTY_CALL]));
@@ -292,49 +393,133 @@ async function benchmark(
   });
   // The reads of the kiosks' first states ran before the window, whose start reset the counts.
   const fanOutReads = await db.callsOf('WITH followed AS');
+  const rowsMinutes = (performance.now() - benchStarted) / 60_000;
 
+  // Reads at scale (goal 3): both queues are filled first, so that both are
+  // read with the same table, indexes and counters around them.
+  progress('reads at scale: filling the queues');
+  const scale = [
+    { label: '1k', size: SMALL_QUEUE, serviceId: await filledService(SMALL_QUEUE) },
+    {
+      label: settings.largeQueue === 1_000_000 ? '1M' : `${settings.largeQueue / 1000}k`,
+      size: settings.largeQueue,
+      serviceId: await filledService(settings.largeQueue),
+    },
+  ];
+  const readsAt: { label: string; reads: ReadFigures[] }[] = [];
+  let smallMiddleCase = 0;
+  for (const { label, size, serviceId } of scale) {
+    const [firstCaseId = 0, middleCaseId = 0, lastCaseId = 0] = await db.waitingCaseIds(serviceId, [
+      0,
+      Math.floor(size / 2),
+      size - 1,
+    ]);
+    if (size === SMALL_QUEUE) smallMiddleCase = middleCaseId;
+    const followedCaseIds = await db.waitingCaseIds(
+      serviceId,
+      Array.from({ length: FOLLOWED_CASES }, (_, k) => Math.floor(((k + 1) * size) / FOLLOWED_CASES) - 1),
+    );
+    // Kiosks follow the cases they just printed: the 1,000 newest.
+    const newestCaseIds = await db.waitingCaseIds(
+      serviceId,
+      Array.from({ length: FOLLOWED_CASES }, (_, k) => size - FOLLOWED_CASES + k),
+    );
+    progress(`reads at scale: ${label} waiting`);
+    const readsSettings: ReadsSettings = {
+      url: gateway.url,
+      databaseUrl,
+      serviceId,
+      firstCaseId,
+      middleCaseId,
+      lastCaseId,
+      followedCaseIds,
+      newestCaseIds,
+      screenFirst: SCREEN_FIRST,
+      warmupRequests: READ_WARMUP_REQUESTS,
+      requests: READ_REQUESTS,
+      maxSeconds: READ_MAX_SECONDS,
+    };
+    const result = await runWorker(
+      READS_WORKER,
+      readsSettings,
+      { onStart: () => undefined, onEnd: () => undefined },
+      20 * 60_000,
+    );
+    readsAt.push({ label, reads: result.reads ?? [] });
+  }
+  progress(`memory: ${SETTLE_SECONDS} s idle after the reads`);
+  await sleep(SETTLE_SECONDS);
+  const afterReads = await gateway.memory();
+
+  // Memory (goal 4): a mixed burst, enqueues beside reads of the small queue,
+  // then the same settle period.
+  const burstRows: RowFigures[] = [];
+  const [small] = scale;
+  const burstBodies = [
+    enqueueBody(await newService(), 'caseId ticket position'),
+    readBody('query($id: Int!) { case(id: $id) { position } }', { id: smallMiddleCase }),
+    readBody('query($id: Int!) { service(id: $id) { statistics { waitingCount enqueuedToday } } }', {
+      id: small?.serviceId,
+    }),
+    readBody(
+      'query($id: Int!) { service(id: $id) { queue(first: 10) { totalCount edges { position node { id ticket } } } } }',
+      {
+        id: small?.serviceId,
+      },
+    ),
+  ];
+  await measure(
+    `memory burst: enqueueCase + position, statistics, a page of 10 (${SMALL_QUEUE} waiting), ${settings.burstSeconds} s`,
+    BURST_CLIENTS,
+    LOAD_WORKER,
+    { ...http(BURST_CLIENTS, burstBodies, 'rotate'), seconds: settings.burstSeconds, warmupSeconds: 0 },
+    { into: burstRows },
+  );
+  const rightAfterBurst = await gateway.memory();
+  progress(`memory: ${SETTLE_SECONDS} s idle after the burst`);
+  await sleep(SETTLE_SECONDS);
+  const afterBurst = await gateway.memory();
   const peakMemory = await peakWatch.stop();
   const memoryRows = [
     { when: 'idle, before the rows', reading: idleMemory },
-    { when: 'peak during the rows (1 s samples)', reading: peakMemory },
+    { when: 'peak during the run (1 s samples)', reading: peakMemory },
+    { when: `after the reads at scale, then ${SETTLE_SECONDS} s idle`, reading: afterReads },
+    { when: 'right after the burst', reading: rightAfterBurst },
+    { when: `after the burst, then ${SETTLE_SECONDS} s idle`, reading: afterBurst },
   ];
-  let waited = 0;
-  for (const seconds of AFTER_LOAD_SECONDS) {
-    progress(`memory ${seconds} s after the load`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, (seconds - waited) * 1000));
-    waited = seconds;
-    memoryRows.push({ when: `${seconds} s after the last row`, reading: await gateway.memory() });
-  }
-  const highWater = memoryRows.at(-1)?.reading?.resident?.peak;
+  const highWater = afterBurst.resident?.peak;
 
-  // GATEWAY_WORKERS=2 against 1: the floor and the one-service enqueue, each
-  // pair back to back. The one-worker gateway is measured again rather than
-  // its rows above, so that both of a pair see the same machine and database.
-  progress('starting a gateway with GATEWAY_WORKERS=2 beside it');
-  const twoWorkers = await startGatewayProcess(databaseUrl, settings.poolSize, {
-    env: { ...GATEWAY_ENV, GATEWAY_WORKERS: '2' },
-  });
+  // GATEWAY_WORKERS=2 against 1 (BENCH_COMPARE_WORKERS=1): the floor and the
+  // one-service enqueue, each pair back to back. The one-worker gateway is
+  // measured again rather than its rows above, so that both of a pair see
+  // the same machine and database.
   const workersRows: RowFigures[] = [];
-  try {
-    const bodies: [string, () => Promise<string>][] = [
-      [FLOOR, () => Promise.resolve(FLOOR_BODY)],
-      [ENQUEUE_ONE, async () => enqueueBody(await newService(), 'caseId')],
-    ];
-    for (const [label, body] of bodies)
-      for (const clients of CLIENTS)
-        for (const [workers, on] of [
-          [1, gateway],
-          [2, twoWorkers],
-        ] as const)
-          await measure(
-            `${label}, GATEWAY_WORKERS=${workers}`,
-            clients,
-            LOAD_WORKER,
-            { ...http(clients, [await body()], 'rotate'), url: on.url },
-            { on, into: workersRows },
-          );
-  } finally {
-    await twoWorkers.stop();
+  if (settings.compareWorkers) {
+    progress('starting a gateway with GATEWAY_WORKERS=2 beside it');
+    const twoWorkers = await startGatewayProcess(databaseUrl, settings.poolSize, {
+      env: { ...GATEWAY_ENV, GATEWAY_WORKERS: '2' },
+    });
+    try {
+      const bodies: [string, () => Promise<string>][] = [
+        [FLOOR, () => Promise.resolve(FLOOR_BODY)],
+        [ENQUEUE_ONE, async () => enqueueBody(await newService(), 'caseId')],
+      ];
+      for (const [label, body] of bodies)
+        for (const clients of CLIENTS)
+          for (const [workers, on] of [
+            [1, gateway],
+            [2, twoWorkers],
+          ] as const)
+            await measure(
+              `${label}, GATEWAY_WORKERS=${workers}`,
+              clients,
+              LOAD_WORKER,
+              { ...http(clients, [await body()], 'rotate'), url: on.url },
+              { on, into: workersRows },
+            );
+    } finally {
+      await twoWorkers.stop();
+    }
   }
   const workersRatio = (label: string, clients: number) => {
     const find = (workers: number) =>
@@ -349,58 +534,154 @@ async function benchmark(
   const rate = (figures: RowFigures) => figures.perSecond;
   const p99 = (figures: RowFigures) => figures.p99Ms;
   const facts = await db.facts();
+  const [smallReads, largeReads] = readsAt;
   return [
     markdownTable(rows),
     '',
-    'Ratios (same run):',
-    ratioLine('enqueueCase, one service, 64 clients ÷ floor', ratio(row(ENQUEUE_ONE, 64), row(FLOOR, 64), rate), {
-      atLeast: 0.6,
-    }),
-    ratioLine('enqueueCase, 16 services, 64 clients ÷ floor', ratio(row(ENQUEUE_16, 64), row(FLOOR, 64), rate), {
-      atLeast: 0.6,
-    }),
+    'Goal 1, the floor (same run):',
+    ...CLIENTS.map((clients) =>
+      ratioLine(
+        `floor ÷ Apollo floor, ${clients} clients`,
+        ratio(row(FLOOR, clients), row(APOLLO_FLOOR, clients), rate),
+        {
+          atLeast: 1,
+        },
+      ),
+    ),
+    ...CLIENTS.map((clients) =>
+      ratioLine(
+        `floor p99 ÷ Apollo floor p99, ${clients} clients (lower is better)`,
+        ratio(row(FLOOR, clients), row(APOLLO_FLOOR, clients), p99),
+      ),
+    ),
+    '',
+    'Goal 2, enqueue (same run):',
+    ...[
+      [ENQUEUE_ONE, POSTGRAPHILE_ONE, 'one service'],
+      [ENQUEUE_16, POSTGRAPHILE_16, '16 services'],
+    ].flatMap(([enqueue = '', peer = '', what = '']) =>
+      CLIENTS.map((clients) =>
+        ratioLine(
+          `enqueueCase ÷ PostGraphile createCase, ${what}, ${clients} clients`,
+          ratio(row(enqueue, clients), row(peer, clients), rate),
+          { atLeast: clients === 16 ? 1.5 : 2 },
+        ),
+      ),
+    ),
     ratioLine(
       'enqueueCase p99, one service, 16 clients ÷ floor p99',
       ratio(row(ENQUEUE_ONE, 16), row(FLOOR, 16), p99),
       { atMost: 3 },
     ),
+    '',
+    `Goal 3, reads at scale: one service's queue with ${scale.map((each) => each.size.toLocaleString('en-US')).join(' and ')} waiting cases ` +
+      `(${READ_WARMUP_REQUESTS} warm-up requests, then ${READ_REQUESTS} one at a time or ${READ_MAX_SECONDS} s, whichever ends first; ` +
+      'HTTP through the gateway, the live reads through its own code from a worker process):',
+    '',
+    smallReads && largeReads ? readsTable(smallReads, largeReads) : 'n/a',
+    '',
+    readsLine(smallReads, largeReads),
+    ...fills.slice(-2).map((fill) => `- ${fill}`),
+    '',
+    'Goal 4, memory (the gateway process; readings below):',
+    memoryLine(idleMemory, [
+      ['after the reads at scale', afterReads],
+      [`after a ${settings.burstSeconds} s burst at ${BURST_CLIENTS} clients`, afterBurst],
+    ]),
+    '',
+    'Other ratios (same run):',
     ratioLine('callNext, 8 agents ÷ raw claim, 8 connections', ratio(row(CALL_NEXT, 8), row(RAW_CLAIM, 8), rate), {
       atLeast: 0.8,
     }),
-    ratioLine('enqueueCase, one service, 16 clients ÷ floor', ratio(row(ENQUEUE_ONE, 16), row(FLOOR, 16), rate)),
-    ratioLine('enqueueCase, 16 services, 16 clients ÷ floor', ratio(row(ENQUEUE_16, 16), row(FLOOR, 16), rate)),
+    ratioLine('callNext, 16 agents ÷ raw claim, 16 connections', ratio(row(CALL_NEXT, 16), row(RAW_CLAIM, 16), rate)),
+    ...CLIENTS.map((clients) =>
+      ratioLine(
+        `enqueueCase, one service, ${clients} clients ÷ floor`,
+        ratio(row(ENQUEUE_ONE, clients), row(FLOOR, clients), rate),
+      ),
+    ),
+    ...CLIENTS.map((clients) =>
+      ratioLine(
+        `enqueueCase, 16 services, ${clients} clients ÷ floor`,
+        ratio(row(ENQUEUE_16, clients), row(FLOOR, clients), rate),
+      ),
+    ),
     ratioLine(
       `enqueueCase with an API key ÷ without, ${KEYED_CLIENTS} clients`,
       ratio(row(ENQUEUE_KEYED, KEYED_CLIENTS), row(ENQUEUE_ONE, KEYED_CLIENTS), rate),
     ),
-    ratioLine('kiosk, 16 clients ÷ floor', ratio(row(KIOSK, 16), row(FLOOR, 16), rate)),
-    ratioLine('kiosk, 64 clients ÷ floor', ratio(row(KIOSK, 64), row(FLOOR, 64), rate)),
-    ratioLine('callNext, 16 agents ÷ raw claim, 16 connections', ratio(row(CALL_NEXT, 16), row(RAW_CLAIM, 16), rate)),
+    ...CLIENTS.map((clients) =>
+      ratioLine(`kiosk, ${clients} clients ÷ floor`, ratio(row(KIOSK, clients), row(FLOOR, clients), rate)),
+    ),
     fanOutLine(row(FAN_OUT, FAN_OUT_SUBSCRIBERS), fanOutReads),
     '',
     'Where PostgreSQL spent its time in each row (pg_stat_statements, the two statements that took most):',
     '',
-    statementTable([...rows, ...workersRows].filter((row) => row.statements.length > 0)),
+    statementTable([...rows, ...burstRows, ...workersRows].filter((each) => each.statements.length > 0)),
+    '',
+    'The memory burst (mixed requests, no warm-up):',
+    '',
+    markdownTable(burstRows),
     '',
     memoryTable(memoryRows),
     '',
     `Gateway RSS high-water mark (VmHWM, start-up included): ${kibAsMib(highWater)} MiB.`,
     '',
-    "GATEWAY_WORKERS=2 against 1 (each pair back to back; a gateway's CPU is its primary and workers together, " +
-      'and each worker has pools of its own):',
-    '',
-    markdownTable(workersRows),
-    '',
-    ...[FLOOR, ENQUEUE_ONE].flatMap((label) => CLIENTS.map((clients) => workersRatio(label, clients))),
-    '',
-    `Machine: ${nproc()} cores (nproc), PostgreSQL ${facts.version} (embedded), fsync ${facts.fsync}, synchronous_commit ${facts.synchronousCommit}; ` +
+    ...(workersRows.length > 0
+      ? [
+          "GATEWAY_WORKERS=2 against 1 (each pair back to back; a gateway's CPU is its primary and workers together, " +
+            'and each worker has pools of its own):',
+          '',
+          markdownTable(workersRows),
+          '',
+          ...[FLOOR, ENQUEUE_ONE].flatMap((label) => CLIENTS.map((clients) => workersRatio(label, clients))),
+          '',
+        ]
+      : []),
+    `Machine: ${nproc()} cores (nproc), Node.js ${process.version}, PostgreSQL ${facts.version} (embedded), fsync ${facts.fsync}, synchronous_commit ${facts.synchronousCommit}; ` +
       `gateway pool ${settings.poolSize} connections, ` +
       Object.entries(GATEWAY_ENV)
         .map(([name, value]) => `${name}=${value}`)
         .join(', ') +
       `; ${settings.seconds} s per row after ${settings.warmupSeconds} s of warm-up. ` +
-      'CPU % is of one core over the measured window; "other" is the rest of the machine (kernel, anything else running).',
+      `Peers: @apollo/server ${peerVersion('@apollo/server') ?? '?'} (the project's), postgraphile ${peerVersion('postgraphile') ?? '?'} ` +
+      `(scripts/bench/peers, Amber preset, pool ${settings.poolSize}). ` +
+      'CPU % is of one core over the measured window; "server" is the process the load went to (the gateway, or the peer on ' +
+      'the peers\' rows); "other" is the rest of the machine (kernel, anything else running). ' +
+      `The rows took ${rowsMinutes.toFixed(1)} min, the whole run ${((performance.now() - benchStarted) / 60_000).toFixed(1)} min.`,
   ].join('\n');
+}
+
+/** Goal 3 in one line: the read that grew most, and whether every read stayed within the goal. */
+function readsLine(
+  small: { label: string; reads: ReadFigures[] } | undefined,
+  large: { label: string; reads: ReadFigures[] } | undefined,
+): string {
+  if (!small || !large) return '- reads at scale: n/a';
+  const growth = small.reads.map((read) => {
+    const other = large.reads.find((each) => each.name === read.name);
+    return { name: read.name, ratio: other ? other.p50Ms / read.p50Ms : Number.NaN };
+  });
+  const worst = growth.reduce((a, b) => (!(a.ratio >= b.ratio) ? b : a), { name: 'none', ratio: 0 });
+  const met = growth.every((each) => each.ratio <= READS_GROWTH_GOAL);
+  return (
+    `- every read's median, ${large.label} ÷ ${small.label}: at most ${worst.ratio.toFixed(2)}× (${worst.name}) ` +
+    `(goal ≤ ${READS_GROWTH_GOAL}× for each: ${met ? 'met' : 'not met'})`
+  );
+}
+
+/** Goal 4 in one line: each reading's RSS against idle. */
+function memoryLine(idle: MemoryReading, readings: [string, MemoryReading][]): string {
+  const rss = (reading: MemoryReading) => (reading.resident ? reading.resident.rss / 1024 : Number.NaN);
+  const parts = readings.map(([when, reading]) => {
+    const over = rss(reading) - rss(idle);
+    return `${when} and ${SETTLE_SECONDS} s idle ${rss(reading).toFixed(0)} MiB (${over >= 0 ? '+' : ''}${over.toFixed(0)})`;
+  });
+  const back = readings.every(([, reading]) => rss(reading) - rss(idle) <= MEMORY_MARGIN_MIB);
+  return (
+    `- RSS idle before the rows ${rss(idle).toFixed(0)} MiB; ${parts.join('; ')}. ` +
+    `Back within ${MEMORY_MARGIN_MIB} MiB of idle: ${back ? 'yes' : 'no'} (goal: yes)`
+  );
 }
 
 /** What the fan-out row means for a hall: when the last kiosk had each change, and what the database did for it. */
@@ -418,6 +699,8 @@ async function main(): Promise<void> {
   // Stopped in reverse order of starting, whatever happens.
   const stops: (() => Promise<void>)[] = [];
   try {
+    // Before anything starts: a failed install then costs nothing to clean up.
+    await installPeers(progress);
     progress('starting a scratch PostgreSQL');
     // pg_stat_statements tells where the server's time goes, row by row.
     const server = await startScratchPostgres({

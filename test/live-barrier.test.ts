@@ -147,8 +147,12 @@ describe('a follow whose wait outlasts its bound', () => {
         `INSERT INTO cases (service_id, subject, ticket_day, ticket_number, ticket)
          VALUES (${serviceId}, 'barrier', current_date, ${number}, 'T${number}') RETURNING id`;
 
+      // The earlier writer changes a case without moving it in the queue (its notes): it takes the
+      // trigger's shared lock but no count's lock, since writers that enter or leave a queue wait for
+      // one another on its counts (migration flat_counts), whatever the follow does.
+      const early = (await sql.query<{ id: number }>(insertCase(1))).rows[0]!.id;
       await writer.query('BEGIN');
-      const early = (await writer.query<{ id: number }>(insertCase(1))).rows[0]!.id;
+      await writer.query(`UPDATE cases SET notes = 'held open' WHERE id = $1`, [early]);
       let settled = false;
       const followed = listener.follow(serviceId).then(() => (settled = true));
       // The writer stays open: the follow gives up waiting at its bound.

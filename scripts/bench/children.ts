@@ -22,3 +22,29 @@ function kill(which: (kind: ChildKind) => boolean): void {
 export const killWorkers = (): void => kill((kind) => kind === 'worker');
 
 process.once('exit', () => kill(() => true));
+
+/** A started service's last output (for errors) and its orderly stop: SIGTERM, then SIGKILL after `stopTimeoutMs`. */
+export interface Supervised {
+  readonly output: () => string;
+  readonly stop: () => Promise<void>;
+}
+
+export function supervise(child: ChildProcess, stopTimeoutMs: number): Supervised {
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  return {
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
+      child.kill('SIGTERM');
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

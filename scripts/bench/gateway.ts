@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import ts from 'typescript';
 import { PROJECT_ROOT } from '../../src/config.js';
-import { track } from './children.js';
+import { supervise, track } from './children.js';
 import { readMemory, type MemoryReading } from './memory.js';
 
 const START_TIMEOUT_MS = 90_000;
@@ -150,27 +150,14 @@ export async function startGatewayProcess(
     'service',
   );
   // Kept for the error message when the gateway does not come up.
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-8000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
-
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    child.kill('SIGTERM');
-    await exited;
-    clearTimeout(timer);
-  };
+  const supervised = supervise(child, STOP_TIMEOUT_MS);
+  const stop = supervised.stop;
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   try {
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null)
-        throw new Error(`the gateway exited while starting:\n${output}`);
+        throw new Error(`the gateway exited while starting:\n${supervised.output()}`);
       const ready = await post<{ __typename: string }>(url, '{ __typename }').then(
         () => true,
         () => false,
@@ -178,7 +165,7 @@ export async function startGatewayProcess(
       if (ready) break;
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`the gateway did not answer within ${START_TIMEOUT_MS / 1000} s:\n${output}`);
+        throw new Error(`the gateway did not answer within ${START_TIMEOUT_MS / 1000} s:\n${supervised.output()}`);
       }
       await new Promise((resolveWait) => setTimeout(resolveWait, 200));
     }

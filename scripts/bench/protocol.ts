@@ -19,6 +19,19 @@ export const workerResultSchema = z.object({
   cpuSeconds: z.number(),
   /** Fan-out only: the median, over changes, of when the last subscriber had it. */
   lastDeliveryP50Ms: z.number().optional(),
+  /** Reads worker only: each read's latency, sequential requests (reads.ts). */
+  reads: z
+    .array(
+      z.object({
+        name: z.string(),
+        samples: z.number(),
+        p50Ms: z.number(),
+        p99Ms: z.number(),
+        /** What the last answer said (a position or a count), when it is a number. */
+        answer: z.number().nullable(),
+      }),
+    )
+    .optional(),
 });
 export type WorkerResult = z.infer<typeof workerResultSchema>;
 

@@ -10,7 +10,11 @@ export interface RowFigures {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly errors: number;
-  /** CPU used in the measured window, % of one core; `other` is the rest of the machine (kernel, neighbours). */
+  /**
+   * CPU used in the measured window, % of one core; `gateway` is the server
+   * the load went to (the gateway, or a peer on the peers' rows); `other` is
+   * the rest of the machine (kernel, neighbours).
+   */
   readonly cpu: { readonly gateway: number; readonly postgres: number; readonly load: number; readonly other: number };
   /** The statements that took the most server time in the window. */
   readonly statements: readonly StatementFigures[];
@@ -31,7 +35,7 @@ export function markdownTable(rows: readonly RowFigures[]): string {
     'p50 ms',
     'p99 ms',
     'errors',
-    'gateway CPU %',
+    'server CPU %',
     'PostgreSQL CPU %',
     'load CPU %',
     'other CPU %',
@@ -142,4 +146,49 @@ function table(header: readonly string[], lines: readonly (readonly string[])[])
     `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
   const rule = `| ${widths.map((width, column) => (column === 0 ? '-'.repeat(width) : `${'-'.repeat(Math.max(1, width - 1))}:`)).join(' | ')} |`;
   return [format(header), rule, ...lines.map(format)].join('\n');
+}
+
+/** One read's figures at each queue size (reads.ts). */
+export interface ReadFigures {
+  readonly name: string;
+  readonly samples: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly answer: number | null;
+}
+
+/**
+ * Reads at scale: per read, the median and p99 with a small queue and a
+ * large one, and how much the median grew; the answers (a position, a
+ * count) show that both sizes were read.
+ */
+export function readsTable(
+  small: { readonly label: string; readonly reads: readonly ReadFigures[] },
+  large: { readonly label: string; readonly reads: readonly ReadFigures[] },
+): string {
+  const header = [
+    'read (sequential requests)',
+    `${small.label} p50 ms`,
+    `${small.label} p99 ms`,
+    `${large.label} p50 ms`,
+    `${large.label} p99 ms`,
+    `p50 ${large.label} ÷ ${small.label}`,
+    `answers ${small.label} / ${large.label}`,
+    'samples',
+  ];
+  const lines = small.reads.map((read) => {
+    const other = large.reads.find((each) => each.name === read.name);
+    const answer = (value: number | null | undefined) => (value === null || value === undefined ? '-' : String(value));
+    return [
+      read.name,
+      ms(read.p50Ms),
+      ms(read.p99Ms),
+      other ? ms(other.p50Ms) : 'n/a',
+      other ? ms(other.p99Ms) : 'n/a',
+      other ? `${(other.p50Ms / read.p50Ms).toFixed(2)}×` : 'n/a',
+      `${answer(read.answer)} / ${answer(other?.answer)}`,
+      `${read.samples} / ${other?.samples ?? 0}`,
+    ];
+  });
+  return table(header, lines);
 }

@@ -11,18 +11,29 @@ import {
 import type { Logger } from '../log.js';
 import type { GraphQLContext } from './context.js';
 import { errorFormatter } from './errors.js';
-import { outcomePlugin } from './outcome-plugin.js';
+import { outcomeTeller } from './outcome-plugin.js';
 import type { OperationPreparer } from './prepare-operation.js';
-import { requestGuardsPlugin } from './request-guards.js';
-import { responseSizePlugin } from './response-size.js';
-import { unavailableStatusPlugin } from './unavailable-status.js';
+import { refusePersistedQueries } from './request-guards.js';
+import { responseSizeLimit } from './response-size.js';
+import { markUnavailable } from './unavailable-status.js';
 
 /**
+ * The gateway's one plugin, with one listener shared by every request (its
+ * hooks read the request from their argument): one hook call per request
+ * and stage instead of one per check.
+ *
  * Fails closed: a document Apollo would run that prepare-operation.ts did not
  * validate (a request that reached Apollo without being prepared) is refused
  * before any resolver runs. Prepared requests never meet it.
+ *
+ * Before an answer is sent, in this order: DATABASE_UNAVAILABLE becomes 503
+ * and Retry-After (unavailable-status.ts), persisted queries a 400
+ * (request-guards.ts), a query answer over 4 MiB RESPONSE_TOO_LARGE
+ * (response-size.ts); then the outcome is told to the HTTP edge (outcome-plugin.ts).
  */
-function preparedOnlyPlugin(preparer: OperationPreparer): ApolloServerPlugin<GraphQLContext> {
+function gatewayPlugin(preparer: OperationPreparer, log: Logger): ApolloServerPlugin<GraphQLContext> {
+  const limitSize = responseSizeLimit(log);
+  const tellOutcome = outcomeTeller();
   const listener: GraphQLRequestListener<GraphQLContext> = {
     didResolveOperation({ document }) {
       if (preparer.validated(document)) return Promise.resolve();
@@ -31,6 +42,13 @@ function preparedOnlyPlugin(preparer: OperationPreparer): ApolloServerPlugin<Gra
           extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } },
         }),
       );
+    },
+    willSendResponse(request) {
+      markUnavailable(request.response);
+      refusePersistedQueries(request.response);
+      limitSize(request);
+      tellOutcome(request);
+      return Promise.resolve();
     },
   };
   return { requestDidStart: () => Promise.resolve(listener) };
@@ -63,11 +81,7 @@ export function createApolloServer(
       // Apollo's landing page loads Apollo Sandbox from a CDN; the gateway
       // serves its own explorer instead (src/http/explorer-route.ts).
       ApolloServerPluginLandingPageDisabled(),
-      preparedOnlyPlugin(preparer),
-      unavailableStatusPlugin(),
-      requestGuardsPlugin(),
-      responseSizePlugin(log),
-      outcomePlugin(),
+      gatewayPlugin(preparer, log),
     ],
   });
 }

@@ -36,7 +36,7 @@ export interface GraphQLContext {
   /** Signs and checks the receipts kiosks follow their cases with. */
   readonly receipts: Receipts;
   /** Over HTTP: where the request's outcome is told to the request log and the metrics. */
-  readonly outcome?: Outcome;
+  readonly outcome?: Outcome | undefined;
 }
 
 export interface ContextParts {
@@ -66,9 +66,13 @@ export function createQueueRuntime({ db, hot, maxWaiting, live, reads }: Context
 /**
  * A request's context, for the principal the edge verified and the kind of
  * its operation (`query` reads what screens poll on a standby; anything
- * else, or none given, on the primary).
+ * else, or none given, on the primary); over HTTP, with where its outcome is told.
  */
-export type ContextFactory = (principal?: Principal, operation?: OperationTypeNode) => Promise<GraphQLContext>;
+export type ContextFactory = (
+  principal?: Principal,
+  operation?: OperationTypeNode,
+  outcome?: Outcome,
+) => Promise<GraphQLContext>;
 
 /** The long-lived identity pieces resolvers need besides the queue runtime. */
 export interface IdentityParts {
@@ -80,7 +84,7 @@ export function contextFactory(
   { db, enqueuer, caller, live, reads: router }: QueueRuntime,
   { keys, receipts }: IdentityParts,
 ): ContextFactory {
-  return (principal = OPEN_PRINCIPAL, operation) => {
+  return (principal = OPEN_PRINCIPAL, operation, outcome) => {
     let chosen: Database | undefined;
     const reads = operation === OperationTypeNode.QUERY ? () => (chosen ??= router.reads()) : () => db;
     return Promise.resolve({
@@ -94,6 +98,7 @@ export function contextFactory(
       principal,
       keys,
       receipts,
+      outcome,
     });
   };
 }

@@ -2,27 +2,36 @@
 // the operation's name, the root fields it selects and the first error's code.
 // Never the query text, the variables or error messages, which may quote
 // personal data.
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLResponse } from '@apollo/server';
+import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { ANONYMOUS_OPERATION } from '../http/request-report.js';
 import type { GraphQLContext } from './context.js';
 import { rootFieldsCache } from './root-fields.js';
 
-export function outcomePlugin(): ApolloServerPlugin<GraphQLContext> {
+/** What the outcome is told from: a part of Apollo's `willSendResponse` context. */
+export interface AnsweredRequest {
+  readonly contextValue: GraphQLContext;
+  readonly response: GraphQLResponse;
+  readonly operationName?: string | null | undefined;
+  readonly operation?: OperationDefinitionNode | undefined;
+  readonly document?: DocumentNode | undefined;
+  readonly schema: GraphQLSchema;
+}
+
+/** Writes what the request came to into its context's outcome (when it has one: over HTTP). */
+export function outcomeTeller(): (request: AnsweredRequest) => void {
   const rootFields = rootFieldsCache();
-  return {
-    requestDidStart: () =>
-      Promise.resolve({
-        willSendResponse: ({ contextValue, operationName, operation, document, schema, response }) => {
-          const outcome = contextValue.outcome;
-          if (!outcome) return Promise.resolve();
-          outcome.operation = operationName ?? (operation ? ANONYMOUS_OPERATION : null);
-          // Set once the operation is resolved, which is after it was validated against the schema.
-          outcome.fields = operation && document ? rootFields(schema, document, operation) : null;
-          const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
-          const code = errors?.[0]?.extensions?.['code'];
-          outcome.outcome = errors === undefined ? 'OK' : typeof code === 'string' ? code : 'ERROR';
-          return Promise.resolve();
-        },
-      }),
+  return (request) => {
+    const outcome = request.contextValue.outcome;
+    if (!outcome) return;
+    const operation = request.operation;
+    const document = request.document;
+    outcome.operation = request.operationName ?? (operation ? ANONYMOUS_OPERATION : null);
+    // Set once the operation is resolved, which is after it was validated against the schema.
+    outcome.fields = operation && document ? rootFields(request.schema, document, operation) : null;
+    const body = request.response.body;
+    const errors = body.kind === 'single' ? body.singleResult.errors : undefined;
+    const code = errors?.[0]?.extensions?.['code'];
+    outcome.outcome = errors === undefined ? 'OK' : typeof code === 'string' ? code : 'ERROR';
   };
 }

@@ -1,7 +1,7 @@
 // Refusals Apollo makes itself, answered with a 4xx like every other refused
 // request. (Which operations a channel serves is decided with the rest of the
 // admission path, in prepare-operation.ts.)
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLResponse } from '@apollo/server';
 
 export const PERSISTED_QUERY_NOT_SUPPORTED = 'PERSISTED_QUERY_NOT_SUPPORTED';
 
@@ -12,19 +12,10 @@ export const PERSISTED_QUERY_NOT_SUPPORTED = 'PERSISTED_QUERY_NOT_SUPPORTED';
  * (Apollo Client's persisted-query link) treat the same way, so the refusal
  * is a 4xx like every other refused request.
  */
-export function requestGuardsPlugin<TContext extends object>(): ApolloServerPlugin<TContext> {
-  return {
-    requestDidStart: () =>
-      Promise.resolve({
-        willSendResponse({ response }) {
-          if (response.body.kind === 'single') {
-            const refused = response.body.singleResult.errors?.some(
-              (error) => error.extensions?.['code'] === PERSISTED_QUERY_NOT_SUPPORTED,
-            );
-            if (refused) response.http.status = 400;
-          }
-          return Promise.resolve();
-        },
-      }),
-  };
+export function refusePersistedQueries(response: GraphQLResponse): void {
+  if (response.body.kind !== 'single') return;
+  const refused = response.body.singleResult.errors?.some(
+    (error) => error.extensions?.['code'] === PERSISTED_QUERY_NOT_SUPPORTED,
+  );
+  if (refused) response.http.status = 400;
 }

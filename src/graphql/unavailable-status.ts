@@ -1,6 +1,6 @@
 // The HTTP side of DATABASE_UNAVAILABLE: 503 and Retry-After, so clients,
 // proxies and load balancers see "try again later" without reading the body.
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLResponse } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import { DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS } from './errors.js';
 
@@ -17,19 +17,11 @@ function anyResult(data: Record<string, unknown> | null | undefined): boolean {
  * done, another failed) stays 200 with its per-field errors, so a client or
  * proxy that retries on 503 never repeats work whose result it was shown.
  */
-export function unavailableStatusPlugin<TContext extends object>(): ApolloServerPlugin<TContext> {
-  return {
-    requestDidStart: () =>
-      Promise.resolve({
-        willSendResponse: ({ response }) => {
-          if (response.body.kind !== 'single') return Promise.resolve();
-          const { errors, data } = response.body.singleResult;
-          if (errors?.some(unavailable)) {
-            response.http.headers.set('retry-after', String(RETRY_AFTER_SECONDS));
-            if (!anyResult(data)) response.http.status = 503;
-          }
-          return Promise.resolve();
-        },
-      }),
-  };
+export function markUnavailable(response: GraphQLResponse): void {
+  if (response.body.kind !== 'single') return;
+  const { errors, data } = response.body.singleResult;
+  if (errors?.some(unavailable)) {
+    response.http.headers.set('retry-after', String(RETRY_AFTER_SECONDS));
+    if (!anyResult(data)) response.http.status = 503;
+  }
 }

@@ -12,14 +12,16 @@ import { rootFieldsOf } from '../graphql/root-fields.js';
 import type { Admission } from './admission.js';
 import { BodyAborted, BodyNotUtf8, BodyTooLarge, MAX_BODY_BYTES, readBody } from './body.js';
 import { wantsExplorer } from './explorer-route.js';
-import { ANONYMOUS_OPERATION, recordOutcome, type Outcome } from './request-report.js';
+import { ANONYMOUS_OPERATION, outcomeRecord, recordOutcome, type Outcome } from './request-report.js';
 import { sendError } from './respond.js';
 
 export const ALLOWED_METHODS = 'GET, POST, OPTIONS';
 
 function headerMap(request: IncomingMessage): HeaderMap {
   const headers = new HeaderMap();
-  for (const [name, value] of Object.entries(request.headers)) {
+  const given = request.headers;
+  for (const name in given) {
+    const value = given[name];
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
   return headers;
@@ -29,6 +31,17 @@ function headerMap(request: IncomingMessage): HeaderMap {
 function isJsonMediaType(contentType: string | undefined): boolean {
   const essence = contentType?.split(';', 1)[0]?.trim().toLowerCase() ?? '';
   return essence === 'application/json' || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(essence);
+}
+
+/** `isJsonMediaType`, remembering the last answer: clients send the same Content-Type again and again. */
+let lastContentType: string | undefined;
+let lastIsJson = false;
+function isJson(contentType: string | undefined): boolean {
+  if (contentType !== lastContentType || contentType === undefined) {
+    lastIsJson = isJsonMediaType(contentType);
+    lastContentType = contentType;
+  }
+  return lastIsJson;
 }
 
 class BodyOnGet extends Error {
@@ -44,7 +57,7 @@ async function parsedBody(request: IncomingMessage, headers: HeaderMap): Promise
   }
   // Apollo wants JSON bodies parsed; anything else it judges itself (and
   // refuses, which is its protection against cross-site requests).
-  if (!isJsonMediaType(headers.get('content-type'))) return text;
+  if (!isJson(headers.get('content-type'))) return text;
   return text === '' ? {} : (JSON.parse(text) as unknown);
 }
 
@@ -182,7 +195,8 @@ export function graphqlRoute({ apollo, context, explorer, admission, preparer, f
       }
       prepared = verdict;
     }
-    const outcome: Outcome = {};
+    // Filled by Apollo's plugin (outcome-plugin.ts) as the request's record itself.
+    const outcome: Outcome = outcomeRecord(response);
     // The prepared document stays in Apollo's document store while Apollo looks it up.
     const release = prepared ? preparer.hold(prepared) : undefined;
     let result: Awaited<ReturnType<typeof apollo.executeHTTPGraphQLRequest>>;
@@ -190,12 +204,11 @@ export function graphqlRoute({ apollo, context, explorer, admission, preparer, f
       result = await apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method, headers, search: url.search, body },
         // The operation's kind says where it reads (context.ts: queries may read on a standby).
-        context: async () => ({ ...(await context(principal, prepared?.operation.operation)), outcome }),
+        context: () => context(principal, prepared?.operation.operation, outcome),
       });
     } finally {
       release?.();
     }
-    recordOutcome(response, outcome);
     for (const [name, value] of result.headers) response.setHeader(name, value);
     response.statusCode = result.status ?? 200;
     if (result.body.kind === 'complete') {

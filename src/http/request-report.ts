@@ -34,24 +34,48 @@ export const ANONYMOUS_OPERATION = 'anonymous';
 
 /** What a route knows of its request's outcome. */
 export interface Outcome {
-  operation?: string | null;
-  fields?: readonly string[] | null;
-  outcome?: string;
+  operation?: string | null | undefined;
+  fields?: readonly string[] | null | undefined;
+  outcome?: string | undefined;
   /** The principal's id, once the request is admitted. */
-  principal?: string;
+  principal?: string | undefined;
 }
 
-const outcomes = new WeakMap<ServerResponse, Outcome>();
+/** A response's record: every field from the start, so filling it in never changes its shape. */
+class OutcomeRecord implements Outcome {
+  operation: string | null | undefined = undefined;
+  fields: readonly string[] | null | undefined = undefined;
+  outcome: string | undefined = undefined;
+  principal: string | undefined = undefined;
+}
+
+// Kept beside the response rather than on it: a property added to Node's own
+// objects changes their shape, and Node's code that handles every response
+// would then meet several shapes (measurably slower).
+const outcomes = new WeakMap<ServerResponse, OutcomeRecord>();
+
+const NOTHING_TOLD: Outcome = Object.freeze(new OutcomeRecord());
+
+/**
+ * The response's record, made on first use, for a route that fills it in as
+ * it learns (the GraphQL route hands it to Apollo's plugin, outcome-plugin.ts).
+ */
+export function outcomeRecord(response: ServerResponse): Outcome {
+  let record = outcomes.get(response);
+  if (!record) {
+    record = new OutcomeRecord();
+    outcomes.set(response, record);
+  }
+  return record;
+}
 
 /** Records (merges) what the route knows; the last word on each field wins. */
 export function recordOutcome(response: ServerResponse, outcome: Outcome): void {
-  const known = outcomes.get(response);
-  if (known) Object.assign(known, outcome);
-  else outcomes.set(response, { ...outcome });
+  Object.assign(outcomeRecord(response), outcome);
 }
 
 export function outcomeOf(response: ServerResponse): Outcome {
-  return outcomes.get(response) ?? {};
+  return outcomes.get(response) ?? NOTHING_TOLD;
 }
 
 /** The outcome from the status alone, when the route said nothing. */

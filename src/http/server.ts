@@ -13,7 +13,13 @@ import { collapsedCount } from './collapsed-count.js';
 import { limitConnections } from './connection-limits.js';
 import { webSocketOriginAllowed, type CorsPolicy } from './cors.js';
 import type { HostCheck } from './host-check.js';
-import { clientRequestId, outcomeFromStatus, outcomeOf, type RequestObserver } from './request-report.js';
+import {
+  clientRequestId,
+  outcomeFromStatus,
+  outcomeOf,
+  type RequestObserver,
+  type RequestReport,
+} from './request-report.js';
 import { quote, rawErrorResponse, sendError } from './respond.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -63,12 +69,22 @@ export function deadlineCheckIntervalMs(limits: Config['http']): number {
 }
 
 /** The target of a request as a URL, or undefined when it is not one (`GET http://[ HTTP/1.1`). */
-function requestUrl(request: IncomingMessage): URL | undefined {
+function requestUrl(target: string): URL | undefined {
   try {
-    return new URL(request.url ?? '/', 'http://gateway.invalid');
+    return new URL(target, 'http://gateway.invalid');
   } catch {
     return undefined;
   }
+}
+
+/** What the request handler keeps on each response for its `close` listener. */
+interface Exchange {
+  readonly started: number;
+  readonly id: string;
+  readonly method: string;
+  /** The key of the route that answered (what reports name, never the path itself), `none` until one is found. */
+  route: string;
+  readonly socket: Duplex;
 }
 
 /** The answer to a request Node refused before any route saw it. */
@@ -114,8 +130,46 @@ export function createHttpServer(
     return exact ? [pathname, exact] : prefixes.find(([prefix]) => pathname.startsWith(prefix));
   };
   // The response each socket is answering, so a client error arriving
-  // meanwhile (a body that stalls) knows whether an answer has begun.
+  // meanwhile (a body that stalls) knows whether an answer has begun. Kept
+  // beside Node's objects, not on them (see request-report.ts).
   const answering = new WeakMap<Duplex, ServerResponse>();
+  const exchanges = new WeakMap<ServerResponse, Exchange>();
+
+  // Targets that are exactly a route's path (`/graphql`, the usual POST) are
+  // parsed once: routes only read the URL they are given.
+  const parsedTargets = new Map<string, URL>();
+  for (const path of table.keys()) {
+    const url = requestUrl(path);
+    if (url?.pathname === path && url.search === '') parsedTargets.set(path, url);
+  }
+  const targetUrl = (request: IncomingMessage): URL | undefined =>
+    parsedTargets.get(request.url ?? '/') ?? requestUrl(request.url ?? '/');
+
+  /**
+   * Once the request is answered (or abandoned): the socket no longer
+   * answers it, and the observers are told. One listener, shared by every
+   * response, reading what the request handler kept on the response.
+   */
+  function answered(this: ServerResponse): void {
+    const exchange = exchanges.get(this);
+    if (!exchange) return;
+    if (answering.get(exchange.socket) === this) answering.delete(exchange.socket);
+    if (observers.length === 0) return;
+    const told = outcomeOf(this);
+    const report: RequestReport = {
+      id: exchange.id,
+      method: exchange.method,
+      route: exchange.route,
+      status: this.statusCode,
+      durationMs: performance.now() - exchange.started,
+      operation: told.operation ?? null,
+      fields: told.fields ?? null,
+      outcome: told.outcome ?? outcomeFromStatus(this.statusCode),
+      principal: told.principal ?? 'anonymous',
+      aborted: !this.writableFinished,
+    };
+    for (const observe of observers) observe(report);
+  }
 
   const server = createServer(
     {
@@ -134,33 +188,13 @@ export function createHttpServer(
       const started = performance.now();
       const id = clientRequestId(request.headers['x-request-id']) ?? randomUUID();
       response.setHeader('x-request-id', id);
-      let routeName = 'none';
-      if (observers.length > 0)
-        response.once('close', () => {
-          const told = outcomeOf(response);
-          const report = {
-            id,
-            method: request.method ?? 'GET',
-            route: routeName,
-            status: response.statusCode,
-            durationMs: performance.now() - started,
-            operation: told.operation ?? null,
-            fields: told.fields ?? null,
-            outcome: told.outcome ?? outcomeFromStatus(response.statusCode),
-            principal: told.principal ?? 'anonymous',
-            aborted: !response.writableFinished,
-          };
-          for (const observe of observers) observe(report);
-        });
       const socket = request.socket;
       answering.set(socket, response);
-      const forget = () => {
-        if (answering.get(socket) === response) answering.delete(socket);
-      };
-      response.once('finish', forget);
-      response.once('close', forget);
+      const exchange: Exchange = { started, id, method: request.method ?? 'GET', route: 'none', socket };
+      exchanges.set(response, exchange);
+      response.on('close', answered);
 
-      const url = requestUrl(request);
+      const url = targetUrl(request);
       if (!url) {
         sendError(response, 400, 'BAD_REQUEST', `Request target is not a valid URL: "${quote(request.url ?? '')}"`);
         return;
@@ -180,7 +214,7 @@ export function createHttpServer(
         return;
       }
       const [name, route] = found;
-      routeName = name;
+      exchange.route = name;
       // A preflight from an allowed origin is answered here, for every route alike.
       if (routes.cors?.apply(request, response)) return;
       route(request, response, url).catch((error: unknown) => {
@@ -225,7 +259,7 @@ export function createHttpServer(
       socket.end(routes.hosts.refusal(), () => socket.destroy());
       return;
     }
-    const url = requestUrl(request);
+    const url = requestUrl(request.url ?? '/');
     if (url?.pathname === GRAPHQL_PATH && routes.upgrade) {
       if (routes.cors && !webSocketOriginAllowed(request, routes.cors)) {
         socket.end(

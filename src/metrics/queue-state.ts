@@ -1,11 +1,13 @@
 // How many cases wait in each service and for how long the oldest has
 // waited: read from the database when scraped (so every gateway shows the
-// same, whoever enqueued), in one statement that walks the queue-order index
-// (service_id, status, queued_at, ...) of each service. A scrape waits for it
+// same, whoever enqueued), in one statement: per service, the sum of its
+// queue's blocks (src/queue/queue-positions.ts) and the head of its queue. A scrape waits for it
 // at most `timeoutMs`, and at most one read is in flight: a hanging database
 // cannot pile scrapes' statements up in the pool.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
+import { Prisma } from '../generated/prisma/client.js';
+import { queueLengthSql } from '../queue/queue-positions.js';
 import type { Database } from '../db/prisma-client.js';
 import { singleFlight, within } from '../deadline.js';
 
@@ -23,9 +25,9 @@ export async function readQueueState(db: Database): Promise<QueueStateRow[]> {
            coalesce(extract(epoch FROM statement_timestamp() - w.oldest), 0)::float8 AS "longestWaitSeconds"
       FROM services s
      CROSS JOIN LATERAL (
-           SELECT count(*)::int AS waiting, min(c.queued_at) AS oldest
-             FROM cases c
-            WHERE c.service_id = s.id AND c.status = 'WAITING'
+           SELECT ${queueLengthSql(Prisma.sql`s.id`)} AS waiting,
+                  (SELECT c.queued_at FROM cases c WHERE c.service_id = s.id AND c.status = 'WAITING'
+                    ORDER BY c.queued_at, c.queue_seq LIMIT 1) AS oldest
            ) w
      WHERE s.active OR w.waiting > 0`;
   return z.array(row).parse(rows);

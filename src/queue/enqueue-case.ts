@@ -27,8 +27,10 @@ import { requireCustomerReader, requireService, scopedIdempotencyKey } from './a
 import { propertiesByCase } from './case-reads.js';
 import {
   enqueuedWithTokens,
+  enqueueOutcomes,
   enqueueSql,
   requestHash,
+  type EnqueueAnswer,
   type EnqueueOutcome,
   type LockMode,
 } from './enqueue-statement.js';
@@ -301,12 +303,14 @@ async function writeBatch(writing: Writing, requests: readonly Enqueue[]): Promi
   let rows: EnqueueOutcome[];
   const sentAt = performance.now();
   try {
-    rows = await writer.$queryRaw<EnqueueOutcome[]>(
-      enqueueSql(
-        inputs,
-        lock,
-        requests.map((request) => request.actor),
-        tokens,
+    rows = enqueueOutcomes(
+      await writer.$queryRaw<EnqueueAnswer>(
+        enqueueSql(
+          inputs,
+          lock,
+          requests.map((request) => request.actor),
+          tokens,
+        ),
       ),
     );
   } catch (error) {

@@ -8,6 +8,7 @@ import type { CaseAction, CaseStatus } from '../generated/prisma/enums.js';
 import { z } from 'zod';
 import type { Database } from '../db/prisma-client.js';
 import { LIMITS } from './input-rules.js';
+import { aheadSumFor, queueLengthSql, rankedSql } from './queue-positions.js';
 import { estimatedWaitSeconds, RATE_WINDOW_SECONDS } from './queue-reads.js';
 
 /** A waiting case as a screen shows it. */
@@ -94,27 +95,23 @@ const stateRow = z.object({
  * The state of service `serviceId` for its live subscribers: the first
  * `first` waiting cases, the cases in service, and the cases of `caseIds`
  * (those of another service are left out). Positions of followed cases come
- * from one ranking over the queue's index range up to the last of them.
+ * from the queue's blocks (queue-positions.ts): a change costs the same read
+ * at a million waiting as at a thousand.
  */
 export function serviceStateSql(serviceId: number, first: number, caseIds: readonly number[]): Prisma.Sql {
   return Prisma.sql`/* live: service state */
     WITH followed AS (
       SELECT id, ticket, status, last_action, last_agent, called_at, closed_at, queued_at, queue_seq
         FROM cases WHERE id = ANY(${[...caseIds]}::int[]) AND service_id = ${serviceId}
-    ), last_followed AS (
-      SELECT queued_at, queue_seq FROM followed WHERE status = 'WAITING' ORDER BY queued_at DESC, queue_seq DESC LIMIT 1
-    ), ranked AS (
-      SELECT w.id, row_number() OVER (ORDER BY w.queued_at, w.queue_seq)::int AS position
-        FROM cases w, last_followed l
-       WHERE w.service_id = ${serviceId} AND w.status = 'WAITING'
-         AND (w.queued_at, w.queue_seq) <= (l.queued_at, l.queue_seq)
-    )
+    ), asked AS (
+      SELECT ${serviceId}::int AS service_id, * FROM followed WHERE status = 'WAITING'
+    ), ${rankedSql(aheadSumFor(caseIds.length), ['ticket', 'status', 'last_action', 'last_agent', 'called_at', 'closed_at'])}
     SELECT
       clock_timestamp() AS "at",
       (SELECT count(*)::int FROM cases
         WHERE service_id = s.id
           AND called_at >= (SELECT clock_timestamp() - make_interval(secs => ${RATE_WINDOW_SECONDS}))) AS "calls",
-      (SELECT count(*)::int FROM cases WHERE service_id = s.id AND status = 'WAITING') AS "waitingCount",
+      ${queueLengthSql(Prisma.sql`s.id`)} AS "waitingCount",
       (SELECT coalesce(json_agg(json_build_object('caseId', id, 'ticket', ticket, 'queuedAt', queued_at)
                                 ORDER BY queued_at, queue_seq), '[]')
          FROM (SELECT id, ticket, queued_at, queue_seq FROM cases
@@ -127,8 +124,11 @@ export function serviceStateSql(serviceId: number, first: number, caseIds: reado
                 ORDER BY called_at DESC, id DESC LIMIT ${LIMITS.live.inService}) served) AS "inService",
       (SELECT coalesce(json_agg(json_build_object(
                 'caseId', f.id, 'ticket', f.ticket, 'status', f.status, 'lastAction', f.last_action,
-                'lastAgent', f.last_agent, 'position', r.position, 'calledAt', f.called_at, 'closedAt', f.closed_at)), '[]')
-         FROM followed f LEFT JOIN ranked r USING (id)) AS "cases"
+                'lastAgent', f.last_agent, 'position', f.position, 'calledAt', f.called_at, 'closedAt', f.closed_at)), '[]')
+         FROM (SELECT id, ticket, status, last_action, last_agent, position, called_at, closed_at FROM ranked
+               UNION ALL
+               SELECT id, ticket, status, last_action, last_agent, NULL, called_at, closed_at FROM followed
+                WHERE status <> 'WAITING') f) AS "cases"
     FROM services s WHERE s.id = ${serviceId}`;
 }
 

@@ -8,6 +8,7 @@ import type { Database } from '../db/prisma-client.js';
 import type { Actor } from './actor.js';
 import { requireService } from './actor-rules.js';
 import { caseColumns } from './case-columns.js';
+import { aheadSumFor, queueLengthSql, rankedSql, waitingUpToSql } from './queue-positions.js';
 import { badInput } from './errors.js';
 import {
   parseInput,
@@ -28,38 +29,23 @@ export interface Standing {
 
 /**
  * Positions and recent call counts of the waiting cases among `caseIds`.
- * Per service, one count up to the batch's earliest case, then row numbers
- * over the range up to its latest: a page of cases costs one range scan, not
- * one count from the head of the queue per case. The rate window's bound is
- * a scalar subquery (computed once) so that it can be an index condition.
+ * Positions come from the queue's blocks (queue-positions.ts): the same cost
+ * at a thousand waiting as at a million. The rate window's bound is a scalar
+ * subquery (computed once) so that it can be an index condition.
  */
 export function standingsSql(caseIds: readonly number[]): Prisma.Sql {
   // Hot: kiosks ask for it with every enqueue.
   return Prisma.sql`/* hot: standings */
     WITH asked AS (
       SELECT id, service_id, queued_at, queue_seq FROM cases WHERE id = ANY(${[...caseIds]}::int[]) AND status = 'WAITING'
-    ), earliest AS (
-      SELECT DISTINCT ON (service_id) service_id, queued_at, queue_seq FROM asked ORDER BY service_id, queued_at, queue_seq
-    ), latest AS (
-      SELECT DISTINCT ON (service_id) service_id, queued_at, queue_seq FROM asked ORDER BY service_id, queued_at DESC, queue_seq DESC
-    ), ranked AS (
-      SELECT r.id, ahead.count + r.number AS position
-        FROM earliest e JOIN latest l USING (service_id)
-        CROSS JOIN LATERAL (SELECT count(*)::int AS count FROM cases w
-                             WHERE w.service_id = e.service_id AND w.status = 'WAITING'
-                               AND (w.queued_at, w.queue_seq) < (e.queued_at, e.queue_seq)) ahead
-        CROSS JOIN LATERAL (SELECT w.id, row_number() OVER (ORDER BY w.queued_at, w.queue_seq)::int AS number FROM cases w
-                             WHERE w.service_id = e.service_id AND w.status = 'WAITING'
-                               AND (w.queued_at, w.queue_seq) >= (e.queued_at, e.queue_seq) AND (w.queued_at, w.queue_seq) <= (l.queued_at, l.queue_seq)) r
-    ), rate AS (
+    ), ${rankedSql(aheadSumFor(caseIds.length))}, rate AS (
       SELECT s.service_id,
              (SELECT count(*)::int FROM cases c
                WHERE c.service_id = s.service_id
                  AND c.called_at >= (SELECT clock_timestamp() - make_interval(secs => ${RATE_WINDOW_SECONDS}))) AS calls
         FROM (SELECT DISTINCT service_id FROM asked) s
     )
-    SELECT a.id, ranked.position, rate.calls
-      FROM asked a JOIN ranked USING (id) JOIN rate USING (service_id)`;
+    SELECT ranked.id, ranked.position, rate.calls FROM ranked JOIN rate USING (service_id)`;
 }
 
 /**
@@ -119,7 +105,7 @@ export interface QueueEdge {
 export interface QueuePage {
   readonly edges: QueueEdge[];
   readonly hasNextPage: boolean;
-  /** Counted only when a client asks for it: it reads the whole queue's index range. */
+  /** Counted only when a client asks for it: a sum of the queue's blocks. */
   totalCount(): Promise<number>;
 }
 
@@ -162,13 +148,14 @@ export function queuePageSql(serviceId: number, from: Cursor | null, limit: numb
      LIMIT ${limit}`;
 }
 
-/** How many cases of a service wait, up to and including `upTo` when given. */
+/** How many cases of a service wait, up to and including `upTo` when given: from the queue's blocks. */
 export function waitingCountSql(serviceId: number, upTo: Cursor | null): Prisma.Sql {
-  const until =
+  const service = Prisma.sql`${serviceId}::int`;
+  const count =
     upTo === null
-      ? Prisma.empty
-      : Prisma.sql`AND (c.queued_at, c.queue_seq) <= (${upTo.queuedAt}::timestamptz, ${upTo.queueSeq}::bigint)`;
-  return Prisma.sql`SELECT count(*)::int AS count FROM cases c WHERE c.service_id = ${serviceId} AND c.status = 'WAITING' ${until}`;
+      ? queueLengthSql(service)
+      : waitingUpToSql(service, Prisma.sql`${upTo.queuedAt}::timestamptz`, Prisma.sql`${upTo.queueSeq}::bigint`);
+  return Prisma.sql`SELECT ${count} AS count`;
 }
 
 function lazy<T>(compute: () => Promise<T>): () => Promise<T> {
@@ -211,13 +198,45 @@ export interface QueueStatistics {
   readonly windowMinutes: number;
 }
 
+/** Tallies are kept per quarter of an hour from this origin (migration `flat_counts`). */
+const quarterOf = (time: Prisma.Sql) =>
+  Prisma.sql`date_bin('15 minutes'::interval, ${time}, '2000-01-01 00:00:00+00'::timestamptz)`;
+
+/**
+ * The cases of service `service` whose `column` (enqueued_at or closed_at) is
+ * at or after `since` (and, with `condition`, meet it): the tallies of the
+ * whole quarters from the first quarter boundary at or after `since`, and a
+ * count of the cases before that boundary. Exact in every time zone (a
+ * midnight need not fall on a quarter) and at most 96 tallies for a day.
+ */
+function sinceSql(
+  service: Prisma.Sql,
+  column: 'enqueued_at' | 'closed_at',
+  since: Prisma.Sql,
+  auto: boolean,
+): Prisma.Sql {
+  const tally = Prisma.raw(column === 'enqueued_at' ? 'enqueued' : auto ? 'auto_closed' : 'closed');
+  const field = Prisma.raw(column);
+  const condition = auto ? Prisma.sql`AND auto_close` : Prisma.empty;
+  return Prisma.sql`(
+    SELECT (SELECT coalesce(sum(t.${tally}), 0) FROM service_tallies t WHERE t.service_id = ${service} AND t.bucket >= edge.at)
+         + (SELECT count(*) FROM cases c WHERE c.service_id = ${service} AND c.${field} >= ${since} AND c.${field} < edge.at ${condition})
+      FROM (SELECT CASE WHEN ${quarterOf(since)} = ${since} THEN ${since}
+                        ELSE ${quarterOf(since)} + interval '15 minutes' END AS at) edge)::int`;
+}
+
 /**
  * Figures for one service. "Today" starts at midnight in the service's time
  * zone. The longest wait is that of the case at the head of the queue,
  * counted from its queue time (queued_at), which an index gives directly.
+ * Counts over the queue and the day come from the blocks and tallies kept
+ * by the trigger on `cases`; those over the window are bounded by the calls
+ * in it, however long the queue.
  */
 export function statisticsSql(serviceId: number, windowMinutes: number): Prisma.Sql {
   // The bounds are scalar subqueries, computed once, so that they can be index conditions.
+  const service = Prisma.sql`service.id`;
+  const today = Prisma.sql`service.today`;
   return Prisma.sql`
     WITH service AS (
       SELECT id, (date_trunc('day', clock_timestamp() AT TIME ZONE time_zone) AT TIME ZONE time_zone) AS today
@@ -226,16 +245,16 @@ export function statisticsSql(serviceId: number, windowMinutes: number): Prisma.
       SELECT (SELECT clock_timestamp() - make_interval(mins => ${windowMinutes})) AS since
     )
     SELECT
-      (SELECT count(*)::int FROM cases WHERE service_id = service.id AND status = 'WAITING') AS "waitingCount",
+      ${queueLengthSql(service)} AS "waitingCount",
       (SELECT count(*)::int FROM cases WHERE service_id = service.id AND status = 'IN_SERVICE') AS "inServiceCount",
       (SELECT floor(extract(epoch FROM clock_timestamp() - queued_at))::int FROM cases
         WHERE service_id = service.id AND status = 'WAITING' ORDER BY queued_at, queue_seq LIMIT 1) AS "longestWaitSeconds",
       (SELECT round(avg(extract(epoch FROM called_at - enqueued_at)))::int FROM cases
         WHERE service_id = service.id AND called_at >= (SELECT since FROM recent)) AS "averageWaitSeconds",
       (SELECT count(*)::int FROM cases WHERE service_id = service.id AND called_at >= (SELECT since FROM recent)) AS "servedInWindow",
-      (SELECT count(*)::int FROM cases WHERE service_id = service.id AND enqueued_at >= service.today) AS "enqueuedToday",
-      (SELECT count(*)::int FROM cases WHERE service_id = service.id AND closed_at >= service.today) AS "closedToday",
-      (SELECT count(*)::int FROM cases WHERE service_id = service.id AND closed_at >= service.today AND auto_close) AS "autoClosedToday"
+      ${sinceSql(service, 'enqueued_at', today, false)} AS "enqueuedToday",
+      ${sinceSql(service, 'closed_at', today, false)} AS "closedToday",
+      ${sinceSql(service, 'closed_at', today, true)} AS "autoClosedToday"
     FROM service`;
 }
 

@@ -93,6 +93,25 @@ export type CaseProperty = Prisma.CasePropertyModel
  */
 export type TicketCounter = Prisma.TicketCounterModel
 /**
+ * Model QueueBlock
+ * How many cases wait in one stretch of a service's queue: the cases from
+ * this block's first place (queued_at, queue_seq) up to the next block's.
+ * Kept by a trigger on `cases` in the same transaction as every change, and
+ * split and merged there so that a block holds at most a few hundred cases:
+ * a position is the sum of the blocks ahead plus a count inside one block,
+ * and a queue's length is the sum of its blocks, whatever the queue's length
+ * (docs/database.md, "Counts that stay flat"). A service's first block starts
+ * at -infinity, so every place has a block.
+ */
+export type QueueBlock = Prisma.QueueBlockModel
+/**
+ * Model ServiceTally
+ * A service's enqueues and closes per quarter of an hour (UTC), kept by the
+ * trigger on `cases` in the same transaction as the change: "today" figures
+ * sum at most 96 of these instead of counting the day's cases.
+ */
+export type ServiceTally = Prisma.ServiceTallyModel
+/**
  * Model CaseEvent
  * What happened to a case, when, by whom and why: its history.
  */

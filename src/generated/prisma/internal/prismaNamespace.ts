@@ -406,6 +406,8 @@ export const ModelName = {
   Case: 'Case',
   CaseProperty: 'CaseProperty',
   TicketCounter: 'TicketCounter',
+  QueueBlock: 'QueueBlock',
+  ServiceTally: 'ServiceTally',
   CaseEvent: 'CaseEvent',
   LiveFollow: 'LiveFollow',
   ApiKey: 'ApiKey',
@@ -427,7 +429,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "service" | "customer" | "classification" | "classificationService" | "procedure" | "procedureOption" | "case" | "caseProperty" | "ticketCounter" | "caseEvent" | "liveFollow" | "apiKey" | "auditEntry" | "rateLimitCount" | "gatewaySecret"
+    modelProps: "service" | "customer" | "classification" | "classificationService" | "procedure" | "procedureOption" | "case" | "caseProperty" | "ticketCounter" | "queueBlock" | "serviceTally" | "caseEvent" | "liveFollow" | "apiKey" | "auditEntry" | "rateLimitCount" | "gatewaySecret"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -1097,6 +1099,154 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    QueueBlock: {
+      payload: Prisma.$QueueBlockPayload<ExtArgs>
+      fields: Prisma.QueueBlockFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.QueueBlockFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QueueBlockPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.QueueBlockFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QueueBlockPayload>
+        }
+        findFirst: {
+          args: Prisma.QueueBlockFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QueueBlockPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.QueueBlockFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QueueBlockPayload>
+        }
+        findMany: {
+          args: Prisma.QueueBlockFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QueueBlockPayload>[]
+        }
+        create: {
+          args: Prisma.QueueBlockCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QueueBlockPayload>
+        }
+        createMany: {
+          args: Prisma.QueueBlockCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.QueueBlockCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QueueBlockPayload>[]
+        }
+        delete: {
+          args: Prisma.QueueBlockDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QueueBlockPayload>
+        }
+        update: {
+          args: Prisma.QueueBlockUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QueueBlockPayload>
+        }
+        deleteMany: {
+          args: Prisma.QueueBlockDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.QueueBlockUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.QueueBlockUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QueueBlockPayload>[]
+        }
+        upsert: {
+          args: Prisma.QueueBlockUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$QueueBlockPayload>
+        }
+        aggregate: {
+          args: Prisma.QueueBlockAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateQueueBlock>
+        }
+        groupBy: {
+          args: Prisma.QueueBlockGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.QueueBlockGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.QueueBlockCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.QueueBlockCountAggregateOutputType> | number
+        }
+      }
+    }
+    ServiceTally: {
+      payload: Prisma.$ServiceTallyPayload<ExtArgs>
+      fields: Prisma.ServiceTallyFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.ServiceTallyFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ServiceTallyPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.ServiceTallyFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ServiceTallyPayload>
+        }
+        findFirst: {
+          args: Prisma.ServiceTallyFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ServiceTallyPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.ServiceTallyFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ServiceTallyPayload>
+        }
+        findMany: {
+          args: Prisma.ServiceTallyFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ServiceTallyPayload>[]
+        }
+        create: {
+          args: Prisma.ServiceTallyCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ServiceTallyPayload>
+        }
+        createMany: {
+          args: Prisma.ServiceTallyCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.ServiceTallyCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ServiceTallyPayload>[]
+        }
+        delete: {
+          args: Prisma.ServiceTallyDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ServiceTallyPayload>
+        }
+        update: {
+          args: Prisma.ServiceTallyUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ServiceTallyPayload>
+        }
+        deleteMany: {
+          args: Prisma.ServiceTallyDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.ServiceTallyUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.ServiceTallyUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ServiceTallyPayload>[]
+        }
+        upsert: {
+          args: Prisma.ServiceTallyUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$ServiceTallyPayload>
+        }
+        aggregate: {
+          args: Prisma.ServiceTallyAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateServiceTally>
+        }
+        groupBy: {
+          args: Prisma.ServiceTallyGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ServiceTallyGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.ServiceTallyCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.ServiceTallyCountAggregateOutputType> | number
+        }
+      }
+    }
     CaseEvent: {
       payload: Prisma.$CaseEventPayload<ExtArgs>
       fields: Prisma.CaseEventFieldRefs
@@ -1697,6 +1847,27 @@ export const TicketCounterScalarFieldEnum = {
 export type TicketCounterScalarFieldEnum = (typeof TicketCounterScalarFieldEnum)[keyof typeof TicketCounterScalarFieldEnum]
 
 
+export const QueueBlockScalarFieldEnum = {
+  serviceId: 'serviceId',
+  firstAt: 'firstAt',
+  firstSeq: 'firstSeq',
+  waiting: 'waiting'
+} as const
+
+export type QueueBlockScalarFieldEnum = (typeof QueueBlockScalarFieldEnum)[keyof typeof QueueBlockScalarFieldEnum]
+
+
+export const ServiceTallyScalarFieldEnum = {
+  serviceId: 'serviceId',
+  bucket: 'bucket',
+  enqueued: 'enqueued',
+  closed: 'closed',
+  autoClosed: 'autoClosed'
+} as const
+
+export type ServiceTallyScalarFieldEnum = (typeof ServiceTallyScalarFieldEnum)[keyof typeof ServiceTallyScalarFieldEnum]
+
+
 export const CaseEventScalarFieldEnum = {
   id: 'id',
   caseId: 'caseId',
@@ -2120,6 +2291,8 @@ export type GlobalOmitConfig = {
   case?: Prisma.CaseOmit
   caseProperty?: Prisma.CasePropertyOmit
   ticketCounter?: Prisma.TicketCounterOmit
+  queueBlock?: Prisma.QueueBlockOmit
+  serviceTally?: Prisma.ServiceTallyOmit
   caseEvent?: Prisma.CaseEventOmit
   liveFollow?: Prisma.LiveFollowOmit
   apiKey?: Prisma.ApiKeyOmit

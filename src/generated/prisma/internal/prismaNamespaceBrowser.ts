@@ -60,6 +60,8 @@ export const ModelName = {
   Case: 'Case',
   CaseProperty: 'CaseProperty',
   TicketCounter: 'TicketCounter',
+  QueueBlock: 'QueueBlock',
+  ServiceTally: 'ServiceTally',
   CaseEvent: 'CaseEvent',
   LiveFollow: 'LiveFollow',
   ApiKey: 'ApiKey',
@@ -199,6 +201,27 @@ export const TicketCounterScalarFieldEnum = {
 } as const
 
 export type TicketCounterScalarFieldEnum = (typeof TicketCounterScalarFieldEnum)[keyof typeof TicketCounterScalarFieldEnum]
+
+
+export const QueueBlockScalarFieldEnum = {
+  serviceId: 'serviceId',
+  firstAt: 'firstAt',
+  firstSeq: 'firstSeq',
+  waiting: 'waiting'
+} as const
+
+export type QueueBlockScalarFieldEnum = (typeof QueueBlockScalarFieldEnum)[keyof typeof QueueBlockScalarFieldEnum]
+
+
+export const ServiceTallyScalarFieldEnum = {
+  serviceId: 'serviceId',
+  bucket: 'bucket',
+  enqueued: 'enqueued',
+  closed: 'closed',
+  autoClosed: 'autoClosed'
+} as const
+
+export type ServiceTallyScalarFieldEnum = (typeof ServiceTallyScalarFieldEnum)[keyof typeof ServiceTallyScalarFieldEnum]
 
 
 export const CaseEventScalarFieldEnum = {

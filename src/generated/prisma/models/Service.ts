@@ -235,6 +235,8 @@ export type ServiceWhereInput = {
   cases?: Prisma.CaseListRelationFilter
   ticketCounter?: Prisma.XOR<Prisma.TicketCounterNullableScalarRelationFilter, Prisma.TicketCounterWhereInput> | null
   classifications?: Prisma.ClassificationServiceListRelationFilter
+  queueBlocks?: Prisma.QueueBlockListRelationFilter
+  tallies?: Prisma.ServiceTallyListRelationFilter
 }
 
 export type ServiceOrderByWithRelationInput = {
@@ -248,6 +250,8 @@ export type ServiceOrderByWithRelationInput = {
   cases?: Prisma.CaseOrderByRelationAggregateInput
   ticketCounter?: Prisma.TicketCounterOrderByWithRelationInput
   classifications?: Prisma.ClassificationServiceOrderByRelationAggregateInput
+  queueBlocks?: Prisma.QueueBlockOrderByRelationAggregateInput
+  tallies?: Prisma.ServiceTallyOrderByRelationAggregateInput
 }
 
 export type ServiceWhereUniqueInput = Prisma.AtLeast<{
@@ -264,6 +268,8 @@ export type ServiceWhereUniqueInput = Prisma.AtLeast<{
   cases?: Prisma.CaseListRelationFilter
   ticketCounter?: Prisma.XOR<Prisma.TicketCounterNullableScalarRelationFilter, Prisma.TicketCounterWhereInput> | null
   classifications?: Prisma.ClassificationServiceListRelationFilter
+  queueBlocks?: Prisma.QueueBlockListRelationFilter
+  tallies?: Prisma.ServiceTallyListRelationFilter
 }, "id" | "extRef">
 
 export type ServiceOrderByWithAggregationInput = {
@@ -304,6 +310,8 @@ export type ServiceCreateInput = {
   cases?: Prisma.CaseCreateNestedManyWithoutServiceInput
   ticketCounter?: Prisma.TicketCounterCreateNestedOneWithoutServiceInput
   classifications?: Prisma.ClassificationServiceCreateNestedManyWithoutServiceInput
+  queueBlocks?: Prisma.QueueBlockCreateNestedManyWithoutServiceInput
+  tallies?: Prisma.ServiceTallyCreateNestedManyWithoutServiceInput
 }
 
 export type ServiceUncheckedCreateInput = {
@@ -317,6 +325,8 @@ export type ServiceUncheckedCreateInput = {
   cases?: Prisma.CaseUncheckedCreateNestedManyWithoutServiceInput
   ticketCounter?: Prisma.TicketCounterUncheckedCreateNestedOneWithoutServiceInput
   classifications?: Prisma.ClassificationServiceUncheckedCreateNestedManyWithoutServiceInput
+  queueBlocks?: Prisma.QueueBlockUncheckedCreateNestedManyWithoutServiceInput
+  tallies?: Prisma.ServiceTallyUncheckedCreateNestedManyWithoutServiceInput
 }
 
 export type ServiceUpdateInput = {
@@ -329,6 +339,8 @@ export type ServiceUpdateInput = {
   cases?: Prisma.CaseUpdateManyWithoutServiceNestedInput
   ticketCounter?: Prisma.TicketCounterUpdateOneWithoutServiceNestedInput
   classifications?: Prisma.ClassificationServiceUpdateManyWithoutServiceNestedInput
+  queueBlocks?: Prisma.QueueBlockUpdateManyWithoutServiceNestedInput
+  tallies?: Prisma.ServiceTallyUpdateManyWithoutServiceNestedInput
 }
 
 export type ServiceUncheckedUpdateInput = {
@@ -342,6 +354,8 @@ export type ServiceUncheckedUpdateInput = {
   cases?: Prisma.CaseUncheckedUpdateManyWithoutServiceNestedInput
   ticketCounter?: Prisma.TicketCounterUncheckedUpdateOneWithoutServiceNestedInput
   classifications?: Prisma.ClassificationServiceUncheckedUpdateManyWithoutServiceNestedInput
+  queueBlocks?: Prisma.QueueBlockUncheckedUpdateManyWithoutServiceNestedInput
+  tallies?: Prisma.ServiceTallyUncheckedUpdateManyWithoutServiceNestedInput
 }
 
 export type ServiceCreateManyInput = {
@@ -482,6 +496,34 @@ export type ServiceUpdateOneRequiredWithoutTicketCounterNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.ServiceUpdateToOneWithWhereWithoutTicketCounterInput, Prisma.ServiceUpdateWithoutTicketCounterInput>, Prisma.ServiceUncheckedUpdateWithoutTicketCounterInput>
 }
 
+export type ServiceCreateNestedOneWithoutQueueBlocksInput = {
+  create?: Prisma.XOR<Prisma.ServiceCreateWithoutQueueBlocksInput, Prisma.ServiceUncheckedCreateWithoutQueueBlocksInput>
+  connectOrCreate?: Prisma.ServiceCreateOrConnectWithoutQueueBlocksInput
+  connect?: Prisma.ServiceWhereUniqueInput
+}
+
+export type ServiceUpdateOneRequiredWithoutQueueBlocksNestedInput = {
+  create?: Prisma.XOR<Prisma.ServiceCreateWithoutQueueBlocksInput, Prisma.ServiceUncheckedCreateWithoutQueueBlocksInput>
+  connectOrCreate?: Prisma.ServiceCreateOrConnectWithoutQueueBlocksInput
+  upsert?: Prisma.ServiceUpsertWithoutQueueBlocksInput
+  connect?: Prisma.ServiceWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.ServiceUpdateToOneWithWhereWithoutQueueBlocksInput, Prisma.ServiceUpdateWithoutQueueBlocksInput>, Prisma.ServiceUncheckedUpdateWithoutQueueBlocksInput>
+}
+
+export type ServiceCreateNestedOneWithoutTalliesInput = {
+  create?: Prisma.XOR<Prisma.ServiceCreateWithoutTalliesInput, Prisma.ServiceUncheckedCreateWithoutTalliesInput>
+  connectOrCreate?: Prisma.ServiceCreateOrConnectWithoutTalliesInput
+  connect?: Prisma.ServiceWhereUniqueInput
+}
+
+export type ServiceUpdateOneRequiredWithoutTalliesNestedInput = {
+  create?: Prisma.XOR<Prisma.ServiceCreateWithoutTalliesInput, Prisma.ServiceUncheckedCreateWithoutTalliesInput>
+  connectOrCreate?: Prisma.ServiceCreateOrConnectWithoutTalliesInput
+  upsert?: Prisma.ServiceUpsertWithoutTalliesInput
+  connect?: Prisma.ServiceWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.ServiceUpdateToOneWithWhereWithoutTalliesInput, Prisma.ServiceUpdateWithoutTalliesInput>, Prisma.ServiceUncheckedUpdateWithoutTalliesInput>
+}
+
 export type ServiceCreateWithoutClassificationsInput = {
   name: string
   extRef?: string | null
@@ -491,6 +533,8 @@ export type ServiceCreateWithoutClassificationsInput = {
   createdAt?: Date | string
   cases?: Prisma.CaseCreateNestedManyWithoutServiceInput
   ticketCounter?: Prisma.TicketCounterCreateNestedOneWithoutServiceInput
+  queueBlocks?: Prisma.QueueBlockCreateNestedManyWithoutServiceInput
+  tallies?: Prisma.ServiceTallyCreateNestedManyWithoutServiceInput
 }
 
 export type ServiceUncheckedCreateWithoutClassificationsInput = {
@@ -503,6 +547,8 @@ export type ServiceUncheckedCreateWithoutClassificationsInput = {
   createdAt?: Date | string
   cases?: Prisma.CaseUncheckedCreateNestedManyWithoutServiceInput
   ticketCounter?: Prisma.TicketCounterUncheckedCreateNestedOneWithoutServiceInput
+  queueBlocks?: Prisma.QueueBlockUncheckedCreateNestedManyWithoutServiceInput
+  tallies?: Prisma.ServiceTallyUncheckedCreateNestedManyWithoutServiceInput
 }
 
 export type ServiceCreateOrConnectWithoutClassificationsInput = {
@@ -530,6 +576,8 @@ export type ServiceUpdateWithoutClassificationsInput = {
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cases?: Prisma.CaseUpdateManyWithoutServiceNestedInput
   ticketCounter?: Prisma.TicketCounterUpdateOneWithoutServiceNestedInput
+  queueBlocks?: Prisma.QueueBlockUpdateManyWithoutServiceNestedInput
+  tallies?: Prisma.ServiceTallyUpdateManyWithoutServiceNestedInput
 }
 
 export type ServiceUncheckedUpdateWithoutClassificationsInput = {
@@ -542,6 +590,8 @@ export type ServiceUncheckedUpdateWithoutClassificationsInput = {
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cases?: Prisma.CaseUncheckedUpdateManyWithoutServiceNestedInput
   ticketCounter?: Prisma.TicketCounterUncheckedUpdateOneWithoutServiceNestedInput
+  queueBlocks?: Prisma.QueueBlockUncheckedUpdateManyWithoutServiceNestedInput
+  tallies?: Prisma.ServiceTallyUncheckedUpdateManyWithoutServiceNestedInput
 }
 
 export type ServiceCreateWithoutCasesInput = {
@@ -553,6 +603,8 @@ export type ServiceCreateWithoutCasesInput = {
   createdAt?: Date | string
   ticketCounter?: Prisma.TicketCounterCreateNestedOneWithoutServiceInput
   classifications?: Prisma.ClassificationServiceCreateNestedManyWithoutServiceInput
+  queueBlocks?: Prisma.QueueBlockCreateNestedManyWithoutServiceInput
+  tallies?: Prisma.ServiceTallyCreateNestedManyWithoutServiceInput
 }
 
 export type ServiceUncheckedCreateWithoutCasesInput = {
@@ -565,6 +617,8 @@ export type ServiceUncheckedCreateWithoutCasesInput = {
   createdAt?: Date | string
   ticketCounter?: Prisma.TicketCounterUncheckedCreateNestedOneWithoutServiceInput
   classifications?: Prisma.ClassificationServiceUncheckedCreateNestedManyWithoutServiceInput
+  queueBlocks?: Prisma.QueueBlockUncheckedCreateNestedManyWithoutServiceInput
+  tallies?: Prisma.ServiceTallyUncheckedCreateNestedManyWithoutServiceInput
 }
 
 export type ServiceCreateOrConnectWithoutCasesInput = {
@@ -592,6 +646,8 @@ export type ServiceUpdateWithoutCasesInput = {
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   ticketCounter?: Prisma.TicketCounterUpdateOneWithoutServiceNestedInput
   classifications?: Prisma.ClassificationServiceUpdateManyWithoutServiceNestedInput
+  queueBlocks?: Prisma.QueueBlockUpdateManyWithoutServiceNestedInput
+  tallies?: Prisma.ServiceTallyUpdateManyWithoutServiceNestedInput
 }
 
 export type ServiceUncheckedUpdateWithoutCasesInput = {
@@ -604,6 +660,8 @@ export type ServiceUncheckedUpdateWithoutCasesInput = {
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   ticketCounter?: Prisma.TicketCounterUncheckedUpdateOneWithoutServiceNestedInput
   classifications?: Prisma.ClassificationServiceUncheckedUpdateManyWithoutServiceNestedInput
+  queueBlocks?: Prisma.QueueBlockUncheckedUpdateManyWithoutServiceNestedInput
+  tallies?: Prisma.ServiceTallyUncheckedUpdateManyWithoutServiceNestedInput
 }
 
 export type ServiceCreateWithoutTicketCounterInput = {
@@ -615,6 +673,8 @@ export type ServiceCreateWithoutTicketCounterInput = {
   createdAt?: Date | string
   cases?: Prisma.CaseCreateNestedManyWithoutServiceInput
   classifications?: Prisma.ClassificationServiceCreateNestedManyWithoutServiceInput
+  queueBlocks?: Prisma.QueueBlockCreateNestedManyWithoutServiceInput
+  tallies?: Prisma.ServiceTallyCreateNestedManyWithoutServiceInput
 }
 
 export type ServiceUncheckedCreateWithoutTicketCounterInput = {
@@ -627,6 +687,8 @@ export type ServiceUncheckedCreateWithoutTicketCounterInput = {
   createdAt?: Date | string
   cases?: Prisma.CaseUncheckedCreateNestedManyWithoutServiceInput
   classifications?: Prisma.ClassificationServiceUncheckedCreateNestedManyWithoutServiceInput
+  queueBlocks?: Prisma.QueueBlockUncheckedCreateNestedManyWithoutServiceInput
+  tallies?: Prisma.ServiceTallyUncheckedCreateNestedManyWithoutServiceInput
 }
 
 export type ServiceCreateOrConnectWithoutTicketCounterInput = {
@@ -654,6 +716,8 @@ export type ServiceUpdateWithoutTicketCounterInput = {
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cases?: Prisma.CaseUpdateManyWithoutServiceNestedInput
   classifications?: Prisma.ClassificationServiceUpdateManyWithoutServiceNestedInput
+  queueBlocks?: Prisma.QueueBlockUpdateManyWithoutServiceNestedInput
+  tallies?: Prisma.ServiceTallyUpdateManyWithoutServiceNestedInput
 }
 
 export type ServiceUncheckedUpdateWithoutTicketCounterInput = {
@@ -666,6 +730,148 @@ export type ServiceUncheckedUpdateWithoutTicketCounterInput = {
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   cases?: Prisma.CaseUncheckedUpdateManyWithoutServiceNestedInput
   classifications?: Prisma.ClassificationServiceUncheckedUpdateManyWithoutServiceNestedInput
+  queueBlocks?: Prisma.QueueBlockUncheckedUpdateManyWithoutServiceNestedInput
+  tallies?: Prisma.ServiceTallyUncheckedUpdateManyWithoutServiceNestedInput
+}
+
+export type ServiceCreateWithoutQueueBlocksInput = {
+  name: string
+  extRef?: string | null
+  queueCode?: string | null
+  active?: boolean
+  timeZone?: string
+  createdAt?: Date | string
+  cases?: Prisma.CaseCreateNestedManyWithoutServiceInput
+  ticketCounter?: Prisma.TicketCounterCreateNestedOneWithoutServiceInput
+  classifications?: Prisma.ClassificationServiceCreateNestedManyWithoutServiceInput
+  tallies?: Prisma.ServiceTallyCreateNestedManyWithoutServiceInput
+}
+
+export type ServiceUncheckedCreateWithoutQueueBlocksInput = {
+  id?: number
+  name: string
+  extRef?: string | null
+  queueCode?: string | null
+  active?: boolean
+  timeZone?: string
+  createdAt?: Date | string
+  cases?: Prisma.CaseUncheckedCreateNestedManyWithoutServiceInput
+  ticketCounter?: Prisma.TicketCounterUncheckedCreateNestedOneWithoutServiceInput
+  classifications?: Prisma.ClassificationServiceUncheckedCreateNestedManyWithoutServiceInput
+  tallies?: Prisma.ServiceTallyUncheckedCreateNestedManyWithoutServiceInput
+}
+
+export type ServiceCreateOrConnectWithoutQueueBlocksInput = {
+  where: Prisma.ServiceWhereUniqueInput
+  create: Prisma.XOR<Prisma.ServiceCreateWithoutQueueBlocksInput, Prisma.ServiceUncheckedCreateWithoutQueueBlocksInput>
+}
+
+export type ServiceUpsertWithoutQueueBlocksInput = {
+  update: Prisma.XOR<Prisma.ServiceUpdateWithoutQueueBlocksInput, Prisma.ServiceUncheckedUpdateWithoutQueueBlocksInput>
+  create: Prisma.XOR<Prisma.ServiceCreateWithoutQueueBlocksInput, Prisma.ServiceUncheckedCreateWithoutQueueBlocksInput>
+  where?: Prisma.ServiceWhereInput
+}
+
+export type ServiceUpdateToOneWithWhereWithoutQueueBlocksInput = {
+  where?: Prisma.ServiceWhereInput
+  data: Prisma.XOR<Prisma.ServiceUpdateWithoutQueueBlocksInput, Prisma.ServiceUncheckedUpdateWithoutQueueBlocksInput>
+}
+
+export type ServiceUpdateWithoutQueueBlocksInput = {
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  queueCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  timeZone?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  cases?: Prisma.CaseUpdateManyWithoutServiceNestedInput
+  ticketCounter?: Prisma.TicketCounterUpdateOneWithoutServiceNestedInput
+  classifications?: Prisma.ClassificationServiceUpdateManyWithoutServiceNestedInput
+  tallies?: Prisma.ServiceTallyUpdateManyWithoutServiceNestedInput
+}
+
+export type ServiceUncheckedUpdateWithoutQueueBlocksInput = {
+  id?: Prisma.IntFieldUpdateOperationsInput | number
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  queueCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  timeZone?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  cases?: Prisma.CaseUncheckedUpdateManyWithoutServiceNestedInput
+  ticketCounter?: Prisma.TicketCounterUncheckedUpdateOneWithoutServiceNestedInput
+  classifications?: Prisma.ClassificationServiceUncheckedUpdateManyWithoutServiceNestedInput
+  tallies?: Prisma.ServiceTallyUncheckedUpdateManyWithoutServiceNestedInput
+}
+
+export type ServiceCreateWithoutTalliesInput = {
+  name: string
+  extRef?: string | null
+  queueCode?: string | null
+  active?: boolean
+  timeZone?: string
+  createdAt?: Date | string
+  cases?: Prisma.CaseCreateNestedManyWithoutServiceInput
+  ticketCounter?: Prisma.TicketCounterCreateNestedOneWithoutServiceInput
+  classifications?: Prisma.ClassificationServiceCreateNestedManyWithoutServiceInput
+  queueBlocks?: Prisma.QueueBlockCreateNestedManyWithoutServiceInput
+}
+
+export type ServiceUncheckedCreateWithoutTalliesInput = {
+  id?: number
+  name: string
+  extRef?: string | null
+  queueCode?: string | null
+  active?: boolean
+  timeZone?: string
+  createdAt?: Date | string
+  cases?: Prisma.CaseUncheckedCreateNestedManyWithoutServiceInput
+  ticketCounter?: Prisma.TicketCounterUncheckedCreateNestedOneWithoutServiceInput
+  classifications?: Prisma.ClassificationServiceUncheckedCreateNestedManyWithoutServiceInput
+  queueBlocks?: Prisma.QueueBlockUncheckedCreateNestedManyWithoutServiceInput
+}
+
+export type ServiceCreateOrConnectWithoutTalliesInput = {
+  where: Prisma.ServiceWhereUniqueInput
+  create: Prisma.XOR<Prisma.ServiceCreateWithoutTalliesInput, Prisma.ServiceUncheckedCreateWithoutTalliesInput>
+}
+
+export type ServiceUpsertWithoutTalliesInput = {
+  update: Prisma.XOR<Prisma.ServiceUpdateWithoutTalliesInput, Prisma.ServiceUncheckedUpdateWithoutTalliesInput>
+  create: Prisma.XOR<Prisma.ServiceCreateWithoutTalliesInput, Prisma.ServiceUncheckedCreateWithoutTalliesInput>
+  where?: Prisma.ServiceWhereInput
+}
+
+export type ServiceUpdateToOneWithWhereWithoutTalliesInput = {
+  where?: Prisma.ServiceWhereInput
+  data: Prisma.XOR<Prisma.ServiceUpdateWithoutTalliesInput, Prisma.ServiceUncheckedUpdateWithoutTalliesInput>
+}
+
+export type ServiceUpdateWithoutTalliesInput = {
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  queueCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  timeZone?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  cases?: Prisma.CaseUpdateManyWithoutServiceNestedInput
+  ticketCounter?: Prisma.TicketCounterUpdateOneWithoutServiceNestedInput
+  classifications?: Prisma.ClassificationServiceUpdateManyWithoutServiceNestedInput
+  queueBlocks?: Prisma.QueueBlockUpdateManyWithoutServiceNestedInput
+}
+
+export type ServiceUncheckedUpdateWithoutTalliesInput = {
+  id?: Prisma.IntFieldUpdateOperationsInput | number
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  queueCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  active?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  timeZone?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  cases?: Prisma.CaseUncheckedUpdateManyWithoutServiceNestedInput
+  ticketCounter?: Prisma.TicketCounterUncheckedUpdateOneWithoutServiceNestedInput
+  classifications?: Prisma.ClassificationServiceUncheckedUpdateManyWithoutServiceNestedInput
+  queueBlocks?: Prisma.QueueBlockUncheckedUpdateManyWithoutServiceNestedInput
 }
 
 
@@ -676,11 +882,15 @@ export type ServiceUncheckedUpdateWithoutTicketCounterInput = {
 export type ServiceCountOutputType = {
   cases: number
   classifications: number
+  queueBlocks: number
+  tallies: number
 }
 
 export type ServiceCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   cases?: boolean | ServiceCountOutputTypeCountCasesArgs
   classifications?: boolean | ServiceCountOutputTypeCountClassificationsArgs
+  queueBlocks?: boolean | ServiceCountOutputTypeCountQueueBlocksArgs
+  tallies?: boolean | ServiceCountOutputTypeCountTalliesArgs
 }
 
 /**
@@ -707,6 +917,20 @@ export type ServiceCountOutputTypeCountClassificationsArgs<ExtArgs extends runti
   where?: Prisma.ClassificationServiceWhereInput
 }
 
+/**
+ * ServiceCountOutputType without action
+ */
+export type ServiceCountOutputTypeCountQueueBlocksArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.QueueBlockWhereInput
+}
+
+/**
+ * ServiceCountOutputType without action
+ */
+export type ServiceCountOutputTypeCountTalliesArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.ServiceTallyWhereInput
+}
+
 
 export type ServiceSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
@@ -719,6 +943,8 @@ export type ServiceSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs 
   cases?: boolean | Prisma.Service$casesArgs<ExtArgs>
   ticketCounter?: boolean | Prisma.Service$ticketCounterArgs<ExtArgs>
   classifications?: boolean | Prisma.Service$classificationsArgs<ExtArgs>
+  queueBlocks?: boolean | Prisma.Service$queueBlocksArgs<ExtArgs>
+  tallies?: boolean | Prisma.Service$talliesArgs<ExtArgs>
   _count?: boolean | Prisma.ServiceCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["service"]>
 
@@ -757,6 +983,8 @@ export type ServiceInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs
   cases?: boolean | Prisma.Service$casesArgs<ExtArgs>
   ticketCounter?: boolean | Prisma.Service$ticketCounterArgs<ExtArgs>
   classifications?: boolean | Prisma.Service$classificationsArgs<ExtArgs>
+  queueBlocks?: boolean | Prisma.Service$queueBlocksArgs<ExtArgs>
+  tallies?: boolean | Prisma.Service$talliesArgs<ExtArgs>
   _count?: boolean | Prisma.ServiceCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type ServiceIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
@@ -768,6 +996,8 @@ export type $ServicePayload<ExtArgs extends runtime.Types.Extensions.InternalArg
     cases: Prisma.$CasePayload<ExtArgs>[]
     ticketCounter: Prisma.$TicketCounterPayload<ExtArgs> | null
     classifications: Prisma.$ClassificationServicePayload<ExtArgs>[]
+    queueBlocks: Prisma.$QueueBlockPayload<ExtArgs>[]
+    tallies: Prisma.$ServiceTallyPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: number
@@ -1186,6 +1416,8 @@ export interface Prisma__ServiceClient<T, Null = never, ExtArgs extends runtime.
   cases<T extends Prisma.Service$casesArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Service$casesArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CasePayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   ticketCounter<T extends Prisma.Service$ticketCounterArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Service$ticketCounterArgs<ExtArgs>>): Prisma.Prisma__TicketCounterClient<runtime.Types.Result.GetResult<Prisma.$TicketCounterPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   classifications<T extends Prisma.Service$classificationsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Service$classificationsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ClassificationServicePayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  queueBlocks<T extends Prisma.Service$queueBlocksArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Service$queueBlocksArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$QueueBlockPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  tallies<T extends Prisma.Service$talliesArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Service$talliesArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ServiceTallyPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -1679,6 +1911,54 @@ export type Service$classificationsArgs<ExtArgs extends runtime.Types.Extensions
   take?: number
   skip?: number
   distinct?: Prisma.ClassificationServiceScalarFieldEnum | Prisma.ClassificationServiceScalarFieldEnum[]
+}
+
+/**
+ * Service.queueBlocks
+ */
+export type Service$queueBlocksArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the QueueBlock
+   */
+  select?: Prisma.QueueBlockSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the QueueBlock
+   */
+  omit?: Prisma.QueueBlockOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.QueueBlockInclude<ExtArgs> | null
+  where?: Prisma.QueueBlockWhereInput
+  orderBy?: Prisma.QueueBlockOrderByWithRelationInput | Prisma.QueueBlockOrderByWithRelationInput[]
+  cursor?: Prisma.QueueBlockWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.QueueBlockScalarFieldEnum | Prisma.QueueBlockScalarFieldEnum[]
+}
+
+/**
+ * Service.tallies
+ */
+export type Service$talliesArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the ServiceTally
+   */
+  select?: Prisma.ServiceTallySelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the ServiceTally
+   */
+  omit?: Prisma.ServiceTallyOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.ServiceTallyInclude<ExtArgs> | null
+  where?: Prisma.ServiceTallyWhereInput
+  orderBy?: Prisma.ServiceTallyOrderByWithRelationInput | Prisma.ServiceTallyOrderByWithRelationInput[]
+  cursor?: Prisma.ServiceTallyWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.ServiceTallyScalarFieldEnum | Prisma.ServiceTallyScalarFieldEnum[]
 }
 
 /**
