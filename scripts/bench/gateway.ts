@@ -4,12 +4,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import ts from 'typescript';
 import { PROJECT_ROOT } from '../../src/config.js';
+import { freePort } from '../../src/db/embedded-postgres.js';
 import { supervise, track } from './children.js';
 import { readMemory, type MemoryReading } from './memory.js';
 
@@ -92,18 +92,6 @@ async function memoryReportModule(): Promise<{ file: string; remove: () => Promi
   const file = join(folder, 'memory-report.mjs');
   await writeFile(file, outputText);
   return { file, remove: () => rm(folder, { recursive: true, force: true }) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 async function post<T>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {

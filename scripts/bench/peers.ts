@@ -16,11 +16,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import ts from 'typescript';
 import { PROJECT_ROOT } from '../../src/config.js';
+import { freePort } from '../../src/db/embedded-postgres.js';
 import { supervise, track } from './children.js';
 
 export const PEERS_DIR = join(PROJECT_ROOT, 'scripts', 'bench', 'peers');
@@ -78,18 +78,6 @@ async function compiled(name: string): Promise<string> {
   const file = join(folder, `${name}.mjs`);
   await writeFile(file, outputText);
   return file;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /**
