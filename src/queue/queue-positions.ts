@@ -4,7 +4,8 @@
 // queue_seq), a few hundred cases each, with their count. So:
 //   - a queue's length is the sum of its blocks (one row per ~256 waiting);
 //   - a case's position is the sum of the blocks before its own, plus its rank
-//     inside its block (at most 512 index entries).
+//     inside its block, counted from whichever end of the block is nearer
+//     (at most 512 index entries, about a quarter of a block on average).
 // Blocks and cases change in the same transaction, so one statement's
 // snapshot sees them agree: positions are exact (docs/database.md, "Counts
 // that stay flat"; test/queue/positions.test.ts compares them with a plain
@@ -64,11 +65,21 @@ export function rankedSql(ahead: AheadSum, columns: readonly string[] = []): Pri
     ahead === 'span'
       ? Prisma.sql`SELECT s.service_id, s.first_at, s.first_seq,
                           (SELECT coalesce(sum(p.waiting), 0) FROM queue_blocks p
-                            WHERE p.service_id = s.service_id AND (p.first_at, p.first_seq) < (s.first_at, s.first_seq)) AS ahead
-                     FROM spans s`
-      : Prisma.sql`SELECT q.service_id, q.first_at, q.first_seq,
-                          sum(q.waiting) OVER (PARTITION BY q.service_id ORDER BY q.first_at, q.first_seq) - q.waiting AS ahead
-                     FROM queue_blocks q WHERE q.service_id IN (SELECT DISTINCT service_id FROM asked)`;
+                            WHERE p.service_id = s.service_id AND (p.first_at, p.first_seq) < (s.first_at, s.first_seq)) AS ahead,
+                          b.waiting, n.first_at AS end_at, n.first_seq AS end_seq
+                     FROM spans s
+                     JOIN queue_blocks b USING (service_id, first_at, first_seq)
+                     LEFT JOIN LATERAL (SELECT q.first_at, q.first_seq FROM queue_blocks q
+                                         WHERE q.service_id = s.service_id AND (q.first_at, q.first_seq) > (s.first_at, s.first_seq)
+                                         ORDER BY q.first_at, q.first_seq LIMIT 1) n ON true`
+      : Prisma.sql`SELECT * FROM (
+                     SELECT q.service_id, q.first_at, q.first_seq,
+                            sum(q.waiting) OVER w - q.waiting AS ahead, q.waiting,
+                            lead(q.first_at) OVER w AS end_at, lead(q.first_seq) OVER w AS end_seq
+                       FROM queue_blocks q WHERE q.service_id IN (SELECT DISTINCT service_id FROM asked)
+                     WINDOW w AS (PARTITION BY q.service_id ORDER BY q.first_at, q.first_seq)) every_block
+                   -- Only the blocks holding asked cases are kept: the joins below then read those.
+                   WHERE (service_id, first_at, first_seq) IN (SELECT service_id, first_at, first_seq FROM spans)`;
   const from = (table: string) => Prisma.raw(columns.map((column) => `, ${table}.${column}`).join(''));
   return Prisma.sql`
     placed AS (
@@ -95,10 +106,20 @@ export function rankedSql(ahead: AheadSum, columns: readonly string[] = []): Pri
        WHERE cardinality(s.ids) > ${COUNT_EACH_UP_TO} AND r.id = ANY(s.ids)
       UNION ALL
       SELECT p.id, p.service_id,
-             (bs.ahead + (SELECT count(*) FROM cases w
-                           WHERE w.service_id = p.service_id AND w.status = 'WAITING'
-                             AND (w.queued_at, w.queue_seq) >= (p.first_at, p.first_seq)
-                             AND (w.queued_at, w.queue_seq) <= (p.queued_at, p.queue_seq)))::int AS position ${from('p')}
+             (bs.ahead + CASE
+               -- Counted from the nearer end of the block: sequence numbers
+               -- follow queue order closely enough to guess which (a wrong
+               -- guess costs time, never exactness). The first block, which
+               -- starts at -infinity, and the last are counted from the start.
+               WHEN p.first_at <> '-infinity' AND p.queue_seq - p.first_seq > bs.end_seq - p.queue_seq
+               THEN bs.waiting - (SELECT count(*) FROM cases w
+                                   WHERE w.service_id = p.service_id AND w.status = 'WAITING'
+                                     AND (w.queued_at, w.queue_seq) > (p.queued_at, p.queue_seq)
+                                     AND (w.queued_at, w.queue_seq) < (bs.end_at, bs.end_seq))
+               ELSE (SELECT count(*) FROM cases w
+                      WHERE w.service_id = p.service_id AND w.status = 'WAITING'
+                        AND (w.queued_at, w.queue_seq) >= (p.first_at, p.first_seq)
+                        AND (w.queued_at, w.queue_seq) <= (p.queued_at, p.queue_seq)) END)::int AS position ${from('p')}
         FROM placed p
         JOIN spans s USING (service_id, first_at, first_seq)
         JOIN block_sums bs USING (service_id, first_at, first_seq)

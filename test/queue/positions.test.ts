@@ -129,6 +129,26 @@ async function expectCountsAgree(serviceId: number, random: () => number, step: 
     autoClosedToday: expected.autoClosedToday,
   });
 
+  // A few cases per block, each counted from the nearer end of its block
+  // rather than the block numbered once: a dozen anywhere (the blocks ahead
+  // summed per block) and one in every 150 (one running sum over the blocks).
+  const offset = Math.floor(random() * 150);
+  for (const sparse of [
+    Array.from({ length: 12 }, () => pick(random, expected.waiting) ?? 0),
+    expected.waiting.filter((_, index) => index % 150 === offset),
+  ]) {
+    const sparseFound = await standings(t.db, sparse);
+    expect(
+      sparse.filter((id, index) => sparseFound[index]?.position !== place.get(id)),
+      `sparse positions after ${step}`,
+    ).toEqual([]);
+    const sparseState = await readServiceState(t.db, serviceId, 0, sparse);
+    expect(
+      sparse.filter((id) => sparseState?.cases.get(id)?.position !== place.get(id)),
+      `sparse live positions after ${step}`,
+    ).toEqual([]);
+  }
+
   // The live state of a sample of followed cases, waiting or not.
   const followed = [...expected.waiting, ...expected.inService].filter(() => random() < 0.2);
   const state = await readServiceState(t.db, serviceId, 3, followed);
