@@ -30,6 +30,47 @@ export interface ServerRole {
   readonly readOnly: boolean;
 }
 
+/**
+ * A commit whose wait for a synchronous standby was cut short by a cancel
+ * (pg_cancel_backend, a client's cancel request; statement_timeout does not
+ * reach that wait): PostgreSQL then reports the COMMIT as done (with a
+ * WARNING), though only this server has it. (Ended by pg_terminate_backend or
+ * a shutdown, the connection is lost instead, and this error names why.) If this server is an old
+ * primary still running after its standby was promoted, the commit is lost
+ * when it rejoins; so the statement is failed instead, and its outcome is
+ * settled like that of a lost connection (queue/unknown-outcome.ts).
+ */
+export class CommitUnconfirmedError extends Error {
+  override readonly name = 'CommitUnconfirmedError';
+  readonly code = 'COMMIT_UNCONFIRMED';
+  constructor(host: DatabaseHost) {
+    super(
+      `${host.host}:${host.port} committed locally, but the commit was not confirmed by a synchronous standby (its wait was cancelled)`,
+    );
+  }
+}
+
+/**
+ * The server function that reports a cut-short wait for the standby. A
+ * notice's `routine` is the C function that raised it: unlike its message,
+ * it is not translated by the server's lc_messages.
+ */
+const SYNC_WAIT_ROUTINE = 'SyncRepWaitForLSN';
+
+/** pg's query in flight on a client: failing it before its ReadyForQuery turns a success into an error. */
+interface QueryInFlight {
+  _canceledDueToError: unknown;
+}
+
+function queryInFlight(client: pg.Client): QueryInFlight | undefined {
+  // pg's Client keeps it in a field of its own (`_getActiveQuery`, pg 8);
+  // test/db/commit-unconfirmed.test.ts fails if a pg upgrade moves it.
+  const getter: unknown = Reflect.get(client, '_getActiveQuery');
+  if (typeof getter !== 'function') return undefined;
+  const query: unknown = Reflect.apply(getter, client, []);
+  return typeof query === 'object' && query !== null && '_canceledDueToError' in query ? query : undefined;
+}
+
 /** A host that was not the kind of server `target_session_attrs` asks for. */
 export class HostMismatchError extends Error {
   override readonly name = 'HostMismatchError';
@@ -205,6 +246,20 @@ function locatedClientClass(
       super({ ...rest, application_name: name, connectionString: url });
       this.hostIndex = index;
       if (ended) this.once('end', () => ended.add(name));
+      this.on('notice', (notice: { readonly routine?: string | undefined }) => {
+        if (notice.routine === SYNC_WAIT_ROUTINE) this.commitUnconfirmed();
+      });
+    }
+
+    /** The statement in flight committed without the standby's confirmation: it fails, and this host is tried last. */
+    private commitUnconfirmed(): void {
+      const error = new CommitUnconfirmedError(locator.url.hosts[this.hostIndex] ?? { host: '?', port: 0 });
+      const query = queryInFlight(this);
+      if (query) query._canceledDueToError = error;
+      // Without pg's field (moved by a pg upgrade: the test says so) the
+      // connection is cut, which fails the statement unless its answer is already read.
+      else this.connection.stream.destroy(error);
+      locator.failed(this.hostIndex);
     }
 
     override connect(): Promise<pg.Client>;

@@ -91,6 +91,8 @@ const UNAVAILABLE_MESSAGES: readonly (readonly [string, string])[] = [
   ['Transaction already closed', 'transaction timeout (P2028)'],
   // queue/unknown-outcome.ts: a write's commit could not be confirmed in time.
   ['whether it was written is not known', 'commit outcome unknown'],
+  // db/postgres-pool.ts: a commit's wait for the synchronous standby was cut short (it may be lost in a failover).
+  ['not confirmed by a synchronous standby', 'commit not confirmed by the standby'],
   // db/postgres-pool.ts: every host of DATABASE_URL was down or the wrong kind (a standby) until the acquire timeout.
   ['not what target_session_attrs', 'no suitable database host'],
 ];

@@ -149,11 +149,7 @@ async function settleCalls(
   sentAt: number,
 ): Promise<(Case | null | Error)[]> {
   const { hot } = calling;
-  const rows = await settleOutcome(
-    hot,
-    () => hot.$queryRaw<Case[]>(calledWithTokens(serviceIds, tokens, settleWindowSeconds(hot))),
-    sentAt,
-  );
+  const rows = await settleOutcome<Case>(hot, calledWithTokens(serviceIds, tokens, settleWindowSeconds(hot)), sentAt);
   const byToken = new Map(rows.map((row) => [row.writeToken, row]));
   const again = calls.filter((_, index) => !byToken.has(tokens[index] ?? null));
   const retried = again.length > 0 ? await callBatch(calling, serviceIds, again) : [];

@@ -39,7 +39,7 @@ import { GroupCommit } from './group-commit.js';
 import { caseEnqueueRules, parseInput, type CaseEnqueue, type CaseEnqueueRequest } from './input-rules.js';
 import { standings, type Standing } from './queue-reads.js';
 import { checkCaseReferences } from './references.js';
-import { afterWrite, settleOutcome, settleWindowSeconds } from './unknown-outcome.js';
+import { afterWrite, readConfirmed, settleOutcome, settleWindowSeconds } from './unknown-outcome.js';
 
 /** The stored case with what an enqueue's answer adds to it. */
 export interface EnqueuedCase extends Case {
@@ -114,7 +114,12 @@ async function storedCase(db: Database, row: Case): Promise<EnqueuedCase> {
 async function earlierCase(db: Database, { input, actor }: Enqueue): Promise<EnqueuedCase | QueueError | undefined> {
   const key = scopedIdempotencyKey(actor, input.idempotencyKey);
   if (key === null) return undefined;
-  const earlier = await db.case.findUnique({ where: { idempotencyKey: key } });
+  // What a first try wrote on an old primary that has not yet stopped is no answer (unknown-outcome.ts).
+  const earlier = await readConfirmed(
+    db,
+    (tx) => tx.case.findUnique({ where: { idempotencyKey: key } }),
+    (row) => row !== null,
+  );
   if (!earlier || !coversService(actor, earlier.serviceId)) return undefined;
   if (earlier.requestHash === requestHash(input)) return storedCase(db, earlier);
   return conflict('idempotencyKey', 'was used before for a different request');
@@ -262,12 +267,9 @@ async function settleBatch(
   sentAt: number,
 ): Promise<(Written | Error)[]> {
   const { writer } = writing;
-  const rows = await settleOutcome(
+  const rows = await settleOutcome<Case & { serviceExtRef: string | null }>(
     writer,
-    () =>
-      writer.$queryRaw<(Case & { serviceExtRef: string | null })[]>(
-        enqueuedWithTokens(tokens, settleWindowSeconds(writer)),
-      ),
+    enqueuedWithTokens(tokens, settleWindowSeconds(writer)),
     sentAt,
   );
   const byToken = new Map(rows.map((row) => [row.writeToken, row]));

@@ -149,12 +149,9 @@ async function transition(db: Database, change: Transition): Promise<Case> {
     return await attempt(db, { ...change, token });
   } catch (error) {
     if (!commitUnknown(error)) throw error;
-    const [committed] = await settleOutcome(
+    const [committed] = await settleOutcome<Case>(
       db,
-      () =>
-        db.$queryRaw<
-          Case[]
-        >`SELECT ${caseColumns('c')} FROM cases c WHERE c.id = ${change.caseId} AND c.write_token = ${token}::uuid`,
+      Prisma.sql`SELECT ${caseColumns('c')} FROM cases c WHERE c.id = ${change.caseId} AND c.write_token = ${token}::uuid`,
       sentAt,
     );
     return committed ?? transition(db, change);

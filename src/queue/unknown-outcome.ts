@@ -18,6 +18,18 @@
 // replication, and a rejoining node is rewound). While no server answers,
 // `find` is retried with backoff for `outcomeMs`; after that the request is
 // answered DATABASE_UNAVAILABLE, saying the outcome is not known.
+//
+// Rows found are trusted only once the server has them on its synchronous
+// standby too: an old primary that has not yet stopped after a switchover
+// still takes connections and shows its own commits, which its standby,
+// promoted meanwhile, never received. So the read runs in a transaction that
+// writes to the WAL itself (a transactional logical message, which touches no
+// table); its commit is confirmed only once the standby has every record
+// before it, the found rows' commit included. (An xid alone writes no WAL, and
+// such a commit waits for nobody.) A commit that does not come back, or comes
+// back unconfirmed (CommitUnconfirmedError, db/postgres-pool.ts), fails the
+// read, which is tried again on whichever server then takes writes.
+import type { Prisma } from '../generated/prisma/client.js';
 import { CLIENT_TIMEOUT_MARGIN_MS, fenceEndedSessions, writeTimeouts, type Database } from '../db/prisma-client.js';
 import { databaseUnavailable } from '../db/prisma-errors.js';
 
@@ -46,11 +58,34 @@ export function settleWindowSeconds(db: Database): number {
 }
 
 /**
- * What a write sent on `db` at `sentAt` (performance.now()) committed, as
- * `find` reads it: a non-empty list (it committed), or an empty one once
- * nothing can commit any more (it did not).
+ * What `read` reads, once the synchronous standby (if any) has every commit
+ * it shows, when `found` says it shows one. Also for a retry that gets what
+ * its first try wrote (an idempotency key's case).
  */
-export async function settleOutcome<Row>(db: Database, find: () => Promise<Row[]>, sentAt: number): Promise<Row[]> {
+export function readConfirmed<T>(
+  db: Database,
+  read: (tx: Prisma.TransactionClient) => Promise<T>,
+  found: (value: T) => boolean,
+): Promise<T> {
+  return db.$transaction(async (tx) => {
+    const value = await read(tx);
+    if (found(value)) await tx.$queryRaw`SELECT pg_logical_emit_message(true, 'fifo-gateway', 'settle')::text`;
+    return value;
+  });
+}
+
+/**
+ * What a write sent on `db` at `sentAt` (performance.now()) committed, as
+ * `query` reads it (the rows carrying the write's tokens): a non-empty list
+ * (it committed), or an empty one once nothing can commit any more (it did not).
+ */
+export async function settleOutcome<Row>(db: Database, query: Prisma.Sql, sentAt: number): Promise<Row[]> {
+  const find = () =>
+    readConfirmed(
+      db,
+      (tx) => tx.$queryRaw<Row[]>(query),
+      (rows) => rows.length > 0,
+    );
   const { statementMs, outcomeMs } = writeTimeouts(db);
   const settledAt = sentAt + statementMs + CLIENT_TIMEOUT_MARGIN_MS;
   const deadline = performance.now() + outcomeMs;

@@ -135,8 +135,14 @@ export interface FailoverCluster {
   killPrimary(): Promise<Kill>;
   /** Starts a killed node's pg_autoctl again; resolves once it is secondary (and the other primary), with the ms it took. */
   rejoin(node: ClusterNode): Promise<number>;
-  /** `pg_autoctl perform switchover`; resolves once the roles have swapped. */
-  switchover(): Promise<Switchover>;
+  /**
+   * `pg_autoctl perform switchover`; resolves once the roles have swapped.
+   * `stallOldPrimaryMs`: the old primary's pg_autoctl is stopped (SIGSTOP)
+   * for that long as the command starts, as on a starved machine: its
+   * PostgreSQL keeps running, and taking connections, after the standby is
+   * promoted (once the monitor's demote timeout has passed).
+   */
+  switchover(options?: { readonly stallOldPrimaryMs?: number }): Promise<Switchover>;
   /** Runs SQL on one node as the superuser (a fresh connection). */
   query<Row extends pg.QueryResultRow>(node: ClusterNode, text: string, values?: unknown[]): Promise<Row[]>;
   /** The tail of every pg_autoctl process's output, for a failure message. */
@@ -207,6 +213,15 @@ function isRunning(pid: number): boolean {
 function workingFolder(pid: number): string | undefined {
   try {
     return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process's command name (/proc/<pid>/comm), or undefined once it is gone. */
+function commandName(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   } catch {
     return undefined;
   }
@@ -751,13 +766,27 @@ export async function startFailoverCluster(options: ClusterOptions = {}): Promis
       return record(`${node.name} rejoined`, rejoinStarted);
     };
 
-    const switchover = async (): Promise<Switchover> => {
+    /** SIGSTOPs `node`'s pg_autoctl processes (not its PostgreSQL) and SIGCONTs them `ms` later. */
+    const stallKeeper = (node: ClusterNode, ms: number): Promise<void> => {
+      const service = services.get(node.name);
+      const keeper = [
+        ...new Set([...descendants(service?.child.pid ? [service.child.pid] : []), ...processesUnder(node.dir)]),
+      ].filter((pid) => commandName(pid) === 'pg_autoctl');
+      for (const pid of keeper) signal(pid, 'SIGSTOP');
+      log(`[cluster] SIGSTOP ${node.name}'s pg_autoctl (${keeper.join(', ')}) for ${ms} ms`);
+      return sleep(ms).then(() => {
+        for (const pid of keeper) signal(pid, 'SIGCONT');
+      });
+    };
+
+    const switchover = async ({ stallOldPrimaryMs = 0 } = {}): Promise<Switchover> => {
       const before = await state();
       if (!before.primary || !before.secondary)
         throw new Error(`switchover: needs a primary and a secondary. Monitor: ${await describeState()}`);
       const from = before.primary;
       const to = before.secondary;
       const at = performance.now();
+      const stalled = stallOldPrimaryMs > 0 ? stallKeeper(from, stallOldPrimaryMs) : Promise.resolve();
       await pgAutoctl(
         ['perform', 'switchover', '--pgdata', monitorPgdata, '--formation', 'default', '--group', '0'],
         monitorDir,
@@ -772,7 +801,12 @@ export async function startFailoverCluster(options: ClusterOptions = {}): Promis
         SWITCHOVER_TIMEOUT_MS,
         checkpointPrimary,
       );
-      const ms = record(`switchover ${from.name} → ${to.name}`, at, `command ${Math.round(commandMs)} ms`);
+      await stalled;
+      const ms = record(
+        `switchover ${from.name} → ${to.name}`,
+        at,
+        `command ${Math.round(commandMs)} ms${stallOldPrimaryMs > 0 ? `, ${from.name}'s pg_autoctl stalled ${stallOldPrimaryMs} ms` : ''}`,
+      );
       return { from, to, at, commandMs, writableAt, ms };
     };
 

@@ -3,7 +3,11 @@
 // cluster.ts), pointed at it by the multi-host DATABASE_URL. 16 clients
 // enqueue (half with idempotency keys, half without) and 4 agents call next
 // and complete, while the whole primary node is SIGKILLed three times (the
-// old primary rejoins as standby between rounds) and then switched over once.
+// old primary rejoins as standby between rounds) and then switched over
+// twice: once as planned, and once with the old primary's pg_autoctl stalled
+// for 12 s, as on a CPU-starved machine, so that its PostgreSQL still runs,
+// takes connections and shows its own unreplicated commits for 6 s after
+// the standby was promoted (the monitor's demote timeout).
 //
 // Clients behave as real ones should: with a key, any failure is retried with
 // the same key; without one, only an error that says nothing was written is
@@ -20,7 +24,8 @@
 // every failover; writes resume within 15 s of a kill (the first enqueue sent
 // after it acknowledged) and within 3 s of a switchover (the longest time
 // without an acknowledged enqueue: the old primary takes writes until it is
-// demoted); queueChanged subscribers on both gateways show a case written on
+// demoted), and within 20 s of the stalled one (12 s of stall: writes wait
+// for the old primary to stop); queueChanged subscribers on both gateways show a case written on
 // the new primary within 2 s; /health/ready goes 503 and back to 200 during
 // each kill; no gateway process exits. The measured table is logged and
 // written to test-results.failover-table.json (docs/deployment.md quotes it);
@@ -63,6 +68,14 @@ const GIVE_UP_MS = 90_000;
 const REQUEST_TIMEOUT_MS = 60_000;
 const KILL_RESUME_BOUND_MS = 15_000;
 const SWITCHOVER_RESUME_BOUND_MS = 3_000;
+/** How long the old primary's pg_autoctl is stopped in the second switchover: twice the monitor's demote timeout. */
+const STALL_MS = 12_000;
+/**
+ * Writes to the old primary wait until it stops (its commits are never
+ * confirmed), so the stalled switchover's outage is the stall, plus the
+ * keeper's time to stop PostgreSQL once it runs again.
+ */
+const STALLED_RESUME_BOUND_MS = STALL_MS + 8_000;
 /** Subscribers show post-failover state within this long of writes resuming (issue 18: 2 s). */
 const LIVE_BOUND_MS = 2_000;
 /** Load before the first kill, and after each step before the next one. */
@@ -557,6 +570,8 @@ describe('PostgreSQL failover under load (pg_auto_failover, two gateway processe
       /** When the new primary was seen writable (performance.now()). */
       newPrimaryAt: number | undefined,
       rejoin: () => Promise<number | undefined>,
+      /** The longest gap over the whole scenario, not only the 3 s after writes resumed. */
+      gapUntilEnd = false,
     ): Promise<void> => {
       await sleep(STEADY_MS);
       const rejoinMs = await rejoin();
@@ -566,7 +581,7 @@ describe('PostgreSQL failover under load (pg_auto_failover, two gateway processe
         scenario,
         node,
         writesResumeMs: resumedAt - start,
-        longestGapMs: longestGap(start, Math.min(end, resumedAt + 3_000)),
+        longestGapMs: longestGap(start, gapUntilEnd ? end : Math.min(end, resumedAt + 3_000)),
         promotedMs: newPrimaryAt === undefined ? undefined : newPrimaryAt - start,
         readyDownMs: readyDown(start, end),
         liveMs: maxOf(liveLatencies(newPrimaryAt ?? resumedAt)),
@@ -607,6 +622,16 @@ describe('PostgreSQL failover under load (pg_auto_failover, two gateway processe
         switchedResume,
         switchover.writableAt,
         () => Promise.resolve(undefined),
+      );
+      const stalled = await db.switchover({ stallOldPrimaryMs: STALL_MS });
+      await settle(
+        'stalled switchover',
+        `${stalled.from.name} → ${stalled.to.name}`,
+        stalled.at,
+        await waitForResume(stalled.at, 'the stalled switchover'),
+        stalled.writableAt,
+        () => Promise.resolve(undefined),
+        true,
       );
     } finally {
       loading = false;
@@ -798,10 +823,19 @@ describe('PostgreSQL failover under load (pg_auto_failover, two gateway processe
       );
     expect
       .soft(rows.map((row) => row.scenario))
-      .toEqual([...Array.from({ length: KILLS }, (_, index) => `kill ${index + 1}`), 'switchover']);
+      .toEqual([
+        ...Array.from({ length: KILLS }, (_, index) => `kill ${index + 1}`),
+        'switchover',
+        'stalled switchover',
+      ]);
     for (const row of rows) {
-      const bound = row.scenario === 'switchover' ? SWITCHOVER_RESUME_BOUND_MS : KILL_RESUME_BOUND_MS;
-      const outage = row.scenario === 'switchover' ? row.longestGapMs : row.writesResumeMs;
+      const bound =
+        row.scenario === 'switchover'
+          ? SWITCHOVER_RESUME_BOUND_MS
+          : row.scenario === 'stalled switchover'
+            ? STALLED_RESUME_BOUND_MS
+            : KILL_RESUME_BOUND_MS;
+      const outage = row.scenario.endsWith('switchover') ? row.longestGapMs : row.writesResumeMs;
       expect.soft(outage, `${row.scenario}: writes resume within ${bound} ms`).toBeLessThanOrEqual(bound);
       expect.soft(row.liveMs, `${row.scenario}: subscribers show post-failover state`).toBeDefined();
       expect

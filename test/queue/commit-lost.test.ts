@@ -186,15 +186,22 @@ describe('a commit waiting for a synchronous standby that died', () => {
     const service = await given.service(gatewaySide);
     await standby.kill();
     const extRef = `sync-wait-${service.id}`;
-    const answer = await createEnqueuer(gatewaySide, gatewaySide).enqueue(
-      { serviceId: service.id, extRef },
-      OPEN_ACTOR,
+    const answering = createEnqueuer(gatewaySide, gatewaySide).enqueue({ serviceId: service.id, extRef }, OPEN_ACTOR);
+    let answered = false;
+    void answering.then(
+      () => (answered = true),
+      () => (answered = true),
     );
-    expect(answer.extRef).toBe(extRef);
-    // Replication made asynchronous, as the failover manager does: anything still waiting commits now.
+    // The commit cannot be confirmed while no standby answers: the case is found (the gateway ended
+    // its session), but not taken as written, so no answer comes yet.
+    await new Promise((resolve) => setTimeout(resolve, STATEMENT_MS + 2_500));
+    expect(answered, 'answered before the standby confirmed or replication was made asynchronous').toBe(false);
+    // Replication made asynchronous, as the failover manager does a few seconds after losing the
+    // standby: what waits is released, and the case found is the answer.
     await primarySql.query(`ALTER SYSTEM SET synchronous_standby_names = ''`);
     await primarySql.query('SELECT pg_reload_conf()');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const answer = await answering;
+    expect(answer.extRef).toBe(extRef);
     const { rows } = await primarySql.query<{ id: number }>('SELECT id FROM cases WHERE ext_ref = $1', [extRef]);
     expect(rows.map((row) => row.id)).toEqual([answer.id]);
   }, 60_000);
