@@ -35,10 +35,11 @@ export interface ServerRole {
  * (pg_cancel_backend, a client's cancel request; statement_timeout does not
  * reach that wait): PostgreSQL then reports the COMMIT as done (with a
  * WARNING), though only this server has it. (Ended by pg_terminate_backend or
- * a shutdown, the connection is lost instead, and this error names why.) If this server is an old
- * primary still running after its standby was promoted, the commit is lost
- * when it rejoins; so the statement is failed instead, and its outcome is
- * settled like that of a lost connection (queue/unknown-outcome.ts).
+ * a shutdown, the connection is lost instead, and this error names why.) If
+ * this server is an old primary still running after its standby was
+ * promoted, the commit is lost when it rejoins; so the statement is failed
+ * instead, and its outcome is settled like that of a lost connection
+ * (queue/unknown-outcome.ts).
  */
 export class CommitUnconfirmedError extends Error {
   override readonly name = 'CommitUnconfirmedError';

@@ -60,13 +60,17 @@ export function settleWindowSeconds(db: Database): number {
 /**
  * What `read` reads, once the synchronous standby (if any) has every commit
  * it shows, when `found` says it shows one. Also for a retry that gets what
- * its first try wrote (an idempotency key's case).
+ * its first try wrote (an idempotency key's case). Nothing found costs one
+ * plain read; something found is read again in the confirming transaction
+ * (on the server whose commit confirms it).
  */
-export function readConfirmed<T>(
+export async function readConfirmed<T>(
   db: Database,
-  read: (tx: Prisma.TransactionClient) => Promise<T>,
+  read: (client: Prisma.TransactionClient) => Promise<T>,
   found: (value: T) => boolean,
 ): Promise<T> {
+  const first = await read(db);
+  if (!found(first)) return first;
   return db.$transaction(async (tx) => {
     const value = await read(tx);
     if (found(value)) await tx.$queryRaw`SELECT pg_logical_emit_message(true, 'fifo-gateway', 'settle')::text`;
