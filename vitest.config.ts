@@ -1,5 +1,7 @@
 import { defineConfig, type ViteUserConfig } from 'vitest/config';
 
+export const STUCK_TEST_REPORTER = './test/helpers/stuck-test-reporter.ts';
+
 /**
  * Two suites share one set-up: `main` (npm test) and `reliability`
  * (npm run test:reliability, vitest.reliability.config.ts), which kills and
@@ -23,7 +25,8 @@ export function suiteConfig(suite: 'main' | 'reliability'): ViteUserConfig {
       pool: 'forks',
       fileParallelism: !reliability,
       // CI also writes a JSON report, from which .ci/run prints a summary line.
-      reporters: process.env['CI'] ? ['default', 'json'] : ['default'],
+      // The stuck-test reporter names a test, hook or file that runs far past its timeout.
+      reporters: [...(process.env['CI'] ? ['default', 'json'] : ['default']), STUCK_TEST_REPORTER],
       outputFile: { json: reliability ? 'test-results.reliability.json' : 'test-results.json' },
       testTimeout: reliability ? 180_000 : 60_000,
       hookTimeout: 120_000,

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { loadConfig, PROJECT_ROOT } from '../src/config.js';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
 import { sessionOptions } from '../src/db/session-settings.js';
+import { STUCK_TEST_REPORTER } from '../vitest.config.js';
 
 const VERSIONS_DIR = join(PROJECT_ROOT, 'scripts', 'postgres-versions');
 // A hung run must not eat CI's whole time budget; a full run takes about a minute.
@@ -92,7 +93,14 @@ function vitest(url: string, reportFile: string): Promise<number | null> {
     // the main run's (CI prints it), so it must not be overwritten.
     const child = spawn(
       'npx',
-      ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${reportFile}`],
+      [
+        'vitest',
+        'run',
+        '--reporter=default',
+        '--reporter=json',
+        `--reporter=${STUCK_TEST_REPORTER}`,
+        `--outputFile.json=${reportFile}`,
+      ],
       { cwd: PROJECT_ROOT, stdio: 'inherit', env: { ...process.env, TEST_DATABASE_URL: url } },
     );
     const timer = setTimeout(() => {
