@@ -65,6 +65,7 @@ export default class StuckTestReporter implements Reporter {
 
 function hookKey(hook: ReportedHookContext): [key: string, what: string] {
   const entity = hook.entity;
-  const where = entity.type === 'module' ? entity.relativeModuleId : `${entity.module.relativeModuleId} > ${entity.fullName}`;
+  const where =
+    entity.type === 'module' ? entity.relativeModuleId : `${entity.module.relativeModuleId} > ${entity.fullName}`;
   return [`${hook.name} ${entity.id}`, `${hook.name} of ${where}`];
 }
