@@ -144,3 +144,31 @@ export type RateLimitCount = Prisma.RateLimitCountModel
  * 
  */
 export type GatewaySecret = Prisma.GatewaySecretModel
+/**
+ * Model WebhookEndpoint
+ * An integrator's URL that committed changes are pushed to.
+ */
+export type WebhookEndpoint = Prisma.WebhookEndpointModel
+/**
+ * Model WebhookEvent
+ * The transactional outbox: each committed change, written by triggers on
+ * cases and services in the changing statement, while some endpoint that is
+ * not disabled wants its type. Holds no personal data. No foreign keys: each
+ * would cost every event a check on the hot path.
+ */
+export type WebhookEvent = Prisma.WebhookEventModel
+/**
+ * Model WebhookDelivery
+ * One event for one endpoint, sent in id order within its lane.
+ */
+export type WebhookDelivery = Prisma.WebhookDeliveryModel
+/**
+ * Model WebhookAttempt
+ * The delivery log: one row per attempt.
+ */
+export type WebhookAttempt = Prisma.WebhookAttemptModel
+/**
+ * Model WebhookApproachMark
+ * case.approaching fired for this case at this position: once per case and position.
+ */
+export type WebhookApproachMark = Prisma.WebhookApproachMarkModel

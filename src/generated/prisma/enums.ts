@@ -40,3 +40,45 @@ export const Role = {
 } as const
 
 export type Role = (typeof Role)[keyof typeof Role]
+
+
+export const WebhookEventType = {
+  CASE_ENQUEUED: 'CASE_ENQUEUED',
+  CASE_CALLED: 'CASE_CALLED',
+  CASE_RETURNED: 'CASE_RETURNED',
+  CASE_COMPLETED: 'CASE_COMPLETED',
+  CASE_CANCELLED: 'CASE_CANCELLED',
+  CASE_APPROACHING: 'CASE_APPROACHING',
+  SERVICE_UPDATED: 'SERVICE_UPDATED'
+} as const
+
+export type WebhookEventType = (typeof WebhookEventType)[keyof typeof WebhookEventType]
+
+
+export const WebhookEndpointStatus = {
+  ENABLED: 'ENABLED',
+  DISABLED: 'DISABLED',
+  FAILING: 'FAILING'
+} as const
+
+export type WebhookEndpointStatus = (typeof WebhookEndpointStatus)[keyof typeof WebhookEndpointStatus]
+
+
+export const WebhookDeliveryStatus = {
+  PENDING: 'PENDING',
+  DELIVERED: 'DELIVERED'
+} as const
+
+export type WebhookDeliveryStatus = (typeof WebhookDeliveryStatus)[keyof typeof WebhookDeliveryStatus]
+
+
+export const WebhookAttemptOutcome = {
+  DELIVERED: 'DELIVERED',
+  HTTP_ERROR: 'HTTP_ERROR',
+  TIMEOUT: 'TIMEOUT',
+  NETWORK_ERROR: 'NETWORK_ERROR',
+  ADDRESS_REFUSED: 'ADDRESS_REFUSED',
+  REDIRECT_REFUSED: 'REDIRECT_REFUSED'
+} as const
+
+export type WebhookAttemptOutcome = (typeof WebhookAttemptOutcome)[keyof typeof WebhookAttemptOutcome]

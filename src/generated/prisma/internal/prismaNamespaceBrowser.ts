@@ -67,7 +67,12 @@ export const ModelName = {
   ApiKey: 'ApiKey',
   AuditEntry: 'AuditEntry',
   RateLimitCount: 'RateLimitCount',
-  GatewaySecret: 'GatewaySecret'
+  GatewaySecret: 'GatewaySecret',
+  WebhookEndpoint: 'WebhookEndpoint',
+  WebhookEvent: 'WebhookEvent',
+  WebhookDelivery: 'WebhookDelivery',
+  WebhookAttempt: 'WebhookAttempt',
+  WebhookApproachMark: 'WebhookApproachMark'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -293,6 +298,83 @@ export const GatewaySecretScalarFieldEnum = {
 } as const
 
 export type GatewaySecretScalarFieldEnum = (typeof GatewaySecretScalarFieldEnum)[keyof typeof GatewaySecretScalarFieldEnum]
+
+
+export const WebhookEndpointScalarFieldEnum = {
+  id: 'id',
+  url: 'url',
+  description: 'description',
+  events: 'events',
+  serviceIds: 'serviceIds',
+  approachPosition: 'approachPosition',
+  includePersonalData: 'includePersonalData',
+  personalDataAllowed: 'personalDataAllowed',
+  status: 'status',
+  failingSince: 'failingSince',
+  secret: 'secret',
+  previousSecret: 'previousSecret',
+  previousSecretExpiresAt: 'previousSecretExpiresAt',
+  secretRotatedAt: 'secretRotatedAt',
+  createdAt: 'createdAt',
+  createdBy: 'createdBy',
+  updatedAt: 'updatedAt'
+} as const
+
+export type WebhookEndpointScalarFieldEnum = (typeof WebhookEndpointScalarFieldEnum)[keyof typeof WebhookEndpointScalarFieldEnum]
+
+
+export const WebhookEventScalarFieldEnum = {
+  id: 'id',
+  type: 'type',
+  serviceId: 'serviceId',
+  caseId: 'caseId',
+  threshold: 'threshold',
+  occurredAt: 'occurredAt',
+  data: 'data',
+  dispatchedAt: 'dispatchedAt'
+} as const
+
+export type WebhookEventScalarFieldEnum = (typeof WebhookEventScalarFieldEnum)[keyof typeof WebhookEventScalarFieldEnum]
+
+
+export const WebhookDeliveryScalarFieldEnum = {
+  id: 'id',
+  endpointId: 'endpointId',
+  eventId: 'eventId',
+  lane: 'lane',
+  status: 'status',
+  attempts: 'attempts',
+  replay: 'replay',
+  createdAt: 'createdAt',
+  nextAttemptAt: 'nextAttemptAt',
+  firstFailedAt: 'firstFailedAt',
+  deliveredAt: 'deliveredAt'
+} as const
+
+export type WebhookDeliveryScalarFieldEnum = (typeof WebhookDeliveryScalarFieldEnum)[keyof typeof WebhookDeliveryScalarFieldEnum]
+
+
+export const WebhookAttemptScalarFieldEnum = {
+  id: 'id',
+  deliveryId: 'deliveryId',
+  endpointId: 'endpointId',
+  eventId: 'eventId',
+  attempt: 'attempt',
+  at: 'at',
+  outcome: 'outcome',
+  responseStatus: 'responseStatus',
+  latencyMs: 'latencyMs'
+} as const
+
+export type WebhookAttemptScalarFieldEnum = (typeof WebhookAttemptScalarFieldEnum)[keyof typeof WebhookAttemptScalarFieldEnum]
+
+
+export const WebhookApproachMarkScalarFieldEnum = {
+  caseId: 'caseId',
+  threshold: 'threshold'
+} as const
+
+export type WebhookApproachMarkScalarFieldEnum = (typeof WebhookApproachMarkScalarFieldEnum)[keyof typeof WebhookApproachMarkScalarFieldEnum]
 
 
 export const SortOrder = {
