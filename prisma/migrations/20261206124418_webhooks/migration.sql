@@ -128,7 +128,9 @@ ALTER TABLE "webhook_approach_marks" ADD CONSTRAINT "webhook_approach_marks_case
 -- may have them.
 
 -- An instant as the payloads carry it: ISO 8601 in UTC, to the millisecond.
-CREATE FUNCTION "webhook_time"(at TIMESTAMPTZ) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+-- STABLE, as to_char is: a function declared more constant than its body is
+-- not inlined, and a call per value costs ten times the expression.
+CREATE FUNCTION "webhook_time"(at TIMESTAMPTZ) RETURNS text LANGUAGE sql STABLE AS $$
   SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 $$;
 
@@ -137,6 +139,18 @@ CREATE FUNCTION "webhook_wanted"(kind "webhook_event_type", svc INTEGER) RETURNS
   SELECT EXISTS (SELECT 1 FROM "webhook_endpoints" p
                   WHERE p."status" <> 'DISABLED' AND kind = ANY(p."events")
                     AND (coalesce(cardinality(p."service_ids"), 0) = 0 OR svc = ANY(p."service_ids")))
+$$;
+
+-- The (type, service) pairs that some endpoint that is not disabled wants,
+-- among `kinds` and `svcs`: read once per statement, not once per event.
+CREATE FUNCTION "webhook_wanted_pairs"(kinds "webhook_event_type"[], svcs INTEGER[])
+  RETURNS TABLE ("kind" "webhook_event_type", "service_id" INTEGER) LANGUAGE sql STABLE AS $$
+  SELECT DISTINCT t."kind", s."id"
+    FROM "webhook_endpoints" p
+   CROSS JOIN LATERAL unnest(p."events") AS t("kind")
+   CROSS JOIN unnest(svcs) AS s("id")
+   WHERE p."status" <> 'DISABLED' AND t."kind" = ANY(kinds)
+     AND (coalesce(cardinality(p."service_ids"), 0) = 0 OR s."id" = ANY(p."service_ids"))
 $$;
 
 -- The position of a place (at, seq) among a service's waiting cases, counted
@@ -154,14 +168,18 @@ CREATE FUNCTION "webhook_queue_position"(svc INTEGER, at TIMESTAMPTZ, seq BIGINT
      ORDER BY q."first_at" DESC, q."first_seq" DESC LIMIT 1), 0)::int
 $$;
 
--- A case event's data: what the case is now, nothing personal.
-CREATE FUNCTION "webhook_case_data"(c "cases", service_ext_ref TEXT, queue_position INTEGER) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+-- A case event's data: what the case is now, nothing personal. Scalar
+-- arguments, each used once, so that the planner inlines it into the
+-- statements below (a whole row as argument is not inlined: a call per event).
+CREATE FUNCTION "webhook_case_data"(
+  case_id INTEGER, ticket TEXT, service_id INTEGER, service_ext_ref TEXT, status "case_status", last_action "case_action",
+  agent TEXT, queue_position INTEGER, enqueued_at TIMESTAMPTZ, queued_at TIMESTAMPTZ, called_at TIMESTAMPTZ,
+  closed_at TIMESTAMPTZ, updated_at TIMESTAMPTZ) RETURNS jsonb LANGUAGE sql STABLE AS $$
   SELECT jsonb_build_object(
-    'caseId', c."id", 'ticket', c."ticket", 'serviceId', c."service_id", 'serviceExtRef', service_ext_ref,
-    'status', c."status", 'lastAction', c."last_action", 'agent', c."last_agent", 'position', queue_position,
-    'enqueuedAt', "webhook_time"(c."enqueued_at"), 'queuedAt', "webhook_time"(c."queued_at"),
-    'calledAt', "webhook_time"(c."called_at"), 'closedAt', "webhook_time"(c."closed_at"),
-    'updatedAt', "webhook_time"(c."updated_at"))
+    'caseId', case_id, 'ticket', ticket, 'serviceId', service_id, 'serviceExtRef', service_ext_ref,
+    'status', status, 'lastAction', last_action, 'agent', agent, 'position', queue_position,
+    'enqueuedAt', "webhook_time"(enqueued_at), 'queuedAt', "webhook_time"(queued_at),
+    'calledAt', "webhook_time"(called_at), 'closedAt', "webhook_time"(closed_at), 'updatedAt', "webhook_time"(updated_at))
 $$;
 
 -- case.approaching for the services whose queues just changed: each waiting
@@ -196,7 +214,9 @@ BEGIN
   )
   INSERT INTO "webhook_events" ("type", "service_id", "case_id", "threshold", "occurred_at", "data")
   SELECT 'case.approaching', h."service_id", h."id", h."threshold", c."updated_at",
-         "webhook_case_data"(c, s."ext_ref", h."position") || jsonb_build_object('threshold', h."threshold")
+         "webhook_case_data"(c."id", c."ticket", c."service_id", s."ext_ref", c."status", c."last_action", c."last_agent",
+             h."position",
+             c."enqueued_at", c."queued_at", c."called_at", c."closed_at", c."updated_at") || jsonb_build_object('threshold', h."threshold")
     FROM marked m
     JOIN head h ON h."id" = m."case_id" AND h."threshold" = m."threshold"
     JOIN "cases" c ON c."id" = h."id"
@@ -208,6 +228,7 @@ $$;
 CREATE FUNCTION "webhook_record_case_changes"() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   wanted "webhook_event_type"[];
+  services INTEGER[];
   moved INTEGER[];
 BEGIN
   SELECT array_agg(DISTINCT t."kind") INTO wanted
@@ -216,11 +237,12 @@ BEGIN
   IF wanted IS NULL THEN
     RETURN NULL;
   END IF;
+  services := ARRAY(SELECT DISTINCT n."service_id" FROM "new_cases" n);
   IF TG_OP = 'INSERT' THEN
     -- Enqueues join the back of their queue (under the service's lock), so a
     -- new case's position is the queue's length less the new cases behind it.
     -- Cases inserted elsewhere in the order (by another tool) are counted.
-    WITH behind AS (
+    WITH behind AS MATERIALIZED (
       SELECT n."id", count(*) FILTER (WHERE n."status" = 'WAITING')
                        OVER (PARTITION BY n."service_id" ORDER BY n."queued_at" DESC, n."queue_seq" DESC
                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)::int AS "behind"
@@ -230,7 +252,7 @@ BEGIN
              count(*) OVER (PARTITION BY n."service_id") AS "fresh"
         FROM "new_cases" n WHERE n."status" = 'WAITING'
        ORDER BY n."service_id", n."queued_at", n."queue_seq"
-    ), tail AS (
+    ), tail AS MATERIALIZED (
       SELECT f."service_id",
              (SELECT coalesce(sum(b."waiting"), 0) FROM "queue_blocks" b WHERE b."service_id" = f."service_id")::int AS "waiting",
              -- At the back: no waiting case after the first new one but the new ones.
@@ -242,11 +264,12 @@ BEGIN
     )
     INSERT INTO "webhook_events" ("type", "service_id", "case_id", "occurred_at", "data")
     SELECT k."kind", n."service_id", n."id", n."updated_at",
-           "webhook_case_data"(ROW(n.*)::"cases", s."ext_ref",
+           "webhook_case_data"(n."id", n."ticket", n."service_id", s."ext_ref", n."status", n."last_action", n."last_agent",
              CASE WHEN k."ord" = 1 AND n."status" = 'WAITING' THEN
                CASE WHEN t."at_back" THEN t."waiting" - b."behind"
                     ELSE "webhook_queue_position"(n."service_id", n."queued_at", n."queue_seq") END
-             END)
+             END,
+             n."enqueued_at", n."queued_at", n."called_at", n."closed_at", n."updated_at")
       FROM "new_cases" n
       JOIN behind b ON b."id" = n."id"
       JOIN "services" s ON s."id" = n."service_id"
@@ -254,14 +277,15 @@ BEGIN
      -- An auto-closed case is enqueued and completed in one step: two events.
      CROSS JOIN LATERAL (VALUES ('case.enqueued'::"webhook_event_type", 1), ('case.completed'::"webhook_event_type", 2)) AS k("kind", "ord")
      WHERE (k."ord" = 1 OR n."status" = 'COMPLETED')
-       AND k."kind" = ANY(wanted) AND "webhook_wanted"(k."kind", n."service_id")
+       AND (k."kind", n."service_id") IN (SELECT w."kind", w."service_id" FROM "webhook_wanted_pairs"(wanted, services) w)
      ORDER BY n."queued_at", n."queue_seq", n."id", k."ord";
     moved := ARRAY(SELECT DISTINCT n."service_id" FROM "new_cases" n WHERE n."status" = 'WAITING');
   ELSE
     INSERT INTO "webhook_events" ("type", "service_id", "case_id", "occurred_at", "data")
     SELECT k."kind", n."service_id", n."id", n."updated_at",
-           "webhook_case_data"(ROW(n.*)::"cases", s."ext_ref",
-             CASE WHEN n."status" = 'WAITING' THEN "webhook_queue_position"(n."service_id", n."queued_at", n."queue_seq") END)
+           "webhook_case_data"(n."id", n."ticket", n."service_id", s."ext_ref", n."status", n."last_action", n."last_agent",
+             CASE WHEN n."status" = 'WAITING' THEN "webhook_queue_position"(n."service_id", n."queued_at", n."queue_seq") END,
+             n."enqueued_at", n."queued_at", n."called_at", n."closed_at", n."updated_at")
              || jsonb_build_object('fromStatus', o."status")
       FROM "old_cases" o
       JOIN "new_cases" n ON n."id" = o."id"
@@ -272,7 +296,7 @@ BEGIN
                WHEN o."status" <> 'COMPLETED' AND n."status" = 'COMPLETED' THEN 'case.completed'
                WHEN o."status" <> 'CANCELLED' AND n."status" = 'CANCELLED' THEN 'case.cancelled'
              END::"webhook_event_type" AS "kind") k
-     WHERE k."kind" = ANY(wanted) AND "webhook_wanted"(k."kind", n."service_id")
+     WHERE (k."kind", n."service_id") IN (SELECT w."kind", w."service_id" FROM "webhook_wanted_pairs"(wanted, services) w)
      ORDER BY n."updated_at", n."id";
     moved := ARRAY(SELECT DISTINCT n."service_id" FROM "old_cases" o JOIN "new_cases" n ON n."id" = o."id"
                     WHERE (o."status" = 'WAITING' OR n."status" = 'WAITING')
