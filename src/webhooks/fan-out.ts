@@ -1,0 +1,94 @@
+// Fan-out: the outbox's new events become deliveries, one per endpoint that
+// wants each, and the lanes that got work are woken. One fan-out at a time
+// (an advisory lock, whatever the job queue does), events in id order, so
+// each endpoint's deliveries are numbered in the order their changes
+// committed. A lane is an endpoint's share of the cases (case id modulo
+// LANES): one job at a time per lane sends its deliveries in id order, so the
+// events of one case reach the endpoint in the order they happened, and
+// different cases go in parallel. Events older than an endpoint are not sent
+// to it; `replayWebhookEvents` can.
+import type { PoolClient } from 'pg';
+
+/** Lanes per endpoint: how many cases of one endpoint are delivered at once, at most. */
+export const LANES = 16;
+/** Events one fan-out takes; more are left to the next, queued at once. */
+export const FAN_OUT_BATCH = 1_000;
+/** Advisory lock class of the fan-out ('WHFO'). */
+const FAN_OUT_LOCK = 0x5748464f;
+
+export const FAN_OUT_TASK = 'webhook_fanout';
+export const DELIVER_TASK = 'webhook_deliver';
+export const FAN_OUT_QUEUE = 'webhook:fanout';
+
+/** A lane of an endpoint: the job queue's name and key for its job. */
+export interface Lane {
+  readonly endpointId: number;
+  readonly lane: number;
+}
+export const laneKey = ({ endpointId, lane }: Lane): string => `webhook:${endpointId}:${lane}`;
+
+export interface FanOutResult {
+  /** Lanes of enabled endpoints that got deliveries. */
+  readonly lanes: readonly Lane[];
+  /** Whether the batch was full: more events may wait. */
+  readonly more: boolean;
+}
+
+/** Routes up to FAN_OUT_BATCH undelivered events to their endpoints, in one transaction on `client`. */
+export async function fanOut(client: PoolClient): Promise<FanOutResult> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1, 0)', [FAN_OUT_LOCK]);
+    const { rows } = await client.query<{ endpoint_id: number | null; lane: number | null; taken: number }>(
+      `WITH batch AS MATERIALIZED (
+         SELECT e.id, e.type, e.service_id, e.case_id, e.threshold, e.occurred_at FROM webhook_events e
+          WHERE e.dispatched_at IS NULL ORDER BY e.id LIMIT $1 FOR UPDATE
+       ), marked AS (
+         UPDATE webhook_events e SET dispatched_at = clock_timestamp() FROM batch b WHERE e.id = b.id
+       ), routed AS (
+         INSERT INTO webhook_deliveries (endpoint_id, event_id, lane)
+         SELECT p.id, b.id, (coalesce(b.case_id, b.service_id) % $2)::smallint
+           FROM batch b
+           JOIN webhook_endpoints p
+             ON p.status <> 'DISABLED' AND b.type = ANY(p.events)
+            AND (coalesce(cardinality(p.service_ids), 0) = 0 OR b.service_id = ANY(p.service_ids))
+            AND (b.type <> 'case.approaching' OR b.threshold = p.approach_position)
+            AND b.occurred_at >= p.created_at
+          ORDER BY b.id, p.id
+         RETURNING endpoint_id, lane
+       )
+       SELECT l.endpoint_id, l.lane, (SELECT count(*)::int FROM batch) AS taken
+         FROM (SELECT DISTINCT r.endpoint_id, r.lane FROM routed r) l
+         JOIN webhook_endpoints p ON p.id = l.endpoint_id AND p.status = 'ENABLED'
+        UNION ALL
+       SELECT NULL, NULL, (SELECT count(*)::int FROM batch)`,
+      [FAN_OUT_BATCH, LANES],
+    );
+    const lanes = rows.flatMap((row) =>
+      row.endpoint_id === null || row.lane === null ? [] : [{ endpointId: row.endpoint_id, lane: row.lane }],
+    );
+    // Woken in the same transaction: deliveries never wait for a wake-up a crash lost.
+    await kickLanes(client, lanes);
+    await client.query('COMMIT');
+    return { lanes, more: (rows.at(-1)?.taken ?? 0) >= FAN_OUT_BATCH };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Queues each lane's job unless it has one waiting: a lane waiting for a
+ * retry keeps its time (preserve_run_at), a running one gets a successor.
+ */
+export async function kickLanes(client: PoolClient, lanes: readonly Lane[]): Promise<void> {
+  if (lanes.length === 0) return;
+  await client.query(
+    `SELECT count(graphile_worker.add_job($1, json_build_object('endpointId', l.endpoint_id, 'lane', l.lane),
+                                          queue_name => 'webhook:' || l.endpoint_id || ':' || l.lane,
+                                          job_key => 'webhook:' || l.endpoint_id || ':' || l.lane,
+                                          job_key_mode => 'preserve_run_at'))
+       FROM unnest($2::int[], $3::int[]) AS l(endpoint_id, lane)`,
+    [DELIVER_TASK, lanes.map((lane) => lane.endpointId), lanes.map((lane) => lane.lane)],
+  );
+}

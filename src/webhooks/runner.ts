@@ -1,0 +1,159 @@
+// The delivery runner of one process: graphile-worker running the fan-out
+// and lane jobs (fan-out.ts, lane.ts), and a timer that wakes the fan-out
+// when the outbox has new events. Recording an event never calls the job
+// queue (its add_job sends a NOTIFY, which would serialise the writers'
+// commits): the timer looks instead, every pollMs. Any number of processes may
+// run one on the same database: the fan-out takes an advisory lock, each lane
+// runs one job at a time (a named queue) and each turn of a lane holds the
+// lane's advisory lock, so no delivery is sent twice at once.
+//
+// A process killed mid-job leaves its jobs locked (graphile-worker unlocks
+// them after 4 hours): every sweep unlocks the jobs of workers whose jobs
+// have been locked longer than any turn can take (a turn ends within
+// TURN_MS plus one attempt), and the lane's advisory lock, released with the
+// dead session, lets the next turn go. At most the attempt in flight is sent
+// again, with the same webhook-id.
+import { run, type JobHelpers, type Runner, type Task } from 'graphile-worker';
+import type { PoolClient } from 'pg';
+import { jobQueueLogger, jobQueuePool } from '../db/job-queue.js';
+import type { Logger } from '../log.js';
+import { addressPolicy } from './address-policy.js';
+import { DELIVER_TASK, FAN_OUT_QUEUE, FAN_OUT_TASK, fanOut, kickLanes, LANES, laneKey, type Lane } from './fan-out.js';
+import { drainLane, type LaneSettings, type NextTurn } from './lane.js';
+import { createSender } from './outbound-http.js';
+
+export interface DeliverySettings extends LaneSettings {
+  /** Hosts that may be reached over http and on private addresses (WEBHOOK_ALLOWED_HOSTS). */
+  readonly allowedHosts: readonly string[];
+  /** One attempt, DNS to the answer's end. */
+  readonly timeoutMs: number;
+  /** Lanes sent at once by this process. */
+  readonly concurrency: number;
+  /** How often the outbox is looked at. */
+  readonly pollMs: number;
+}
+
+export interface WebhookRunner {
+  /** Stops taking jobs, lets running attempts end, and closes its connections. */
+  stop(): Promise<void>;
+}
+
+/** Advisory lock class of a lane's turn ('WHLN'). */
+const LANE_LOCK = 0x57484c4e;
+/** Sweeps (lanes with pending deliveries and no job, jobs of dead workers) happen every this many polls. */
+const SWEEP_EVERY_POLLS = 20;
+/** A job locked longer than this belongs to a dead worker: turns end well before. */
+const STALE_LOCK_SECONDS = 120;
+
+function isLane(payload: unknown): payload is Lane {
+  if (typeof payload !== 'object' || payload === null) return false;
+  const { endpointId, lane } = payload as Record<string, unknown>;
+  return Number.isInteger(endpointId) && Number.isInteger(lane) && Number(lane) >= 0 && Number(lane) < LANES;
+}
+
+async function schedule(helpers: JobHelpers, lane: Lane, next: NextTurn): Promise<void> {
+  if (next.kind === 'idle' || next.kind === 'paused') return;
+  const key = laneKey(lane);
+  await helpers.addJob(DELIVER_TASK, lane, {
+    queueName: key,
+    jobKey: key,
+    jobKeyMode: 'replace',
+    ...(next.kind === 'at' ? { runAt: next.at } : {}),
+  });
+}
+
+/** Starts delivering on the database of `url` (graphile-worker's schema must be installed: installJobQueue). */
+export async function startWebhookRunner(url: string, settings: DeliverySettings, log: Logger): Promise<WebhookRunner> {
+  const send = createSender(addressPolicy(settings.allowedHosts), { timeoutMs: settings.timeoutMs });
+  const pool = jobQueuePool(url, settings.concurrency + 4);
+
+  const fanOutTask: Task = async (_payload, helpers) => {
+    const result = await helpers.withPgClient((client) => fanOut(client));
+    if (result.more)
+      await helpers.addJob(
+        FAN_OUT_TASK,
+        {},
+        { queueName: FAN_OUT_QUEUE, jobKey: FAN_OUT_QUEUE, jobKeyMode: 'replace' },
+      );
+  };
+
+  const deliverTask: Task = async (payload, helpers) => {
+    if (!isLane(payload)) return;
+    const next = await helpers.withPgClient(async (client: PoolClient) => {
+      const lock = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [
+        LANE_LOCK,
+        payload.endpointId * LANES + payload.lane,
+      ]);
+      // Another turn of this lane is still running (its job was unlocked by a sweep): try again shortly.
+      if (!lock.rows[0]?.locked) return { kind: 'at', at: new Date(Date.now() + 1_000) } satisfies NextTurn;
+      try {
+        return await drainLane(client, payload, send, settings, log, helpers.abortSignal);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1, $2)', [LANE_LOCK, payload.endpointId * LANES + payload.lane]);
+      }
+    });
+    await schedule(helpers, payload, next);
+  };
+
+  const runner: Runner = await run({
+    pgPool: pool,
+    concurrency: settings.concurrency,
+    noHandleSignals: true,
+    pollInterval: Math.max(settings.pollMs, 100),
+    logger: jobQueueLogger(log),
+    taskList: { [FAN_OUT_TASK]: fanOutTask, [DELIVER_TASK]: deliverTask },
+  });
+
+  let polls = 0;
+  let polling = false;
+  const poll = async (): Promise<void> => {
+    const client = await pool.connect();
+    try {
+      await client.query(
+        `SELECT graphile_worker.add_job($1, '{}'::json, queue_name => $2, job_key => $2, job_key_mode => 'preserve_run_at')
+          WHERE EXISTS (SELECT 1 FROM webhook_events WHERE dispatched_at IS NULL)`,
+        [FAN_OUT_TASK, FAN_OUT_QUEUE],
+      );
+      polls += 1;
+      if (polls % SWEEP_EVERY_POLLS !== 0) return;
+      await client.query(
+        `SELECT graphile_worker.force_unlock_workers(ARRAY(
+           SELECT DISTINCT j.locked_by FROM graphile_worker.jobs j
+            WHERE j.locked_by IS NOT NULL AND j.locked_at < now() - make_interval(secs => $1)))`,
+        [STALE_LOCK_SECONDS],
+      );
+      // Lanes with deliveries due and no job (an endpoint enabled again, a job lost): woken.
+      const { rows } = await client.query<{ endpoint_id: number; lane: number }>(
+        `SELECT DISTINCT d.endpoint_id, d.lane FROM webhook_deliveries d
+           JOIN webhook_endpoints p ON p.id = d.endpoint_id AND p.status = 'ENABLED'
+          WHERE d.status = 'PENDING' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now())
+            AND NOT EXISTS (SELECT 1 FROM graphile_worker.jobs j
+                             WHERE j.key = 'webhook:' || d.endpoint_id || ':' || d.lane)`,
+      );
+      await kickLanes(
+        client,
+        rows.map((row) => ({ endpointId: row.endpoint_id, lane: row.lane })),
+      );
+    } finally {
+      client.release();
+    }
+  };
+  const timer = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    poll()
+      .catch((error: unknown) => log.error('webhooks: the outbox could not be read', error))
+      .finally(() => {
+        polling = false;
+      });
+  }, settings.pollMs);
+  timer.unref();
+
+  return {
+    async stop() {
+      clearInterval(timer);
+      await runner.stop();
+      await pool.end();
+    },
+  };
+}
