@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { parseRoleMap } from './auth/role-claims.js';
 import { isDatabaseUrl } from './db/database-url.js';
+import { listedHost } from './webhooks/address-policy.js';
 
 /** The project's root folder (this file is src/config.ts). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,6 +53,22 @@ const commaList = z.string().transform((value) =>
 /** A duration in milliseconds from `min` to `max`, `fallback` when unset. */
 const millis = (fallback: number, min = 1, max = 3_600_000) =>
   z.preprocess(blankAsAbsent, z.coerce.number().int().min(min).max(max).default(fallback));
+
+/** A whole number from `min` to `max`, `fallback` when unset. */
+const count = (fallback: number, min: number, max: number) =>
+  z.preprocess(blankAsAbsent, z.coerce.number().int().min(min).max(max).default(fallback));
+
+/** A WEBHOOK_ALLOWED_HOSTS entry: a bare host name or IP address, as the address policy reads it. */
+const isListableHost = (entry: string): boolean => {
+  try {
+    listedHost(entry);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const DAY_MS = 86_400_000;
 
 /** A libpq connection URL, one host or several (db/database-url.ts). */
 const databaseUrl = z
@@ -192,6 +209,26 @@ const environment = z
     ),
     RATE_LIMIT_PER_ADDRESS: z.preprocess(blankAsAbsent, z.coerce.number().int().min(0).max(10_000_000).default(100)),
     RATE_LIMIT_SYNC_MS: millis(100, 10, 10_000),
+    WEBHOOK_ALLOWED_HOSTS: z.preprocess(
+      blankAsAbsent,
+      commaList
+        .refine(
+          (entries) => entries.every(isListableHost),
+          'must be a comma-separated list of host names or IP addresses such as hooks.internal, 127.0.0.1 or ::1 (no scheme, port or path)',
+        )
+        // As URLs write hosts (lower case, IPv6 without brackets), each once.
+        .transform((entries) => [...new Set(entries.map(listedHost))])
+        .default([]),
+    ),
+    WEBHOOK_DELIVERY: z.preprocess(blankAsAbsent, z.enum(['auto', 'on', 'off']).default('auto')),
+    WEBHOOK_TIMEOUT_MS: millis(10_000, 1, 600_000),
+    WEBHOOK_RETRY_BASE_MS: millis(5_000, 1, DAY_MS),
+    WEBHOOK_RETRY_MAX_MS: millis(3_600_000, 1, DAY_MS),
+    WEBHOOK_FAIL_AFTER_MS: millis(DAY_MS, 1, 30 * DAY_MS),
+    WEBHOOK_CONCURRENCY: count(4, 1, 64),
+    WEBHOOK_POLL_MS: millis(250, 10, 60_000),
+    WEBHOOK_SECRET_OVERLAP_MS: millis(DAY_MS, 0, 7 * DAY_MS),
+    WEBHOOK_RETENTION_DAYS: count(30, 1, 3_650),
     EMBEDDED_PG_DATA_DIR: z.preprocess(blankAsAbsent, z.string().default(join(PROJECT_ROOT, '.data', 'postgres'))),
     EMBEDDED_PG_PORT: z.preprocess(blankAsAbsent, port.min(1).optional()),
     EMBEDDED_PG_OS_USER: z.preprocess(
@@ -233,6 +270,10 @@ const environment = z
   .refine((value) => value.HTTP_HEADERS_TIMEOUT_MS <= value.HTTP_REQUEST_TIMEOUT_MS, {
     path: ['HTTP_HEADERS_TIMEOUT_MS'],
     error: 'must not be longer than HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+  })
+  .refine((value) => value.WEBHOOK_RETRY_BASE_MS <= value.WEBHOOK_RETRY_MAX_MS, {
+    path: ['WEBHOOK_RETRY_BASE_MS'],
+    error: 'must not be longer than WEBHOOK_RETRY_MAX_MS (the first wait is the shortest)',
   });
 
 export interface Config {
@@ -348,6 +389,8 @@ export interface Config {
     /** A service's state is read at most once per this, however many changes arrive. */
     readonly minIntervalMs: number;
   };
+  /** Webhooks (docs/webhooks.md): committed changes pushed to integrators' URLs. */
+  readonly webhooks: WebhookSettings;
   readonly embedded: {
     readonly dataDir: string;
     readonly port: number | undefined;
@@ -376,6 +419,39 @@ export interface JwtConfig {
   /** A claim listing the service ids the person is limited to; absent: every service. */
   readonly servicesClaim: string | undefined;
   readonly clockToleranceSeconds: number;
+}
+
+/** How webhooks are administered and delivered. */
+export interface WebhookSettings {
+  /**
+   * Hosts (names or IPs, no port, as URL writes them: lower case, IPv6
+   * without brackets) that endpoints may reach over plain http and at
+   * private or loopback addresses; every other endpoint must be https to a
+   * public address. Empty by default.
+   */
+  readonly allowedHosts: readonly string[];
+  /**
+   * Whether this process delivers: `auto` once an endpoint exists (with
+   * several workers, one dedicated worker does), `on` always, `off` never
+   * (events are still recorded, for another process to deliver).
+   */
+  readonly delivery: 'auto' | 'on' | 'off';
+  /** One attempt, everything included (DNS, connect, TLS, the answer), is given up after this. */
+  readonly timeoutMs: number;
+  /** The first wait before a failed delivery is tried again; each further one doubles, with jitter. */
+  readonly retryBaseMs: number;
+  /** The longest wait between two attempts. */
+  readonly retryMaxMs: number;
+  /** A delivery failing for this long marks its endpoint FAILING: paused, its events kept. */
+  readonly failAfterMs: number;
+  /** Deliveries one process makes at once. */
+  readonly concurrency: number;
+  /** How often new events are looked for and routed to their endpoints. */
+  readonly pollMs: number;
+  /** After a secret's rotation, the previous secret also signs deliveries for this long (0: not at all). */
+  readonly secretOverlapMs: number;
+  /** Events, deliveries and the delivery log are kept this many days; replays reach back as far. */
+  readonly retentionDays: number;
 }
 
 /** Host names a local gateway is always reached by. */
@@ -470,6 +546,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keepAliveMs: value.LIVE_KEEP_ALIVE_MS,
       connectionInitTimeoutMs: value.LIVE_CONNECTION_INIT_TIMEOUT_MS,
       minIntervalMs: value.LIVE_MIN_INTERVAL_MS,
+    },
+    webhooks: {
+      allowedHosts: value.WEBHOOK_ALLOWED_HOSTS,
+      delivery: value.WEBHOOK_DELIVERY,
+      timeoutMs: value.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: value.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: value.WEBHOOK_RETRY_MAX_MS,
+      failAfterMs: value.WEBHOOK_FAIL_AFTER_MS,
+      concurrency: value.WEBHOOK_CONCURRENCY,
+      pollMs: value.WEBHOOK_POLL_MS,
+      secretOverlapMs: value.WEBHOOK_SECRET_OVERLAP_MS,
+      retentionDays: value.WEBHOOK_RETENTION_DAYS,
     },
     embedded: {
       dataDir: resolve(value.EMBEDDED_PG_DATA_DIR),

@@ -12,6 +12,7 @@ import { createAuthenticator, type AuthMode } from './auth/authenticate.js';
 import { decideAuthMode } from './auth/auth-mode.js';
 import { createJwtVerifier, type JwtVerifier } from './auth/jwt.js';
 import { loadReceipts } from './auth/receipts.js';
+import { createWebhookEndpointStore } from './queue/webhook-endpoints.js';
 import { createApolloServer } from './graphql/apollo.js';
 import { operationAccess } from './graphql/operation-access.js';
 import { createOperationPreparer } from './graphql/prepare-operation.js';
@@ -162,7 +163,11 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   const rest = restAccess(admission, preparer);
   const apollo = createApolloServer(schema, log, preparer);
   await apollo.start();
-  const context = contextFactory(runtime, { keys, receipts: await loadReceipts(db) });
+  const context = contextFactory(runtime, {
+    keys,
+    receipts: await loadReceipts(db),
+    webhooks: createWebhookEndpointStore(db, config.webhooks),
+  });
   const formatError = errorFormatter(log);
   const subscriptions = subscriptionsRoute({
     schema,

@@ -126,6 +126,17 @@ const SELECTIONS: Readonly<Record<string, string>> = {
   'Mutation.createApiKey': 'createApiKey(input: { name: "", role: SCREEN }) { key { id } }',
   'Mutation.rotateApiKey': 'rotateApiKey(id: "none-such") { key { id } }',
   'Mutation.revokeApiKey': 'revokeApiKey(id: "none-such") { id }',
+  'Query.webhookEndpoints': 'webhookEndpoints(first: 1) { id }',
+  'Query.webhookEndpoint': 'webhookEndpoint(id: 2000000000) { id }',
+  'Query.webhookDeliveries': 'webhookDeliveries(endpointId: 2000000000) { id }',
+  'Mutation.createWebhookEndpoint': 'createWebhookEndpoint(input: { url: "", events: [CASE_CALLED] }) { secret }',
+  'Mutation.updateWebhookEndpoint': 'updateWebhookEndpoint(id: 2000000000, input: { approachPosition: 3 }) { id }',
+  'Mutation.rotateWebhookSecret': 'rotateWebhookSecret(id: 2000000000) { secret }',
+  'Mutation.disableWebhookEndpoint': 'disableWebhookEndpoint(id: 2000000000) { id }',
+  'Mutation.enableWebhookEndpoint': 'enableWebhookEndpoint(id: 2000000000) { id }',
+  'Mutation.deleteWebhookEndpoint': 'deleteWebhookEndpoint(id: 2000000000) { id }',
+  'Mutation.replayWebhookEvents':
+    'replayWebhookEvents(endpointId: 2000000000, since: "2026-01-01T00:00:00.000Z") { queued }',
   'Subscription.queueChanged': 'queueChanged(serviceId: 2000000000) { waitingCount }',
   'Subscription.caseChanged': 'caseChanged(caseId: 2000000000) { status }',
 };

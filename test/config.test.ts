@@ -120,6 +120,76 @@ describe('configuration', () => {
       expect(() => loadConfig({ CORS_ORIGINS: bad }), bad).toThrow(/CORS_ORIGINS/);
   });
 
+  it('has documented defaults for webhooks', () => {
+    expect(loadConfig({}).webhooks).toEqual({
+      allowedHosts: [],
+      delivery: 'auto',
+      timeoutMs: 10_000,
+      retryBaseMs: 5_000,
+      retryMaxMs: 3_600_000,
+      failAfterMs: 86_400_000,
+      concurrency: 4,
+      pollMs: 250,
+      secretOverlapMs: 86_400_000,
+      retentionDays: 30,
+    });
+  });
+
+  it('reads every webhook setting under its camelCase name', () => {
+    const webhooks = loadConfig({
+      WEBHOOK_DELIVERY: 'off',
+      WEBHOOK_TIMEOUT_MS: '500',
+      WEBHOOK_RETRY_BASE_MS: '50',
+      WEBHOOK_RETRY_MAX_MS: '1000',
+      WEBHOOK_FAIL_AFTER_MS: '2000',
+      WEBHOOK_CONCURRENCY: '16',
+      WEBHOOK_POLL_MS: '100',
+      WEBHOOK_SECRET_OVERLAP_MS: '0',
+      WEBHOOK_RETENTION_DAYS: '7',
+    }).webhooks;
+    expect(webhooks).toEqual({
+      allowedHosts: [],
+      delivery: 'off',
+      timeoutMs: 500,
+      retryBaseMs: 50,
+      retryMaxMs: 1_000,
+      failAfterMs: 2_000,
+      concurrency: 16,
+      pollMs: 100,
+      secretOverlapMs: 0,
+      retentionDays: 7,
+    });
+    expect(loadConfig({ WEBHOOK_DELIVERY: 'on' }).webhooks.delivery).toBe('on');
+  });
+
+  it('reads WEBHOOK_ALLOWED_HOSTS as URLs write hosts, and refuses anything but a bare host, naming it', () => {
+    expect(
+      loadConfig({ WEBHOOK_ALLOWED_HOSTS: ' Hooks.Internal, 127.0.0.1,[::1], ::1,,' }).webhooks.allowedHosts,
+    ).toEqual(['hooks.internal', '127.0.0.1', '::1']);
+    for (const bad of ['https://hooks.internal', 'hooks.internal:8443', 'hooks.internal/path', 'user@hooks', 'a b'])
+      expect(() => loadConfig({ WEBHOOK_ALLOWED_HOSTS: bad }), bad).toThrow(
+        /^invalid configuration:\n {2}WEBHOOK_ALLOWED_HOSTS: must be a comma-separated list of host names/,
+      );
+  });
+
+  it.each([
+    [{ WEBHOOK_DELIVERY: 'sometimes' }, 'WEBHOOK_DELIVERY'],
+    [{ WEBHOOK_TIMEOUT_MS: '0' }, 'WEBHOOK_TIMEOUT_MS'],
+    [{ WEBHOOK_RETRY_BASE_MS: 'soon' }, 'WEBHOOK_RETRY_BASE_MS'],
+    [{ WEBHOOK_RETRY_MAX_MS: '86400001' }, 'WEBHOOK_RETRY_MAX_MS'],
+    [{ WEBHOOK_FAIL_AFTER_MS: '-1' }, 'WEBHOOK_FAIL_AFTER_MS'],
+    [{ WEBHOOK_CONCURRENCY: '0' }, 'WEBHOOK_CONCURRENCY'],
+    [{ WEBHOOK_CONCURRENCY: '65' }, 'WEBHOOK_CONCURRENCY'],
+    [{ WEBHOOK_POLL_MS: '1' }, 'WEBHOOK_POLL_MS'],
+    [{ WEBHOOK_SECRET_OVERLAP_MS: '604800001' }, 'WEBHOOK_SECRET_OVERLAP_MS'],
+    [{ WEBHOOK_RETENTION_DAYS: '0' }, 'WEBHOOK_RETENTION_DAYS'],
+    [{ WEBHOOK_RETENTION_DAYS: '1.5' }, 'WEBHOOK_RETENTION_DAYS'],
+    // The first wait is the shortest one.
+    [{ WEBHOOK_RETRY_BASE_MS: '2000', WEBHOOK_RETRY_MAX_MS: '1000' }, 'WEBHOOK_RETRY_BASE_MS'],
+  ])('rejects the webhook setting %j, naming %s', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(new RegExp(`^invalid configuration:\\n  ${variable}: `));
+  });
+
   it('refuses a header deadline longer than the whole request deadline', () => {
     expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS/);
     expect(loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '30000' }).http.headersTimeoutMs).toBe(30_000);

@@ -107,6 +107,8 @@ describe('list sizes come from the schema', () => {
     'Query.procedures': LIMITS.referencePage.first,
     'Query.apiKeys': 100,
     'Query.auditLog': LIMITS.auditPage.first,
+    'Query.webhookEndpoints': LIMITS.webhook.endpointsPage,
+    'Query.webhookDeliveries': LIMITS.webhook.attemptsPage,
     // A page: sizes its `edges`.
     'Service.queue': LIMITS.queuePage.first,
     'Case.customProperties': LIMITS.case.customProperties,

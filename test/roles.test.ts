@@ -51,6 +51,16 @@ const EXPECTED: Readonly<Record<string, readonly Role[]>> = {
   'Mutation.createApiKey': ADMIN,
   'Mutation.rotateApiKey': ADMIN,
   'Mutation.revokeApiKey': ADMIN,
+  'Query.webhookEndpoints': ADMIN,
+  'Query.webhookEndpoint': ADMIN,
+  'Query.webhookDeliveries': ADMIN,
+  'Mutation.createWebhookEndpoint': ADMIN,
+  'Mutation.updateWebhookEndpoint': ADMIN,
+  'Mutation.rotateWebhookSecret': ADMIN,
+  'Mutation.disableWebhookEndpoint': ADMIN,
+  'Mutation.enableWebhookEndpoint': ADMIN,
+  'Mutation.deleteWebhookEndpoint': ADMIN,
+  'Mutation.replayWebhookEvents': ADMIN,
   'Subscription.queueChanged': ['SCREEN', 'AGENT', 'ADMIN'],
   'Subscription.caseChanged': ['KIOSK', 'AGENT', 'ADMIN'],
 };
@@ -62,6 +72,7 @@ interface Ids {
   readonly procedure: string;
   readonly waitingCase: number;
   readonly apiKey: string;
+  readonly webhookEndpoint: number;
 }
 
 let counter = 0;
@@ -99,6 +110,16 @@ function operation(coordinate: string, ids: Ids): string {
       'mutation { createApiKey(input: { name: "made in the matrix", role: SCREEN }) { key { id } } }',
     'Mutation.rotateApiKey': `mutation { rotateApiKey(id: "${ids.apiKey}") { key { id } } }`,
     'Mutation.revokeApiKey': `mutation { revokeApiKey(id: "${ids.apiKey}") { id } }`,
+    'Query.webhookEndpoints': '{ webhookEndpoints { id } }',
+    'Query.webhookEndpoint': `{ webhookEndpoint(id: ${ids.webhookEndpoint}) { id } }`,
+    'Query.webhookDeliveries': `{ webhookDeliveries(endpointId: ${ids.webhookEndpoint}) { id } }`,
+    'Mutation.createWebhookEndpoint': `mutation { createWebhookEndpoint(input: { url: "https://hooks.example.com/${fresh('h')}", events: [CASE_CALLED] }) { secret } }`,
+    'Mutation.updateWebhookEndpoint': `mutation { updateWebhookEndpoint(id: ${ids.webhookEndpoint}, input: { approachPosition: 3 }) { id } }`,
+    'Mutation.rotateWebhookSecret': `mutation { rotateWebhookSecret(id: ${ids.webhookEndpoint}) { secret } }`,
+    'Mutation.disableWebhookEndpoint': `mutation { disableWebhookEndpoint(id: ${ids.webhookEndpoint}) { id } }`,
+    'Mutation.enableWebhookEndpoint': `mutation { enableWebhookEndpoint(id: ${ids.webhookEndpoint}) { id } }`,
+    'Mutation.deleteWebhookEndpoint': `mutation { deleteWebhookEndpoint(id: ${ids.webhookEndpoint}) { id } }`,
+    'Mutation.replayWebhookEvents': `mutation { replayWebhookEvents(endpointId: ${ids.webhookEndpoint}, since: "${new Date().toISOString()}") { queued } }`,
   };
   const document = documents[coordinate];
   if (document === undefined) throw new Error(`no sample operation for ${coordinate}`);
@@ -119,6 +140,8 @@ async function everyCount(sql: pg.Pool): Promise<Record<string, number>> {
     'case_properties',
     'api_keys',
     'audit_log',
+    'webhook_endpoints',
+    'webhook_deliveries',
   ];
   const { rows } = await sql.query<Record<string, number>>(
     `SELECT ${tables.map((table) => `(SELECT count(*)::int FROM ${table}) AS ${table}`).join(', ')}`,
@@ -172,6 +195,16 @@ describe('the role matrix, over HTTP and WebSocket', () => {
       procedure: procedure.extRef,
       waitingCase: (await given.waitingCase(t.db, { serviceId: service.id })).id,
       apiKey: (await issueKey(t.db, 'SCREEN')).id,
+      webhookEndpoint: (
+        await t.db.webhookEndpoint.create({
+          data: {
+            url: 'https://hooks.example.com/roles',
+            events: ['CASE_CALLED'],
+            secret: 'whsec_roles',
+            createdBy: 'test',
+          },
+        })
+      ).id,
     };
   });
   afterAll(() => t.stop());

@@ -83,9 +83,9 @@ export type AuditEntry = {
   at: Scalars['DateTime']['output'];
   /** The fields that changed, with their values before and after. */
   changes: Array<AuditChange>;
-  /** What kind of thing: `service`, `customer`, `classification`, `procedure` or `apiKey`. */
+  /** What kind of thing: `service`, `customer`, `classification`, `procedure`, `apiKey` or `webhookEndpoint`. */
   entity: Scalars['String']['output'];
-  /** The thing's id: a service's or customer's id, a classification's code, a procedure's external reference, a key's id. */
+  /** The thing's id: a service's, customer's or webhook endpoint's id, a classification's code, a procedure's external reference, a key's id. */
   entityId: Scalars['String']['output'];
   /** The entry's id; pass it as `before` for the next page. */
   id: Scalars['String']['output'];
@@ -486,6 +486,29 @@ export type CreateServiceInput = {
   timeZone?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** A webhook endpoint to create. */
+export type CreateWebhookEndpointInput = {
+  /** The position at which `case.approaching` fires, 1 to 50; default 2. */
+  approachPosition?: InputMaybe<Scalars['Int']['input']>;
+  /** What the endpoint is for, 1 to 200 characters. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** The event types to send, at least one, each once. */
+  events: Array<WebhookEventType>;
+  /** Whether payloads carry cases' personal fields; only with `personalDataAllowed`. Default false. */
+  includePersonalData?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Allows personal fields to be sent to this URL; default false. */
+  personalDataAllowed?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Only events of these services, at most 100 ids of existing services; absent or empty: every service. */
+  serviceIds?: InputMaybe<Array<Scalars['Int']['input']>>;
+  /**
+   * Where to send events: an https URL of at most 2,000 characters, without
+   * user name, password or fragment, not at a private, loopback or link-local
+   * IP address (plain http and such addresses only for hosts listed in
+   * WEBHOOK_ALLOWED_HOSTS).
+   */
+  url: Scalars['String']['input'];
+};
+
 /** One custom property of a case, as stored. */
 export type CustomProperty = {
   __typename?: 'CustomProperty';
@@ -568,12 +591,46 @@ export type Mutation = {
   /** Creates a service whose queue cases can join. */
   createService: Service;
   /**
+   * Creates a webhook endpoint: every committed change of the types it names
+   * is sent to its URL, signed (Standard Webhooks), retried until it is taken
+   * (docs/webhooks.md). Its signing secret is in the answer and nowhere else
+   * the API shows: keep it now, or rotate it to get a new one. Events that
+   * happened before the endpoint existed are not sent (replay them with
+   * `replayWebhookEvents`).
+   */
+  createWebhookEndpoint: WebhookEndpointSecret;
+  /** Deletes an endpoint with its queued deliveries and its delivery log; returns it as it was. */
+  deleteWebhookEndpoint: WebhookEndpoint;
+  /**
+   * Stops deliveries to an endpoint: those already queued wait, and events
+   * that happen while it is disabled are not queued for it. Disabling it again
+   * changes nothing.
+   */
+  disableWebhookEndpoint: WebhookEndpoint;
+  /**
+   * Resumes an endpoint that is disabled or failing: its queued deliveries are
+   * sent again at once, oldest first, with their retry delays reset. Enabling
+   * an enabled endpoint changes nothing.
+   */
+  enableWebhookEndpoint: WebhookEndpoint;
+  /**
    * Case Enqueue for FIFO: puts a new case at the back of a service's queue
    * (the `POST Cases` operation of the queue REST API this gateway mirrors).
    * The service is named by `serviceId`, by `serviceIdExtRef`, or by both when
    * they agree. Returns the stored case with its new `caseId`.
    */
   enqueueCase: CaseEnqueuePayload;
+  /**
+   * Sends an endpoint again every event it would have been sent since
+   * `since`: each one it wants (by its current events, services and
+   * approach position) that was recorded then or later and has been routed
+   * already, whether or not it was delivered before. They are queued behind
+   * its other deliveries, in order, with their original ids (`webhook-id`),
+   * so receivers can recognise repeats; while the endpoint is disabled they
+   * wait. At most 100,000 events per replay; `since` at most
+   * WEBHOOK_RETENTION_DAYS ago.
+   */
+  replayWebhookEvents: WebhookReplay;
   /**
    * Puts a case that is in service back into its service's queue, at the back,
    * at the front, or at its original place.
@@ -592,6 +649,13 @@ export type Mutation = {
    */
   rotateApiKey: ApiKeySecret;
   /**
+   * Gives an endpoint a new signing secret, shown this once. For
+   * WEBHOOK_SECRET_OVERLAP_MS (a day by default) every delivery is signed with
+   * both the new and the previous secret, so the receiver can switch without
+   * refusing a delivery; then only the new one signs.
+   */
+  rotateWebhookSecret: WebhookEndpointSecret;
+  /**
    * Changes a classification: its name, whether it is active, and which
    * services it is limited to.
    */
@@ -605,6 +669,8 @@ export type Mutation = {
    * with an error; its waiting cases can still be called and served.
    */
   updateService: Service;
+  /** Changes an endpoint's URL, events, services or settings; deliveries already queued keep their events. */
+  updateWebhookEndpoint: WebhookEndpoint;
 };
 
 
@@ -736,8 +802,69 @@ export type MutationCreateServiceArgs = {
  * allow), `field` (the offending input field, e.g. `subject` or
  * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
  */
+export type MutationCreateWebhookEndpointArgs = {
+  input: CreateWebhookEndpointInput;
+};
+
+
+/**
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
+ */
+export type MutationDeleteWebhookEndpointArgs = {
+  id: Scalars['Int']['input'];
+};
+
+
+/**
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
+ */
+export type MutationDisableWebhookEndpointArgs = {
+  id: Scalars['Int']['input'];
+};
+
+
+/**
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
+ */
+export type MutationEnableWebhookEndpointArgs = {
+  id: Scalars['Int']['input'];
+};
+
+
+/**
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
+ */
 export type MutationEnqueueCaseArgs = {
   input: CaseEnqueueInput;
+};
+
+
+/**
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
+ */
+export type MutationReplayWebhookEventsArgs = {
+  endpointId: Scalars['Int']['input'];
+  since: Scalars['DateTime']['input'];
 };
 
 
@@ -774,6 +901,18 @@ export type MutationRevokeApiKeyArgs = {
  */
 export type MutationRotateApiKeyArgs = {
   id: Scalars['String']['input'];
+};
+
+
+/**
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
+ */
+export type MutationRotateWebhookSecretArgs = {
+  id: Scalars['Int']['input'];
 };
 
 
@@ -826,6 +965,19 @@ export type MutationUpdateProcedureArgs = {
 export type MutationUpdateServiceArgs = {
   id: Scalars['Int']['input'];
   input: UpdateServiceInput;
+};
+
+
+/**
+ * Write operations. Each either succeeds whole or writes nothing; a refusal is
+ * an error whose `extensions` carry `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, or `ILLEGAL_TRANSITION` for an action the case's status does not
+ * allow), `field` (the offending input field, e.g. `subject` or
+ * `customProperties[2].key`) and `rule` (e.g. `maxLength`, `active`, `transition`).
+ */
+export type MutationUpdateWebhookEndpointArgs = {
+  id: Scalars['Int']['input'];
+  input: UpdateWebhookEndpointInput;
 };
 
 /** Pagination state of a connection. */
@@ -911,6 +1063,20 @@ export type Query = {
   services: Array<Service>;
   /** The credential that sent this request, as the gateway sees it: for checking a key or a token's roles. */
   viewer: Viewer;
+  /**
+   * An endpoint's delivery log: one entry per attempt to send it an event,
+   * newest first, at most `first` entries (50 unless asked for fewer).
+   * Entries are kept WEBHOOK_RETENTION_DAYS days.
+   */
+  webhookDeliveries: Array<WebhookDeliveryAttempt>;
+  /** The webhook endpoint with this id, or null when none has it. */
+  webhookEndpoint: Maybe<WebhookEndpoint>;
+  /**
+   * The webhook endpoints by id, oldest first: at most `first` of them (100
+   * unless asked for fewer), those whose id is greater than `after`. Their
+   * signing secrets are never shown.
+   */
+  webhookEndpoints: Array<WebhookEndpoint>;
 };
 
 
@@ -965,6 +1131,27 @@ export type QueryServiceArgs = {
 /** Read operations. */
 export type QueryServicesArgs = {
   afterId?: InputMaybe<Scalars['Int']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** Read operations. */
+export type QueryWebhookDeliveriesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  endpointId: Scalars['Int']['input'];
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** Read operations. */
+export type QueryWebhookEndpointArgs = {
+  id: Scalars['Int']['input'];
+};
+
+
+/** Read operations. */
+export type QueryWebhookEndpointsArgs = {
+  after?: InputMaybe<Scalars['Int']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -1272,6 +1459,24 @@ export type UpdateServiceInput = {
   timeZone?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** Changes to a webhook endpoint; absent fields stay as they are. */
+export type UpdateWebhookEndpointInput = {
+  /** The position at which `case.approaching` fires, 1 to 50. */
+  approachPosition?: InputMaybe<Scalars['Int']['input']>;
+  /** A new description, 1 to 200 characters; null removes it. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** The event types to send from now on, at least one, each once. */
+  events?: InputMaybe<Array<WebhookEventType>>;
+  /** Whether payloads carry cases' personal fields; true only while `personalDataAllowed` is. */
+  includePersonalData?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Allows personal fields to be sent to this URL; false while `includePersonalData` is true is refused. */
+  personalDataAllowed?: InputMaybe<Scalars['Boolean']['input']>;
+  /** The services to send events of from now on, at most 100; empty: every service. */
+  serviceIds?: InputMaybe<Array<Scalars['Int']['input']>>;
+  /** A new URL, under the rules of `CreateWebhookEndpointInput.url`. */
+  url?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** The credential that sent a request, as the gateway sees it. */
 export type Viewer = {
   __typename?: 'Viewer';
@@ -1288,6 +1493,149 @@ export type Viewer = {
   roles: Array<Role>;
   /** The services it is limited to; null when it covers every service. */
   serviceIds: Maybe<Array<Scalars['Int']['output']>>;
+};
+
+/** How one attempt to deliver an event ended. */
+export type WebhookAttemptOutcome =
+  /**
+   * The URL's host resolved to a private, loopback or link-local address and
+   * is not listed in WEBHOOK_ALLOWED_HOSTS: nothing was sent; tried again later.
+   */
+  | 'ADDRESS_REFUSED'
+  /** The receiver answered 2xx: delivered. */
+  | 'DELIVERED'
+  /** The receiver answered with another status (`responseStatus`); tried again later. */
+  | 'HTTP_ERROR'
+  /** The connection failed (DNS, refused, reset, TLS); tried again later. */
+  | 'NETWORK_ERROR'
+  /** The receiver answered with a redirect, which is never followed; tried again later. */
+  | 'REDIRECT_REFUSED'
+  /** No whole answer within WEBHOOK_TIMEOUT_MS; tried again later. */
+  | 'TIMEOUT';
+
+/** One attempt to deliver an event to an endpoint: an entry of its delivery log. */
+export type WebhookDeliveryAttempt = {
+  __typename?: 'WebhookDeliveryAttempt';
+  /** When the attempt started, by the database's clock. */
+  at: Scalars['DateTime']['output'];
+  /** Which attempt for this delivery it was, from 1. */
+  attempt: Scalars['Int']['output'];
+  /** The case the event is about; null for a service's event. */
+  caseId: Maybe<Scalars['Int']['output']>;
+  /** The event's id as its deliveries carry it in `webhook-id` (`evt_1042`): the same on every attempt and replay. */
+  eventId: Scalars['String']['output'];
+  /** The event's type. */
+  eventType: WebhookEventType;
+  /** The attempt's id; pass it as `after` for the next page. */
+  id: Scalars['String']['output'];
+  /** How long the attempt took, in milliseconds. */
+  latencyMs: Scalars['Int']['output'];
+  /** When the delivery is tried next; null once it is delivered, or while it waits for an earlier one. */
+  nextAttemptAt: Maybe<Scalars['DateTime']['output']>;
+  /** How it ended. */
+  outcome: WebhookAttemptOutcome;
+  /** Whether the delivery was queued by `replayWebhookEvents`. */
+  replay: Scalars['Boolean']['output'];
+  /** The receiver's HTTP status; null when no answer came. */
+  responseStatus: Maybe<Scalars['Int']['output']>;
+  /** The service the event is about. */
+  serviceId: Scalars['Int']['output'];
+};
+
+/**
+ * A URL that committed changes are pushed to as signed webhooks
+ * (docs/webhooks.md). Its signing secret is shown once, when the endpoint is
+ * created or its secret rotated; it has no field here.
+ */
+export type WebhookEndpoint = {
+  __typename?: 'WebhookEndpoint';
+  /** The position at which `case.approaching` fires for a waiting case, 1 to 50. */
+  approachPosition: Scalars['Int']['output'];
+  /** When it was created. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Who created it (`key:<id>`, `user:<subject>` or `open`). */
+  createdBy: Scalars['String']['output'];
+  /** What the endpoint is for; null if not given. */
+  description: Maybe<Scalars['String']['output']>;
+  /** The event types it is sent. */
+  events: Array<WebhookEventType>;
+  /** When it was marked FAILING; null unless it is. */
+  failingSince: Maybe<Scalars['DateTime']['output']>;
+  /** The endpoint's id. */
+  id: Scalars['Int']['output'];
+  /**
+   * Whether payloads carry the cases' personal fields (subject, notes,
+   * external reference, custom properties, customer); only while
+   * `personalDataAllowed` is true.
+   */
+  includePersonalData: Scalars['Boolean']['output'];
+  /** Whether an administrator allowed personal fields to be sent to this URL. */
+  personalDataAllowed: Scalars['Boolean']['output'];
+  /** Until when the secret it had before its last rotation also signs deliveries; null when none does. */
+  previousSecretExpiresAt: Maybe<Scalars['DateTime']['output']>;
+  /** When its secret was last rotated; null if never. */
+  secretRotatedAt: Maybe<Scalars['DateTime']['output']>;
+  /** The services whose events it is sent; null when it covers every service. */
+  serviceIds: Maybe<Array<Scalars['Int']['output']>>;
+  /** Whether it is sent its events. */
+  status: WebhookEndpointStatus;
+  /** When it was last changed (settings, status or secret). */
+  updatedAt: Scalars['DateTime']['output'];
+  /** Where events are sent (POST). */
+  url: Scalars['String']['output'];
+};
+
+/** A webhook endpoint with its signing secret, shown this once. */
+export type WebhookEndpointSecret = {
+  __typename?: 'WebhookEndpointSecret';
+  /** The endpoint. */
+  endpoint: WebhookEndpoint;
+  /**
+   * The signing secret (`whsec_...`), as Standard Webhooks libraries take it
+   * to verify deliveries. The API never shows it again: keep it now.
+   */
+  secret: Scalars['String']['output'];
+};
+
+/** Whether an endpoint is sent its events. */
+export type WebhookEndpointStatus =
+  /** Stopped by an administrator: queued deliveries wait, new events are not queued for it. */
+  | 'DISABLED'
+  /** Deliveries are sent. */
+  | 'ENABLED'
+  /**
+   * A delivery kept failing for WEBHOOK_FAIL_AFTER_MS: deliveries are paused
+   * and new events are still queued, until `enableWebhookEndpoint`.
+   */
+  | 'FAILING';
+
+/** What a webhook event says happened. Each value's description gives the `type` its payloads carry. */
+export type WebhookEventType =
+  /**
+   * `case.approaching`: a waiting case reached the endpoint's `approachPosition`
+   * (or nearer) for the first time; once per case.
+   */
+  | 'CASE_APPROACHING'
+  /** `case.called`: a case was handed to an agent (call next, or called out of turn). */
+  | 'CASE_CALLED'
+  /** `case.cancelled`: a waiting case or one in service was cancelled. */
+  | 'CASE_CANCELLED'
+  /** `case.completed`: a case was served and closed. */
+  | 'CASE_COMPLETED'
+  /** `case.enqueued`: a case joined a queue (an auto-closed one is also `case.completed`). */
+  | 'CASE_ENQUEUED'
+  /** `case.returned`: a case in service was put back into its queue. */
+  | 'CASE_RETURNED'
+  /** `service.updated`: a service's name, references, time zone or whether it is active changed. */
+  | 'SERVICE_UPDATED';
+
+/** What `replayWebhookEvents` queued. */
+export type WebhookReplay = {
+  __typename?: 'WebhookReplay';
+  /** The endpoint the events are sent to again. */
+  endpoint: WebhookEndpoint;
+  /** How many events were queued for it. */
+  queued: Scalars['Int']['output'];
 };
 
 
@@ -1383,6 +1731,7 @@ export type ResolversTypes = {
   CreateClassificationInput: CreateClassificationInput;
   CreateProcedureInput: CreateProcedureInput;
   CreateServiceInput: CreateServiceInput;
+  CreateWebhookEndpointInput: CreateWebhookEndpointInput;
   CustomProperty: ResolverTypeWrapper<CasePropertyModel>;
   CustomPropertyInput: CustomPropertyInput;
   Customer: ResolverTypeWrapper<CustomerModel>;
@@ -1411,7 +1760,15 @@ export type ResolversTypes = {
   UpdateClassificationInput: UpdateClassificationInput;
   UpdateProcedureInput: UpdateProcedureInput;
   UpdateServiceInput: UpdateServiceInput;
+  UpdateWebhookEndpointInput: UpdateWebhookEndpointInput;
   Viewer: ResolverTypeWrapper<PrincipalModel>;
+  WebhookAttemptOutcome: WebhookAttemptOutcome;
+  WebhookDeliveryAttempt: ResolverTypeWrapper<WebhookDeliveryAttempt>;
+  WebhookEndpoint: ResolverTypeWrapper<WebhookEndpoint>;
+  WebhookEndpointSecret: ResolverTypeWrapper<WebhookEndpointSecret>;
+  WebhookEndpointStatus: WebhookEndpointStatus;
+  WebhookEventType: WebhookEventType;
+  WebhookReplay: ResolverTypeWrapper<WebhookReplay>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -1434,6 +1791,7 @@ export type ResolversParentTypes = {
   CreateClassificationInput: CreateClassificationInput;
   CreateProcedureInput: CreateProcedureInput;
   CreateServiceInput: CreateServiceInput;
+  CreateWebhookEndpointInput: CreateWebhookEndpointInput;
   CustomProperty: CasePropertyModel;
   CustomPropertyInput: CustomPropertyInput;
   Customer: CustomerModel;
@@ -1460,7 +1818,12 @@ export type ResolversParentTypes = {
   UpdateClassificationInput: UpdateClassificationInput;
   UpdateProcedureInput: UpdateProcedureInput;
   UpdateServiceInput: UpdateServiceInput;
+  UpdateWebhookEndpointInput: UpdateWebhookEndpointInput;
   Viewer: PrincipalModel;
+  WebhookDeliveryAttempt: WebhookDeliveryAttempt;
+  WebhookEndpoint: WebhookEndpoint;
+  WebhookEndpointSecret: WebhookEndpointSecret;
+  WebhookReplay: WebhookReplay;
 };
 
 export type AuthDirectiveArgs = {
@@ -1617,14 +1980,21 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   createCustomer: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationCreateCustomerArgs, 'input'>>;
   createProcedure: Resolver<ResolversTypes['Procedure'], ParentType, ContextType, RequireFields<MutationCreateProcedureArgs, 'input'>>;
   createService: Resolver<ResolversTypes['Service'], ParentType, ContextType, RequireFields<MutationCreateServiceArgs, 'input'>>;
+  createWebhookEndpoint: Resolver<ResolversTypes['WebhookEndpointSecret'], ParentType, ContextType, RequireFields<MutationCreateWebhookEndpointArgs, 'input'>>;
+  deleteWebhookEndpoint: Resolver<ResolversTypes['WebhookEndpoint'], ParentType, ContextType, RequireFields<MutationDeleteWebhookEndpointArgs, 'id'>>;
+  disableWebhookEndpoint: Resolver<ResolversTypes['WebhookEndpoint'], ParentType, ContextType, RequireFields<MutationDisableWebhookEndpointArgs, 'id'>>;
+  enableWebhookEndpoint: Resolver<ResolversTypes['WebhookEndpoint'], ParentType, ContextType, RequireFields<MutationEnableWebhookEndpointArgs, 'id'>>;
   enqueueCase: Resolver<ResolversTypes['CaseEnqueuePayload'], ParentType, ContextType, RequireFields<MutationEnqueueCaseArgs, 'input'>>;
+  replayWebhookEvents: Resolver<ResolversTypes['WebhookReplay'], ParentType, ContextType, RequireFields<MutationReplayWebhookEventsArgs, 'endpointId' | 'since'>>;
   returnToQueue: Resolver<ResolversTypes['Case'], ParentType, ContextType, RequireFields<MutationReturnToQueueArgs, 'input'>>;
   revokeApiKey: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   rotateApiKey: Resolver<ResolversTypes['ApiKeySecret'], ParentType, ContextType, RequireFields<MutationRotateApiKeyArgs, 'id'>>;
+  rotateWebhookSecret: Resolver<ResolversTypes['WebhookEndpointSecret'], ParentType, ContextType, RequireFields<MutationRotateWebhookSecretArgs, 'id'>>;
   updateClassification: Resolver<ResolversTypes['Classification'], ParentType, ContextType, RequireFields<MutationUpdateClassificationArgs, 'code' | 'input'>>;
   updateCustomer: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationUpdateCustomerArgs, 'id' | 'input'>>;
   updateProcedure: Resolver<ResolversTypes['Procedure'], ParentType, ContextType, RequireFields<MutationUpdateProcedureArgs, 'extRef' | 'input'>>;
   updateService: Resolver<ResolversTypes['Service'], ParentType, ContextType, RequireFields<MutationUpdateServiceArgs, 'id' | 'input'>>;
+  updateWebhookEndpoint: Resolver<ResolversTypes['WebhookEndpoint'], ParentType, ContextType, RequireFields<MutationUpdateWebhookEndpointArgs, 'id' | 'input'>>;
 };
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -1655,6 +2025,9 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   service: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType, RequireFields<QueryServiceArgs, 'id'>>;
   services: Resolver<Array<ResolversTypes['Service']>, ParentType, ContextType, RequireFields<QueryServicesArgs, 'first'>>;
   viewer: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
+  webhookDeliveries: Resolver<Array<ResolversTypes['WebhookDeliveryAttempt']>, ParentType, ContextType, RequireFields<QueryWebhookDeliveriesArgs, 'endpointId' | 'first'>>;
+  webhookEndpoint: Resolver<Maybe<ResolversTypes['WebhookEndpoint']>, ParentType, ContextType, RequireFields<QueryWebhookEndpointArgs, 'id'>>;
+  webhookEndpoints: Resolver<Array<ResolversTypes['WebhookEndpoint']>, ParentType, ContextType, RequireFields<QueryWebhookEndpointsArgs, 'first'>>;
 };
 
 export type QueueChangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['QueueChange'] = ResolversParentTypes['QueueChange']> = {
@@ -1740,6 +2113,49 @@ export type ViewerResolvers<ContextType = GraphQLContext, ParentType extends Res
   serviceIds?: Resolver<Maybe<Array<ResolversTypes['Int']>>, ParentType, ContextType>;
 };
 
+export type WebhookDeliveryAttemptResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookDeliveryAttempt'] = ResolversParentTypes['WebhookDeliveryAttempt']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  attempt?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  caseId?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  eventId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventType?: Resolver<ResolversTypes['WebhookEventType'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  latencyMs?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  nextAttemptAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['WebhookAttemptOutcome'], ParentType, ContextType>;
+  replay?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  responseStatus?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  serviceId?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type WebhookEndpointResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookEndpoint'] = ResolversParentTypes['WebhookEndpoint']> = {
+  approachPosition?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  events?: Resolver<Array<ResolversTypes['WebhookEventType']>, ParentType, ContextType>;
+  failingSince?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  includePersonalData?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  personalDataAllowed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  previousSecretExpiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  secretRotatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  serviceIds?: Resolver<Maybe<Array<ResolversTypes['Int']>>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['WebhookEndpointStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type WebhookEndpointSecretResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookEndpointSecret'] = ResolversParentTypes['WebhookEndpointSecret']> = {
+  endpoint?: Resolver<ResolversTypes['WebhookEndpoint'], ParentType, ContextType>;
+  secret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type WebhookReplayResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookReplay'] = ResolversParentTypes['WebhookReplay']> = {
+  endpoint?: Resolver<ResolversTypes['WebhookEndpoint'], ParentType, ContextType>;
+  queued?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = GraphQLContext> = {
   ApiKey?: ApiKeyResolvers<ContextType>;
   ApiKeySecret?: ApiKeySecretResolvers<ContextType>;
@@ -1768,6 +2184,10 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Service?: ServiceResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;
+  WebhookDeliveryAttempt?: WebhookDeliveryAttemptResolvers<ContextType>;
+  WebhookEndpoint?: WebhookEndpointResolvers<ContextType>;
+  WebhookEndpointSecret?: WebhookEndpointSecretResolvers<ContextType>;
+  WebhookReplay?: WebhookReplayResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = {

@@ -10,6 +10,7 @@ import { createCaller, type Caller } from '../queue/call-next.js';
 import type { Outcome } from '../http/request-report.js';
 import type { LiveHub } from '../live/live-hub.js';
 import { createEnqueuer, type Enqueuer } from '../queue/enqueue-case.js';
+import type { WebhookEndpointStore } from '../queue/webhook-endpoints.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 export interface GraphQLContext {
@@ -33,6 +34,8 @@ export interface GraphQLContext {
   readonly principal: Principal;
   /** API keys of devices and integrations (admins manage them). */
   readonly keys: ApiKeyStore;
+  /** Webhook endpoints (admins manage them). */
+  readonly webhooks: WebhookEndpointStore;
   /** Signs and checks the receipts kiosks follow their cases with. */
   readonly receipts: Receipts;
   /** Over HTTP: where the request's outcome is told to the request log and the metrics. */
@@ -78,11 +81,13 @@ export type ContextFactory = (
 export interface IdentityParts {
   readonly keys: ApiKeyStore;
   readonly receipts: Receipts;
+  /** Webhook endpoints, made with the gateway's settings: `createWebhookEndpointStore(db, config.webhooks)`. */
+  readonly webhooks: WebhookEndpointStore;
 }
 
 export function contextFactory(
   { db, enqueuer, caller, live, reads: router }: QueueRuntime,
-  { keys, receipts }: IdentityParts,
+  { keys, receipts, webhooks }: IdentityParts,
 ): ContextFactory {
   return (principal = OPEN_PRINCIPAL, operation, outcome) => {
     let chosen: Database | undefined;
@@ -97,6 +102,7 @@ export function contextFactory(
       load: createLoaders(db, reads, operation !== OperationTypeNode.QUERY),
       principal,
       keys,
+      webhooks,
       receipts,
       outcome,
     });

@@ -10,7 +10,7 @@ import { requireEveryService } from './actor-rules.js';
 import { auditPageRules, parseInput, type AuditPageRequest } from './input-rules.js';
 
 /** What the log says of things: one word per kind. */
-export type AuditedEntity = 'service' | 'customer' | 'classification' | 'procedure' | 'apiKey';
+export type AuditedEntity = 'service' | 'customer' | 'classification' | 'procedure' | 'apiKey' | 'webhookEndpoint';
 
 /** A database handle, inside a transaction or not. */
 export type Writer = Database | Prisma.TransactionClient;

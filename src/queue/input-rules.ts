@@ -3,6 +3,7 @@
 // always fits its column. Each rule's input type is the request type the
 // domain functions take (`...Request`), so no request is described twice.
 import { z } from 'zod';
+import { WebhookEventType } from '../generated/prisma/enums.js';
 import type { AuditedEntity } from './audit.js';
 import { QueueError, type FieldIssue } from './errors.js';
 
@@ -17,6 +18,15 @@ export const LIMITS = {
   servicesPage: { first: 100 },
   referencePage: { first: 100 },
   auditPage: { first: 100, entityId: 200 },
+  webhook: {
+    url: 2000,
+    description: 200,
+    services: 100,
+    approachPosition: 50,
+    endpointsPage: 100,
+    attemptsPage: 100,
+    replayEvents: 100_000,
+  },
   history: { last: 100 },
   statistics: { windowMinutes: 1440 },
   case: {
@@ -334,6 +344,7 @@ const AUDITED_ENTITIES = [
   'classification',
   'procedure',
   'apiKey',
+  'webhookEndpoint',
 ] as const satisfies readonly AuditedEntity[];
 const LARGEST_BIGINT = 2n ** 63n - 1n;
 
@@ -371,6 +382,114 @@ export const auditPageRules = z
       });
   });
 export type AuditPageRequest = z.input<typeof auditPageRules>;
+
+// Webhook endpoints (webhook-endpoints.ts). What a URL may name is the
+// address policy's to say (src/webhooks/address-policy.ts, WEBHOOK_ALLOWED_HOSTS),
+// so the rules are made for one: `webhookEndpointRules(policy.urlProblem)`.
+
+/** Why a URL may not be called (its rule and message), or null: `AddressPolicy.urlProblem`. */
+export type UrlCheck = (url: string) => { readonly rule: string; readonly message: string } | null;
+
+const webhookEvents = z
+  .array(z.enum(WebhookEventType))
+  .refine((events) => events.length >= 1, rule('minItems', 'must name at least one event type'))
+  .refine((events) => new Set(events).size === events.length, rule('unique', 'must not name an event type twice'));
+
+// Empty: every service, as on the endpoint's row.
+const webhookServiceIds = serviceIds.refine(
+  (ids) => ids.length <= LIMITS.webhook.services,
+  rule('maxItems', `must name at most ${LIMITS.webhook.services} services`),
+);
+
+const approachPosition = z
+  .number()
+  .int()
+  .refine(
+    (value) => value >= 1 && value <= LIMITS.webhook.approachPosition,
+    rule('range', `must be from 1 to ${LIMITS.webhook.approachPosition}`),
+  );
+
+const webhookDescription = text(LIMITS.webhook.description, 1);
+
+const absentMeans = <T extends z.ZodType, D extends z.output<T>>(schema: T, fallback: D) =>
+  schema.nullish().transform((value) => value ?? fallback);
+
+export function webhookEndpointRules(urlProblem: UrlCheck) {
+  const url = text(LIMITS.webhook.url, 1).superRefine((value, context) => {
+    const problem = urlProblem(value);
+    if (problem)
+      context.addIssue({
+        code: 'custom',
+        // The policy's message starts with its rule's name, which the issue carries on its own.
+        message: problem.message.replace(/^\w+: /, ''),
+        params: { rule: problem.rule },
+      });
+  });
+  return {
+    create: z.object({
+      url,
+      description: optional(webhookDescription),
+      events: webhookEvents,
+      serviceIds: absentMeans(webhookServiceIds, []),
+      approachPosition: absentMeans(approachPosition, 2),
+      includePersonalData: absentMeans(z.boolean(), false),
+      personalDataAllowed: absentMeans(z.boolean(), false),
+    }),
+    update: z.object({
+      url: unchangedIfAbsent(url),
+      description: clearable(webhookDescription),
+      events: unchangedIfAbsent(webhookEvents),
+      serviceIds: unchangedIfAbsent(webhookServiceIds),
+      approachPosition: unchangedIfAbsent(approachPosition),
+      includePersonalData: unchangedIfAbsent(z.boolean()),
+      personalDataAllowed: unchangedIfAbsent(z.boolean()),
+    }),
+  };
+}
+export type WebhookEndpointRules = ReturnType<typeof webhookEndpointRules>;
+export type CreateWebhookEndpointRequest = z.input<WebhookEndpointRules['create']>;
+export type UpdateWebhookEndpointRequest = z.input<WebhookEndpointRules['update']>;
+
+/** Personal fields go only where an administrator allowed them: checked on the endpoint as it would be. */
+export function personalDataIssue(endpoint: {
+  readonly includePersonalData: boolean;
+  readonly personalDataAllowed: boolean;
+}): FieldIssue | null {
+  return endpoint.includePersonalData && !endpoint.personalDataAllowed
+    ? {
+        field: 'includePersonalData',
+        rule: 'personalDataAllowed',
+        message: 'may be true only while personalDataAllowed is true',
+      }
+    : null;
+}
+
+/** A bigint id as text, as the API shows ids of log rows; `what` names the rows in the message. */
+const bigintCursor = (what: string) =>
+  z
+    .string()
+    .refine(
+      (value) => /^\d{1,19}$/.test(value) && BigInt(value) <= LARGEST_BIGINT,
+      rule('cursor', `is not the id of ${what}`),
+    )
+    .transform((value) => BigInt(value));
+
+export const webhookEndpointsPageRules = z.object({
+  first: countUpTo(LIMITS.webhook.endpointsPage, LIMITS.webhook.endpointsPage),
+  after: z
+    .number()
+    .int()
+    .nullish()
+    .transform((value) => value ?? 0),
+});
+export type WebhookEndpointsPageRequest = z.input<typeof webhookEndpointsPageRules>;
+
+export const webhookAttemptsPageRules = z.object({
+  endpointId: z.number().int(),
+  first: countUpTo(LIMITS.webhook.attemptsPage, 50),
+  after: optional(bigintCursor('an attempt of the delivery log')),
+});
+export type WebhookAttemptsPageRequest = z.input<typeof webhookAttemptsPageRules>;
 
 export const historyRules = z.object({ last: countUpTo(LIMITS.history.last, LIMITS.history.last) });
 export type HistoryRequest = z.input<typeof historyRules>;

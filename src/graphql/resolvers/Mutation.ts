@@ -37,4 +37,14 @@ export const Mutation: MutationResolvers = {
   createApiKey: (_parent, { input }, { keys, principal }) => keys.create(input, principal),
   rotateApiKey: (_parent, { id }, { keys, principal }) => keys.rotate(id, principal),
   revokeApiKey: (_parent, { id }, { keys, principal }) => keys.revoke(id, principal),
+
+  // Webhook endpoints: secrets are answered by create and rotate alone; every change is audited.
+  createWebhookEndpoint: (_parent, { input }, { webhooks, principal }) => webhooks.create(input, principal),
+  updateWebhookEndpoint: (_parent, { id, input }, { webhooks, principal }) => webhooks.update(id, input, principal),
+  rotateWebhookSecret: (_parent, { id }, { webhooks, principal }) => webhooks.rotateSecret(id, principal),
+  disableWebhookEndpoint: (_parent, { id }, { webhooks, principal }) => webhooks.disable(id, principal),
+  enableWebhookEndpoint: (_parent, { id }, { webhooks, principal }) => webhooks.enable(id, principal),
+  deleteWebhookEndpoint: (_parent, { id }, { webhooks, principal }) => webhooks.delete(id, principal),
+  replayWebhookEvents: (_parent, { endpointId, since }, { webhooks, principal }) =>
+    webhooks.replay(endpointId, since, principal),
 };

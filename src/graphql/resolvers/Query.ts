@@ -17,4 +17,7 @@ export const Query: QueryResolvers = {
   viewer: (_parent, _args, { principal }) => principal,
   apiKeys: (_parent, args, { keys, principal }) => keys.list(args, principal),
   auditLog: (_parent, args, { db, principal }) => listAudit(db, args, principal),
+  webhookEndpoints: (_parent, args, { webhooks, principal }) => webhooks.list(args, principal),
+  webhookEndpoint: (_parent, { id }, { webhooks, principal }) => webhooks.find(id, principal),
+  webhookDeliveries: (_parent, args, { webhooks, principal }) => webhooks.attempts(args, principal),
 };
