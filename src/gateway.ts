@@ -13,6 +13,7 @@ import { decideAuthMode } from './auth/auth-mode.js';
 import { createJwtVerifier, type JwtVerifier } from './auth/jwt.js';
 import { loadReceipts } from './auth/receipts.js';
 import { createWebhookEndpointStore } from './queue/webhook-endpoints.js';
+import { startWebhookDelivery } from './webhooks/delivery.js';
 import { createApolloServer } from './graphql/apollo.js';
 import { operationAccess } from './graphql/operation-access.js';
 import { createOperationPreparer } from './graphql/prepare-operation.js';
@@ -216,6 +217,8 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   );
   http.listen(config.port, config.host);
   await once(http, 'listening');
+  // Webhooks are sent off the request path, by this process's runner (WEBHOOK_DELIVERY).
+  const webhookDelivery = await startWebhookDelivery(databaseServer.url, config.webhooks, log);
   const { port } = http.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
@@ -249,6 +252,7 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
       await closed;
       clearTimeout(grace);
       await step(() => listener.stop());
+      await step(() => webhookDelivery.stop());
       await step(() => apollo.stop());
       await step(() => limiter.stop());
       await step(() => reads.stop());

@@ -26,6 +26,9 @@ export interface TestGateway {
  */
 export const TEST_CLIENTS = { HTTP_MAX_CONNECTIONS_PER_ADDRESS: '1024' } as const;
 
+/** Test gateways send no webhooks unless a test turns delivery on: endpoints made by other tests name hosts nobody may look up. */
+export const NO_WEBHOOK_DELIVERY = { WEBHOOK_DELIVERY: 'off' } as const;
+
 /**
  * `env` adds or overrides settings, e.g. `{ HTTP_HEADERS_TIMEOUT_MS: '1000' }` for short deadlines;
  * `log` receives the gateway's log (nothing is written unless given); `databaseOptions` says how
@@ -46,6 +49,7 @@ export async function startTestGateway(
     DATABASE_POOL_SIZE: '20',
     AUTH_MODE: 'open',
     ...TEST_CLIENTS,
+    ...NO_WEBHOOK_DELIVERY,
     ...env,
   });
   const gateway = await startGateway(config, log, hooks);
@@ -91,6 +95,7 @@ export async function gatewayGroup(t: TestGateway, more: number): Promise<Gatewa
     DATABASE_POOL_SIZE: '10',
     AUTH_MODE: 'open',
     ...TEST_CLIENTS,
+    ...NO_WEBHOOK_DELIVERY,
   });
   const others = await Promise.all(Array.from({ length: more }, () => startGateway(config, silentLogger)));
   return {
