@@ -8,12 +8,13 @@
 // lane's advisory lock, so no delivery is sent twice at once.
 //
 // A process killed mid-job leaves its jobs locked (graphile-worker unlocks
-// them after 4 hours): every sweep unlocks the jobs of workers whose jobs
-// have been locked longer than any turn can take (a turn ends within
-// TURN_MS plus one attempt), and the lane's advisory lock, released with the
-// dead session, lets the next turn go. At most the attempt in flight is sent
-// again, with the same webhook-id.
-import { run, type JobHelpers, type Runner, type Task } from 'graphile-worker';
+// them after 4 hours). A lane's turn holds the lane's advisory lock on its
+// session, which dies with the process: so every sweep unlocks a lane job
+// locked for a few seconds whose lane lock nobody holds (its worker is gone,
+// or between turns, which costs at most one extra turn), and any job locked
+// longer than a turn can take. The next turn sends the attempt that was in
+// flight again, with the same webhook-id: at most one repeat.
+import { run, type JobHelpers, type Runner, type RunnerOptions, type Task } from 'graphile-worker';
 import type { PoolClient } from 'pg';
 import { jobQueueLogger, jobQueuePool } from '../db/job-queue.js';
 import type { Logger } from '../log.js';
@@ -38,11 +39,15 @@ export interface WebhookRunner {
   stop(): Promise<void>;
 }
 
+/** How long after its pool stopped the job queue is started again. */
+const RESTART_MS = 1_000;
 /** Advisory lock class of a lane's turn ('WHLN'). */
 const LANE_LOCK = 0x57484c4e;
-/** Sweeps (lanes with pending deliveries and no job, jobs of dead workers) happen every this many polls. */
-const SWEEP_EVERY_POLLS = 20;
-/** A job locked longer than this belongs to a dead worker: turns end well before. */
+/** Sweeps (lanes with pending deliveries and no job, jobs of dead workers) happen about this often. */
+const SWEEP_MS = 1_000;
+/** A lane job locked this long whose lane lock is free has lost its worker. */
+const ORPHAN_LANE_SECONDS = 5;
+/** Any job locked longer than this belongs to a dead worker: turns end well before (TURN_MS plus one attempt). */
 const STALE_LOCK_SECONDS = 120;
 
 function isLane(payload: unknown): payload is Lane {
@@ -95,14 +100,37 @@ export async function startWebhookRunner(url: string, settings: DeliverySettings
     await schedule(helpers, payload, next);
   };
 
-  const runner: Runner = await run({
+  const options: RunnerOptions = {
     pgPool: pool,
     concurrency: settings.concurrency,
     noHandleSignals: true,
     pollInterval: Math.max(settings.pollMs, 100),
     logger: jobQueueLogger(log),
     taskList: { [FAN_OUT_TASK]: fanOutTask, [DELIVER_TASK]: deliverTask },
-  });
+    // Batched completions retry through a database outage (20 tries, up to 30 s
+    // apart) and stop the pool when they give up; unbatched ones, graphile-worker
+    // 0.17's default, reject unhandled and would end the process.
+    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+  };
+  // Read by the supervisor's loop and set by stop(): an object, so that neither sees a stale copy.
+  const state: { stopping: boolean; runner: Runner | undefined } = { stopping: false, runner: await run(options) };
+  // A pool that stopped itself (its completions failed past their retries) is started again.
+  const stopped = (): boolean => state.stopping;
+  const supervised = (async () => {
+    for (;;) {
+      try {
+        const current = state.runner ?? (await run(options));
+        state.runner = current;
+        await current.promise;
+      } catch (error) {
+        log.error('webhooks: the job queue stopped; starting it again', error);
+      }
+      state.runner = undefined;
+      if (stopped()) return;
+      await new Promise((resolve) => setTimeout(resolve, RESTART_MS));
+      if (stopped()) return;
+    }
+  })();
 
   let polls = 0;
   let polling = false;
@@ -115,12 +143,28 @@ export async function startWebhookRunner(url: string, settings: DeliverySettings
         [FAN_OUT_TASK, FAN_OUT_QUEUE],
       );
       polls += 1;
-      if (polls % SWEEP_EVERY_POLLS !== 0) return;
+      if (polls % Math.max(1, Math.round(SWEEP_MS / settings.pollMs)) !== 0) return;
       await client.query(
         `SELECT graphile_worker.force_unlock_workers(ARRAY(
            SELECT DISTINCT j.locked_by FROM graphile_worker.jobs j
-            WHERE j.locked_by IS NOT NULL AND j.locked_at < now() - make_interval(secs => $1)))`,
-        [STALE_LOCK_SECONDS],
+            WHERE j.locked_by IS NOT NULL
+              AND (j.locked_at < now() - make_interval(secs => $1)
+                   OR (j.task_identifier = $2 AND j.locked_at < now() - make_interval(secs => $3)
+                       AND NOT EXISTS (SELECT 1 FROM pg_locks l
+                                        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                                          AND l.classid = $4::bigint::oid
+                                          AND l.objid = (split_part(j.queue_name, ':', 2)::int * $5
+                                                         + split_part(j.queue_name, ':', 3)::int)::bigint::oid)))))`,
+        [STALE_LOCK_SECONDS, DELIVER_TASK, ORPHAN_LANE_SECONDS, LANE_LOCK, LANES],
+      );
+      // A named queue locked by a worker that holds no job (it died between the
+      // two, or its job was released without the queue) blocks every job of it.
+      await client.query(
+        `SELECT graphile_worker.force_unlock_workers(ARRAY(
+           SELECT DISTINCT q.locked_by FROM graphile_worker._private_job_queues q
+            WHERE q.locked_by IS NOT NULL AND q.locked_at < now() - make_interval(secs => $1)
+              AND NOT EXISTS (SELECT 1 FROM graphile_worker._private_jobs j WHERE j.locked_by = q.locked_by)))`,
+        [ORPHAN_LANE_SECONDS],
       );
       // Lanes with deliveries due and no job (an endpoint enabled again, a job lost): woken.
       const { rows } = await client.query<{ endpoint_id: number; lane: number }>(
@@ -151,8 +195,10 @@ export async function startWebhookRunner(url: string, settings: DeliverySettings
 
   return {
     async stop() {
+      state.stopping = true;
       clearInterval(timer);
-      await runner.stop();
+      await state.runner?.stop();
+      await supervised;
       await pool.end();
     },
   };
