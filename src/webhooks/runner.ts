@@ -39,6 +39,8 @@ export interface WebhookRunner {
   stop(): Promise<void>;
 }
 
+/** How long stopping waits for running deliveries to end. */
+const STOP_WAIT_MS = 5_000;
 /** How long after its pool stopped the job queue is started again. */
 const RESTART_MS = 1_000;
 /** Advisory lock class of a lane's turn ('WHLN'). */
@@ -114,14 +116,22 @@ export async function startWebhookRunner(url: string, settings: DeliverySettings
   };
   // Read by the supervisor's loop and set by stop(): an object, so that neither sees a stale copy.
   const state: { stopping: boolean; runner: Runner | undefined } = { stopping: false, runner: await run(options) };
-  // A pool that stopped itself (its completions failed past their retries) is started again.
   const stopped = (): boolean => state.stopping;
+  /** Makes the supervisor drop the current pool and start a fresh one. */
+  let restart: () => void = () => undefined;
+  // A pool that stopped itself (its completions failed past their retries), or
+  // one the database left behind, is replaced. A pool that lost the database
+  // may never finish stopping: it is left to stop in the background.
   const supervised = (async () => {
     for (;;) {
       try {
         const current = state.runner ?? (await run(options));
         state.runner = current;
-        await current.promise;
+        const replaced = new Promise<'replace'>((resolve) => {
+          restart = () => resolve('replace');
+        });
+        const why = await Promise.race([current.promise.then(() => 'ended' as const), replaced]);
+        if (why === 'replace') void current.stop().catch(() => undefined);
       } catch (error) {
         log.error('webhooks: the job queue stopped; starting it again', error);
       }
@@ -134,6 +144,7 @@ export async function startWebhookRunner(url: string, settings: DeliverySettings
 
   let polls = 0;
   let polling = false;
+  let outage = false;
   const poll = async (): Promise<void> => {
     const client = await pool.connect();
     try {
@@ -143,6 +154,15 @@ export async function startWebhookRunner(url: string, settings: DeliverySettings
         [FAN_OUT_TASK, FAN_OUT_QUEUE],
       );
       polls += 1;
+      // graphile-worker 0.17's pool does not take jobs again after losing the
+      // database (its workers wait on a listener that never comes back):
+      // once the outbox can be read again, the pool is stopped and the
+      // supervisor above starts a fresh one.
+      if (outage) {
+        outage = false;
+        log.warn('webhooks: the database is back; starting the job queue again');
+        restart();
+      }
       if (polls % Math.max(1, Math.round(SWEEP_MS / settings.pollMs)) !== 0) return;
       await client.query(
         `SELECT graphile_worker.force_unlock_workers(ARRAY(
@@ -186,7 +206,10 @@ export async function startWebhookRunner(url: string, settings: DeliverySettings
     if (polling) return;
     polling = true;
     poll()
-      .catch((error: unknown) => log.error('webhooks: the outbox could not be read', error))
+      .catch((error: unknown) => {
+        outage = true;
+        log.error('webhooks: the outbox could not be read', error);
+      })
       .finally(() => {
         polling = false;
       });
@@ -197,7 +220,10 @@ export async function startWebhookRunner(url: string, settings: DeliverySettings
     async stop() {
       state.stopping = true;
       clearInterval(timer);
-      await state.runner?.stop();
+      const current = state.runner;
+      restart();
+      // A pool that lost the database may never finish stopping: the process's shutdown does not wait for it long.
+      await Promise.race([current?.stop(), new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS))]);
       await supervised;
       await pool.end();
     },
