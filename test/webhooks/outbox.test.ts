@@ -285,4 +285,25 @@ describe('case.approaching', () => {
     );
     expect(await approaching(service.id)).toEqual([[c6, 2, 2]]);
   });
+
+  it('records the time a case moves up, so an endpoint newer than the case hears it', async () => {
+    const service = await given.service(t.db);
+    const old = [
+      (await given.waitingCase(t.db, { serviceId: service.id })).id,
+      (await given.waitingCase(t.db, { serviceId: service.id })).id,
+      (await given.waitingCase(t.db, { serviceId: service.id })).id,
+    ];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const id = await endpoint({ events: ['case.approaching'], approachPosition: 2 });
+    await desk.callNext({ serviceIds: [service.id], agent: 'desk-1' }, OPEN_ACTOR);
+    const { rows } = await t.sql.query<{ case_id: number; after: boolean }>(
+      `SELECT e.case_id, e.occurred_at >= p.created_at AS after
+         FROM webhook_events e, webhook_endpoints p WHERE p.id = $1 AND e.type = 'case.approaching' AND e.service_id = $2`,
+      [id, service.id],
+    );
+    expect(rows).toEqual([
+      { case_id: old[1], after: true },
+      { case_id: old[2], after: true },
+    ]);
+  });
 });

@@ -186,7 +186,9 @@ $$;
 -- case at a position no deeper than some endpoint's approach_position gets one
 -- event per such position, once (webhook_approach_marks), however many cases
 -- moved at once. Positions 1 to N are the first N waiting cases: one index
--- range per service, no block sums.
+-- range per service, no block sums. It happens now, when the case moves up
+-- (not when the case last changed), so an endpoint newer than the case still
+-- hears it.
 CREATE FUNCTION "webhook_record_approaching"(svcs INTEGER[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   WITH wanted AS (
@@ -213,7 +215,7 @@ BEGIN
     RETURNING "case_id", "threshold"
   )
   INSERT INTO "webhook_events" ("type", "service_id", "case_id", "threshold", "occurred_at", "data")
-  SELECT 'case.approaching', h."service_id", h."id", h."threshold", c."updated_at",
+  SELECT 'case.approaching', h."service_id", h."id", h."threshold", clock_timestamp(),
          "webhook_case_data"(c."id", c."ticket", c."service_id", s."ext_ref", c."status", c."last_action", c."last_agent",
              h."position",
              c."enqueued_at", c."queued_at", c."called_at", c."closed_at", c."updated_at") || jsonb_build_object('threshold', h."threshold")
