@@ -88,6 +88,18 @@ const enqueueBody = (serviceId: number, fields: string) =>
     variables: { input: { serviceId, subject: 'bench' } },
   });
 const CREATE_API_KEY = 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }';
+const CREATE_WEBHOOK_ENDPOINT =
+  'mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } } }';
+const DELETE_WEBHOOK_ENDPOINT = 'mutation($id: Int!) { deleteWebhookEndpoint(id: $id) { id } }';
+const EVERY_WEBHOOK_EVENT = [
+  'CASE_ENQUEUED',
+  'CASE_CALLED',
+  'CASE_RETURNED',
+  'CASE_COMPLETED',
+  'CASE_CANCELLED',
+  'CASE_APPROACHING',
+  'SERVICE_UPDATED',
+];
 const callNextBody = (serviceId: number, agent: string) =>
   JSON.stringify({
     query: 'mutation($input: CallNextInput!) { callNext(input: $input) { id ticket } }',
@@ -112,6 +124,11 @@ const GATEWAY_ENV = {
   AUTH_MODE: 'open',
   RATE_LIMIT_PER_CREDENTIAL: '10000000',
   HTTP_MAX_CONNECTIONS_PER_ADDRESS: '1024',
+  // The webhook row measures what recording events costs an enqueue (the
+  // outbox, in the enqueue's own statement), not a runner sending them on
+  // the same two cores: another process would deliver.
+  WEBHOOK_DELIVERY: 'off',
+  WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
 } as const;
 
 const CLIENTS = [16, 64];
@@ -299,6 +316,7 @@ async function benchmark(
   const ENQUEUE_ONE = 'enqueueCase, one service';
   const POSTGRAPHILE_ONE = "peer: PostGraphile's createCase, one service";
   const ENQUEUE_KEYED = 'enqueueCase, one service, KIOSK API key';
+  const ENQUEUE_WEBHOOK = 'enqueueCase, one service, a webhook endpoint on every event';
   const ENQUEUE_16 = 'enqueueCase, 16 services';
   const POSTGRAPHILE_16 = "peer: PostGraphile's createCase, 16 services";
   const RAW_CLAIM = 'raw SKIP LOCKED claim, no HTTP (clients = agents)';
@@ -363,6 +381,26 @@ async function benchmark(
       authorization: `Bearer ${kiosk.createApiKey.secret}`,
     }),
   );
+  // Each beside a plain one-service row of its own, so that the ratio compares neighbours.
+  const endpoint = await gateway.post<{ createWebhookEndpoint: { endpoint: { id: number } } }>(
+    CREATE_WEBHOOK_ENDPOINT,
+    { input: { url: 'http://127.0.0.1:9/bench', events: EVERY_WEBHOOK_EVENT } },
+  );
+  for (const clients of CLIENTS)
+    await measure(
+      ENQUEUE_WEBHOOK,
+      clients,
+      LOAD_WORKER,
+      http(clients, [enqueueBody(await newService(), 'caseId')], 'rotate'),
+    );
+  await gateway.post(DELETE_WEBHOOK_ENDPOINT, { id: endpoint.createWebhookEndpoint.endpoint.id });
+  for (const clients of CLIENTS)
+    await measure(
+      `${ENQUEUE_ONE}, beside the webhook row`,
+      clients,
+      LOAD_WORKER,
+      http(clients, [enqueueBody(await newService(), 'caseId')], 'rotate'),
+    );
   for (const clients of CLIENTS) {
     await measure(
       KIOSK,
@@ -612,6 +650,12 @@ async function benchmark(
     ),
     ...CLIENTS.map((clients) =>
       ratioLine(`kiosk, ${clients} clients ÷ floor`, ratio(row(KIOSK, clients), row(FLOOR, clients), rate)),
+    ),
+    ...CLIENTS.map((clients) =>
+      ratioLine(
+        `enqueueCase with a webhook endpoint on every event ÷ without, ${clients} clients (issue 20: at least 0.90)`,
+        ratio(row(ENQUEUE_WEBHOOK, clients), row(`${ENQUEUE_ONE}, beside the webhook row`, clients), rate),
+      ),
     ),
     fanOutLine(row(FAN_OUT, FAN_OUT_SUBSCRIBERS), fanOutReads),
     '',

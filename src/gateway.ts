@@ -218,7 +218,7 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   http.listen(config.port, config.host);
   await once(http, 'listening');
   // Webhooks are sent off the request path, by this process's runner (WEBHOOK_DELIVERY).
-  const webhookDelivery = await startWebhookDelivery(databaseServer.url, config.webhooks, log);
+  const webhookDelivery = await startWebhookDelivery(databaseServer.url, config.webhooks, log, metrics.webhookAttempt);
   const { port } = http.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return {

@@ -206,7 +206,7 @@ describe('/metrics', () => {
 });
 
 describe('/metrics when the pool is taken', () => {
-  it('scrapes within the deadline, with one queue read in flight however many scrapes, and counts the failures', async () => {
+  it('scrapes within the deadline, with one read of each kind in flight however many scrapes, and counts the failures', async () => {
     await whilePoolTaken(
       async (starved) => {
         const scrapes: Sample[][] = [];
@@ -217,11 +217,14 @@ describe('/metrics when the pool is taken', () => {
         }
         const last = scrapes.at(-1) ?? [];
         expect(valueOf(last, 'gateway_db_pool_connections', { pool: 'main', state: 'in_use' })).toBe(1);
-        // The first scrape's read still waits for the connection; later scrapes share it.
-        expect(valueOf(last, 'gateway_db_pool_waiting_requests', { pool: 'main' })).toBe(1);
+        // The first scrape's reads (the queue's, the webhook backlog's) still wait for the connection;
+        // later scrapes share them.
+        expect(valueOf(last, 'gateway_db_pool_waiting_requests', { pool: 'main' })).toBe(2);
         expect(samples(last, 'gateway_queue_waiting_cases')).toEqual([]);
+        expect(samples(last, 'gateway_webhook_deliveries_pending')).toEqual([]);
         // A scrape shows the failures of the ones before it.
         expect(valueOf(last, 'gateway_queue_state_read_failures_total')).toBe(2);
+        expect(valueOf(last, 'gateway_webhook_backlog_read_failures_total')).toBe(2);
       },
       async (starved, serviceId) => {
         const recovered = await scrape(starved);

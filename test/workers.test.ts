@@ -1,5 +1,5 @@
 // GATEWAY_WORKERS=2: one primary process, which starts the embedded
-// PostgreSQL, and two gateway workers on one port. Through that one port,
+// PostgreSQL, and two gateway workers on one port, one of which delivers webhooks. Through that one port,
 // agents and kiosks get every case exactly once, with requests landing on
 // both workers (told by the pid on each request's log line); a worker killed
 // with SIGKILL under load is replaced and nothing acknowledged is lost; a
@@ -147,7 +147,12 @@ describe('GATEWAY_WORKERS=2 on one port', () => {
 
   beforeAll(async () => {
     folder = await temporaryDataFolder();
-    gateway = await startGatewayGroup({ ...WORKERS, EMBEDDED_PG_DATA_DIR: folder.dataDir, AUTH_MODE: 'open' });
+    gateway = await startGatewayGroup({
+      ...WORKERS,
+      EMBEDDED_PG_DATA_DIR: folder.dataDir,
+      AUTH_MODE: 'open',
+      WEBHOOK_DELIVERY: 'on',
+    });
     const client = new pg.Client({ connectionString: await embeddedDatabaseUrl(gateway, folder.dataDir) });
     await client.connect();
     sql = client;
@@ -164,6 +169,16 @@ describe('GATEWAY_WORKERS=2 on one port', () => {
     expect(lines.filter((line) => line.msg.startsWith('database: embedded PostgreSQL on'))).toHaveLength(1);
     expect(workerPids(gateway.output())).toHaveLength(2);
     expect(postgresProcessesOn(await realpath(folder.dataDir)).length).toBeGreaterThan(0);
+    // One webhook runner for the machine, in one of the workers (src/process/workers.ts); it starts
+    // once the job queue is installed, a moment after the worker serves.
+    const delivering = () =>
+      logLines(gateway.output())
+        .filter((line) => line.msg === 'webhooks: delivering')
+        .map((line) => line.pid);
+    expect(await timeUntil(() => delivering().length > 0, 10_000)).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, LOGGED_WITHIN_MS));
+    expect(delivering()).toHaveLength(1);
+    expect(workerPids(gateway.output())).toContain(delivering()[0]);
   });
 
   it('hands every case out exactly once, oldest first per service, through both workers', async () => {

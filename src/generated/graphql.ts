@@ -1604,8 +1604,9 @@ export type WebhookEndpointStatus =
   /** Deliveries are sent. */
   | 'ENABLED'
   /**
-   * A delivery kept failing for WEBHOOK_FAIL_AFTER_MS: deliveries are paused
-   * and new events are still queued, until `enableWebhookEndpoint`.
+   * A delivery kept failing for WEBHOOK_FAIL_AFTER_MS, or the endpoint answered
+   * 410 Gone: deliveries are paused and new events are still queued, until
+   * `enableWebhookEndpoint`.
    */
   | 'FAILING';
 
@@ -1613,7 +1614,9 @@ export type WebhookEndpointStatus =
 export type WebhookEventType =
   /**
    * `case.approaching`: a waiting case reached the endpoint's `approachPosition`
-   * (or nearer) for the first time; once per case.
+   * (or nearer) for the first time; at most once per case. Not sent when the
+   * case changed again (was called, say) before the event was routed, since it
+   * would arrive after that change.
    */
   | 'CASE_APPROACHING'
   /** `case.called`: a case was handed to an agent (call next, or called out of turn). */

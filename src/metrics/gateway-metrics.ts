@@ -17,6 +17,7 @@ import { queueCounters, type RuntimeInstrument } from './queue-counters.js';
 import { queueState } from './queue-state.js';
 import { readMetrics } from './read-metrics.js';
 import { requestMetrics } from './request-metrics.js';
+import { webhookMetrics, type WebhookAttemptObserver } from './webhook-metrics.js';
 
 export interface GatewayMetrics {
   /** `config.metrics`: whether `/metrics` answers, and the token it wants. */
@@ -33,6 +34,8 @@ export interface GatewayMetrics {
   readonly observe: RequestObserver;
   /** Wraps the queue runtime so that its enqueues and hand-outs are counted. */
   readonly instrument: RuntimeInstrument;
+  /** For the webhook runner: one count per attempt. */
+  readonly webhookAttempt: WebhookAttemptObserver;
 }
 
 export interface MeasuredPools {
@@ -60,16 +63,18 @@ export function createGatewayMetrics(
       scrape: () => own.metrics(),
       observe: () => undefined,
       instrument: (runtime) => runtime,
+      webhookAttempt: () => undefined,
     };
   }
   const observe = requestMetrics(own, operationNames);
   const instrument = queueCounters(own);
   queueState(own, pools.main, config.timeouts.healthMs);
+  const webhookAttempt = webhookMetrics(own, pools.main, config.timeouts.healthMs);
   poolMetrics(own, { main: pools.main, hot: pools.hot });
   if (pools.reads) readMetrics(own, pools.reads);
   const registry = Registry.merge([processMetrics(), own]);
   // A cluster worker's primary asks for this registry, not prom-client's global one.
   if (cluster.isWorker) offerToPrimary([registry]);
   const scrape = cluster.isWorker ? askPrimary() : () => registry.metrics();
-  return { settings: config.metrics, registry, scrape, observe, instrument };
+  return { settings: config.metrics, registry, scrape, observe, instrument, webhookAttempt };
 }

@@ -57,11 +57,21 @@ export function startWorkers({ count, database, stopWithinMs, log }: WorkersOpti
     failedToStart = rejectReady;
   });
 
+  /** The worker that delivers webhooks: the first, then whichever replaces it. */
+  let deliverer: number | undefined;
   const fork = (replaces?: number): void => {
+    // One webhook runner per machine, not per core: its job queue pool and
+    // polling once (several machines share the work through the job queue).
+    const delivers = deliverer === undefined || replaces === deliverer;
     // Where the primary's database decided writes and reads go (an embedded
     // server's URL, a standby-seeking URL split in two); the rest of the
     // environment (PORT, pool sizes, ...) is the primary's own.
-    const worker = cluster.fork({ DATABASE_URL: database.url, DATABASE_READ_URL: database.readUrl ?? '' });
+    const worker = cluster.fork({
+      DATABASE_URL: database.url,
+      DATABASE_READ_URL: database.readUrl ?? '',
+      ...(delivers ? {} : { WEBHOOK_DELIVERY: 'off' }),
+    });
+    if (delivers) deliverer = worker.id;
     // Not `pid`, which every line has already (pino's, the primary's).
     const fields = { worker: worker.id, workerPid: worker.process.pid ?? 0 };
     running.set(worker, { forkedAt: performance.now(), replaces, served: false });

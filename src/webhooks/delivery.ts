@@ -7,6 +7,7 @@
 import type { WebhookSettings } from '../config.js';
 import { installJobQueue, jobQueuePool } from '../db/job-queue.js';
 import type { Logger } from '../log.js';
+import type { WebhookAttemptObserver } from '../metrics/webhook-metrics.js';
 import { startWebhookRunner, type WebhookRunner } from './runner.js';
 
 /** How often `auto` looks for an endpoint. */
@@ -20,6 +21,7 @@ export async function startWebhookDelivery(
   url: string,
   settings: WebhookSettings,
   log: Logger,
+  onAttempt?: WebhookAttemptObserver,
 ): Promise<WebhookDelivery> {
   if (settings.delivery === 'off') return { stop: () => Promise.resolve() };
   let runner: WebhookRunner | undefined;
@@ -29,7 +31,7 @@ export async function startWebhookDelivery(
     (starting ??= (async () => {
       await installJobQueue(url, log);
       if (stopped) return;
-      runner = await startWebhookRunner(url, settings, log);
+      runner = await startWebhookRunner(url, settings, log, onAttempt);
       log.info('webhooks: delivering');
     })());
   if (settings.delivery === 'on') {

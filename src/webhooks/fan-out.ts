@@ -1,8 +1,14 @@
 // Fan-out: the outbox's new events become deliveries, one per endpoint that
 // wants each, and the lanes that got work are woken. One fan-out at a time
 // (an advisory lock, whatever the job queue does), events in id order, so
-// each endpoint's deliveries are numbered in the order their changes
-// committed. A lane is an endpoint's share of the cases (case id modulo
+// each endpoint's deliveries are numbered in the order the events were
+// written. A case's own changes commit in that order too (each waits for the
+// one before it, on the case's row), but its case.approaching is written by
+// another case's change, which holds no lock on it: that event can commit
+// after the case's next change (its call) was routed, and would then arrive
+// after it. Such a case.approaching is not sent: when it is routed, a later
+// event of its case already was, so the case has moved on (it is marked
+// routed, with no delivery). A lane is an endpoint's share of the cases (case id modulo
 // LANES): one job at a time per lane sends its deliveries in id order, so the
 // events of one case reach the endpoint in the order they happened, and
 // different cases go in parallel. Events older than an endpoint are not sent
@@ -54,6 +60,10 @@ export async function fanOut(client: PoolClient): Promise<FanOutResult> {
             AND (coalesce(cardinality(p.service_ids), 0) = 0 OR b.service_id = ANY(p.service_ids))
             AND (b.type <> 'case.approaching' OR b.threshold = p.approach_position)
             AND b.occurred_at >= p.created_at
+            -- Routed before this statement (the batch still reads as not routed here).
+            AND NOT (b.type = 'case.approaching' AND EXISTS (
+                  SELECT 1 FROM webhook_events later
+                   WHERE later.case_id = b.case_id AND later.id > b.id AND later.dispatched_at IS NOT NULL))
           ORDER BY b.id, p.id
          RETURNING endpoint_id, lane
        )

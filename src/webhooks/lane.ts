@@ -2,7 +2,7 @@
 // id order (the order their changes committed, fan-out.ts), so a case's events
 // reach the endpoint in order. A failed attempt stops the lane until its retry
 // (equal-jitter backoff, backoff.ts); a delivery that has kept failing for
-// failAfterMs turns its endpoint FAILING: nothing more is sent to it, every
+// failAfterMs, or one answered 410 Gone, turns its endpoint FAILING: nothing more is sent to it, every
 // event is kept, and enabling the endpoint sends them, oldest first. Each
 // attempt is logged in webhook_attempts (status, time, attempt, response
 // code, latency) and its result written before the next one starts, so a
@@ -11,7 +11,7 @@ import type { PoolClient } from 'pg';
 import type { Logger } from '../log.js';
 import { retryDelayMs } from './backoff.js';
 import type { Lane } from './fan-out.js';
-import type { Send } from './outbound-http.js';
+import type { AttemptOutcome, Send } from './outbound-http.js';
 import { deliveryBody, personalFields, webhookId } from './payload.js';
 import { signatureHeaders } from './signing.js';
 
@@ -79,14 +79,22 @@ function secretsOf(row: PendingRow): string[] {
   return overlap && row.previous_secret ? [row.secret, row.previous_secret] : [row.secret];
 }
 
+/** What a turn reports to, besides the database. */
+export interface LaneHooks {
+  readonly log: Logger;
+  /** Told of each attempt (metrics). */
+  readonly onAttempt?: ((endpointId: number, outcome: AttemptOutcome) => void) | undefined;
+  /** Aborts the attempt in flight (the runner is stopping). */
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** Sends up to LANE_TURN deliveries of `lane` (for at most TURN_MS); says when the lane's job should run again. */
 export async function drainLane(
   client: PoolClient,
   lane: Lane,
   send: Send,
   settings: LaneSettings,
-  log: Logger,
-  signal?: AbortSignal,
+  { log, onAttempt, signal }: LaneHooks,
 ): Promise<NextTurn> {
   const started = performance.now();
   for (let sent = 0; sent < LANE_TURN && performance.now() - started < TURN_MS; sent++) {
@@ -100,29 +108,33 @@ export async function drainLane(
       { eventId: row.event_id, type: row.type, occurredAt: row.occurred_at, caseId: row.case_id, data: row.data },
       personal,
     );
-    const attemptAt = new Date();
+    // By the database's clock, as every time it keeps (the log's, the retries').
+    const attemptAt = row.now;
     const headers = {
       'content-type': 'application/json',
       'user-agent': USER_AGENT,
       ...signatureHeaders({ id: webhookId(row.event_id), timestamp: attemptAt, body, secrets: secretsOf(row) }),
     };
     const result = await send(row.url, headers, body, signal);
+    onAttempt?.(lane.endpointId, result.outcome);
     const attempt = row.attempts + 1;
     const delivered = result.outcome === 'DELIVERED';
-    const retryAt = delivered
+    const retryInMs = delivered
       ? null
-      : new Date(Date.now() + retryDelayMs(attempt, { baseMs: settings.retryBaseMs, maxMs: settings.retryMaxMs }));
-    const { rows } = await client.query<{ first_failed_at: Date | null }>(
+      : retryDelayMs(attempt, { baseMs: settings.retryBaseMs, maxMs: settings.retryMaxMs });
+    const { rows } = await client.query<{ next_attempt_at: Date | null; failing_ms: number | null }>(
       `WITH logged AS (
          INSERT INTO webhook_attempts (delivery_id, endpoint_id, event_id, attempt, at, outcome, response_status, latency_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        )
        UPDATE webhook_deliveries
           SET attempts = $4, status = CASE WHEN $9 THEN 'DELIVERED' ELSE 'PENDING' END::webhook_delivery_status,
-              delivered_at = CASE WHEN $9 THEN clock_timestamp() END, next_attempt_at = $10,
+              delivered_at = CASE WHEN $9 THEN clock_timestamp() END,
+              next_attempt_at = clock_timestamp() + make_interval(secs => $10::float8 / 1000),
               first_failed_at = CASE WHEN $9 THEN first_failed_at ELSE coalesce(first_failed_at, $5) END
         WHERE id = $1 AND status = 'PENDING'
-       RETURNING first_failed_at`,
+       RETURNING next_attempt_at,
+                 (extract(epoch FROM clock_timestamp() - coalesce(first_failed_at, $5)) * 1000)::float8 AS failing_ms`,
       [
         row.id,
         lane.endpointId,
@@ -133,7 +145,7 @@ export async function drainLane(
         result.status,
         result.latencyMs,
         delivered,
-        retryAt,
+        retryInMs,
       ],
     );
     if (delivered) continue;
@@ -147,18 +159,21 @@ export async function drainLane(
       status: result.status,
       latencyMs: result.latencyMs,
     });
-    const firstFailedAt = rows[0]?.first_failed_at ?? attemptAt;
-    if (Date.now() - firstFailedAt.getTime() >= settings.failAfterMs) {
+    // 410 Gone: the receiver says the endpoint is no more (Standard Webhooks asks senders to stop).
+    const gone = result.status === 410;
+    if (gone || (rows[0]?.failing_ms ?? 0) >= settings.failAfterMs) {
       const failed = await client.query(
         `UPDATE webhook_endpoints SET status = 'FAILING', failing_since = clock_timestamp()
           WHERE id = $1 AND status = 'ENABLED'`,
         [lane.endpointId],
       );
       if ((failed.rowCount ?? 0) > 0)
-        log.error(`webhook endpoint ${lane.endpointId} failing: deliveries kept failing; its events are kept`);
+        log.error(
+          `webhook endpoint ${lane.endpointId} failing: ${gone ? 'it answered 410 Gone' : 'deliveries kept failing'}; its events are kept`,
+        );
       return { kind: 'paused' };
     }
-    return { kind: 'at', at: retryAt ?? new Date() };
+    return { kind: 'at', at: rows[0]?.next_attempt_at ?? new Date() };
   }
   return { kind: 'now' };
 }

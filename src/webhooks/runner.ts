@@ -20,7 +20,9 @@ import { jobQueueLogger, jobQueuePool } from '../db/job-queue.js';
 import type { Logger } from '../log.js';
 import { addressPolicy } from './address-policy.js';
 import { DELIVER_TASK, FAN_OUT_QUEUE, FAN_OUT_TASK, fanOut, kickLanes, LANES, laneKey, type Lane } from './fan-out.js';
+import type { WebhookAttemptObserver } from '../metrics/webhook-metrics.js';
 import { drainLane, type LaneSettings, type NextTurn } from './lane.js';
+import { PRUNE_BATCH, pruneWebhooks } from './retention.js';
 import { createSender } from './outbound-http.js';
 
 export interface DeliverySettings extends LaneSettings {
@@ -32,6 +34,8 @@ export interface DeliverySettings extends LaneSettings {
   readonly concurrency: number;
   /** How often the outbox is looked at. */
   readonly pollMs: number;
+  /** Events older than this many days are deleted (retention.ts). */
+  readonly retentionDays: number;
 }
 
 export interface WebhookRunner {
@@ -47,6 +51,10 @@ const RESTART_MS = 1_000;
 const LANE_LOCK = 0x57484c4e;
 /** Sweeps (lanes with pending deliveries and no job, jobs of dead workers) happen about this often. */
 const SWEEP_MS = 1_000;
+/** A lane job due within this long is left to run; one due later, while its deliveries are due, is run now. */
+const SOON_SECONDS = 5;
+/** Expired events are deleted about this often (sooner while a prune finds a full batch). */
+const PRUNE_MS = 60_000;
 /** A lane job locked this long whose lane lock is free has lost its worker. */
 const ORPHAN_LANE_SECONDS = 5;
 /** Any job locked longer than this belongs to a dead worker: turns end well before (TURN_MS plus one attempt). */
@@ -70,7 +78,12 @@ async function schedule(helpers: JobHelpers, lane: Lane, next: NextTurn): Promis
 }
 
 /** Starts delivering on the database of `url` (graphile-worker's schema must be installed: installJobQueue). */
-export async function startWebhookRunner(url: string, settings: DeliverySettings, log: Logger): Promise<WebhookRunner> {
+export async function startWebhookRunner(
+  url: string,
+  settings: DeliverySettings,
+  log: Logger,
+  onAttempt?: WebhookAttemptObserver,
+): Promise<WebhookRunner> {
   const send = createSender(addressPolicy(settings.allowedHosts), { timeoutMs: settings.timeoutMs });
   const pool = jobQueuePool(url, settings.concurrency + 4);
 
@@ -94,7 +107,7 @@ export async function startWebhookRunner(url: string, settings: DeliverySettings
       // Another turn of this lane is still running (its job was unlocked by a sweep): try again shortly.
       if (!lock.rows[0]?.locked) return { kind: 'at', at: new Date(Date.now() + 1_000) } satisfies NextTurn;
       try {
-        return await drainLane(client, payload, send, settings, log, helpers.abortSignal);
+        return await drainLane(client, payload, send, settings, { log, onAttempt, signal: helpers.abortSignal });
       } finally {
         await client.query('SELECT pg_advisory_unlock($1, $2)', [LANE_LOCK, payload.endpointId * LANES + payload.lane]);
       }
@@ -144,6 +157,7 @@ export async function startWebhookRunner(url: string, settings: DeliverySettings
 
   let polls = 0;
   let polling = false;
+  let prunedAt = Number.NEGATIVE_INFINITY;
   let outage = false;
   const poll = async (): Promise<void> => {
     const client = await pool.connect();
@@ -186,18 +200,29 @@ export async function startWebhookRunner(url: string, settings: DeliverySettings
               AND NOT EXISTS (SELECT 1 FROM graphile_worker._private_jobs j WHERE j.locked_by = q.locked_by)))`,
         [ORPHAN_LANE_SECONDS],
       );
-      // Lanes with deliveries due and no job (an endpoint enabled again, a job lost): woken.
+      // Lanes with deliveries due and no job that will run soon (an endpoint
+      // enabled again, a job lost, a job that failed for good, or one that
+      // graphile-worker put off for minutes after the database failed it): woken now.
       const { rows } = await client.query<{ endpoint_id: number; lane: number }>(
         `SELECT DISTINCT d.endpoint_id, d.lane FROM webhook_deliveries d
            JOIN webhook_endpoints p ON p.id = d.endpoint_id AND p.status = 'ENABLED'
           WHERE d.status = 'PENDING' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now())
             AND NOT EXISTS (SELECT 1 FROM graphile_worker.jobs j
-                             WHERE j.key = 'webhook:' || d.endpoint_id || ':' || d.lane)`,
+                             WHERE j.key = 'webhook:' || d.endpoint_id || ':' || d.lane
+                               AND j.attempts < j.max_attempts
+                               AND (j.locked_at IS NOT NULL OR j.run_at <= now() + make_interval(secs => $1)))`,
+        [SOON_SECONDS],
       );
       await kickLanes(
         client,
         rows.map((row) => ({ endpointId: row.endpoint_id, lane: row.lane })),
       );
+      if (performance.now() - prunedAt >= PRUNE_MS) {
+        const pruned = await pruneWebhooks(client, settings.retentionDays);
+        // A full batch: more may have expired, so the next sweep goes on.
+        prunedAt = pruned >= PRUNE_BATCH ? Number.NEGATIVE_INFINITY : performance.now();
+        if (pruned > 0) log.info(`webhooks: deleted ${pruned} events older than ${settings.retentionDays} days`);
+      }
     } finally {
       client.release();
     }

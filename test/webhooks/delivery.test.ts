@@ -93,6 +93,7 @@ const SETTINGS = {
   failAfterMs: 60_000,
   concurrency: 4,
   pollMs: 50,
+  retentionDays: 30,
 };
 
 beforeAll(async () => {
@@ -237,5 +238,32 @@ describe('webhook delivery', () => {
     await runner.stop();
     runner = undefined;
     await dead.close();
+  }, 60_000);
+
+  it('marks an endpoint that answers 410 Gone failing at once, and keeps its events', async () => {
+    await sql.query('DELETE FROM webhook_endpoints');
+    const gone = new Receiver();
+    gone.policy = () => 410;
+    const goneUrl = await gone.listen();
+    const endpointId = (await endpoint({ url: goneUrl })).id;
+    // Failing only after a minute of failures otherwise: the 410 alone does it.
+    runner = await startWebhookRunner(database.url, SETTINGS, silentLogger);
+    const service = await given.service(db);
+    await createEnqueuer(db).enqueue({ serviceId: service.id, subject: 'gone' }, OPEN_ACTOR);
+    await until(async () => {
+      const { rows } = await sql.query<{ status: string }>('SELECT status::text FROM webhook_endpoints WHERE id = $1', [
+        endpointId,
+      ]);
+      return rows[0]?.status === 'FAILING';
+    });
+    expect(gone.received).toHaveLength(1);
+    const { rows } = await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'PENDING'`,
+      [endpointId],
+    );
+    expect(rows[0]?.n).toBeGreaterThan(0);
+    await runner.stop();
+    runner = undefined;
+    await gone.close();
   }, 60_000);
 });

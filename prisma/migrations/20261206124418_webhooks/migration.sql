@@ -91,6 +91,9 @@ CREATE TABLE "webhook_approach_marks" (
 CREATE INDEX "webhook_events_dispatched_at_id_idx" ON "webhook_events"("dispatched_at", "id");
 
 -- CreateIndex
+CREATE INDEX "webhook_events_case_id_id_idx" ON "webhook_events"("case_id", "id");
+
+-- CreateIndex
 CREATE INDEX "webhook_deliveries_endpoint_id_lane_status_id_idx" ON "webhook_deliveries"("endpoint_id", "lane", "status", "id");
 
 -- CreateIndex
