@@ -323,6 +323,20 @@ describe('webhooks through crashes', () => {
         const event = events[position];
         return event ? `${event.id} ${event.type} (${arrivals(`evt_${event.id}`)})` : String(position);
       });
+      const inOrder = positions.every((position, index) => index === 0 || position > (positions[index - 1] ?? -1));
+      if (!inOrder) {
+        // What the database says of that case's deliveries, for the failure's report.
+        const deliveries = await sql.query(
+          `SELECT d.id::text AS delivery, d.event_id::text AS event, e.type::text, d.lane, d.status::text, d.attempts,
+                  e.dispatched_at, d.delivered_at,
+                  (SELECT string_agg(a.attempt || ':' || a.outcome || '@' || to_char(a.at, 'HH24:MI:SS.MS'), ' ' ORDER BY a.id)
+                     FROM webhook_attempts a WHERE a.delivery_id = d.id) AS attempts_log
+             FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+            WHERE e.case_id = $1 ORDER BY d.id`,
+          [caseId],
+        );
+        console.log(`[webhooks] case ${caseId} out of order:`, JSON.stringify(deliveries.rows, null, 1));
+      }
       expect(positions, `case ${caseId}: ${described.join('; ')}`).toEqual([...positions].sort((a, b) => a - b));
     }
     // Every request verifies; repeats (retries, and attempts cut off by the kills) share their event's id.
