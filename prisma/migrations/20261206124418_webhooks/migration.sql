@@ -235,6 +235,9 @@ DECLARE
   wanted "webhook_event_type"[];
   services INTEGER[];
   moved INTEGER[];
+  -- The (type, service) pairs some endpoint wants, read once: as an IN
+  -- (subquery) of the statements below it cost half of the outbox's time.
+  pair_keys TEXT[];
 BEGIN
   SELECT array_agg(DISTINCT t."kind") INTO wanted
     FROM "webhook_endpoints" p CROSS JOIN LATERAL unnest(p."events") AS t("kind")
@@ -243,6 +246,7 @@ BEGIN
     RETURN NULL;
   END IF;
   services := ARRAY(SELECT DISTINCT n."service_id" FROM "new_cases" n);
+  pair_keys := ARRAY(SELECT w."kind"::text || ':' || w."service_id" FROM "webhook_wanted_pairs"(wanted, services) w);
   IF TG_OP = 'INSERT' THEN
     -- Enqueues join the back of their queue (under the service's lock), so a
     -- new case's position is the queue's length less the new cases behind it.
@@ -282,7 +286,7 @@ BEGIN
      -- An auto-closed case is enqueued and completed in one step: two events.
      CROSS JOIN LATERAL (VALUES ('case.enqueued'::"webhook_event_type", 1), ('case.completed'::"webhook_event_type", 2)) AS k("kind", "ord")
      WHERE (k."ord" = 1 OR n."status" = 'COMPLETED')
-       AND (k."kind", n."service_id") IN (SELECT w."kind", w."service_id" FROM "webhook_wanted_pairs"(wanted, services) w)
+       AND (k."kind"::text || ':' || n."service_id") = ANY(pair_keys)
      ORDER BY n."queued_at", n."queue_seq", n."id", k."ord";
     moved := ARRAY(SELECT DISTINCT n."service_id" FROM "new_cases" n WHERE n."status" = 'WAITING');
   ELSE
@@ -301,7 +305,7 @@ BEGIN
                WHEN o."status" <> 'COMPLETED' AND n."status" = 'COMPLETED' THEN 'case.completed'
                WHEN o."status" <> 'CANCELLED' AND n."status" = 'CANCELLED' THEN 'case.cancelled'
              END::"webhook_event_type" AS "kind") k
-     WHERE (k."kind", n."service_id") IN (SELECT w."kind", w."service_id" FROM "webhook_wanted_pairs"(wanted, services) w)
+     WHERE (k."kind"::text || ':' || n."service_id") = ANY(pair_keys)
      ORDER BY n."updated_at", n."id";
     moved := ARRAY(SELECT DISTINCT n."service_id" FROM "old_cases" o JOIN "new_cases" n ON n."id" = o."id"
                     WHERE (o."status" = 'WAITING' OR n."status" = 'WAITING')
