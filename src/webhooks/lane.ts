@@ -61,7 +61,7 @@ const USER_AGENT = 'fifo-case-gateway-webhooks';
 async function nextPending(client: PoolClient, { endpointId, lane }: Lane): Promise<PendingRow | undefined> {
   const { rows } = await client.query<PendingRow>(
     `SELECT d.id::text, d.attempts, d.first_failed_at, d.next_attempt_at, e.id::text AS event_id, e.type::text,
-            e.occurred_at, e.case_id, e.data, p.url, p.secret, p.previous_secret, p.previous_secret_expires_at,
+            e.occurred_at, e.case_id, webhook_event_data(e) AS data, p.url, p.secret, p.previous_secret, p.previous_secret_expires_at,
             p.status::text, p.include_personal_data AND p.personal_data_allowed AS personal, clock_timestamp() AS now
        FROM webhook_deliveries d
        JOIN webhook_events e ON e.id = d.event_id

@@ -77,7 +77,8 @@ interface RecordedEvent {
 
 async function events(serviceId?: number): Promise<RecordedEvent[]> {
   const { rows } = await t.sql.query<RecordedEvent>(
-    `SELECT e.id::text AS id, e.type::text AS type, e.service_id, e.case_id, e.threshold, e.data FROM webhook_events e
+    `SELECT e.id::text AS id, e.type::text AS type, e.service_id, e.case_id, e.threshold, webhook_event_data(e) AS data
+       FROM webhook_events e
       WHERE $1::int IS NULL OR e.service_id = $1 ORDER BY e.id`,
     [serviceId ?? null],
   );

@@ -330,6 +330,18 @@ export const WebhookEventScalarFieldEnum = {
   caseId: 'caseId',
   threshold: 'threshold',
   occurredAt: 'occurredAt',
+  ticket: 'ticket',
+  serviceExtRef: 'serviceExtRef',
+  status: 'status',
+  lastAction: 'lastAction',
+  agent: 'agent',
+  position: 'position',
+  fromStatus: 'fromStatus',
+  enqueuedAt: 'enqueuedAt',
+  queuedAt: 'queuedAt',
+  calledAt: 'calledAt',
+  closedAt: 'closedAt',
+  updatedAt: 'updatedAt',
   data: 'data',
   dispatchedAt: 'dispatchedAt'
 } as const
@@ -390,6 +402,14 @@ export const JsonNullValueInput = {
 } as const
 
 export type JsonNullValueInput = (typeof JsonNullValueInput)[keyof typeof JsonNullValueInput]
+
+
+export const NullableJsonNullValueInput = {
+  DbNull: DbNull,
+  JsonNull: JsonNull
+} as const
+
+export type NullableJsonNullValueInput = (typeof NullableJsonNullValueInput)[keyof typeof NullableJsonNullValueInput]
 
 
 export const QueryMode = {

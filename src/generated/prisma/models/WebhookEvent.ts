@@ -34,6 +34,7 @@ export type WebhookEventAvgAggregateOutputType = {
   serviceId: number | null
   caseId: number | null
   threshold: number | null
+  position: number | null
 }
 
 export type WebhookEventSumAggregateOutputType = {
@@ -41,6 +42,7 @@ export type WebhookEventSumAggregateOutputType = {
   serviceId: number | null
   caseId: number | null
   threshold: number | null
+  position: number | null
 }
 
 export type WebhookEventMinAggregateOutputType = {
@@ -50,6 +52,18 @@ export type WebhookEventMinAggregateOutputType = {
   caseId: number | null
   threshold: number | null
   occurredAt: Date | null
+  ticket: string | null
+  serviceExtRef: string | null
+  status: $Enums.CaseStatus | null
+  lastAction: $Enums.CaseAction | null
+  agent: string | null
+  position: number | null
+  fromStatus: $Enums.CaseStatus | null
+  enqueuedAt: Date | null
+  queuedAt: Date | null
+  calledAt: Date | null
+  closedAt: Date | null
+  updatedAt: Date | null
   dispatchedAt: Date | null
 }
 
@@ -60,6 +74,18 @@ export type WebhookEventMaxAggregateOutputType = {
   caseId: number | null
   threshold: number | null
   occurredAt: Date | null
+  ticket: string | null
+  serviceExtRef: string | null
+  status: $Enums.CaseStatus | null
+  lastAction: $Enums.CaseAction | null
+  agent: string | null
+  position: number | null
+  fromStatus: $Enums.CaseStatus | null
+  enqueuedAt: Date | null
+  queuedAt: Date | null
+  calledAt: Date | null
+  closedAt: Date | null
+  updatedAt: Date | null
   dispatchedAt: Date | null
 }
 
@@ -70,6 +96,18 @@ export type WebhookEventCountAggregateOutputType = {
   caseId: number
   threshold: number
   occurredAt: number
+  ticket: number
+  serviceExtRef: number
+  status: number
+  lastAction: number
+  agent: number
+  position: number
+  fromStatus: number
+  enqueuedAt: number
+  queuedAt: number
+  calledAt: number
+  closedAt: number
+  updatedAt: number
   data: number
   dispatchedAt: number
   _all: number
@@ -81,6 +119,7 @@ export type WebhookEventAvgAggregateInputType = {
   serviceId?: true
   caseId?: true
   threshold?: true
+  position?: true
 }
 
 export type WebhookEventSumAggregateInputType = {
@@ -88,6 +127,7 @@ export type WebhookEventSumAggregateInputType = {
   serviceId?: true
   caseId?: true
   threshold?: true
+  position?: true
 }
 
 export type WebhookEventMinAggregateInputType = {
@@ -97,6 +137,18 @@ export type WebhookEventMinAggregateInputType = {
   caseId?: true
   threshold?: true
   occurredAt?: true
+  ticket?: true
+  serviceExtRef?: true
+  status?: true
+  lastAction?: true
+  agent?: true
+  position?: true
+  fromStatus?: true
+  enqueuedAt?: true
+  queuedAt?: true
+  calledAt?: true
+  closedAt?: true
+  updatedAt?: true
   dispatchedAt?: true
 }
 
@@ -107,6 +159,18 @@ export type WebhookEventMaxAggregateInputType = {
   caseId?: true
   threshold?: true
   occurredAt?: true
+  ticket?: true
+  serviceExtRef?: true
+  status?: true
+  lastAction?: true
+  agent?: true
+  position?: true
+  fromStatus?: true
+  enqueuedAt?: true
+  queuedAt?: true
+  calledAt?: true
+  closedAt?: true
+  updatedAt?: true
   dispatchedAt?: true
 }
 
@@ -117,6 +181,18 @@ export type WebhookEventCountAggregateInputType = {
   caseId?: true
   threshold?: true
   occurredAt?: true
+  ticket?: true
+  serviceExtRef?: true
+  status?: true
+  lastAction?: true
+  agent?: true
+  position?: true
+  fromStatus?: true
+  enqueuedAt?: true
+  queuedAt?: true
+  calledAt?: true
+  closedAt?: true
+  updatedAt?: true
   data?: true
   dispatchedAt?: true
   _all?: true
@@ -215,7 +291,19 @@ export type WebhookEventGroupByOutputType = {
   caseId: number | null
   threshold: number | null
   occurredAt: Date
-  data: runtime.JsonValue
+  ticket: string | null
+  serviceExtRef: string | null
+  status: $Enums.CaseStatus | null
+  lastAction: $Enums.CaseAction | null
+  agent: string | null
+  position: number | null
+  fromStatus: $Enums.CaseStatus | null
+  enqueuedAt: Date | null
+  queuedAt: Date | null
+  calledAt: Date | null
+  closedAt: Date | null
+  updatedAt: Date | null
+  data: runtime.JsonValue | null
   dispatchedAt: Date | null
   _count: WebhookEventCountAggregateOutputType | null
   _avg: WebhookEventAvgAggregateOutputType | null
@@ -249,7 +337,19 @@ export type WebhookEventWhereInput = {
   caseId?: Prisma.IntNullableFilter<"WebhookEvent"> | number | null
   threshold?: Prisma.IntNullableFilter<"WebhookEvent"> | number | null
   occurredAt?: Prisma.DateTimeFilter<"WebhookEvent"> | Date | string
-  data?: Prisma.JsonFilter<"WebhookEvent">
+  ticket?: Prisma.StringNullableFilter<"WebhookEvent"> | string | null
+  serviceExtRef?: Prisma.StringNullableFilter<"WebhookEvent"> | string | null
+  status?: Prisma.EnumCaseStatusNullableFilter<"WebhookEvent"> | $Enums.CaseStatus | null
+  lastAction?: Prisma.EnumCaseActionNullableFilter<"WebhookEvent"> | $Enums.CaseAction | null
+  agent?: Prisma.StringNullableFilter<"WebhookEvent"> | string | null
+  position?: Prisma.IntNullableFilter<"WebhookEvent"> | number | null
+  fromStatus?: Prisma.EnumCaseStatusNullableFilter<"WebhookEvent"> | $Enums.CaseStatus | null
+  enqueuedAt?: Prisma.DateTimeNullableFilter<"WebhookEvent"> | Date | string | null
+  queuedAt?: Prisma.DateTimeNullableFilter<"WebhookEvent"> | Date | string | null
+  calledAt?: Prisma.DateTimeNullableFilter<"WebhookEvent"> | Date | string | null
+  closedAt?: Prisma.DateTimeNullableFilter<"WebhookEvent"> | Date | string | null
+  updatedAt?: Prisma.DateTimeNullableFilter<"WebhookEvent"> | Date | string | null
+  data?: Prisma.JsonNullableFilter<"WebhookEvent">
   dispatchedAt?: Prisma.DateTimeNullableFilter<"WebhookEvent"> | Date | string | null
   deliveries?: Prisma.WebhookDeliveryListRelationFilter
 }
@@ -261,7 +361,19 @@ export type WebhookEventOrderByWithRelationInput = {
   caseId?: Prisma.SortOrderInput | Prisma.SortOrder
   threshold?: Prisma.SortOrderInput | Prisma.SortOrder
   occurredAt?: Prisma.SortOrder
-  data?: Prisma.SortOrder
+  ticket?: Prisma.SortOrderInput | Prisma.SortOrder
+  serviceExtRef?: Prisma.SortOrderInput | Prisma.SortOrder
+  status?: Prisma.SortOrderInput | Prisma.SortOrder
+  lastAction?: Prisma.SortOrderInput | Prisma.SortOrder
+  agent?: Prisma.SortOrderInput | Prisma.SortOrder
+  position?: Prisma.SortOrderInput | Prisma.SortOrder
+  fromStatus?: Prisma.SortOrderInput | Prisma.SortOrder
+  enqueuedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  queuedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  calledAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  closedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  updatedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  data?: Prisma.SortOrderInput | Prisma.SortOrder
   dispatchedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   deliveries?: Prisma.WebhookDeliveryOrderByRelationAggregateInput
 }
@@ -276,7 +388,19 @@ export type WebhookEventWhereUniqueInput = Prisma.AtLeast<{
   caseId?: Prisma.IntNullableFilter<"WebhookEvent"> | number | null
   threshold?: Prisma.IntNullableFilter<"WebhookEvent"> | number | null
   occurredAt?: Prisma.DateTimeFilter<"WebhookEvent"> | Date | string
-  data?: Prisma.JsonFilter<"WebhookEvent">
+  ticket?: Prisma.StringNullableFilter<"WebhookEvent"> | string | null
+  serviceExtRef?: Prisma.StringNullableFilter<"WebhookEvent"> | string | null
+  status?: Prisma.EnumCaseStatusNullableFilter<"WebhookEvent"> | $Enums.CaseStatus | null
+  lastAction?: Prisma.EnumCaseActionNullableFilter<"WebhookEvent"> | $Enums.CaseAction | null
+  agent?: Prisma.StringNullableFilter<"WebhookEvent"> | string | null
+  position?: Prisma.IntNullableFilter<"WebhookEvent"> | number | null
+  fromStatus?: Prisma.EnumCaseStatusNullableFilter<"WebhookEvent"> | $Enums.CaseStatus | null
+  enqueuedAt?: Prisma.DateTimeNullableFilter<"WebhookEvent"> | Date | string | null
+  queuedAt?: Prisma.DateTimeNullableFilter<"WebhookEvent"> | Date | string | null
+  calledAt?: Prisma.DateTimeNullableFilter<"WebhookEvent"> | Date | string | null
+  closedAt?: Prisma.DateTimeNullableFilter<"WebhookEvent"> | Date | string | null
+  updatedAt?: Prisma.DateTimeNullableFilter<"WebhookEvent"> | Date | string | null
+  data?: Prisma.JsonNullableFilter<"WebhookEvent">
   dispatchedAt?: Prisma.DateTimeNullableFilter<"WebhookEvent"> | Date | string | null
   deliveries?: Prisma.WebhookDeliveryListRelationFilter
 }, "id">
@@ -288,7 +412,19 @@ export type WebhookEventOrderByWithAggregationInput = {
   caseId?: Prisma.SortOrderInput | Prisma.SortOrder
   threshold?: Prisma.SortOrderInput | Prisma.SortOrder
   occurredAt?: Prisma.SortOrder
-  data?: Prisma.SortOrder
+  ticket?: Prisma.SortOrderInput | Prisma.SortOrder
+  serviceExtRef?: Prisma.SortOrderInput | Prisma.SortOrder
+  status?: Prisma.SortOrderInput | Prisma.SortOrder
+  lastAction?: Prisma.SortOrderInput | Prisma.SortOrder
+  agent?: Prisma.SortOrderInput | Prisma.SortOrder
+  position?: Prisma.SortOrderInput | Prisma.SortOrder
+  fromStatus?: Prisma.SortOrderInput | Prisma.SortOrder
+  enqueuedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  queuedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  calledAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  closedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  updatedAt?: Prisma.SortOrderInput | Prisma.SortOrder
+  data?: Prisma.SortOrderInput | Prisma.SortOrder
   dispatchedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.WebhookEventCountOrderByAggregateInput
   _avg?: Prisma.WebhookEventAvgOrderByAggregateInput
@@ -307,7 +443,19 @@ export type WebhookEventScalarWhereWithAggregatesInput = {
   caseId?: Prisma.IntNullableWithAggregatesFilter<"WebhookEvent"> | number | null
   threshold?: Prisma.IntNullableWithAggregatesFilter<"WebhookEvent"> | number | null
   occurredAt?: Prisma.DateTimeWithAggregatesFilter<"WebhookEvent"> | Date | string
-  data?: Prisma.JsonWithAggregatesFilter<"WebhookEvent">
+  ticket?: Prisma.StringNullableWithAggregatesFilter<"WebhookEvent"> | string | null
+  serviceExtRef?: Prisma.StringNullableWithAggregatesFilter<"WebhookEvent"> | string | null
+  status?: Prisma.EnumCaseStatusNullableWithAggregatesFilter<"WebhookEvent"> | $Enums.CaseStatus | null
+  lastAction?: Prisma.EnumCaseActionNullableWithAggregatesFilter<"WebhookEvent"> | $Enums.CaseAction | null
+  agent?: Prisma.StringNullableWithAggregatesFilter<"WebhookEvent"> | string | null
+  position?: Prisma.IntNullableWithAggregatesFilter<"WebhookEvent"> | number | null
+  fromStatus?: Prisma.EnumCaseStatusNullableWithAggregatesFilter<"WebhookEvent"> | $Enums.CaseStatus | null
+  enqueuedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"WebhookEvent"> | Date | string | null
+  queuedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"WebhookEvent"> | Date | string | null
+  calledAt?: Prisma.DateTimeNullableWithAggregatesFilter<"WebhookEvent"> | Date | string | null
+  closedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"WebhookEvent"> | Date | string | null
+  updatedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"WebhookEvent"> | Date | string | null
+  data?: Prisma.JsonNullableWithAggregatesFilter<"WebhookEvent">
   dispatchedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"WebhookEvent"> | Date | string | null
 }
 
@@ -318,7 +466,19 @@ export type WebhookEventCreateInput = {
   caseId?: number | null
   threshold?: number | null
   occurredAt: Date | string
-  data: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  ticket?: string | null
+  serviceExtRef?: string | null
+  status?: $Enums.CaseStatus | null
+  lastAction?: $Enums.CaseAction | null
+  agent?: string | null
+  position?: number | null
+  fromStatus?: $Enums.CaseStatus | null
+  enqueuedAt?: Date | string | null
+  queuedAt?: Date | string | null
+  calledAt?: Date | string | null
+  closedAt?: Date | string | null
+  updatedAt?: Date | string | null
+  data?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   dispatchedAt?: Date | string | null
   deliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutEventInput
 }
@@ -330,7 +490,19 @@ export type WebhookEventUncheckedCreateInput = {
   caseId?: number | null
   threshold?: number | null
   occurredAt: Date | string
-  data: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  ticket?: string | null
+  serviceExtRef?: string | null
+  status?: $Enums.CaseStatus | null
+  lastAction?: $Enums.CaseAction | null
+  agent?: string | null
+  position?: number | null
+  fromStatus?: $Enums.CaseStatus | null
+  enqueuedAt?: Date | string | null
+  queuedAt?: Date | string | null
+  calledAt?: Date | string | null
+  closedAt?: Date | string | null
+  updatedAt?: Date | string | null
+  data?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   dispatchedAt?: Date | string | null
   deliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutEventInput
 }
@@ -342,7 +514,19 @@ export type WebhookEventUpdateInput = {
   caseId?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   threshold?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   occurredAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  data?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  ticket?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  serviceExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  status?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
+  lastAction?: Prisma.NullableEnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction | null
+  agent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  position?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  fromStatus?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
+  enqueuedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  queuedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  data?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   dispatchedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   deliveries?: Prisma.WebhookDeliveryUpdateManyWithoutEventNestedInput
 }
@@ -354,7 +538,19 @@ export type WebhookEventUncheckedUpdateInput = {
   caseId?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   threshold?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   occurredAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  data?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  ticket?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  serviceExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  status?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
+  lastAction?: Prisma.NullableEnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction | null
+  agent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  position?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  fromStatus?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
+  enqueuedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  queuedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  data?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   dispatchedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   deliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutEventNestedInput
 }
@@ -366,7 +562,19 @@ export type WebhookEventCreateManyInput = {
   caseId?: number | null
   threshold?: number | null
   occurredAt: Date | string
-  data: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  ticket?: string | null
+  serviceExtRef?: string | null
+  status?: $Enums.CaseStatus | null
+  lastAction?: $Enums.CaseAction | null
+  agent?: string | null
+  position?: number | null
+  fromStatus?: $Enums.CaseStatus | null
+  enqueuedAt?: Date | string | null
+  queuedAt?: Date | string | null
+  calledAt?: Date | string | null
+  closedAt?: Date | string | null
+  updatedAt?: Date | string | null
+  data?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   dispatchedAt?: Date | string | null
 }
 
@@ -377,7 +585,19 @@ export type WebhookEventUpdateManyMutationInput = {
   caseId?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   threshold?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   occurredAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  data?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  ticket?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  serviceExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  status?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
+  lastAction?: Prisma.NullableEnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction | null
+  agent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  position?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  fromStatus?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
+  enqueuedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  queuedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  data?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   dispatchedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
@@ -388,7 +608,19 @@ export type WebhookEventUncheckedUpdateManyInput = {
   caseId?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   threshold?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   occurredAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  data?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  ticket?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  serviceExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  status?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
+  lastAction?: Prisma.NullableEnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction | null
+  agent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  position?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  fromStatus?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
+  enqueuedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  queuedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  data?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   dispatchedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
@@ -399,6 +631,18 @@ export type WebhookEventCountOrderByAggregateInput = {
   caseId?: Prisma.SortOrder
   threshold?: Prisma.SortOrder
   occurredAt?: Prisma.SortOrder
+  ticket?: Prisma.SortOrder
+  serviceExtRef?: Prisma.SortOrder
+  status?: Prisma.SortOrder
+  lastAction?: Prisma.SortOrder
+  agent?: Prisma.SortOrder
+  position?: Prisma.SortOrder
+  fromStatus?: Prisma.SortOrder
+  enqueuedAt?: Prisma.SortOrder
+  queuedAt?: Prisma.SortOrder
+  calledAt?: Prisma.SortOrder
+  closedAt?: Prisma.SortOrder
+  updatedAt?: Prisma.SortOrder
   data?: Prisma.SortOrder
   dispatchedAt?: Prisma.SortOrder
 }
@@ -408,6 +652,7 @@ export type WebhookEventAvgOrderByAggregateInput = {
   serviceId?: Prisma.SortOrder
   caseId?: Prisma.SortOrder
   threshold?: Prisma.SortOrder
+  position?: Prisma.SortOrder
 }
 
 export type WebhookEventMaxOrderByAggregateInput = {
@@ -417,6 +662,18 @@ export type WebhookEventMaxOrderByAggregateInput = {
   caseId?: Prisma.SortOrder
   threshold?: Prisma.SortOrder
   occurredAt?: Prisma.SortOrder
+  ticket?: Prisma.SortOrder
+  serviceExtRef?: Prisma.SortOrder
+  status?: Prisma.SortOrder
+  lastAction?: Prisma.SortOrder
+  agent?: Prisma.SortOrder
+  position?: Prisma.SortOrder
+  fromStatus?: Prisma.SortOrder
+  enqueuedAt?: Prisma.SortOrder
+  queuedAt?: Prisma.SortOrder
+  calledAt?: Prisma.SortOrder
+  closedAt?: Prisma.SortOrder
+  updatedAt?: Prisma.SortOrder
   dispatchedAt?: Prisma.SortOrder
 }
 
@@ -427,6 +684,18 @@ export type WebhookEventMinOrderByAggregateInput = {
   caseId?: Prisma.SortOrder
   threshold?: Prisma.SortOrder
   occurredAt?: Prisma.SortOrder
+  ticket?: Prisma.SortOrder
+  serviceExtRef?: Prisma.SortOrder
+  status?: Prisma.SortOrder
+  lastAction?: Prisma.SortOrder
+  agent?: Prisma.SortOrder
+  position?: Prisma.SortOrder
+  fromStatus?: Prisma.SortOrder
+  enqueuedAt?: Prisma.SortOrder
+  queuedAt?: Prisma.SortOrder
+  calledAt?: Prisma.SortOrder
+  closedAt?: Prisma.SortOrder
+  updatedAt?: Prisma.SortOrder
   dispatchedAt?: Prisma.SortOrder
 }
 
@@ -435,6 +704,7 @@ export type WebhookEventSumOrderByAggregateInput = {
   serviceId?: Prisma.SortOrder
   caseId?: Prisma.SortOrder
   threshold?: Prisma.SortOrder
+  position?: Prisma.SortOrder
 }
 
 export type WebhookEventScalarRelationFilter = {
@@ -444,6 +714,10 @@ export type WebhookEventScalarRelationFilter = {
 
 export type EnumWebhookEventTypeFieldUpdateOperationsInput = {
   set?: $Enums.WebhookEventType
+}
+
+export type NullableEnumCaseActionFieldUpdateOperationsInput = {
+  set?: $Enums.CaseAction | null
 }
 
 export type WebhookEventCreateNestedOneWithoutDeliveriesInput = {
@@ -467,7 +741,19 @@ export type WebhookEventCreateWithoutDeliveriesInput = {
   caseId?: number | null
   threshold?: number | null
   occurredAt: Date | string
-  data: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  ticket?: string | null
+  serviceExtRef?: string | null
+  status?: $Enums.CaseStatus | null
+  lastAction?: $Enums.CaseAction | null
+  agent?: string | null
+  position?: number | null
+  fromStatus?: $Enums.CaseStatus | null
+  enqueuedAt?: Date | string | null
+  queuedAt?: Date | string | null
+  calledAt?: Date | string | null
+  closedAt?: Date | string | null
+  updatedAt?: Date | string | null
+  data?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   dispatchedAt?: Date | string | null
 }
 
@@ -478,7 +764,19 @@ export type WebhookEventUncheckedCreateWithoutDeliveriesInput = {
   caseId?: number | null
   threshold?: number | null
   occurredAt: Date | string
-  data: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  ticket?: string | null
+  serviceExtRef?: string | null
+  status?: $Enums.CaseStatus | null
+  lastAction?: $Enums.CaseAction | null
+  agent?: string | null
+  position?: number | null
+  fromStatus?: $Enums.CaseStatus | null
+  enqueuedAt?: Date | string | null
+  queuedAt?: Date | string | null
+  calledAt?: Date | string | null
+  closedAt?: Date | string | null
+  updatedAt?: Date | string | null
+  data?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   dispatchedAt?: Date | string | null
 }
 
@@ -505,7 +803,19 @@ export type WebhookEventUpdateWithoutDeliveriesInput = {
   caseId?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   threshold?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   occurredAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  data?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  ticket?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  serviceExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  status?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
+  lastAction?: Prisma.NullableEnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction | null
+  agent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  position?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  fromStatus?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
+  enqueuedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  queuedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  data?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   dispatchedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
@@ -516,7 +826,19 @@ export type WebhookEventUncheckedUpdateWithoutDeliveriesInput = {
   caseId?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   threshold?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   occurredAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  data?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  ticket?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  serviceExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  status?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
+  lastAction?: Prisma.NullableEnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction | null
+  agent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  position?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  fromStatus?: Prisma.NullableEnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus | null
+  enqueuedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  queuedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  updatedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  data?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   dispatchedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
 
@@ -558,6 +880,18 @@ export type WebhookEventSelect<ExtArgs extends runtime.Types.Extensions.Internal
   caseId?: boolean
   threshold?: boolean
   occurredAt?: boolean
+  ticket?: boolean
+  serviceExtRef?: boolean
+  status?: boolean
+  lastAction?: boolean
+  agent?: boolean
+  position?: boolean
+  fromStatus?: boolean
+  enqueuedAt?: boolean
+  queuedAt?: boolean
+  calledAt?: boolean
+  closedAt?: boolean
+  updatedAt?: boolean
   data?: boolean
   dispatchedAt?: boolean
   deliveries?: boolean | Prisma.WebhookEvent$deliveriesArgs<ExtArgs>
@@ -571,6 +905,18 @@ export type WebhookEventSelectCreateManyAndReturn<ExtArgs extends runtime.Types.
   caseId?: boolean
   threshold?: boolean
   occurredAt?: boolean
+  ticket?: boolean
+  serviceExtRef?: boolean
+  status?: boolean
+  lastAction?: boolean
+  agent?: boolean
+  position?: boolean
+  fromStatus?: boolean
+  enqueuedAt?: boolean
+  queuedAt?: boolean
+  calledAt?: boolean
+  closedAt?: boolean
+  updatedAt?: boolean
   data?: boolean
   dispatchedAt?: boolean
 }, ExtArgs["result"]["webhookEvent"]>
@@ -582,6 +928,18 @@ export type WebhookEventSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.
   caseId?: boolean
   threshold?: boolean
   occurredAt?: boolean
+  ticket?: boolean
+  serviceExtRef?: boolean
+  status?: boolean
+  lastAction?: boolean
+  agent?: boolean
+  position?: boolean
+  fromStatus?: boolean
+  enqueuedAt?: boolean
+  queuedAt?: boolean
+  calledAt?: boolean
+  closedAt?: boolean
+  updatedAt?: boolean
   data?: boolean
   dispatchedAt?: boolean
 }, ExtArgs["result"]["webhookEvent"]>
@@ -593,11 +951,23 @@ export type WebhookEventSelectScalar = {
   caseId?: boolean
   threshold?: boolean
   occurredAt?: boolean
+  ticket?: boolean
+  serviceExtRef?: boolean
+  status?: boolean
+  lastAction?: boolean
+  agent?: boolean
+  position?: boolean
+  fromStatus?: boolean
+  enqueuedAt?: boolean
+  queuedAt?: boolean
+  calledAt?: boolean
+  closedAt?: boolean
+  updatedAt?: boolean
   data?: boolean
   dispatchedAt?: boolean
 }
 
-export type WebhookEventOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "type" | "serviceId" | "caseId" | "threshold" | "occurredAt" | "data" | "dispatchedAt", ExtArgs["result"]["webhookEvent"]>
+export type WebhookEventOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "type" | "serviceId" | "caseId" | "threshold" | "occurredAt" | "ticket" | "serviceExtRef" | "status" | "lastAction" | "agent" | "position" | "fromStatus" | "enqueuedAt" | "queuedAt" | "calledAt" | "closedAt" | "updatedAt" | "data" | "dispatchedAt", ExtArgs["result"]["webhookEvent"]>
 export type WebhookEventInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   deliveries?: boolean | Prisma.WebhookEvent$deliveriesArgs<ExtArgs>
   _count?: boolean | Prisma.WebhookEventCountOutputTypeDefaultArgs<ExtArgs>
@@ -620,10 +990,25 @@ export type $WebhookEventPayload<ExtArgs extends runtime.Types.Extensions.Intern
      */
     threshold: number | null
     occurredAt: Date
+    ticket: string | null
+    serviceExtRef: string | null
+    status: $Enums.CaseStatus | null
+    lastAction: $Enums.CaseAction | null
+    agent: string | null
+    position: number | null
     /**
-     * The payload's `data`, as committed.
+     * A change of status: the status before it.
      */
-    data: runtime.JsonValue
+    fromStatus: $Enums.CaseStatus | null
+    enqueuedAt: Date | null
+    queuedAt: Date | null
+    calledAt: Date | null
+    closedAt: Date | null
+    updatedAt: Date | null
+    /**
+     * service.updated: the payload's `data`, as committed.
+     */
+    data: runtime.JsonValue | null
     /**
      * Null until the events were routed to their endpoints' deliveries.
      */
@@ -1058,6 +1443,18 @@ export interface WebhookEventFieldRefs {
   readonly caseId: Prisma.FieldRef<"WebhookEvent", 'Int'>
   readonly threshold: Prisma.FieldRef<"WebhookEvent", 'Int'>
   readonly occurredAt: Prisma.FieldRef<"WebhookEvent", 'DateTime'>
+  readonly ticket: Prisma.FieldRef<"WebhookEvent", 'String'>
+  readonly serviceExtRef: Prisma.FieldRef<"WebhookEvent", 'String'>
+  readonly status: Prisma.FieldRef<"WebhookEvent", 'CaseStatus'>
+  readonly lastAction: Prisma.FieldRef<"WebhookEvent", 'CaseAction'>
+  readonly agent: Prisma.FieldRef<"WebhookEvent", 'String'>
+  readonly position: Prisma.FieldRef<"WebhookEvent", 'Int'>
+  readonly fromStatus: Prisma.FieldRef<"WebhookEvent", 'CaseStatus'>
+  readonly enqueuedAt: Prisma.FieldRef<"WebhookEvent", 'DateTime'>
+  readonly queuedAt: Prisma.FieldRef<"WebhookEvent", 'DateTime'>
+  readonly calledAt: Prisma.FieldRef<"WebhookEvent", 'DateTime'>
+  readonly closedAt: Prisma.FieldRef<"WebhookEvent", 'DateTime'>
+  readonly updatedAt: Prisma.FieldRef<"WebhookEvent", 'DateTime'>
   readonly data: Prisma.FieldRef<"WebhookEvent", 'Json'>
   readonly dispatchedAt: Prisma.FieldRef<"WebhookEvent", 'DateTime'>
 }
