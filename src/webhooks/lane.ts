@@ -9,7 +9,7 @@
 // crash repeats at most the attempt in flight, with the same webhook-id.
 import type { PoolClient } from 'pg';
 import type { Logger } from '../log.js';
-import { retryDelayMs } from './backoff.js';
+import { nextWaitMs, retryAfterMs } from './backoff.js';
 import type { Lane } from './fan-out.js';
 import type { AttemptOutcome, Send } from './outbound-http.js';
 import { deliveryBody, personalFields, webhookId } from './payload.js';
@@ -121,7 +121,11 @@ export async function drainLane(
     const delivered = result.outcome === 'DELIVERED';
     const retryInMs = delivered
       ? null
-      : retryDelayMs(attempt, { baseMs: settings.retryBaseMs, maxMs: settings.retryMaxMs });
+      : nextWaitMs(
+          attempt,
+          { baseMs: settings.retryBaseMs, maxMs: settings.retryMaxMs },
+          retryAfterMs(result.retryAfter, attemptAt),
+        );
     const { rows } = await client.query<{ next_attempt_at: Date | null; failing_ms: number | null }>(
       `WITH logged AS (
          INSERT INTO webhook_attempts (delivery_id, endpoint_id, event_id, attempt, at, outcome, response_status, latency_ms)

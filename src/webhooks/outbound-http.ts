@@ -33,6 +33,8 @@ export interface AttemptResult {
   readonly latencyMs: number;
   /** Whether the response body was left unread past some point (the size cap, the timeout, a reset). */
   readonly truncated: boolean;
+  /** A 429's or 503's `Retry-After` header, as sent; null otherwise. */
+  readonly retryAfter: string | null;
 }
 
 export interface SenderOptions {
@@ -92,11 +94,17 @@ export function createSender(
         return;
       }
       const started = performance.now();
-      const result = (outcome: AttemptOutcome, status: number | null, truncated = false): AttemptResult => ({
+      const result = (
+        outcome: AttemptOutcome,
+        status: number | null,
+        truncated = false,
+        retryAfter: string | null = null,
+      ): AttemptResult => ({
         outcome,
         status,
         latencyMs: Math.round(performance.now() - started),
         truncated,
+        retryAfter,
       });
       // Checked again at send: the rules or WEBHOOK_ALLOWED_HOSTS may have changed since the URL was stored.
       if (policy.urlProblem(url) !== null) {
@@ -133,6 +141,7 @@ export function createSender(
       const onResponse = (res: IncomingMessage): void => {
         response = res;
         const status = res.statusCode ?? 0;
+        const retryAfter = status === 429 || status === 503 ? (res.headers['retry-after'] ?? null) : null;
         let read = 0;
         let cut = false;
         const stop = (): void => {
@@ -143,7 +152,7 @@ export function createSender(
         res.on('error', () => undefined);
         res.once('close', () => {
           if (signal?.aborted === true) fail(signal.reason);
-          else finish(result(verdict(status), status, cut || !res.complete));
+          else finish(result(verdict(status), status, cut || !res.complete, retryAfter));
         });
         if (Number(res.headers['content-length']) > maxBodyBytes) {
           stop();

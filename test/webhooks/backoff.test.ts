@@ -1,7 +1,8 @@
 // Issue 20, retries: the wait after each failed attempt doubles from the
-// base, stops growing at the cap, and is jittered within [ceiling / 2, ceiling].
+// base, stops growing at the cap, and is jittered within [ceiling / 2, ceiling];
+// a receiver's Retry-After makes it longer, never past the cap.
 import { describe, expect, it } from 'vitest';
-import { retryDelayMs } from '../../src/webhooks/backoff.js';
+import { nextWaitMs, retryAfterMs, retryDelayMs } from '../../src/webhooks/backoff.js';
 
 const settings = { baseMs: 5_000, maxMs: 3_600_000 };
 const ceiling = (attempt: number): number => Math.min(settings.maxMs, settings.baseMs * 2 ** (attempt - 1));
@@ -48,5 +49,33 @@ describe('retry delays', () => {
 
   it('count attempts from 1', () => {
     for (const attempt of [0, -1, 1.5, Number.NaN]) expect(() => retryDelayMs(attempt, settings)).toThrow(RangeError);
+  });
+});
+
+describe('Retry-After', () => {
+  const now = new Date('2026-12-06T12:00:00.000Z');
+
+  it('is read as whole seconds or as an HTTP date, a past date as now', () => {
+    expect(retryAfterMs('120', now)).toBe(120_000);
+    expect(retryAfterMs(' 0 ', now)).toBe(0);
+    expect(retryAfterMs('Sun, 06 Dec 2026 12:01:30 GMT', now)).toBe(90_000);
+    expect(retryAfterMs('Sunday, 06-Dec-26 12:00:05 GMT', now)).toBe(5_000);
+    expect(retryAfterMs('Sun, 06 Dec 2026 11:00:00 GMT', now)).toBe(0);
+  });
+
+  it('is ignored when absent or not one of those', () => {
+    for (const value of [null, '', '-5', '1.5', '10 seconds', 'soon', '2026-12-06T12:01:30Z', '1e3'])
+      expect(retryAfterMs(value, now), String(value)).toBeNull();
+  });
+
+  it('makes the wait longer than the backoff, never shorter, and never past the cap', () => {
+    const draw = () => 1;
+    // The first backoff is 5 s at most.
+    expect(nextWaitMs(1, settings, null, draw)).toBe(5_000);
+    expect(nextWaitMs(1, settings, 120_000, draw)).toBe(120_000);
+    expect(nextWaitMs(1, settings, 1_000, draw)).toBe(5_000);
+    expect(nextWaitMs(1, settings, 0, draw)).toBe(5_000);
+    expect(nextWaitMs(1, settings, 30 * 86_400_000, draw)).toBe(settings.maxMs);
+    expect(nextWaitMs(20, settings, 7_200_000, draw)).toBe(settings.maxMs);
   });
 });

@@ -5,7 +5,8 @@
 // verifies with the standardwebhooks package, a case's events arrive in the
 // order they happened even when the receiver fails a third of the attempts,
 // repeats carry the same webhook-id, personal fields go only where allowed,
-// and an endpoint that keeps failing is marked FAILING with its events kept.
+// a receiver's Retry-After is waited out, and an endpoint that keeps failing
+// is marked FAILING with its events kept.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
@@ -35,14 +36,17 @@ interface Received {
 class Receiver {
   readonly received: Received[] = [];
   policy: (request: number) => number = () => 204;
+  /** Headers of each answer, by the request's number. */
+  headers: (request: number) => Record<string, string> = () => ({});
   private readonly server: Server = createServer((request, response) => {
     let body = '';
     request.setEncoding('utf8');
     request.on('data', (chunk: string) => (body += chunk));
     request.on('end', () => {
       const status = this.policy(this.received.length);
+      const headers = this.headers(this.received.length);
       this.received.push({ headers: request.headers, body, status });
-      response.writeHead(status).end();
+      response.writeHead(status, headers).end();
     });
   });
 
@@ -265,5 +269,37 @@ describe('webhook delivery', () => {
     await runner.stop();
     runner = undefined;
     await gone.close();
+  }, 60_000);
+  it("waits out a 503's Retry-After before the next attempt, where the backoff alone would retry at once", async () => {
+    await sql.query('DELETE FROM webhook_endpoints');
+    const busy = new Receiver();
+    busy.policy = (request) => (request === 0 ? 503 : 204);
+    busy.headers = (request) => (request === 0 ? { 'retry-after': '2' } : {});
+    const endpointId = (await endpoint({ url: await busy.listen() })).id;
+    // The backoff's first wait is 20-40 ms here; the cap is far above the 2 s asked for.
+    runner = await startWebhookRunner(database.url, { ...SETTINGS, retryMaxMs: 3_600_000 }, silentLogger);
+    const service = await given.service(db);
+    await createEnqueuer(db).enqueue({ serviceId: service.id, subject: 'busy' }, OPEN_ACTOR);
+    // case.enqueued, then case.approaching (the case is first in its queue): the second waits behind the first.
+    await until(() => busy.delivered().length === 2);
+    const { rows } = await sql.query<{ attempt: number; outcome: string; response_status: number; after_ms: number }>(
+      `SELECT attempt, outcome::text, response_status,
+              (extract(epoch FROM at - lag(at) OVER (ORDER BY id)) * 1000)::float8 AS after_ms
+         FROM webhook_attempts WHERE endpoint_id = $1 AND attempt > 0 ORDER BY id LIMIT 2`,
+      [endpointId],
+    );
+    expect(rows.map((row) => [row.attempt, row.outcome, row.response_status])).toEqual([
+      [1, 'HTTP_ERROR', 503],
+      [2, 'DELIVERED', 204],
+    ]);
+    expect(rows[1]?.after_ms).toBeGreaterThanOrEqual(2_000);
+    // The repeat under the same webhook-id, then the next event.
+    const ids = busy.received.map((entry) => String(entry.headers['webhook-id']));
+    expect(ids).toHaveLength(3);
+    expect(new Set(ids.slice(0, 2)).size).toBe(1);
+    expect(ids[2]).not.toBe(ids[0]);
+    await runner.stop();
+    runner = undefined;
+    await busy.close();
   }, 60_000);
 });

@@ -294,6 +294,22 @@ describe('an attempt', () => {
     }
   });
 
+  it("keeps a 429's or 503's Retry-After, and no other status's", async () => {
+    for (const [status, expected] of [
+      [429, '120'],
+      [503, 'Sun, 06 Dec 2026 12:01:30 GMT'],
+      [500, null],
+      [200, null],
+    ] as const) {
+      const retryAfter = expected ?? '60';
+      const receiver = await startReceiver((response) => response.writeHead(status, { 'retry-after': retryAfter }).end());
+      const result = await send(`http://127.0.0.1:${receiver.port}/`, headers, body);
+      expect(result, String(status)).toMatchObject({ status, retryAfter: expected });
+    }
+    const plain = await startReceiver((response) => response.writeHead(503).end());
+    expect(await send(`http://127.0.0.1:${plain.port}/`, headers, body)).toMatchObject({ status: 503, retryAfter: null });
+  });
+
   it('does not follow a redirect, and its target gets nothing', async () => {
     const target = await startReceiver((response) => response.end());
     for (const status of [301, 302, 303, 307, 308]) {
