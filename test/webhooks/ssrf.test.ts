@@ -302,12 +302,17 @@ describe('an attempt', () => {
       [200, null],
     ] as const) {
       const retryAfter = expected ?? '60';
-      const receiver = await startReceiver((response) => response.writeHead(status, { 'retry-after': retryAfter }).end());
+      const receiver = await startReceiver((response) =>
+        response.writeHead(status, { 'retry-after': retryAfter }).end(),
+      );
       const result = await send(`http://127.0.0.1:${receiver.port}/`, headers, body);
       expect(result, String(status)).toMatchObject({ status, retryAfter: expected });
     }
     const plain = await startReceiver((response) => response.writeHead(503).end());
-    expect(await send(`http://127.0.0.1:${plain.port}/`, headers, body)).toMatchObject({ status: 503, retryAfter: null });
+    expect(await send(`http://127.0.0.1:${plain.port}/`, headers, body)).toMatchObject({
+      status: 503,
+      retryAfter: null,
+    });
   });
 
   it('does not follow a redirect, and its target gets nothing', async () => {
