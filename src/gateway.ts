@@ -13,6 +13,7 @@ import { decideAuthMode } from './auth/auth-mode.js';
 import { createJwtVerifier, type JwtVerifier } from './auth/jwt.js';
 import { loadReceipts } from './auth/receipts.js';
 import { createWebhookEndpointStore } from './queue/webhook-endpoints.js';
+import { wakeEndpointLanes } from './webhooks/wake.js';
 import { startWebhookDelivery } from './webhooks/delivery.js';
 import { createApolloServer } from './graphql/apollo.js';
 import { operationAccess } from './graphql/operation-access.js';
@@ -167,7 +168,7 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   const context = contextFactory(runtime, {
     keys,
     receipts: await loadReceipts(db),
-    webhooks: createWebhookEndpointStore(db, config.webhooks),
+    webhooks: createWebhookEndpointStore(db, { ...config.webhooks, onDeliveriesQueued: wakeEndpointLanes }),
   });
   const formatError = errorFormatter(log);
   const subscriptions = subscriptionsRoute({

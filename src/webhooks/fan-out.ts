@@ -88,17 +88,24 @@ export async function fanOut(client: PoolClient): Promise<FanOutResult> {
 }
 
 /**
- * Queues each lane's job unless it has one waiting: a lane waiting for a
- * retry keeps its time (preserve_run_at), a running one gets a successor.
+ * SQL that queues the job of each lane `l` (endpoint_id, lane) of `lanes`, a
+ * FROM item, keyed by the lane so that it has one job at most. `preserve_run_at`:
+ * a lane waiting for a retry keeps its time; `replace`: it runs now. Either
+ * way a running lane gets a successor.
  */
+export function addLaneJobsSql(lanes: string, mode: 'preserve_run_at' | 'replace'): string {
+  return `SELECT count(graphile_worker.add_job('${DELIVER_TASK}', json_build_object('endpointId', l.endpoint_id, 'lane', l.lane),
+                                              queue_name => 'webhook:' || l.endpoint_id || ':' || l.lane,
+                                              job_key => 'webhook:' || l.endpoint_id || ':' || l.lane,
+                                              job_key_mode => '${mode}'))::int AS queued
+            FROM ${lanes}`;
+}
+
+/** Queues each lane's job unless it has one waiting (a lane waiting for a retry keeps its time). */
 export async function kickLanes(client: PoolClient, lanes: readonly Lane[]): Promise<void> {
   if (lanes.length === 0) return;
-  await client.query(
-    `SELECT count(graphile_worker.add_job($1, json_build_object('endpointId', l.endpoint_id, 'lane', l.lane),
-                                          queue_name => 'webhook:' || l.endpoint_id || ':' || l.lane,
-                                          job_key => 'webhook:' || l.endpoint_id || ':' || l.lane,
-                                          job_key_mode => 'preserve_run_at'))
-       FROM unnest($2::int[], $3::int[]) AS l(endpoint_id, lane)`,
-    [DELIVER_TASK, lanes.map((lane) => lane.endpointId), lanes.map((lane) => lane.lane)],
-  );
+  await client.query(addLaneJobsSql('unnest($1::int[], $2::int[]) AS l(endpoint_id, lane)', 'preserve_run_at'), [
+    lanes.map((lane) => lane.endpointId),
+    lanes.map((lane) => lane.lane),
+  ]);
 }
