@@ -381,26 +381,27 @@ async function benchmark(
       authorization: `Bearer ${kiosk.createApiKey.secret}`,
     }),
   );
-  // Each beside a plain one-service row of its own, so that the ratio compares neighbours.
-  const endpoint = await gateway.post<{ createWebhookEndpoint: { endpoint: { id: number } } }>(
-    CREATE_WEBHOOK_ENDPOINT,
-    { input: { url: 'http://127.0.0.1:9/bench', events: EVERY_WEBHOOK_EVENT } },
-  );
-  for (const clients of CLIENTS)
+  // Each right beside a plain one-service row of its own, at the same
+  // number of clients, so that the ratio compares neighbours in time.
+  for (const clients of CLIENTS) {
+    const endpoint = await gateway.post<{ createWebhookEndpoint: { endpoint: { id: number } } }>(
+      CREATE_WEBHOOK_ENDPOINT,
+      { input: { url: 'http://127.0.0.1:9/bench', events: EVERY_WEBHOOK_EVENT } },
+    );
     await measure(
       ENQUEUE_WEBHOOK,
       clients,
       LOAD_WORKER,
       http(clients, [enqueueBody(await newService(), 'caseId')], 'rotate'),
     );
-  await gateway.post(DELETE_WEBHOOK_ENDPOINT, { id: endpoint.createWebhookEndpoint.endpoint.id });
-  for (const clients of CLIENTS)
+    await gateway.post(DELETE_WEBHOOK_ENDPOINT, { id: endpoint.createWebhookEndpoint.endpoint.id });
     await measure(
       `${ENQUEUE_ONE}, beside the webhook row`,
       clients,
       LOAD_WORKER,
       http(clients, [enqueueBody(await newService(), 'caseId')], 'rotate'),
     );
+  }
   for (const clients of CLIENTS) {
     await measure(
       KIOSK,
