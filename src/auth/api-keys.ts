@@ -22,6 +22,7 @@ import { requireEveryService } from '../queue/actor-rules.js';
 import { agentNameProblem } from '../queue/agent-name.js';
 import { recordAudit } from '../queue/audit.js';
 import { badInput, notFound, QueueError, type FieldIssue } from '../queue/errors.js';
+import { requireServices } from '../queue/references.js';
 import { hashSecret, KEY_ID, keyIdOf, newKeyId, newSecret, secretMatches } from './api-key-secret.js';
 import { ROLES, type Principal, type Role } from './principal.js';
 
@@ -95,7 +96,6 @@ const TOUCH_INTERVAL_MS = 60_000;
  */
 const RECHECK_MS = 1_000;
 const CREATE_ATTEMPTS = 3;
-const INT4_MAX = 2_147_483_647;
 
 /** What verifying needs of a row: its hash and, unless revoked, the principal it stands for. */
 interface KnownKey {
@@ -174,20 +174,6 @@ function checkCreate(request: CreateApiKeyRequest): CheckedKey {
   const [first] = issues;
   if (first !== undefined || role === undefined) throw new QueueError('BAD_USER_INPUT', first ?? roleIssue, issues);
   return { name: request.name, role, serviceIds: ids === null ? [] : [...ids] };
-}
-
-/** NOT_FOUND naming each id (by its place in the input) that names no service. */
-async function requireServices(tx: Prisma.TransactionClient, ids: readonly number[]): Promise<void> {
-  if (ids.length === 0) return;
-  const storable = ids.filter((id) => Number.isInteger(id) && id >= 1 && id <= INT4_MAX);
-  const found = new Set(
-    (await tx.service.findMany({ where: { id: { in: storable } }, select: { id: true } })).map(({ id }) => id),
-  );
-  const issues = ids.flatMap((id, index) =>
-    found.has(id) ? [] : [{ field: `serviceIds[${index}]`, rule: 'exists', message: `no service has the id ${id}` }],
-  );
-  const [first] = issues;
-  if (first) throw new QueueError('NOT_FOUND', first, issues);
 }
 
 /** Tells every gateway process, once the transaction commits, that the key changed. */

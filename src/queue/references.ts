@@ -3,10 +3,12 @@
 // enqueue statement itself, where the service is locked.) A credential
 // limited to some services has had the case's service checked against its
 // limit before these run (enqueue-case.ts), so the rules here, which read
-// what a service uses, never answer about another service.
+// what a service uses, never answer about another service. Also here: the
+// services an API key or a webhook endpoint is limited to, checked to exist.
 import type { Database } from '../db/prisma-client.js';
+import type { Prisma } from '../generated/prisma/client.js';
 import { coversService, type Actor } from './actor.js';
-import { badInput, noService, noServiceWithExtRef, notFound } from './errors.js';
+import { badInput, noService, noServiceWithExtRef, notFound, QueueError } from './errors.js';
 import type { CaseEnqueue } from './input-rules.js';
 
 async function checkClassification(
@@ -73,4 +75,19 @@ export async function checkCaseReferences(db: Database, input: CaseEnqueue, acto
   if (input.classificationCode !== null)
     await checkClassification(db, input.classificationCode, input.serviceId, input.serviceIdExtRef, actor);
   if (input.procedureExtRef !== null) await checkProcedure(db, input.procedureExtRef, input.procedureOptionExtRef);
+}
+
+/** The largest value of a PostgreSQL `integer` column: larger ids name nothing. */
+export const INT4_MAX = 2_147_483_647;
+
+/** NOT_FOUND naming each id of `serviceIds` (by its place in the list) that names no service. */
+export async function requireServices(tx: Prisma.TransactionClient, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  const storable = ids.filter((id) => Number.isInteger(id) && id >= 1 && id <= INT4_MAX);
+  const found = new Set(
+    (await tx.service.findMany({ where: { id: { in: storable } }, select: { id: true } })).map(({ id }) => id),
+  );
+  const issues = ids.flatMap((id, index) => (found.has(id) ? [] : [noService(`serviceIds[${index}]`, id).issue]));
+  const [first] = issues;
+  if (first) throw new QueueError('NOT_FOUND', first, issues);
 }

@@ -25,6 +25,7 @@ import type { Actor } from './actor.js';
 import { requireEveryService } from './actor-rules.js';
 import { changesBetween, recordAudit, type AuditChange } from './audit.js';
 import { badInput, notFound, QueueError } from './errors.js';
+import { INT4_MAX, requireServices } from './references.js';
 import {
   changeOf,
   LIMITS,
@@ -144,7 +145,6 @@ const AUDITED_FIELDS = [
 
 /** Lanes per endpoint: deliveries of one case (or, for service events, one service) share one, in order. */
 const LANES = 16;
-const INT4_MAX = 2_147_483_647;
 
 const view = ({ serviceIds, ...row }: EndpointRow): WebhookEndpointView => ({
   ...row,
@@ -166,20 +166,6 @@ async function lockedEndpoint(tx: Prisma.TransactionClient, id: number, field = 
 async function touched(tx: Prisma.TransactionClient, id: number): Promise<EndpointRow> {
   await tx.$executeRaw`UPDATE webhook_endpoints SET updated_at = now() WHERE id = ${id}`;
   return tx.webhookEndpoint.findUniqueOrThrow({ where: { id }, select: PUBLIC_COLUMNS });
-}
-
-/** NOT_FOUND naming each id (by its place in the input) that names no service. */
-async function requireServices(tx: Prisma.TransactionClient, ids: readonly number[]): Promise<void> {
-  if (ids.length === 0) return;
-  const storable = ids.filter((id) => id <= INT4_MAX);
-  const found = new Set(
-    (await tx.service.findMany({ where: { id: { in: storable } }, select: { id: true } })).map(({ id }) => id),
-  );
-  const issues = ids.flatMap((id, index) =>
-    found.has(id) ? [] : [{ field: `serviceIds[${index}]`, rule: 'exists', message: `no service has the id ${id}` }],
-  );
-  const [first] = issues;
-  if (first) throw new QueueError('NOT_FOUND', first, issues);
 }
 
 function requirePersonalDataAllowed(endpoint: Parameters<typeof personalDataIssue>[0]): void {

@@ -10,8 +10,6 @@
 // the attempts cut off by the kills, and the retries) carries the same
 // webhook-id.
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -20,73 +18,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../src/db/embedded-postgres.js';
 import { startGatewayProcess, stopAllGatewayProcesses, type GatewayProcess } from './helpers/gateway-process.js';
-
-interface Request {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-  status: number | 'held' | 'hung';
-}
+import { WebhookReceiver, type ReceiverAnswer } from '../helpers/webhook-receiver.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Answers 500 to 3 requests in 10 and never answers 1 in 10; can hold every request until released. */
-class FlakyReceiver {
-  readonly requests: Request[] = [];
-  holding = false;
-  private held: ServerResponse[] = [];
-  private readonly server = createServer((request, response) => {
-    let body = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk: string) => (body += chunk));
-    request.on('end', () => {
-      const entry: Request = { headers: request.headers, body, status: 204 };
-      const index = this.requests.push(entry) - 1;
-      if (this.holding) {
-        entry.status = 'held';
-        this.held.push(response);
-        return;
-      }
-      const turn = index % 10;
-      if (turn === 9) {
-        entry.status = 'hung';
-        return;
-      }
-      entry.status = turn === 1 || turn === 4 || turn === 7 ? 500 : 204;
-      response.writeHead(entry.status).end();
-    });
-  });
-
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
-  }
-
-  release(): void {
-    this.holding = false;
-    for (const response of this.held.splice(0)) if (!response.destroyed) response.writeHead(503).end();
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  /** The first 2xx of each webhook-id, in arrival order. */
-  delivered(): Request[] {
-    const seen = new Set<string>();
-    return this.requests.filter((entry) => {
-      const id = String(entry.headers['webhook-id']);
-      if (entry.status !== 204 || seen.has(id)) return false;
-      seen.add(id);
-      return true;
-    });
-  }
-}
+/** Answers 500 to 3 requests in 10 and never answers 1 in 10. */
+const flaky = (index: number): ReceiverAnswer => {
+  const turn = index % 10;
+  return turn === 9 ? 'hang' : turn === 1 || turn === 4 || turn === 7 ? 500 : 204;
+};
 
 let folder: string;
 let server: RunningPostgres;
 let sql: pg.Pool;
-let receiver: FlakyReceiver;
+let receiver: WebhookReceiver;
 let hookUrl: string;
 let env: Record<string, string>;
 const gateways: GatewayProcess[] = [];
@@ -101,7 +46,8 @@ beforeAll(async () => {
   server = await startServer();
   sql = new pg.Pool({ connectionString: server.url, max: 2 });
   sql.on('error', () => undefined);
-  receiver = new FlakyReceiver();
+  receiver = new WebhookReceiver();
+  receiver.policy = flaky;
   hookUrl = await receiver.listen();
   env = {
     DATABASE_URL: server.url,
@@ -212,11 +158,11 @@ describe('webhooks through crashes', () => {
 
     // Both processes killed while a delivery is in flight, then started again.
     receiver.holding = true;
-    const heldAt = receiver.requests.length;
+    const heldAt = receiver.received.length;
     const loading = load(serviceId, 1_500);
     const deadline = Date.now() + 20_000;
-    while (receiver.requests.length === heldAt && Date.now() < deadline) await sleep(10);
-    expect(receiver.requests.length).toBeGreaterThan(heldAt);
+    while (receiver.received.length === heldAt && Date.now() < deadline) await sleep(10);
+    expect(receiver.received.length).toBeGreaterThan(heldAt);
     for (const gateway of gateways.splice(0)) gateway.kill('SIGKILL');
     await loading;
     receiver.release();
@@ -313,7 +259,7 @@ describe('webhooks through crashes', () => {
       ]);
     }
     const arrivals = (id: string) =>
-      receiver.requests
+      receiver.received
         .map((entry, index) => ({ entry, index }))
         .filter(({ entry }) => entry.headers['webhook-id'] === id)
         .map(({ entry, index }) => `#${index} ${String(entry.status)}`)
@@ -341,7 +287,7 @@ describe('webhooks through crashes', () => {
     }
     // Every request verifies; repeats (retries, and attempts cut off by the kills) share their event's id.
     const verifier = new Webhook(secret);
-    for (const entry of receiver.requests)
+    for (const entry of receiver.received)
       expect(() =>
         verifier.verify(entry.body, {
           'webhook-id': String(entry.headers['webhook-id']),
@@ -349,12 +295,12 @@ describe('webhooks through crashes', () => {
           'webhook-signature': String(entry.headers['webhook-signature']),
         }),
       ).not.toThrow();
-    expect(receiver.requests.length).toBeGreaterThan(delivered.length);
+    expect(receiver.received.length).toBeGreaterThan(delivered.length);
     console.log(
-      `webhooks: ${events.length} events, ${receiver.requests.length} requests ` +
-        `(${receiver.requests.filter((entry) => entry.status === 500).length} answered 500, ` +
-        `${receiver.requests.filter((entry) => entry.status === 'hung').length} never answered, ` +
-        `${receiver.requests.filter((entry) => entry.status === 'held').length} held through the kills)`,
+      `webhooks: ${events.length} events, ${receiver.received.length} requests ` +
+        `(${receiver.received.filter((entry) => entry.status === 500).length} answered 500, ` +
+        `${receiver.received.filter((entry) => entry.status === 'hung').length} never answered, ` +
+        `${receiver.received.filter((entry) => entry.status === 'held').length} held through the kills)`,
     );
   }, 180_000);
 });

@@ -7,8 +7,6 @@
 // repeats carry the same webhook-id, personal fields go only where allowed,
 // a receiver's Retry-After is waited out, and an endpoint that keeps failing
 // is marked FAILING with its events kept.
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -23,54 +21,8 @@ import { newWebhookSecret } from '../../src/webhooks/signing.js';
 import { startWebhookRunner, type WebhookRunner } from '../../src/webhooks/runner.js';
 import { createTestDatabase, testPool, type TestDatabase } from '../helpers/databases.js';
 import * as given from '../helpers/given.js';
+import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import type pg from 'pg';
-
-interface Received {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-  /** What the receiver answered. */
-  readonly status: number;
-}
-
-/** A receiver on loopback that answers by `policy` and records every request. */
-class Receiver {
-  readonly received: Received[] = [];
-  policy: (request: number) => number = () => 204;
-  /** Headers of each answer, by the request's number. */
-  headers: (request: number) => Record<string, string> = () => ({});
-  private readonly server: Server = createServer((request, response) => {
-    let body = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk: string) => (body += chunk));
-    request.on('end', () => {
-      const status = this.policy(this.received.length);
-      const headers = this.headers(this.received.length);
-      this.received.push({ headers: request.headers, body, status });
-      response.writeHead(status, headers).end();
-    });
-  });
-
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  /** The first 2xx receipt of each webhook-id, in arrival order. */
-  delivered(): Received[] {
-    const seen = new Set<string>();
-    return this.received.filter((entry) => {
-      const id = String(entry.headers['webhook-id']);
-      if (entry.status >= 300 || seen.has(id)) return false;
-      seen.add(id);
-      return true;
-    });
-  }
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -85,7 +37,7 @@ async function until(check: () => Promise<boolean> | boolean, timeoutMs = 20_000
 let database: TestDatabase;
 let db: Database;
 let sql: pg.Pool;
-let receiver: Receiver;
+let receiver: WebhookReceiver;
 let url: string;
 let runner: WebhookRunner | undefined;
 
@@ -105,7 +57,7 @@ beforeAll(async () => {
   await installJobQueue(database.url, silentLogger);
   db = createDatabaseClient(database.url, 6);
   sql = testPool(database.url, 4);
-  receiver = new Receiver();
+  receiver = new WebhookReceiver();
   url = await receiver.listen();
 }, 60_000);
 
@@ -213,7 +165,7 @@ describe('webhook delivery', () => {
     receiver.received.length = 0;
     receiver.policy = () => 204;
     const allowed = await endpoint({ personal: true });
-    const dead = new Receiver();
+    const dead = new WebhookReceiver();
     dead.policy = () => 503;
     const deadUrl = await dead.listen();
     const failing = await endpoint({ url: deadUrl });
@@ -246,7 +198,7 @@ describe('webhook delivery', () => {
 
   it('marks an endpoint that answers 410 Gone failing at once, and keeps its events', async () => {
     await sql.query('DELETE FROM webhook_endpoints');
-    const gone = new Receiver();
+    const gone = new WebhookReceiver();
     gone.policy = () => 410;
     const goneUrl = await gone.listen();
     const endpointId = (await endpoint({ url: goneUrl })).id;
@@ -272,9 +224,8 @@ describe('webhook delivery', () => {
   }, 60_000);
   it("waits out a 503's Retry-After before the next attempt, where the backoff alone would retry at once", async () => {
     await sql.query('DELETE FROM webhook_endpoints');
-    const busy = new Receiver();
-    busy.policy = (request) => (request === 0 ? 503 : 204);
-    busy.headers = (request) => (request === 0 ? { 'retry-after': '2' } : {});
+    const busy = new WebhookReceiver();
+    busy.policy = (request) => (request === 0 ? { status: 503, headers: { 'retry-after': '2' } } : 204);
     const endpointId = (await endpoint({ url: await busy.listen() })).id;
     // The backoff's first wait is 20-40 ms here; the cap is far above the 2 s asked for.
     runner = await startWebhookRunner(database.url, { ...SETTINGS, retryMaxMs: 3_600_000 }, silentLogger);
