@@ -1510,7 +1510,7 @@ export type WebhookAttemptOutcome =
   | 'NETWORK_ERROR'
   /** The receiver answered with a redirect, which is never followed; tried again later. */
   | 'REDIRECT_REFUSED'
-  /** No whole answer within WEBHOOK_TIMEOUT_MS; tried again later. */
+  /** No status line within WEBHOOK_TIMEOUT_MS; tried again later. (A 2xx whose body stalls past it counts as delivered.) */
   | 'TIMEOUT';
 
 /** One attempt to deliver an event to an endpoint: an entry of its delivery log. */

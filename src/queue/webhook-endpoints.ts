@@ -19,6 +19,7 @@ import {
   type WebhookEventType,
 } from '../generated/prisma/client.js';
 import { addressPolicy } from '../webhooks/address-policy.js';
+import { LANES } from '../webhooks/fan-out.js';
 import { webhookId } from '../webhooks/payload.js';
 import { newWebhookSecret } from '../webhooks/signing.js';
 import type { Actor } from './actor.js';
@@ -143,9 +144,6 @@ const AUDITED_FIELDS = [
   'personalDataAllowed',
 ] as const satisfies readonly (keyof WebhookEndpointView)[];
 
-/** Lanes per endpoint: deliveries of one case (or, for service events, one service) share one, in order. */
-const LANES = 16;
-
 const view = ({ serviceIds, ...row }: EndpointRow): WebhookEndpointView => ({
   ...row,
   serviceIds: serviceIds.length === 0 ? null : serviceIds,
@@ -153,10 +151,15 @@ const view = ({ serviceIds, ...row }: EndpointRow): WebhookEndpointView => ({
 
 const noEndpoint = (field: string, id: number): QueueError => notFound(field, `no webhook endpoint has the id ${id}`);
 
-/** The endpoint's row, locked until the transaction ends, so that "before" is what a change replaces. */
+/**
+ * The endpoint's row, locked until the transaction ends, so that "before" is
+ * what a change replaces. FOR NO KEY UPDATE: the fan-out's deliveries still
+ * pass their foreign-key check (a key-share lock) meanwhile, so a replay of
+ * 100,000 events does not hold up routing for every endpoint.
+ */
 async function lockedEndpoint(tx: Prisma.TransactionClient, id: number, field = 'id'): Promise<EndpointRow> {
   if (!Number.isInteger(id) || id < 1 || id > INT4_MAX) throw noEndpoint(field, id);
-  await tx.$queryRaw`SELECT id FROM webhook_endpoints WHERE id = ${id} FOR UPDATE`;
+  await tx.$queryRaw`SELECT id FROM webhook_endpoints WHERE id = ${id} FOR NO KEY UPDATE`;
   const row = await tx.webhookEndpoint.findUnique({ where: { id }, select: PUBLIC_COLUMNS });
   if (!row) throw noEndpoint(field, id);
   return row;
@@ -239,7 +242,11 @@ export function createWebhookEndpointStore(db: Database, settings: WebhookAdminS
       const change = parseInput(rules.update, request);
       return db.$transaction(async (tx) => {
         const before = await lockedEndpoint(tx, id);
-        const data = changeOf(change);
+        const asked = changeOf(change);
+        // Personal data was allowed to go to a URL: a new URL has to be allowed
+        // it again (in this change or a later one), or nothing personal goes there.
+        const moved = asked.url !== undefined && asked.url !== before.url;
+        const data = moved ? { personalDataAllowed: false, includePersonalData: false, ...asked } : asked;
         requirePersonalDataAllowed({ ...before, ...data });
         if (data.serviceIds !== undefined) await requireServices(tx, data.serviceIds);
         const changes = changesBetween(view(before), view({ ...before, ...data }), AUDITED_FIELDS);

@@ -41,8 +41,10 @@ export function retryAfterMs(value: string | null, now: Date): number | null {
   if (value === null) return null;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
-  // An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") and the two obsolete forms Date.parse reads too.
-  if (!/^[A-Za-z]{3},? /.test(text) && !/^[A-Za-z]+, \d/.test(text)) return null;
+  // An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") or the obsolete RFC 850
+  // form, both in GMT. Not asctime's, which names no zone: Date.parse would
+  // read it in the process's local time.
+  if (!/^[A-Za-z]+, \d.* GMT$/.test(text)) return null;
   const at = Date.parse(text);
   return Number.isNaN(at) ? null : Math.max(0, at - now.getTime());
 }

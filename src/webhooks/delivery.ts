@@ -27,13 +27,17 @@ export async function startWebhookDelivery(
   let runner: WebhookRunner | undefined;
   let starting: Promise<void> | undefined;
   let stopped = false;
+  // One start at a time; a failed one is forgotten, so that `auto` tries again at its next look.
   const start = (): Promise<void> =>
     (starting ??= (async () => {
       await installJobQueue(url, log);
       if (stopped) return;
       runner = await startWebhookRunner(url, settings, log, onAttempt);
       log.info('webhooks: delivering');
-    })());
+    })().catch((error: unknown) => {
+      starting = undefined;
+      throw error;
+    }));
   if (settings.delivery === 'on') {
     await start();
     return {
@@ -49,15 +53,18 @@ export async function startWebhookDelivery(
       `SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE status <> 'DISABLED') AS any`,
     );
     if (rows[0]?.any) {
-      clearInterval(timer);
       await start();
+      // Looking stops only once delivery has started.
+      clearInterval(timer);
     }
   };
   const timer = setInterval(() => {
-    look().catch((error: unknown) => log.error('webhooks: could not look for endpoints', error));
+    look().catch((error: unknown) => log.error('webhooks: could not look for endpoints, or start delivering', error));
   }, AUTO_LOOK_MS);
   timer.unref();
-  await look().catch((error: unknown) => log.error('webhooks: could not look for endpoints', error));
+  await look().catch((error: unknown) =>
+    log.error('webhooks: could not look for endpoints, or start delivering', error),
+  );
   return {
     async stop() {
       stopped = true;

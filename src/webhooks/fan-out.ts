@@ -4,14 +4,19 @@
 // each endpoint's deliveries are numbered in the order the events were
 // written. A case's own changes commit in that order too (each waits for the
 // one before it, on the case's row), but its case.approaching is written by
-// another case's change, which holds no lock on it: that event can commit
-// after the case's next change (its call) was routed, and would then arrive
-// after it. Such a case.approaching is not sent: when it is routed, a later
-// event of its case already was, so the case has moved on (it is marked
-// routed, with no delivery). A lane is an endpoint's share of the cases (case id modulo
-// LANES): one job at a time per lane sends its deliveries in id order, so the
-// events of one case reach the endpoint in the order they happened, and
-// different cases go in parallel. Events older than an endpoint are not sent
+// another case's change, which holds no lock on it. Two ways it can be out of
+// date, and then it is not sent (it is marked routed, with no delivery):
+// - it commits after the case's next change (its call) was routed: when it
+//   is routed, a later event of its case already was;
+// - a concurrent hand-out took the case while the statement that wrote it
+//   still saw the case waiting (hand-outs lock only the cases they take):
+//   the change recorded just before it took the case out of the queue. When
+//   an endpoint wants case.approaching, those changes are recorded whether
+//   or not it wants them (webhook_recorded_kinds), and routed only where wanted.
+// A lane is an endpoint's share of the cases (case id modulo LANES): one job
+// at a time per lane sends its deliveries in id order, so the events of one
+// case reach the endpoint in the order they happened, and different cases go
+// in parallel. Events older than an endpoint are not sent
 // to it; `replayWebhookEvents` can.
 import type { PoolClient } from 'pg';
 
@@ -47,7 +52,7 @@ export async function fanOut(client: PoolClient): Promise<FanOutResult> {
     await client.query('SELECT pg_advisory_xact_lock($1, 0)', [FAN_OUT_LOCK]);
     const { rows } = await client.query<{ endpoint_id: number | null; lane: number | null; taken: number }>(
       `WITH batch AS MATERIALIZED (
-         SELECT e.id, e.type, e.service_id, e.case_id, e.threshold, e.occurred_at FROM webhook_events e
+         SELECT e.id, e.type, e.service_id, e.case_id, e.threshold, e.occurred_at, e.queued_at FROM webhook_events e
           WHERE e.dispatched_at IS NULL ORDER BY e.id LIMIT $1 FOR UPDATE
        ), marked AS (
          UPDATE webhook_events e SET dispatched_at = clock_timestamp() FROM batch b WHERE e.id = b.id
@@ -60,10 +65,19 @@ export async function fanOut(client: PoolClient): Promise<FanOutResult> {
             AND (coalesce(cardinality(p.service_ids), 0) = 0 OR b.service_id = ANY(p.service_ids))
             AND (b.type <> 'case.approaching' OR b.threshold = p.approach_position)
             AND b.occurred_at >= p.created_at
-            -- Routed before this statement (the batch still reads as not routed here).
-            AND NOT (b.type = 'case.approaching' AND EXISTS (
-                  SELECT 1 FROM webhook_events later
-                   WHERE later.case_id = b.case_id AND later.id > b.id AND later.dispatched_at IS NOT NULL))
+            AND NOT (b.type = 'case.approaching' AND (
+                  -- A later event of its case was routed before this statement
+                  -- (the batch still reads as not routed here)...
+                  EXISTS (SELECT 1 FROM webhook_events later
+                           WHERE later.case_id = b.case_id AND later.id > b.id AND later.dispatched_at IS NOT NULL)
+                  -- ...or it was written after the case left its place: the last
+                  -- change recorded before it takes the case out of the queue,
+                  -- since the place it reports (queued_at).
+                  OR EXISTS (SELECT 1 FROM (SELECT e.type, e.occurred_at FROM webhook_events e
+                                             WHERE e.case_id = b.case_id AND e.id < b.id AND e.type <> 'case.approaching'
+                                             ORDER BY e.id DESC LIMIT 1) prior
+                              WHERE prior.type IN ('case.called', 'case.completed', 'case.cancelled')
+                                AND prior.occurred_at >= b.queued_at)))
           ORDER BY b.id, p.id
          RETURNING endpoint_id, lane
        )

@@ -126,19 +126,24 @@ export async function drainLane(
           { baseMs: settings.retryBaseMs, maxMs: settings.retryMaxMs },
           retryAfterMs(result.retryAfter, attemptAt),
         );
+    // The delivery first, then its log entry: a delivery deleted meanwhile
+    // (with its endpoint) logs nothing, rather than failing the turn on the
+    // log's foreign key; the row lock keeps it until this commits.
     const { rows } = await client.query<{ next_attempt_at: Date | null; failing_ms: number | null }>(
-      `WITH logged AS (
+      `WITH updated AS (
+         UPDATE webhook_deliveries
+            SET attempts = $4, status = CASE WHEN $9 THEN 'DELIVERED' ELSE 'PENDING' END::webhook_delivery_status,
+                delivered_at = CASE WHEN $9 THEN clock_timestamp() END,
+                next_attempt_at = clock_timestamp() + make_interval(secs => $10::float8 / 1000),
+                first_failed_at = CASE WHEN $9 THEN first_failed_at ELSE coalesce(first_failed_at, $5) END
+          WHERE id = $1 AND status = 'PENDING'
+         RETURNING id, next_attempt_at,
+                   (extract(epoch FROM clock_timestamp() - coalesce(first_failed_at, $5)) * 1000)::float8 AS failing_ms
+       ), logged AS (
          INSERT INTO webhook_attempts (delivery_id, endpoint_id, event_id, attempt, at, outcome, response_status, latency_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         SELECT u.id, $2, $3, $4, $5, $6, $7, $8 FROM updated u
        )
-       UPDATE webhook_deliveries
-          SET attempts = $4, status = CASE WHEN $9 THEN 'DELIVERED' ELSE 'PENDING' END::webhook_delivery_status,
-              delivered_at = CASE WHEN $9 THEN clock_timestamp() END,
-              next_attempt_at = clock_timestamp() + make_interval(secs => $10::float8 / 1000),
-              first_failed_at = CASE WHEN $9 THEN first_failed_at ELSE coalesce(first_failed_at, $5) END
-        WHERE id = $1 AND status = 'PENDING'
-       RETURNING next_attempt_at,
-                 (extract(epoch FROM clock_timestamp() - coalesce(first_failed_at, $5)) * 1000)::float8 AS failing_ms`,
+       SELECT next_attempt_at, failing_ms FROM updated`,
       [
         row.id,
         lane.endpointId,
@@ -152,7 +157,8 @@ export async function drainLane(
         retryInMs,
       ],
     );
-    if (delivered) continue;
+    // Delivered, or gone meanwhile: on to the lane's next delivery.
+    if (delivered || rows.length === 0) continue;
     // Never the URL, the body or the answer: they may carry tokens or personal data.
     log.warn('webhook attempt failed', {
       endpointId: lane.endpointId,

@@ -178,50 +178,57 @@ export async function startWebhookRunner(
         restart();
       }
       if (polls % Math.max(1, Math.round(SWEEP_MS / settings.pollMs)) !== 0) return;
-      await client.query(
-        `SELECT graphile_worker.force_unlock_workers(ARRAY(
-           SELECT DISTINCT j.locked_by FROM graphile_worker.jobs j
-            WHERE j.locked_by IS NOT NULL
-              AND (j.locked_at < now() - make_interval(secs => $1)
-                   OR (j.task_identifier = $2 AND j.locked_at < now() - make_interval(secs => $3)
-                       AND NOT EXISTS (SELECT 1 FROM pg_locks l
-                                        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-                                          AND l.classid = $4::bigint::oid
-                                          AND l.objid = (split_part(j.queue_name, ':', 2)::int * $5
-                                                         + split_part(j.queue_name, ':', 3)::int)::bigint::oid)))))`,
-        [STALE_LOCK_SECONDS, DELIVER_TASK, ORPHAN_LANE_SECONDS, LANE_LOCK, LANES],
-      );
-      // A named queue locked by a worker that holds no job (it died between the
-      // two, or its job was released without the queue) blocks every job of it.
-      await client.query(
-        `SELECT graphile_worker.force_unlock_workers(ARRAY(
-           SELECT DISTINCT q.locked_by FROM graphile_worker._private_job_queues q
-            WHERE q.locked_by IS NOT NULL AND q.locked_at < now() - make_interval(secs => $1)
-              AND NOT EXISTS (SELECT 1 FROM graphile_worker._private_jobs j WHERE j.locked_by = q.locked_by)))`,
-        [ORPHAN_LANE_SECONDS],
-      );
-      // Lanes with deliveries due and no job that will run soon (an endpoint
-      // enabled again, a job lost, a job that failed for good, or one that
-      // graphile-worker put off for minutes after the database failed it): woken now.
-      const { rows } = await client.query<{ endpoint_id: number; lane: number }>(
-        `SELECT DISTINCT d.endpoint_id, d.lane FROM webhook_deliveries d
-           JOIN webhook_endpoints p ON p.id = d.endpoint_id AND p.status = 'ENABLED'
-          WHERE d.status = 'PENDING' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now())
-            AND NOT EXISTS (SELECT 1 FROM graphile_worker.jobs j
-                             WHERE j.key = 'webhook:' || d.endpoint_id || ':' || d.lane
-                               AND j.attempts < j.max_attempts
-                               AND (j.locked_at IS NOT NULL OR j.run_at <= now() + make_interval(secs => $1)))`,
-        [SOON_SECONDS],
-      );
-      await kickLanes(
-        client,
-        rows.map((row) => ({ endpointId: row.endpoint_id, lane: row.lane })),
-      );
-      if (performance.now() - prunedAt >= PRUNE_MS) {
-        const pruned = await pruneWebhooks(client, settings.retentionDays);
-        // A full batch: more may have expired, so the next sweep goes on.
-        prunedAt = pruned >= PRUNE_BATCH ? Number.NEGATIVE_INFINITY : performance.now();
-        if (pruned > 0) log.info(`webhooks: deleted ${pruned} events older than ${settings.retentionDays} days`);
+      // The sweep's own failures are not an outage (the outbox was just read):
+      // they are logged, and the next sweep tries again.
+      try {
+        await client.query(
+          `SELECT graphile_worker.force_unlock_workers(ARRAY(
+             SELECT DISTINCT j.locked_by FROM graphile_worker.jobs j
+              WHERE j.locked_by IS NOT NULL
+                AND (j.locked_at < now() - make_interval(secs => $1)
+                     OR (j.task_identifier = $2 AND j.locked_at < now() - make_interval(secs => $3)
+                         AND NOT EXISTS (SELECT 1 FROM pg_locks l
+                                          WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                                            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                                            AND l.classid = $4::bigint::oid
+                                            AND l.objid = (split_part(j.queue_name, ':', 2)::int * $5
+                                                           + split_part(j.queue_name, ':', 3)::int)::bigint::oid)))))`,
+          [STALE_LOCK_SECONDS, DELIVER_TASK, ORPHAN_LANE_SECONDS, LANE_LOCK, LANES],
+        );
+        // A named queue locked by a worker that holds no job (it died between the
+        // two, or its job was released without the queue) blocks every job of it.
+        await client.query(
+          `SELECT graphile_worker.force_unlock_workers(ARRAY(
+             SELECT DISTINCT q.locked_by FROM graphile_worker._private_job_queues q
+              WHERE q.locked_by IS NOT NULL AND q.locked_at < now() - make_interval(secs => $1)
+                AND NOT EXISTS (SELECT 1 FROM graphile_worker._private_jobs j WHERE j.locked_by = q.locked_by)))`,
+          [ORPHAN_LANE_SECONDS],
+        );
+        // Lanes with deliveries due and no job that will run soon (an endpoint
+        // enabled again, a job lost, a job that failed for good, or one that
+        // graphile-worker put off for minutes after the database failed it): woken now.
+        const { rows } = await client.query<{ endpoint_id: number; lane: number }>(
+          `SELECT DISTINCT d.endpoint_id, d.lane FROM webhook_deliveries d
+             JOIN webhook_endpoints p ON p.id = d.endpoint_id AND p.status = 'ENABLED'
+            WHERE d.status = 'PENDING' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now())
+              AND NOT EXISTS (SELECT 1 FROM graphile_worker.jobs j
+                               WHERE j.key = 'webhook:' || d.endpoint_id || ':' || d.lane
+                                 AND j.attempts < j.max_attempts
+                                 AND (j.locked_at IS NOT NULL OR j.run_at <= now() + make_interval(secs => $1)))`,
+          [SOON_SECONDS],
+        );
+        await kickLanes(
+          client,
+          rows.map((row) => ({ endpointId: row.endpoint_id, lane: row.lane })),
+        );
+        if (performance.now() - prunedAt >= PRUNE_MS) {
+          const pruned = await pruneWebhooks(client, settings.retentionDays);
+          // A full batch: more may have expired, so the next sweep goes on.
+          prunedAt = pruned >= PRUNE_BATCH ? Number.NEGATIVE_INFINITY : performance.now();
+          if (pruned > 0) log.info(`webhooks: deleted ${pruned} events older than ${settings.retentionDays} days`);
+        }
+      } catch (error: unknown) {
+        log.error('webhooks: a sweep failed', error);
       }
     } finally {
       client.release();

@@ -64,7 +64,18 @@ describe('Retry-After', () => {
   });
 
   it('is ignored when absent or not one of those', () => {
-    for (const value of [null, '', '-5', '1.5', '10 seconds', 'soon', '2026-12-06T12:01:30Z', '1e3'])
+    // asctime's form names no zone (Date.parse would take it as local time).
+    for (const value of [
+      null,
+      '',
+      '-5',
+      '1.5',
+      '10 seconds',
+      'soon',
+      '2026-12-06T12:01:30Z',
+      '1e3',
+      'Sun Dec  6 12:01:30 2026',
+    ])
       expect(retryAfterMs(value, now), String(value)).toBeNull();
   });
 

@@ -403,6 +403,35 @@ describe('changing an endpoint', () => {
     ]);
   });
 
+  it('withdraws the permission for personal data when the URL changes, unless the change gives it again', async () => {
+    const { endpoint } = await create({ includePersonalData: true, personalDataAllowed: true });
+    const moved = expectData(
+      await admin(UpdateWebhookEndpointDocument, { id: endpoint.id, input: { url: hookUrl() } }),
+    ).updateWebhookEndpoint;
+    expect(moved).toMatchObject({ includePersonalData: false, personalDataAllowed: false });
+    // Asking for it at the new URL without the permission is refused; with it, taken.
+    expect(
+      expectError(
+        await admin(UpdateWebhookEndpointDocument, {
+          id: endpoint.id,
+          input: { url: hookUrl(), includePersonalData: true },
+        }),
+      ).extensions,
+    ).toMatchObject({ code: 'BAD_USER_INPUT', field: 'includePersonalData', rule: 'personalDataAllowed' });
+    const allowed = expectData(
+      await admin(UpdateWebhookEndpointDocument, {
+        id: endpoint.id,
+        input: { url: hookUrl(), includePersonalData: true, personalDataAllowed: true },
+      }),
+    ).updateWebhookEndpoint;
+    expect(allowed).toMatchObject({ includePersonalData: true, personalDataAllowed: true });
+    // The same URL again changes nothing.
+    const same = expectData(
+      await admin(UpdateWebhookEndpointDocument, { id: endpoint.id, input: { url: allowed.url } }),
+    ).updateWebhookEndpoint;
+    expect(same).toMatchObject({ includePersonalData: true, personalDataAllowed: true });
+  });
+
   it('answers NOT_FOUND naming the id for every mutation of an endpoint that does not exist', async () => {
     const id = 987_654;
     const responses = [

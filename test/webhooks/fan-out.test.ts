@@ -2,7 +2,9 @@
 // order they were written; a case.approaching that commits only after a
 // later event of its case (its call) was routed is not sent, or it would
 // arrive after the call. It is written by another case's change, which holds
-// no lock on this case, so it can commit that late.
+// no lock on this case, so it can commit that late; and that change may not
+// see a concurrent hand-out of the case, so it can be written after the call
+// (the case.called just before it, since its place, tells).
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import type pg from 'pg';
 import { installJobQueue } from '../../src/db/job-queue.js';
@@ -44,13 +46,24 @@ async function endpoint(): Promise<number> {
   return rows[0]?.id ?? 0;
 }
 
-/** Writes one event of `caseId` on `client` (in whatever transaction it has open); its id. */
-async function writeEvent(client: pg.PoolClient, type: string, serviceId: number, caseId: number): Promise<string> {
+/**
+ * Writes one event of `caseId` on `client` (in whatever transaction it has
+ * open), now, with the case placed in its queue `placedAgo` ago; its id.
+ */
+async function writeEvent(
+  client: pg.PoolClient,
+  type: string,
+  serviceId: number,
+  caseId: number,
+  placedAgo = '1 minute',
+): Promise<string> {
   const { rows } = await client.query<{ id: string }>(
-    `INSERT INTO webhook_events (type, service_id, case_id, threshold, occurred_at, data)
-     VALUES ($1::webhook_event_type, $2, $3, CASE WHEN $1 = 'case.approaching' THEN 2 END, clock_timestamp(), '{}')
+    `INSERT INTO webhook_events (type, service_id, case_id, threshold, occurred_at, status, queued_at)
+     VALUES ($1::webhook_event_type, $2, $3, CASE WHEN $1 = 'case.approaching' THEN 2 END, clock_timestamp(),
+             CASE WHEN $1 IN ('case.approaching', 'case.returned') THEN 'WAITING' ELSE 'IN_SERVICE' END::case_status,
+             clock_timestamp() - $4::interval)
      RETURNING id::text`,
-    [type, serviceId, caseId],
+    [type, serviceId, caseId, placedAgo],
   );
   return rows[0]?.id ?? '';
 }
@@ -113,5 +126,57 @@ describe('the fan-out', () => {
       earlier.release();
       later.release();
     }
+  });
+  it('drops a case.approaching written after a hand-out of its case that its statement did not see', async () => {
+    const endpointId = await endpoint();
+    const service = await given.service(db);
+    const client = await sql.connect();
+    try {
+      // Case 9 waits since a minute ago; a hand-out calls it; a statement that
+      // still saw it waiting then records it as approaching, at that place.
+      const called = await writeEvent(client, 'case.called', service.id, 9);
+      await writeEvent(client, 'case.approaching', service.id, 9);
+      // Case 10 was called, then put back in the queue since (a return no
+      // endpoint asked for, so not recorded): its approach is news.
+      const calledAgain = await writeEvent(client, 'case.called', service.id, 10, '2 minutes');
+      await sql.query(`SELECT pg_sleep(0.01)`);
+      const approachingAfterReturn = await writeEvent(client, 'case.approaching', service.id, 10, '0 seconds');
+      await route();
+      expect(await routed(endpointId)).toEqual([called, calledAgain, approachingAfterReturn]);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('keeps a case.approaching after a recorded return, and records hand-outs for an endpoint that wants only approaches', async () => {
+    const { rows } = await sql.query<{ id: number }>(
+      `INSERT INTO webhook_endpoints (url, events, service_ids, secret, created_by)
+       VALUES ('http://127.0.0.1:9/hook', '{case.approaching}', '{}', $1, 'test') RETURNING id`,
+      [newWebhookSecret()],
+    );
+    const endpointId = rows[0]?.id ?? 0;
+    const service = await given.service(db);
+    const client = await sql.connect();
+    try {
+      // Put back at its first place (ORIGINAL): its place is older than the call.
+      await writeEvent(client, 'case.called', service.id, 11, '5 minutes');
+      await writeEvent(client, 'case.returned', service.id, 11, '5 minutes');
+      const approaching = await writeEvent(client, 'case.approaching', service.id, 11, '5 minutes');
+      await route();
+      // Only what it wants is routed to it.
+      expect(await routed(endpointId)).toEqual([approaching]);
+    } finally {
+      client.release();
+    }
+    const recorded = await sql.query<{ kinds: string[] }>(
+      `SELECT array_agg(k ORDER BY k)::text[] AS kinds FROM unnest(webhook_recorded_kinds('{case.approaching}')) k`,
+    );
+    expect(recorded.rows[0]?.kinds).toEqual([
+      'case.called',
+      'case.returned',
+      'case.completed',
+      'case.cancelled',
+      'case.approaching',
+    ]);
   });
 });

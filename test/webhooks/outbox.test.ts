@@ -206,6 +206,26 @@ describe('the webhook outbox', () => {
     expect((await events()).map((event) => [event.type, event.service_id])).toEqual([['case.enqueued', covered.id]]);
   });
 
+  it('records the changes that move a case out of its queue and back for an endpoint that wants case.approaching', async () => {
+    // The fan-out needs them to tell an approach that is out of date; it routes them only where wanted.
+    await endpoint({ events: ['case.approaching'], approachPosition: 1 });
+    const service = await given.service(t.db);
+    const [a, b] = [
+      await given.waitingCase(t.db, { serviceId: service.id }),
+      await given.waitingCase(t.db, { serviceId: service.id }),
+    ];
+    await desk.callNext({ serviceIds: [service.id], agent: 'desk-1' }, OPEN_ACTOR);
+    await returnToQueue(t.db, { caseId: a.id, agent: 'desk-1', placement: 'BACK', reason: 'no show' }, OPEN_ACTOR);
+    await cancelCase(t.db, { caseId: a.id, agent: 'desk-1', reason: 'left' }, OPEN_ACTOR);
+    expect((await events(service.id)).map((event) => [event.type, event.case_id])).toEqual([
+      ['case.approaching', a.id],
+      ['case.called', a.id],
+      ['case.approaching', b.id],
+      ['case.returned', a.id],
+      ['case.cancelled', a.id],
+    ]);
+  });
+
   it('records counted positions for cases inserted in the middle of a queue by another tool', async () => {
     await endpoint({ events: ['case.enqueued'] });
     const service = await given.service(t.db);

@@ -126,8 +126,6 @@ ALTER TABLE "webhook_deliveries" ADD CONSTRAINT "webhook_deliveries_event_id_fke
 -- AddForeignKey
 ALTER TABLE "webhook_attempts" ADD CONSTRAINT "webhook_attempts_delivery_id_fkey" FOREIGN KEY ("delivery_id") REFERENCES "webhook_deliveries"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
--- AddForeignKey
-ALTER TABLE "webhook_approach_marks" ADD CONSTRAINT "webhook_approach_marks_case_id_fkey" FOREIGN KEY ("case_id") REFERENCES "cases"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- The webhook outbox (docs/webhooks.md). Statement-level triggers on cases
 -- and services record each committed change in webhook_events, in the
@@ -136,8 +134,12 @@ ALTER TABLE "webhook_approach_marks" ADD CONSTRAINT "webhook_approach_marks_case
 -- psql). Nothing is recorded while no endpoint that is not disabled wants the
 -- event's type, so a gateway without webhooks pays one read of a tiny table
 -- per statement. The cases triggers sort after cases_count_* and fire after
--- them: queue_blocks already counts the statement's cases, and the writer
--- holds the service's advisory lock, so the positions below are exact.
+-- them: queue_blocks already counts the statement's cases. An enqueue holds
+-- its services' rows (FOR NO KEY UPDATE), so its new cases' positions are
+-- exact. A hand-out locks only the cases it takes (SKIP LOCKED): the
+-- positions it records, and its case.approaching, are the queue as its own
+-- statement sees it, without a concurrent hand-out that has not committed;
+-- the fan-out drops a case.approaching that such a hand-out made out of date.
 -- Personal fields (subject, notes, references, properties, customer) are
 -- never written here: deliveries read them when sending, for endpoints that
 -- may have them.
@@ -156,13 +158,24 @@ CREATE FUNCTION "webhook_wanted"(kind "webhook_event_type", svc INTEGER) RETURNS
                     AND (coalesce(cardinality(p."service_ids"), 0) = 0 OR svc = ANY(p."service_ids")))
 $$;
 
+-- The event types recorded for an endpoint: those it wants and, when it
+-- wants case.approaching, every change that takes a case out of its queue or
+-- puts it back. The fan-out needs those to tell a case.approaching that is out
+-- of date (fan-out.ts); it routes each event only to endpoints that want it.
+CREATE FUNCTION "webhook_recorded_kinds"(events "webhook_event_type"[]) RETURNS "webhook_event_type"[]
+  LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN 'case.approaching' = ANY(events)
+              THEN events || '{case.called,case.returned,case.completed,case.cancelled}'::"webhook_event_type"[]
+              ELSE events END
+$$;
+
 -- The (type, service) pairs that some endpoint that is not disabled wants,
 -- among `kinds` and `svcs`: read once per statement, not once per event.
 CREATE FUNCTION "webhook_wanted_pairs"(kinds "webhook_event_type"[], svcs INTEGER[])
   RETURNS TABLE ("kind" "webhook_event_type", "service_id" INTEGER) LANGUAGE sql STABLE AS $$
   SELECT DISTINCT t."kind", s."id"
     FROM "webhook_endpoints" p
-   CROSS JOIN LATERAL unnest(p."events") AS t("kind")
+   CROSS JOIN LATERAL unnest("webhook_recorded_kinds"(p."events")) AS t("kind")
    CROSS JOIN unnest(svcs) AS s("id")
    WHERE p."status" <> 'DISABLED' AND t."kind" = ANY(kinds)
      AND (coalesce(cardinality(p."service_ids"), 0) = 0 OR s."id" = ANY(p."service_ids"))
@@ -197,8 +210,8 @@ CREATE FUNCTION "webhook_case_data"(
     'calledAt', "webhook_time"(called_at), 'closedAt', "webhook_time"(closed_at), 'updatedAt', "webhook_time"(updated_at))
 $$;
 
--- An event's payload `data`, built when it is read (delivery, replay, the
--- tests): the writer's statement stores the case's fields as columns, which
+-- An event's payload `data`, built when it is read (a delivery, the tests):
+-- the writer's statement stores the case's fields as columns, which
 -- costs a quarter of building the JSON there (a scratch probe: 3-5 against
 -- 14-16 us per event). A case event is what webhook_case_data makes of its
 -- columns, with `fromStatus` for a change of status and `threshold` for
@@ -269,7 +282,7 @@ DECLARE
 BEGIN
   SELECT array_agg(DISTINCT t."kind"), max(p."approach_position") FILTER (WHERE t."kind" = 'case.approaching')
     INTO wanted, deepest
-    FROM "webhook_endpoints" p CROSS JOIN LATERAL unnest(p."events") AS t("kind")
+    FROM "webhook_endpoints" p CROSS JOIN LATERAL unnest("webhook_recorded_kinds"(p."events")) AS t("kind")
    WHERE p."status" <> 'DISABLED';
   IF wanted IS NULL THEN
     RETURN NULL;

@@ -328,7 +328,7 @@ export type WebhookAttemptOutcome =
   | 'NETWORK_ERROR'
   /** The receiver answered with a redirect, which is never followed; tried again later. */
   | 'REDIRECT_REFUSED'
-  /** No whole answer within WEBHOOK_TIMEOUT_MS; tried again later. */
+  /** No status line within WEBHOOK_TIMEOUT_MS; tried again later. (A 2xx whose body stalls past it counts as delivered.) */
   | 'TIMEOUT';
 
 /** Whether an endpoint is sent its events. */

@@ -170,5 +170,7 @@ export type WebhookAttempt = Prisma.WebhookAttemptModel
 /**
  * Model WebhookApproachMark
  * case.approaching fired for this case at this position: once per case and position.
+ * No foreign key to the case: its check would take a key-share lock on a case
+ * that a concurrent call next holds, and make hand-outs wait for each other.
  */
 export type WebhookApproachMark = Prisma.WebhookApproachMarkModel

@@ -15,6 +15,8 @@ import type * as Prisma from "../internal/prismaNamespace.js"
 /**
  * Model WebhookApproachMark
  * case.approaching fired for this case at this position: once per case and position.
+ * No foreign key to the case: its check would take a key-share lock on a case
+ * that a concurrent call next holds, and make hand-outs wait for each other.
  */
 export type WebhookApproachMarkModel = runtime.Types.Result.DefaultSelection<Prisma.$WebhookApproachMarkPayload>
 
@@ -196,13 +198,11 @@ export type WebhookApproachMarkWhereInput = {
   NOT?: Prisma.WebhookApproachMarkWhereInput | Prisma.WebhookApproachMarkWhereInput[]
   caseId?: Prisma.IntFilter<"WebhookApproachMark"> | number
   threshold?: Prisma.IntFilter<"WebhookApproachMark"> | number
-  case?: Prisma.XOR<Prisma.CaseScalarRelationFilter, Prisma.CaseWhereInput>
 }
 
 export type WebhookApproachMarkOrderByWithRelationInput = {
   caseId?: Prisma.SortOrder
   threshold?: Prisma.SortOrder
-  case?: Prisma.CaseOrderByWithRelationInput
 }
 
 export type WebhookApproachMarkWhereUniqueInput = Prisma.AtLeast<{
@@ -212,7 +212,6 @@ export type WebhookApproachMarkWhereUniqueInput = Prisma.AtLeast<{
   NOT?: Prisma.WebhookApproachMarkWhereInput | Prisma.WebhookApproachMarkWhereInput[]
   caseId?: Prisma.IntFilter<"WebhookApproachMark"> | number
   threshold?: Prisma.IntFilter<"WebhookApproachMark"> | number
-  case?: Prisma.XOR<Prisma.CaseScalarRelationFilter, Prisma.CaseWhereInput>
 }, "caseId_threshold">
 
 export type WebhookApproachMarkOrderByWithAggregationInput = {
@@ -234,8 +233,8 @@ export type WebhookApproachMarkScalarWhereWithAggregatesInput = {
 }
 
 export type WebhookApproachMarkCreateInput = {
+  caseId: number
   threshold: number
-  case: Prisma.CaseCreateNestedOneWithoutWebhookMarksInput
 }
 
 export type WebhookApproachMarkUncheckedCreateInput = {
@@ -244,8 +243,8 @@ export type WebhookApproachMarkUncheckedCreateInput = {
 }
 
 export type WebhookApproachMarkUpdateInput = {
+  caseId?: Prisma.IntFieldUpdateOperationsInput | number
   threshold?: Prisma.IntFieldUpdateOperationsInput | number
-  case?: Prisma.CaseUpdateOneRequiredWithoutWebhookMarksNestedInput
 }
 
 export type WebhookApproachMarkUncheckedUpdateInput = {
@@ -259,22 +258,13 @@ export type WebhookApproachMarkCreateManyInput = {
 }
 
 export type WebhookApproachMarkUpdateManyMutationInput = {
+  caseId?: Prisma.IntFieldUpdateOperationsInput | number
   threshold?: Prisma.IntFieldUpdateOperationsInput | number
 }
 
 export type WebhookApproachMarkUncheckedUpdateManyInput = {
   caseId?: Prisma.IntFieldUpdateOperationsInput | number
   threshold?: Prisma.IntFieldUpdateOperationsInput | number
-}
-
-export type WebhookApproachMarkListRelationFilter = {
-  every?: Prisma.WebhookApproachMarkWhereInput
-  some?: Prisma.WebhookApproachMarkWhereInput
-  none?: Prisma.WebhookApproachMarkWhereInput
-}
-
-export type WebhookApproachMarkOrderByRelationAggregateInput = {
-  _count?: Prisma.SortOrder
 }
 
 export type WebhookApproachMarkCaseIdThresholdCompoundUniqueInput = {
@@ -307,124 +297,21 @@ export type WebhookApproachMarkSumOrderByAggregateInput = {
   threshold?: Prisma.SortOrder
 }
 
-export type WebhookApproachMarkCreateNestedManyWithoutCaseInput = {
-  create?: Prisma.XOR<Prisma.WebhookApproachMarkCreateWithoutCaseInput, Prisma.WebhookApproachMarkUncheckedCreateWithoutCaseInput> | Prisma.WebhookApproachMarkCreateWithoutCaseInput[] | Prisma.WebhookApproachMarkUncheckedCreateWithoutCaseInput[]
-  connectOrCreate?: Prisma.WebhookApproachMarkCreateOrConnectWithoutCaseInput | Prisma.WebhookApproachMarkCreateOrConnectWithoutCaseInput[]
-  createMany?: Prisma.WebhookApproachMarkCreateManyCaseInputEnvelope
-  connect?: Prisma.WebhookApproachMarkWhereUniqueInput | Prisma.WebhookApproachMarkWhereUniqueInput[]
-}
-
-export type WebhookApproachMarkUncheckedCreateNestedManyWithoutCaseInput = {
-  create?: Prisma.XOR<Prisma.WebhookApproachMarkCreateWithoutCaseInput, Prisma.WebhookApproachMarkUncheckedCreateWithoutCaseInput> | Prisma.WebhookApproachMarkCreateWithoutCaseInput[] | Prisma.WebhookApproachMarkUncheckedCreateWithoutCaseInput[]
-  connectOrCreate?: Prisma.WebhookApproachMarkCreateOrConnectWithoutCaseInput | Prisma.WebhookApproachMarkCreateOrConnectWithoutCaseInput[]
-  createMany?: Prisma.WebhookApproachMarkCreateManyCaseInputEnvelope
-  connect?: Prisma.WebhookApproachMarkWhereUniqueInput | Prisma.WebhookApproachMarkWhereUniqueInput[]
-}
-
-export type WebhookApproachMarkUpdateManyWithoutCaseNestedInput = {
-  create?: Prisma.XOR<Prisma.WebhookApproachMarkCreateWithoutCaseInput, Prisma.WebhookApproachMarkUncheckedCreateWithoutCaseInput> | Prisma.WebhookApproachMarkCreateWithoutCaseInput[] | Prisma.WebhookApproachMarkUncheckedCreateWithoutCaseInput[]
-  connectOrCreate?: Prisma.WebhookApproachMarkCreateOrConnectWithoutCaseInput | Prisma.WebhookApproachMarkCreateOrConnectWithoutCaseInput[]
-  upsert?: Prisma.WebhookApproachMarkUpsertWithWhereUniqueWithoutCaseInput | Prisma.WebhookApproachMarkUpsertWithWhereUniqueWithoutCaseInput[]
-  createMany?: Prisma.WebhookApproachMarkCreateManyCaseInputEnvelope
-  set?: Prisma.WebhookApproachMarkWhereUniqueInput | Prisma.WebhookApproachMarkWhereUniqueInput[]
-  disconnect?: Prisma.WebhookApproachMarkWhereUniqueInput | Prisma.WebhookApproachMarkWhereUniqueInput[]
-  delete?: Prisma.WebhookApproachMarkWhereUniqueInput | Prisma.WebhookApproachMarkWhereUniqueInput[]
-  connect?: Prisma.WebhookApproachMarkWhereUniqueInput | Prisma.WebhookApproachMarkWhereUniqueInput[]
-  update?: Prisma.WebhookApproachMarkUpdateWithWhereUniqueWithoutCaseInput | Prisma.WebhookApproachMarkUpdateWithWhereUniqueWithoutCaseInput[]
-  updateMany?: Prisma.WebhookApproachMarkUpdateManyWithWhereWithoutCaseInput | Prisma.WebhookApproachMarkUpdateManyWithWhereWithoutCaseInput[]
-  deleteMany?: Prisma.WebhookApproachMarkScalarWhereInput | Prisma.WebhookApproachMarkScalarWhereInput[]
-}
-
-export type WebhookApproachMarkUncheckedUpdateManyWithoutCaseNestedInput = {
-  create?: Prisma.XOR<Prisma.WebhookApproachMarkCreateWithoutCaseInput, Prisma.WebhookApproachMarkUncheckedCreateWithoutCaseInput> | Prisma.WebhookApproachMarkCreateWithoutCaseInput[] | Prisma.WebhookApproachMarkUncheckedCreateWithoutCaseInput[]
-  connectOrCreate?: Prisma.WebhookApproachMarkCreateOrConnectWithoutCaseInput | Prisma.WebhookApproachMarkCreateOrConnectWithoutCaseInput[]
-  upsert?: Prisma.WebhookApproachMarkUpsertWithWhereUniqueWithoutCaseInput | Prisma.WebhookApproachMarkUpsertWithWhereUniqueWithoutCaseInput[]
-  createMany?: Prisma.WebhookApproachMarkCreateManyCaseInputEnvelope
-  set?: Prisma.WebhookApproachMarkWhereUniqueInput | Prisma.WebhookApproachMarkWhereUniqueInput[]
-  disconnect?: Prisma.WebhookApproachMarkWhereUniqueInput | Prisma.WebhookApproachMarkWhereUniqueInput[]
-  delete?: Prisma.WebhookApproachMarkWhereUniqueInput | Prisma.WebhookApproachMarkWhereUniqueInput[]
-  connect?: Prisma.WebhookApproachMarkWhereUniqueInput | Prisma.WebhookApproachMarkWhereUniqueInput[]
-  update?: Prisma.WebhookApproachMarkUpdateWithWhereUniqueWithoutCaseInput | Prisma.WebhookApproachMarkUpdateWithWhereUniqueWithoutCaseInput[]
-  updateMany?: Prisma.WebhookApproachMarkUpdateManyWithWhereWithoutCaseInput | Prisma.WebhookApproachMarkUpdateManyWithWhereWithoutCaseInput[]
-  deleteMany?: Prisma.WebhookApproachMarkScalarWhereInput | Prisma.WebhookApproachMarkScalarWhereInput[]
-}
-
-export type WebhookApproachMarkCreateWithoutCaseInput = {
-  threshold: number
-}
-
-export type WebhookApproachMarkUncheckedCreateWithoutCaseInput = {
-  threshold: number
-}
-
-export type WebhookApproachMarkCreateOrConnectWithoutCaseInput = {
-  where: Prisma.WebhookApproachMarkWhereUniqueInput
-  create: Prisma.XOR<Prisma.WebhookApproachMarkCreateWithoutCaseInput, Prisma.WebhookApproachMarkUncheckedCreateWithoutCaseInput>
-}
-
-export type WebhookApproachMarkCreateManyCaseInputEnvelope = {
-  data: Prisma.WebhookApproachMarkCreateManyCaseInput | Prisma.WebhookApproachMarkCreateManyCaseInput[]
-  skipDuplicates?: boolean
-}
-
-export type WebhookApproachMarkUpsertWithWhereUniqueWithoutCaseInput = {
-  where: Prisma.WebhookApproachMarkWhereUniqueInput
-  update: Prisma.XOR<Prisma.WebhookApproachMarkUpdateWithoutCaseInput, Prisma.WebhookApproachMarkUncheckedUpdateWithoutCaseInput>
-  create: Prisma.XOR<Prisma.WebhookApproachMarkCreateWithoutCaseInput, Prisma.WebhookApproachMarkUncheckedCreateWithoutCaseInput>
-}
-
-export type WebhookApproachMarkUpdateWithWhereUniqueWithoutCaseInput = {
-  where: Prisma.WebhookApproachMarkWhereUniqueInput
-  data: Prisma.XOR<Prisma.WebhookApproachMarkUpdateWithoutCaseInput, Prisma.WebhookApproachMarkUncheckedUpdateWithoutCaseInput>
-}
-
-export type WebhookApproachMarkUpdateManyWithWhereWithoutCaseInput = {
-  where: Prisma.WebhookApproachMarkScalarWhereInput
-  data: Prisma.XOR<Prisma.WebhookApproachMarkUpdateManyMutationInput, Prisma.WebhookApproachMarkUncheckedUpdateManyWithoutCaseInput>
-}
-
-export type WebhookApproachMarkScalarWhereInput = {
-  AND?: Prisma.WebhookApproachMarkScalarWhereInput | Prisma.WebhookApproachMarkScalarWhereInput[]
-  OR?: Prisma.WebhookApproachMarkScalarWhereInput[]
-  NOT?: Prisma.WebhookApproachMarkScalarWhereInput | Prisma.WebhookApproachMarkScalarWhereInput[]
-  caseId?: Prisma.IntFilter<"WebhookApproachMark"> | number
-  threshold?: Prisma.IntFilter<"WebhookApproachMark"> | number
-}
-
-export type WebhookApproachMarkCreateManyCaseInput = {
-  threshold: number
-}
-
-export type WebhookApproachMarkUpdateWithoutCaseInput = {
-  threshold?: Prisma.IntFieldUpdateOperationsInput | number
-}
-
-export type WebhookApproachMarkUncheckedUpdateWithoutCaseInput = {
-  threshold?: Prisma.IntFieldUpdateOperationsInput | number
-}
-
-export type WebhookApproachMarkUncheckedUpdateManyWithoutCaseInput = {
-  threshold?: Prisma.IntFieldUpdateOperationsInput | number
-}
-
 
 
 export type WebhookApproachMarkSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   caseId?: boolean
   threshold?: boolean
-  case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["webhookApproachMark"]>
 
 export type WebhookApproachMarkSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   caseId?: boolean
   threshold?: boolean
-  case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["webhookApproachMark"]>
 
 export type WebhookApproachMarkSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   caseId?: boolean
   threshold?: boolean
-  case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["webhookApproachMark"]>
 
 export type WebhookApproachMarkSelectScalar = {
@@ -433,21 +320,10 @@ export type WebhookApproachMarkSelectScalar = {
 }
 
 export type WebhookApproachMarkOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"caseId" | "threshold", ExtArgs["result"]["webhookApproachMark"]>
-export type WebhookApproachMarkInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
-}
-export type WebhookApproachMarkIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
-}
-export type WebhookApproachMarkIncludeUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
-}
 
 export type $WebhookApproachMarkPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "WebhookApproachMark"
-  objects: {
-    case: Prisma.$CasePayload<ExtArgs>
-  }
+  objects: {}
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     caseId: number
     threshold: number
@@ -845,7 +721,6 @@ readonly fields: WebhookApproachMarkFieldRefs;
  */
 export interface Prisma__WebhookApproachMarkClient<T, Null = never, ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs, GlobalOmitOptions = {}> extends Prisma.PrismaPromise<T> {
   readonly [Symbol.toStringTag]: "PrismaPromise"
-  case<T extends Prisma.CaseDefaultArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.CaseDefaultArgs<ExtArgs>>): Prisma.Prisma__CaseClient<runtime.Types.Result.GetResult<Prisma.$CasePayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | Null, Null, ExtArgs, GlobalOmitOptions>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -894,10 +769,6 @@ export type WebhookApproachMarkFindUniqueArgs<ExtArgs extends runtime.Types.Exte
    */
   omit?: Prisma.WebhookApproachMarkOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WebhookApproachMarkInclude<ExtArgs> | null
-  /**
    * Filter, which WebhookApproachMark to fetch.
    */
   where: Prisma.WebhookApproachMarkWhereUniqueInput
@@ -916,10 +787,6 @@ export type WebhookApproachMarkFindUniqueOrThrowArgs<ExtArgs extends runtime.Typ
    */
   omit?: Prisma.WebhookApproachMarkOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WebhookApproachMarkInclude<ExtArgs> | null
-  /**
    * Filter, which WebhookApproachMark to fetch.
    */
   where: Prisma.WebhookApproachMarkWhereUniqueInput
@@ -937,10 +804,6 @@ export type WebhookApproachMarkFindFirstArgs<ExtArgs extends runtime.Types.Exten
    * Omit specific fields from the WebhookApproachMark
    */
   omit?: Prisma.WebhookApproachMarkOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WebhookApproachMarkInclude<ExtArgs> | null
   /**
    * Filter, which WebhookApproachMark to fetch.
    */
@@ -990,10 +853,6 @@ export type WebhookApproachMarkFindFirstOrThrowArgs<ExtArgs extends runtime.Type
    */
   omit?: Prisma.WebhookApproachMarkOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WebhookApproachMarkInclude<ExtArgs> | null
-  /**
    * Filter, which WebhookApproachMark to fetch.
    */
   where?: Prisma.WebhookApproachMarkWhereInput
@@ -1041,10 +900,6 @@ export type WebhookApproachMarkFindManyArgs<ExtArgs extends runtime.Types.Extens
    * Omit specific fields from the WebhookApproachMark
    */
   omit?: Prisma.WebhookApproachMarkOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WebhookApproachMarkInclude<ExtArgs> | null
   /**
    * Filter, which WebhookApproachMarks to fetch.
    */
@@ -1094,10 +949,6 @@ export type WebhookApproachMarkCreateArgs<ExtArgs extends runtime.Types.Extensio
    */
   omit?: Prisma.WebhookApproachMarkOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WebhookApproachMarkInclude<ExtArgs> | null
-  /**
    * The data needed to create a WebhookApproachMark.
    */
   data: Prisma.XOR<Prisma.WebhookApproachMarkCreateInput, Prisma.WebhookApproachMarkUncheckedCreateInput>
@@ -1131,10 +982,6 @@ export type WebhookApproachMarkCreateManyAndReturnArgs<ExtArgs extends runtime.T
    */
   data: Prisma.WebhookApproachMarkCreateManyInput | Prisma.WebhookApproachMarkCreateManyInput[]
   skipDuplicates?: boolean
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WebhookApproachMarkIncludeCreateManyAndReturn<ExtArgs> | null
 }
 
 /**
@@ -1149,10 +996,6 @@ export type WebhookApproachMarkUpdateArgs<ExtArgs extends runtime.Types.Extensio
    * Omit specific fields from the WebhookApproachMark
    */
   omit?: Prisma.WebhookApproachMarkOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WebhookApproachMarkInclude<ExtArgs> | null
   /**
    * The data needed to update a WebhookApproachMark.
    */
@@ -1205,10 +1048,6 @@ export type WebhookApproachMarkUpdateManyAndReturnArgs<ExtArgs extends runtime.T
    * Limit how many WebhookApproachMarks to update.
    */
   limit?: number
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WebhookApproachMarkIncludeUpdateManyAndReturn<ExtArgs> | null
 }
 
 /**
@@ -1223,10 +1062,6 @@ export type WebhookApproachMarkUpsertArgs<ExtArgs extends runtime.Types.Extensio
    * Omit specific fields from the WebhookApproachMark
    */
   omit?: Prisma.WebhookApproachMarkOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WebhookApproachMarkInclude<ExtArgs> | null
   /**
    * The filter to search for the WebhookApproachMark to update in case it exists.
    */
@@ -1253,10 +1088,6 @@ export type WebhookApproachMarkDeleteArgs<ExtArgs extends runtime.Types.Extensio
    * Omit specific fields from the WebhookApproachMark
    */
   omit?: Prisma.WebhookApproachMarkOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WebhookApproachMarkInclude<ExtArgs> | null
   /**
    * Filter which WebhookApproachMark to delete.
    */
@@ -1289,8 +1120,4 @@ export type WebhookApproachMarkDefaultArgs<ExtArgs extends runtime.Types.Extensi
    * Omit specific fields from the WebhookApproachMark
    */
   omit?: Prisma.WebhookApproachMarkOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WebhookApproachMarkInclude<ExtArgs> | null
 }
