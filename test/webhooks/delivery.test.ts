@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { installJobQueue } from '../../src/db/job-queue.js';
 import { createDatabaseClient, type Database } from '../../src/db/prisma-client.js';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 import { OPEN_ACTOR } from '../../src/queue/actor.js';
 import { createCaller } from '../../src/queue/call-next.js';
 import { createEnqueuer } from '../../src/queue/enqueue-case.js';
@@ -252,5 +252,37 @@ describe('webhook delivery', () => {
     await runner.stop();
     runner = undefined;
     await busy.close();
+  }, 60_000);
+  it('ends a turn cleanly when its endpoint is deleted while an attempt is under way', async () => {
+    await sql.query('DELETE FROM webhook_endpoints');
+    const slow = new WebhookReceiver();
+    slow.holding = true;
+    const endpointId = (await endpoint({ url: await slow.listen() })).id;
+    const written: string[] = [];
+    const log = createLogger({ level: 'warn', destination: { write: (line: string) => void written.push(line) } });
+    runner = await startWebhookRunner(database.url, SETTINGS, log);
+    const service = await given.service(db);
+    await createEnqueuer(db).enqueue({ serviceId: service.id, subject: 'deleted' }, OPEN_ACTOR);
+    await until(() => slow.received.length > 0);
+    await sql.query('DELETE FROM webhook_endpoints WHERE id = $1', [endpointId]);
+    slow.release();
+    // The turn logs nothing for the deleted delivery and ends: its job is done, not failed.
+    await until(async () => {
+      const { rows } = await sql.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE key LIKE 'webhook:' || $1 || ':%'`,
+        [endpointId],
+      );
+      return rows[0]?.n === 0;
+    });
+    const { rows } = await sql.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM webhook_attempts WHERE endpoint_id = $1',
+      [endpointId],
+    );
+    expect(rows[0]?.n).toBe(0);
+    // No turn failed (graphile-worker logs a failed job's error, and would run it again).
+    expect(written.filter((line) => line.includes('"error"'))).toEqual([]);
+    await runner.stop();
+    runner = undefined;
+    await slow.close();
   }, 60_000);
 });
