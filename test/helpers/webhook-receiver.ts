@@ -1,8 +1,10 @@
 // A webhook receiver on loopback for the delivery tests: it records every
 // request and answers each as its policy says (a status, with headers or not,
-// or never), or holds them all until released.
+// or never), or holds them all until released; it verifies signatures as a
+// receiver would, with the standardwebhooks package.
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
 
 export interface ReceivedWebhook {
   readonly headers: IncomingHttpHeaders;
@@ -68,6 +70,23 @@ export class WebhookReceiver {
       if (typeof entry.status !== 'number' || entry.status < 200 || entry.status >= 300 || seen.has(id)) return false;
       seen.add(id);
       return true;
+    });
+  }
+
+  /** The requests whose signature does not verify with `secret`, as the standardwebhooks package checks it. */
+  unverified(secret: string): ReceivedWebhook[] {
+    const verifier = new Webhook(secret);
+    return this.received.filter((entry) => {
+      try {
+        verifier.verify(entry.body, {
+          'webhook-id': String(entry.headers['webhook-id']),
+          'webhook-timestamp': String(entry.headers['webhook-timestamp']),
+          'webhook-signature': String(entry.headers['webhook-signature']),
+        });
+        return false;
+      } catch {
+        return true;
+      }
     });
   }
 }

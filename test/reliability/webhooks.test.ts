@@ -13,7 +13,6 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../src/db/embedded-postgres.js';
@@ -286,15 +285,7 @@ describe('webhooks through crashes', () => {
       expect(positions, `case ${caseId}: ${described.join('; ')}`).toEqual([...positions].sort((a, b) => a - b));
     }
     // Every request verifies; repeats (retries, and attempts cut off by the kills) share their event's id.
-    const verifier = new Webhook(secret);
-    for (const entry of receiver.received)
-      expect(() =>
-        verifier.verify(entry.body, {
-          'webhook-id': String(entry.headers['webhook-id']),
-          'webhook-timestamp': String(entry.headers['webhook-timestamp']),
-          'webhook-signature': String(entry.headers['webhook-signature']),
-        }),
-      ).not.toThrow();
+    expect(receiver.unverified(secret)).toEqual([]);
     expect(receiver.received.length).toBeGreaterThan(delivered.length);
     console.log(
       `webhooks: ${events.length} events, ${receiver.received.length} requests ` +

@@ -7,7 +7,6 @@
 // repeats carry the same webhook-id, personal fields go only where allowed,
 // a receiver's Retry-After is waited out, and an endpoint that keeps failing
 // is marked FAILING with its events kept.
-import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { installJobQueue } from '../../src/db/job-queue.js';
@@ -124,16 +123,7 @@ describe('webhook delivery', () => {
       events.map((event) => `evt_${event.id}`).sort(),
     );
     // Every request, failed or not, verifies with the receiver's library.
-    const verifier = new Webhook(secret);
-    for (const entry of receiver.received) {
-      expect(() =>
-        verifier.verify(entry.body, {
-          'webhook-id': String(entry.headers['webhook-id']),
-          'webhook-timestamp': String(entry.headers['webhook-timestamp']),
-          'webhook-signature': String(entry.headers['webhook-signature']),
-        }),
-      ).not.toThrow();
-    }
+    expect(receiver.unverified(secret)).toEqual([]);
     // Some attempts failed and were sent again, with the same id.
     expect(receiver.received.length).toBeGreaterThan(delivered.length);
     // Per case, the order the events were recorded in.
