@@ -60,18 +60,19 @@ describe('a kiosk following its case', () => {
       status: 'WAITING',
       lastAction: 'ENQUEUE',
       position: 3,
-      // Nothing called in the last hour yet: no estimate.
+      // The service was never served: no estimate.
       estimatedWaitSeconds: null,
+      estimatedWaitRange: null,
     });
 
     await callNext(serviceId, 'desk-1');
     const second = await follow.until(() => true);
-    expect(second.caseChanged).toMatchObject({ status: 'WAITING', position: 2 });
-    // One call in the last hour: two places ahead, an hour per call each.
-    expect(second.caseChanged.estimatedWaitSeconds).toBe(2 * 3600);
+    // One call and no case closed yet: the pace is still unknown (test/queue/wait-estimates.test.ts
+    // follows estimates live on a service with a past).
+    expect(second.caseChanged).toMatchObject({ status: 'WAITING', position: 2, estimatedWaitSeconds: null });
 
     await callNext(serviceId, 'desk-2');
-    expect((await follow.until(() => true)).caseChanged).toMatchObject({ position: 1, estimatedWaitSeconds: 1800 });
+    expect((await follow.until(() => true)).caseChanged).toMatchObject({ position: 1, estimatedWaitSeconds: null });
 
     await callNext(serviceId, 'desk-3');
     expect((await follow.until(() => true)).caseChanged).toMatchObject({

@@ -143,8 +143,15 @@ export type Case = {
   /** When the case was enqueued. */
   enqueuedAt: Scalars['DateTime']['output'];
   /**
-   * Estimated seconds until it is called, from how fast the service called
-   * cases in the last hour; null when not waiting or when nothing was called.
+   * The range the wait is expected to fall in (about 3 waits in 5 do); null
+   * when estimatedWaitSeconds is.
+   */
+  estimatedWaitRange: Maybe<WaitRange>;
+  /**
+   * Estimated seconds until it is called, from the agents serving the service
+   * now, how long their recent cases took and the cases ahead
+   * (docs/estimates.md); null when not waiting or when the service has never
+   * been served.
    */
   estimatedWaitSeconds: Maybe<Scalars['Int']['output']>;
   /** External reference. */
@@ -322,6 +329,8 @@ export type CaseEnqueuePayload = {
    * cases are called in order of this time, ties broken by `caseId`.
    */
   enqueuedAt: Scalars['DateTime']['output'];
+  /** The range the wait is expected to fall in (about 3 waits in 5 do); null when unknown or not waiting. */
+  estimatedWaitRange: Maybe<WaitRange>;
   /** Estimated seconds until the case is called; null when unknown or not waiting. */
   estimatedWaitSeconds: Maybe<Scalars['Int']['output']>;
   /** External reference, as given. */
@@ -404,8 +413,15 @@ export type CaseUpdate = {
   /** When it was completed or cancelled. */
   closedAt: Maybe<Scalars['DateTime']['output']>;
   /**
-   * Estimated seconds until it is called, from how fast the service called
-   * cases in the last hour; null when not waiting or when nothing was called.
+   * The range the wait is expected to fall in (about 3 waits in 5 do); null
+   * when estimatedWaitSeconds is.
+   */
+  estimatedWaitRange: Maybe<WaitRange>;
+  /**
+   * Estimated seconds until it is called, from the agents serving the service
+   * now, how long their recent cases took and the cases ahead
+   * (docs/estimates.md); null when not waiting or when the service has never
+   * been served.
    */
   estimatedWaitSeconds: Maybe<Scalars['Int']['output']>;
   /** The last thing done to the case. */
@@ -549,6 +565,24 @@ export type CustomerInput = {
   extRef?: InputMaybe<Scalars['String']['input']>;
   /** Name, 1 to 200 characters. */
   name?: InputMaybe<Scalars['String']['input']>;
+};
+
+/**
+ * How honest a service's estimated waits were: each enqueue keeps the estimate
+ * it answered with, and once the case is called its actual wait (from enqueue to
+ * its first call) is set against it.
+ */
+export type EstimateAccuracy = {
+  __typename?: 'EstimateAccuracy';
+  /** Cases called in the window whose enqueue answered with an estimate. */
+  estimatesRealised: Scalars['Int']['output'];
+  /**
+   * Mean absolute difference between those estimates and the actual waits, in
+   * seconds; null when estimatesRealised is 0.
+   */
+  meanAbsoluteErrorSeconds: Maybe<Scalars['Int']['output']>;
+  /** Share of those waits that fell within the estimate's range, from 0 to 1; null when estimatesRealised is 0. */
+  withinRangeShare: Maybe<Scalars['Float']['output']>;
 };
 
 /**
@@ -1223,6 +1257,12 @@ export type QueueStatistics = {
   closedToday: Scalars['Int']['output'];
   /** Cases enqueued today, auto-closed ones included. */
   enqueuedToday: Scalars['Int']['output'];
+  /**
+   * How close the estimated waits this service gave came to the waits that
+   * followed, for the cases called in the window (docs/estimates.md): what the
+   * people waiting were told, set against what happened.
+   */
+  estimateAccuracy: EstimateAccuracy;
   /** Cases in service now. */
   inServiceCount: Scalars['Int']['output'];
   /**
@@ -1273,7 +1313,9 @@ export type QueuedTicket = {
   __typename?: 'QueuedTicket';
   /** The case's id. */
   caseId: Scalars['Int']['output'];
-  /** Estimated seconds until it is called; null when nothing was called in the last hour. */
+  /** The range the wait is expected to fall in (about 3 waits in 5 do); null when estimatedWaitSeconds is. */
+  estimatedWaitRange: Maybe<WaitRange>;
+  /** Estimated seconds until it is called (docs/estimates.md); null when the service has never been served. */
   estimatedWaitSeconds: Maybe<Scalars['Int']['output']>;
   /** Its place in the queue, from 1 (next to be called). */
   position: Scalars['Int']['output'];
@@ -1493,6 +1535,20 @@ export type Viewer = {
   roles: Array<Role>;
   /** The services it is limited to; null when it covers every service. */
   serviceIds: Maybe<Array<Scalars['Int']['output']>>;
+};
+
+/**
+ * The range an estimated wait is expected to fall in, in seconds: the 20th and
+ * 80th percentiles as the estimator sees them, so about 3 waits in 5 end
+ * inside it. How often they really do is measured by `npm run estimate:backtest`
+ * (docs/estimates.md).
+ */
+export type WaitRange = {
+  __typename?: 'WaitRange';
+  /** Seconds; about 1 wait in 5 is longer. */
+  high: Scalars['Int']['output'];
+  /** Seconds; about 1 wait in 5 is shorter. */
+  low: Scalars['Int']['output'];
 };
 
 /** How one attempt to deliver an event ended. */
@@ -1740,6 +1796,8 @@ export type ResolversTypes = {
   Customer: ResolverTypeWrapper<CustomerModel>;
   CustomerInput: CustomerInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  EstimateAccuracy: ResolverTypeWrapper<EstimateAccuracy>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
@@ -1765,6 +1823,7 @@ export type ResolversTypes = {
   UpdateServiceInput: UpdateServiceInput;
   UpdateWebhookEndpointInput: UpdateWebhookEndpointInput;
   Viewer: ResolverTypeWrapper<PrincipalModel>;
+  WaitRange: ResolverTypeWrapper<WaitRange>;
   WebhookAttemptOutcome: WebhookAttemptOutcome;
   WebhookDeliveryAttempt: ResolverTypeWrapper<WebhookDeliveryAttempt>;
   WebhookEndpoint: ResolverTypeWrapper<WebhookEndpoint>;
@@ -1800,6 +1859,8 @@ export type ResolversParentTypes = {
   Customer: CustomerModel;
   CustomerInput: CustomerInput;
   DateTime: Scalars['DateTime']['output'];
+  EstimateAccuracy: EstimateAccuracy;
+  Float: Scalars['Float']['output'];
   Int: Scalars['Int']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
@@ -1823,6 +1884,7 @@ export type ResolversParentTypes = {
   UpdateServiceInput: UpdateServiceInput;
   UpdateWebhookEndpointInput: UpdateWebhookEndpointInput;
   Viewer: PrincipalModel;
+  WaitRange: WaitRange;
   WebhookDeliveryAttempt: WebhookDeliveryAttempt;
   WebhookEndpoint: WebhookEndpoint;
   WebhookEndpointSecret: WebhookEndpointSecret;
@@ -1883,6 +1945,7 @@ export type CaseResolvers<ContextType = GraphQLContext, ParentType extends Resol
   customProperties?: Resolver<Array<ResolversTypes['CustomProperty']>, ParentType, ContextType>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
   enqueuedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  estimatedWaitRange?: Resolver<Maybe<ResolversTypes['WaitRange']>, ParentType, ContextType>;
   estimatedWaitSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   extRef?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['CaseEvent']>, ParentType, ContextType, RequireFields<CaseHistoryArgs, 'last'>>;
@@ -1910,6 +1973,7 @@ export type CaseEnqueuePayloadResolvers<ContextType = GraphQLContext, ParentType
   customProperties?: Resolver<Array<ResolversTypes['CustomProperty']>, ParentType, ContextType>;
   customerId?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   enqueuedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  estimatedWaitRange?: Resolver<Maybe<ResolversTypes['WaitRange']>, ParentType, ContextType>;
   estimatedWaitSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   extRef?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   notes?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1939,6 +2003,7 @@ export type CaseUpdateResolvers<ContextType = GraphQLContext, ParentType extends
   calledAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   caseId?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   closedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  estimatedWaitRange?: Resolver<Maybe<ResolversTypes['WaitRange']>, ParentType, ContextType>;
   estimatedWaitSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   lastAction?: Resolver<ResolversTypes['CaseAction'], ParentType, ContextType>;
   lastAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1971,6 +2036,12 @@ export type CustomerResolvers<ContextType = GraphQLContext, ParentType extends R
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type EstimateAccuracyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['EstimateAccuracy'] = ResolversParentTypes['EstimateAccuracy']> = {
+  estimatesRealised?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  meanAbsoluteErrorSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  withinRangeShare?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+};
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   addProcedureOption: Resolver<ResolversTypes['Procedure'], ParentType, ContextType, RequireFields<MutationAddProcedureOptionArgs, 'input' | 'procedureExtRef'>>;
@@ -2059,6 +2130,7 @@ export type QueueStatisticsResolvers<ContextType = GraphQLContext, ParentType ex
   averageWaitSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   closedToday?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   enqueuedToday?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  estimateAccuracy?: Resolver<ResolversTypes['EstimateAccuracy'], ParentType, ContextType>;
   inServiceCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   longestWaitSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   servedInWindow?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -2078,6 +2150,7 @@ export type QueueUpdateResolvers<ContextType = GraphQLContext, ParentType extend
 
 export type QueuedTicketResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['QueuedTicket'] = ResolversParentTypes['QueuedTicket']> = {
   caseId?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  estimatedWaitRange?: Resolver<Maybe<ResolversTypes['WaitRange']>, ParentType, ContextType>;
   estimatedWaitSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   position?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   queuedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -2114,6 +2187,11 @@ export type ViewerResolvers<ContextType = GraphQLContext, ParentType extends Res
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   roles?: Resolver<Array<ResolversTypes['Role']>, ParentType, ContextType>;
   serviceIds?: Resolver<Maybe<Array<ResolversTypes['Int']>>, ParentType, ContextType>;
+};
+
+export type WaitRangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WaitRange'] = ResolversParentTypes['WaitRange']> = {
+  high?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  low?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type WebhookDeliveryAttemptResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebhookDeliveryAttempt'] = ResolversParentTypes['WebhookDeliveryAttempt']> = {
@@ -2172,6 +2250,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   CustomProperty?: CustomPropertyResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  EstimateAccuracy?: EstimateAccuracyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Procedure?: ProcedureResolvers<ContextType>;
@@ -2187,6 +2266,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Service?: ServiceResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;
+  WaitRange?: WaitRangeResolvers<ContextType>;
   WebhookDeliveryAttempt?: WebhookDeliveryAttemptResolvers<ContextType>;
   WebhookEndpoint?: WebhookEndpointResolvers<ContextType>;
   WebhookEndpointSecret?: WebhookEndpointSecretResolvers<ContextType>;

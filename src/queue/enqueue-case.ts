@@ -37,7 +37,8 @@ import {
 import { badInput, conflict, noService, noServiceWithExtRef, notFound, QueueError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import { caseEnqueueRules, parseInput, type CaseEnqueue, type CaseEnqueueRequest } from './input-rules.js';
-import { standings, type Standing } from './queue-reads.js';
+import { keepEstimates } from './estimate-accuracy.js';
+import { NOT_WAITING, standings, type Standing } from './queue-reads.js';
 import { checkCaseReferences } from './references.js';
 import { afterWrite, readConfirmed, settleOutcome, settleWindowSeconds } from './unknown-outcome.js';
 
@@ -73,17 +74,20 @@ interface Enqueue {
 /** Most cases one statement writes; more waiting go in the next. */
 export const MAX_BATCH = 256;
 
-const NO_STANDING: Standing = { position: null, estimatedWaitSeconds: null };
-
-/** One standings read for a whole batch, made when the first answer asks for it. */
+/**
+ * One standings read for a whole batch, made when the first answer asks for
+ * it; the estimates it gives are kept, to measure them (estimate-accuracy.ts).
+ */
 function sharedStandings(db: Database, caseIds: readonly number[]): (caseId: number) => Promise<Standing> {
   let read: Promise<Map<number, Standing>> | undefined;
   return async (caseId) => {
     // After the commit: a failover now must not fail the answer (unknown-outcome.ts, afterWrite).
-    read ??= afterWrite(db, () => standings(db, caseIds)).then(
-      (list) => new Map(caseIds.map((id, index) => [id, list[index] ?? NO_STANDING])),
-    );
-    return (await read).get(caseId) ?? NO_STANDING;
+    read ??= afterWrite(db, async () => {
+      const list = await standings(db, caseIds);
+      await keepEstimates(db, caseIds, list);
+      return list;
+    }).then((list) => new Map(caseIds.map((id, index) => [id, list[index] ?? NOT_WAITING])));
+    return (await read).get(caseId) ?? NOT_WAITING;
   };
 }
 

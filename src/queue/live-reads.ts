@@ -9,7 +9,8 @@ import { z } from 'zod';
 import type { Database } from '../db/prisma-client.js';
 import { LIMITS } from './input-rules.js';
 import { aheadSumFor, queueLengthSql, rankedSql } from './queue-positions.js';
-import { estimatedWaitSeconds, RATE_WINDOW_SECONDS } from './queue-reads.js';
+import { paceCallsJoin, paceSampleColumns, paceSampleOf, paceSampleRow } from './pace-sample.js';
+import { standingAt, type WaitRange } from './queue-reads.js';
 
 /** A waiting case as a screen shows it. */
 export interface QueuedTicket {
@@ -17,6 +18,7 @@ export interface QueuedTicket {
   readonly ticket: string;
   readonly position: number;
   readonly estimatedWaitSeconds: number | null;
+  readonly estimatedWaitRange: WaitRange | null;
   readonly queuedAt: Date;
 }
 
@@ -38,6 +40,7 @@ export interface CaseState {
   readonly lastAgent: string | null;
   readonly position: number | null;
   readonly estimatedWaitSeconds: number | null;
+  readonly estimatedWaitRange: WaitRange | null;
   readonly calledAt: Date | null;
   readonly closedAt: Date | null;
   readonly at: Date;
@@ -69,9 +72,8 @@ const ACTIONS = [
 
 // Times inside json_build_object come as text: checked and turned into Dates here.
 const time = z.coerce.date();
-const stateRow = z.object({
+const stateRow = paceSampleRow.extend({
   at: z.date(),
-  calls: z.number().int(),
   waitingCount: z.number().int(),
   waiting: z.array(z.object({ caseId: z.number().int(), ticket: z.string(), queuedAt: time })),
   inService: z.array(
@@ -108,9 +110,7 @@ export function serviceStateSql(serviceId: number, first: number, caseIds: reado
     ), ${rankedSql(aheadSumFor(caseIds.length), ['ticket', 'status', 'last_action', 'last_agent', 'called_at', 'closed_at'])}
     SELECT
       clock_timestamp() AS "at",
-      (SELECT count(*)::int FROM cases
-        WHERE service_id = s.id
-          AND called_at >= (SELECT clock_timestamp() - make_interval(secs => ${RATE_WINDOW_SECONDS}))) AS "calls",
+      ${paceSampleColumns(Prisma.sql`s.id`)},
       ${queueLengthSql(Prisma.sql`s.id`)} AS "waitingCount",
       (SELECT coalesce(json_agg(json_build_object('caseId', id, 'ticket', ticket, 'queuedAt', queued_at)
                                 ORDER BY queued_at, queue_seq), '[]')
@@ -129,7 +129,7 @@ export function serviceStateSql(serviceId: number, first: number, caseIds: reado
                UNION ALL
                SELECT id, ticket, status, last_action, last_agent, NULL, called_at, closed_at FROM followed
                 WHERE status <> 'WAITING') f) AS "cases"
-    FROM services s WHERE s.id = ${serviceId}`;
+    FROM services s ${paceCallsJoin(Prisma.sql`s.id`)} WHERE s.id = ${serviceId}`;
 }
 
 /** The state of a service for its subscribers, or null when no service has this id. */
@@ -142,7 +142,14 @@ export async function readServiceState(
   const rows = await db.$queryRaw<unknown[]>(serviceStateSql(serviceId, first, caseIds));
   if (rows.length === 0) return null;
   const row = stateRow.parse(rows[0]);
-  const estimate = (position: number | null) => (position === null ? null : estimatedWaitSeconds(position, row.calls));
+  const sample = paceSampleOf(row);
+  const estimate = (position: number | null) => {
+    const standing = position === null ? null : standingAt(position, sample);
+    return {
+      estimatedWaitSeconds: standing?.estimatedWaitSeconds ?? null,
+      estimatedWaitRange: standing?.estimatedWaitRange ?? null,
+    };
+  };
   return {
     serviceId,
     at: row.at,
@@ -150,7 +157,7 @@ export async function readServiceState(
     waiting: row.waiting.map((each, index) => ({
       ...each,
       position: index + 1,
-      estimatedWaitSeconds: estimate(index + 1),
+      ...estimate(index + 1),
     })),
     inService: row.inService,
     cases: new Map(
@@ -158,10 +165,7 @@ export async function readServiceState(
         // A case that stopped waiting between the two parts of the statement cannot happen
         // (one snapshot); a waiting case always has its rank.
         const position = each.status === 'WAITING' ? each.position : null;
-        return [
-          each.caseId,
-          { ...each, serviceId, position, estimatedWaitSeconds: estimate(position), at: row.at } satisfies CaseState,
-        ];
+        return [each.caseId, { ...each, serviceId, position, ...estimate(position), at: row.at } satisfies CaseState];
       }),
     ),
   };

@@ -10,6 +10,10 @@ import { requireService } from './actor-rules.js';
 import { caseColumns } from './case-columns.js';
 import { aheadSumFor, queueLengthSql, rankedSql, waitingUpToSql } from './queue-positions.js';
 import { badInput } from './errors.js';
+import { estimateAccuracySql } from './estimate-accuracy.js';
+import { paceCallsJoin, paceSampleColumns, paceSampleOf, paceSampleRow } from './pace-sample.js';
+import { estimateWait, type PaceSample } from './wait-estimate.js';
+import { z } from 'zod';
 import {
   parseInput,
   queuePageRules,
@@ -18,48 +22,63 @@ import {
   type StatisticsRequest,
 } from './input-rules.js';
 
-/** The window over which the call rate behind estimated waits is measured. */
-export const RATE_WINDOW_SECONDS = 3600;
+/** An estimated wait's range, in seconds: the 20th and 80th percentiles as the estimator sees them. */
+export interface WaitRange {
+  readonly low: number;
+  readonly high: number;
+}
 
 export interface Standing {
   /** From 1 (called next); null when the case is not waiting. */
   readonly position: number | null;
   readonly estimatedWaitSeconds: number | null;
+  readonly estimatedWaitRange: WaitRange | null;
+}
+
+/** The standing of a case that does not wait. */
+export const NOT_WAITING: Standing = { position: null, estimatedWaitSeconds: null, estimatedWaitRange: null };
+
+/** The standing of a waiting case at `position`, its service's pace sampled as `sample`. */
+export function standingAt(position: number, sample: PaceSample): Standing {
+  const estimate = estimateWait(position, sample);
+  return {
+    position,
+    estimatedWaitSeconds: estimate?.seconds ?? null,
+    estimatedWaitRange: estimate === null ? null : { low: estimate.low, high: estimate.high },
+  };
 }
 
 /**
- * Positions and recent call counts of the waiting cases among `caseIds`.
- * Positions come from the queue's blocks (queue-positions.ts): the same cost
- * at a thousand waiting as at a million. The rate window's bound is a scalar
- * subquery (computed once) so that it can be an index condition.
+ * Positions of the waiting cases among `caseIds`, with the pace sample of
+ * their services. Positions come from the queue's blocks (queue-positions.ts):
+ * the same cost at a thousand waiting as at a million; the sample is
+ * bounded (pace-sample.ts).
  */
 export function standingsSql(caseIds: readonly number[]): Prisma.Sql {
   // Hot: kiosks ask for it with every enqueue.
   return Prisma.sql`/* hot: standings */
     WITH asked AS (
       SELECT id, service_id, queued_at, queue_seq FROM cases WHERE id = ANY(${[...caseIds]}::int[]) AND status = 'WAITING'
-    ), ${rankedSql(aheadSumFor(caseIds.length))}, rate AS (
-      SELECT s.service_id,
-             (SELECT count(*)::int FROM cases c
-               WHERE c.service_id = s.service_id
-                 AND c.called_at >= (SELECT clock_timestamp() - make_interval(secs => ${RATE_WINDOW_SECONDS}))) AS calls
-        FROM (SELECT DISTINCT service_id FROM asked) s
+    ), ${rankedSql(aheadSumFor(caseIds.length))}, pace AS (
+      SELECT s.service_id, ${paceSampleColumns(Prisma.sql`s.service_id`)}
+        FROM (SELECT DISTINCT service_id FROM asked) s ${paceCallsJoin(Prisma.sql`s.service_id`)}
     )
-    SELECT ranked.id, ranked.position, rate.calls FROM ranked JOIN rate USING (service_id)`;
+    SELECT ranked.id, ranked.position, pace.* FROM ranked JOIN pace USING (service_id)`;
 }
 
+const standingRow = paceSampleRow.extend({ id: z.number().int(), position: z.number().int() });
+
 /**
- * Position and estimated wait of each case, in the order of `caseIds`. The
- * estimate is position × the average interval between calls of the case's
- * service over the last hour; unknown when nothing was called in that hour.
+ * Position and estimated wait of each case, in the order of `caseIds`
+ * (wait-estimate.ts says how the wait is estimated); NOT_WAITING for a case
+ * that does not wait.
  */
 export async function standings(db: Database, caseIds: readonly number[]): Promise<Standing[]> {
-  const rows = await db.$queryRaw<{ id: number; position: number; calls: number }[]>(standingsSql(caseIds));
-  const found = new Map(rows.map((row) => [row.id, row]));
+  const rows = await db.$queryRaw<unknown[]>(standingsSql(caseIds));
+  const found = new Map(rows.map((raw) => standingRow.parse(raw)).map((row) => [row.id, row]));
   return caseIds.map((id) => {
     const row = found.get(id);
-    if (!row) return { position: null, estimatedWaitSeconds: null };
-    return { position: row.position, estimatedWaitSeconds: estimatedWaitSeconds(row.position, row.calls) };
+    return row ? standingAt(row.position, paceSampleOf(row)) : NOT_WAITING;
   });
 }
 
@@ -81,18 +100,7 @@ export async function standingsPreferring(
   if (missing.length === 0) return found;
   const again = await standings(primary, missing);
   const fromPrimary = new Map(missing.map((id, index) => [id, again[index]]));
-  return caseIds.map(
-    (id, index) => fromPrimary.get(id) ?? found[index] ?? { position: null, estimatedWaitSeconds: null },
-  );
-}
-
-/**
- * The estimate for a case at `position`: position × the average interval
- * between the service's calls over the last hour (`callsInLastHour` of
- * them); unknown when nothing was called in that hour.
- */
-export function estimatedWaitSeconds(position: number, callsInLastHour: number): number | null {
-  return callsInLastHour > 0 ? Math.round((position * RATE_WINDOW_SECONDS) / callsInLastHour) : null;
+  return caseIds.map((id, index) => fromPrimary.get(id) ?? found[index] ?? NOT_WAITING);
 }
 
 export interface QueueEdge {
@@ -195,8 +203,32 @@ export interface QueueStatistics {
   readonly enqueuedToday: number;
   readonly closedToday: number;
   readonly autoClosedToday: number;
+  readonly estimateAccuracy: EstimateAccuracy;
   readonly windowMinutes: number;
 }
+
+/** How close the estimates given came to the waits that followed (estimate-accuracy.ts). */
+export interface EstimateAccuracy {
+  readonly estimatesRealised: number;
+  readonly meanAbsoluteErrorSeconds: number | null;
+  readonly withinRangeShare: number | null;
+}
+
+const statisticsRow = z.object({
+  waitingCount: z.number().int(),
+  inServiceCount: z.number().int(),
+  longestWaitSeconds: z.number().int().nullable(),
+  averageWaitSeconds: z.number().int().nullable(),
+  servedInWindow: z.number().int(),
+  enqueuedToday: z.number().int(),
+  closedToday: z.number().int(),
+  autoClosedToday: z.number().int(),
+  estimateAccuracy: z.object({
+    count: z.number().int(),
+    meanAbsoluteError: z.number().int().nullable(),
+    withinRange: z.number().nullable(),
+  }),
+});
 
 /** Tallies are kept per quarter of an hour from this origin (migration `flat_counts`). */
 const quarterOf = (time: Prisma.Sql) =>
@@ -254,7 +286,8 @@ export function statisticsSql(serviceId: number, windowMinutes: number): Prisma.
       (SELECT count(*)::int FROM cases WHERE service_id = service.id AND called_at >= (SELECT since FROM recent)) AS "servedInWindow",
       ${sinceSql(service, 'enqueued_at', today, false)} AS "enqueuedToday",
       ${sinceSql(service, 'closed_at', today, false)} AS "closedToday",
-      ${sinceSql(service, 'closed_at', today, true)} AS "autoClosedToday"
+      ${sinceSql(service, 'closed_at', today, true)} AS "autoClosedToday",
+      ${estimateAccuracySql(service, Prisma.sql`(SELECT since FROM recent)`)} AS "estimateAccuracy"
     FROM service`;
 }
 
@@ -267,7 +300,16 @@ export async function queueStatistics(
 ): Promise<QueueStatistics> {
   requireService(actor, serviceId, 'id');
   const { windowMinutes } = parseInput(statisticsRules, request);
-  const [row] = await db.$queryRaw<Omit<QueueStatistics, 'windowMinutes'>[]>(statisticsSql(serviceId, windowMinutes));
-  if (!row) throw new Error(`service ${serviceId} vanished while its statistics were read`);
-  return { ...row, windowMinutes };
+  const [raw] = await db.$queryRaw<unknown[]>(statisticsSql(serviceId, windowMinutes));
+  if (!raw) throw new Error(`service ${serviceId} vanished while its statistics were read`);
+  const { estimateAccuracy: accuracy, ...row } = statisticsRow.parse(raw);
+  return {
+    ...row,
+    estimateAccuracy: {
+      estimatesRealised: accuracy.count,
+      meanAbsoluteErrorSeconds: accuracy.meanAbsoluteError,
+      withinRangeShare: accuracy.withinRange,
+    },
+    windowMinutes,
+  };
 }

@@ -13,7 +13,7 @@ import type { EnqueuedCase } from '../queue/enqueue-case.js';
 import { restPrincipal, type RestAccess } from './rest-access.js';
 import { QueueError } from '../queue/errors.js';
 import { findCase, historyByCase, propertiesByCase, servicesById } from '../queue/case-reads.js';
-import { standings, type Standing } from '../queue/queue-reads.js';
+import { NOT_WAITING, standings } from '../queue/queue-reads.js';
 import { caseAnswer, enqueueAnswer } from './case-answers.js';
 import { bindCaseEnqueue, BODY_FIELD, restFieldName, restMessage } from './case-request.js';
 import { JsonSyntaxError, parseJson, stringifyJson, type JsonOut, type JsonValue } from './ordered-json.js';
@@ -23,7 +23,6 @@ export const CASES_PATH = '/api/Cases';
 const ALLOWED_ON_CASES = 'POST, OPTIONS';
 const ALLOWED_ON_CASE = 'GET, HEAD, OPTIONS';
 const INT32_MAX = 2 ** 31 - 1;
-const NOT_WAITING: Standing = { position: null, estimatedWaitSeconds: null };
 
 function send(response: ServerResponse, status: number, body: JsonOut, headers: OutgoingHttpHeaders = {}): void {
   const text = stringifyJson(body);

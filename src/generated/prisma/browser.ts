@@ -88,8 +88,15 @@ export type QueueBlock = Prisma.QueueBlockModel
  */
 export type ServiceTally = Prisma.ServiceTallyModel
 /**
- * Model CaseEvent
+ * Model WaitEstimate
  * What happened to a case, when, by whom and why: its history.
+ * The wait estimate a case's enqueue answered with, kept to measure how
+ * close estimates come to the waits that follow (statistics' estimateAccuracy).
+ */
+export type WaitEstimate = Prisma.WaitEstimateModel
+/**
+ * Model CaseEvent
+ * 
  */
 export type CaseEvent = Prisma.CaseEventModel
 /**

@@ -11,6 +11,8 @@ export const Case: CaseResolvers = {
     row.status === 'WAITING' ? (await load.standing.load(row.id)).position : null,
   estimatedWaitSeconds: async (row, _args, { load }) =>
     row.status === 'WAITING' ? (await load.standing.load(row.id)).estimatedWaitSeconds : null,
+  estimatedWaitRange: async (row, _args, { load }) =>
+    row.status === 'WAITING' ? (await load.standing.load(row.id)).estimatedWaitRange : null,
   customProperties: (row, _args, { load }) => load.properties.load(row.id),
   history: async (row, args, { load }) => recentHistory(await load.history.load(row.id), args),
 };

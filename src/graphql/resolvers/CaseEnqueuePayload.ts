@@ -9,6 +9,7 @@ export const CaseEnqueuePayload: CaseEnqueuePayloadResolvers = {
   customProperties: (row) => [...row.customProperties],
   position: async (row) => (row.status === 'WAITING' ? (await row.standing()).position : null),
   estimatedWaitSeconds: async (row) => (row.status === 'WAITING' ? (await row.standing()).estimatedWaitSeconds : null),
+  estimatedWaitRange: async (row) => (row.status === 'WAITING' ? (await row.standing()).estimatedWaitRange : null),
   case: (row) => row,
   receipt: (row, _args, { receipts }) => receipts.sign(row.id),
 };

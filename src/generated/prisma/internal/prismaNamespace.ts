@@ -408,6 +408,7 @@ export const ModelName = {
   TicketCounter: 'TicketCounter',
   QueueBlock: 'QueueBlock',
   ServiceTally: 'ServiceTally',
+  WaitEstimate: 'WaitEstimate',
   CaseEvent: 'CaseEvent',
   LiveFollow: 'LiveFollow',
   ApiKey: 'ApiKey',
@@ -434,7 +435,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "service" | "customer" | "classification" | "classificationService" | "procedure" | "procedureOption" | "case" | "caseProperty" | "ticketCounter" | "queueBlock" | "serviceTally" | "caseEvent" | "liveFollow" | "apiKey" | "auditEntry" | "rateLimitCount" | "gatewaySecret" | "webhookEndpoint" | "webhookEvent" | "webhookDelivery" | "webhookAttempt" | "webhookApproachMark"
+    modelProps: "service" | "customer" | "classification" | "classificationService" | "procedure" | "procedureOption" | "case" | "caseProperty" | "ticketCounter" | "queueBlock" | "serviceTally" | "waitEstimate" | "caseEvent" | "liveFollow" | "apiKey" | "auditEntry" | "rateLimitCount" | "gatewaySecret" | "webhookEndpoint" | "webhookEvent" | "webhookDelivery" | "webhookAttempt" | "webhookApproachMark"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -1249,6 +1250,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         count: {
           args: Prisma.ServiceTallyCountArgs<ExtArgs>
           result: runtime.Types.Utils.Optional<Prisma.ServiceTallyCountAggregateOutputType> | number
+        }
+      }
+    }
+    WaitEstimate: {
+      payload: Prisma.$WaitEstimatePayload<ExtArgs>
+      fields: Prisma.WaitEstimateFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.WaitEstimateFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WaitEstimatePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.WaitEstimateFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WaitEstimatePayload>
+        }
+        findFirst: {
+          args: Prisma.WaitEstimateFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WaitEstimatePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.WaitEstimateFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WaitEstimatePayload>
+        }
+        findMany: {
+          args: Prisma.WaitEstimateFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WaitEstimatePayload>[]
+        }
+        create: {
+          args: Prisma.WaitEstimateCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WaitEstimatePayload>
+        }
+        createMany: {
+          args: Prisma.WaitEstimateCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.WaitEstimateCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WaitEstimatePayload>[]
+        }
+        delete: {
+          args: Prisma.WaitEstimateDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WaitEstimatePayload>
+        }
+        update: {
+          args: Prisma.WaitEstimateUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WaitEstimatePayload>
+        }
+        deleteMany: {
+          args: Prisma.WaitEstimateDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.WaitEstimateUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.WaitEstimateUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WaitEstimatePayload>[]
+        }
+        upsert: {
+          args: Prisma.WaitEstimateUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WaitEstimatePayload>
+        }
+        aggregate: {
+          args: Prisma.WaitEstimateAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateWaitEstimate>
+        }
+        groupBy: {
+          args: Prisma.WaitEstimateGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.WaitEstimateGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.WaitEstimateCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.WaitEstimateCountAggregateOutputType> | number
         }
       }
     }
@@ -2243,6 +2318,18 @@ export const ServiceTallyScalarFieldEnum = {
 export type ServiceTallyScalarFieldEnum = (typeof ServiceTallyScalarFieldEnum)[keyof typeof ServiceTallyScalarFieldEnum]
 
 
+export const WaitEstimateScalarFieldEnum = {
+  caseId: 'caseId',
+  position: 'position',
+  seconds: 'seconds',
+  low: 'low',
+  high: 'high',
+  givenAt: 'givenAt'
+} as const
+
+export type WaitEstimateScalarFieldEnum = (typeof WaitEstimateScalarFieldEnum)[keyof typeof WaitEstimateScalarFieldEnum]
+
+
 export const CaseEventScalarFieldEnum = {
   id: 'id',
   caseId: 'caseId',
@@ -2821,6 +2908,7 @@ export type GlobalOmitConfig = {
   ticketCounter?: Prisma.TicketCounterOmit
   queueBlock?: Prisma.QueueBlockOmit
   serviceTally?: Prisma.ServiceTallyOmit
+  waitEstimate?: Prisma.WaitEstimateOmit
   caseEvent?: Prisma.CaseEventOmit
   liveFollow?: Prisma.LiveFollowOmit
   apiKey?: Prisma.ApiKeyOmit

@@ -62,6 +62,7 @@ export const ModelName = {
   TicketCounter: 'TicketCounter',
   QueueBlock: 'QueueBlock',
   ServiceTally: 'ServiceTally',
+  WaitEstimate: 'WaitEstimate',
   CaseEvent: 'CaseEvent',
   LiveFollow: 'LiveFollow',
   ApiKey: 'ApiKey',
@@ -227,6 +228,18 @@ export const ServiceTallyScalarFieldEnum = {
 } as const
 
 export type ServiceTallyScalarFieldEnum = (typeof ServiceTallyScalarFieldEnum)[keyof typeof ServiceTallyScalarFieldEnum]
+
+
+export const WaitEstimateScalarFieldEnum = {
+  caseId: 'caseId',
+  position: 'position',
+  seconds: 'seconds',
+  low: 'low',
+  high: 'high',
+  givenAt: 'givenAt'
+} as const
+
+export type WaitEstimateScalarFieldEnum = (typeof WaitEstimateScalarFieldEnum)[keyof typeof WaitEstimateScalarFieldEnum]
 
 
 export const CaseEventScalarFieldEnum = {

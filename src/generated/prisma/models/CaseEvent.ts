@@ -14,7 +14,7 @@ import type * as Prisma from "../internal/prismaNamespace.js"
 
 /**
  * Model CaseEvent
- * What happened to a case, when, by whom and why: its history.
+ * 
  */
 export type CaseEventModel = runtime.Types.Result.DefaultSelection<Prisma.$CaseEventPayload>
 

@@ -1,0 +1,14 @@
+-- CreateTable
+CREATE TABLE "wait_estimates" (
+    "case_id" INTEGER NOT NULL,
+    "position" INTEGER NOT NULL,
+    "seconds" INTEGER NOT NULL,
+    "low" INTEGER NOT NULL,
+    "high" INTEGER NOT NULL,
+    "given_at" TIMESTAMPTZ(3) NOT NULL DEFAULT clock_timestamp(),
+
+    CONSTRAINT "wait_estimates_pkey" PRIMARY KEY ("case_id")
+);
+
+-- AddForeignKey
+ALTER TABLE "wait_estimates" ADD CONSTRAINT "wait_estimates_case_id_fkey" FOREIGN KEY ("case_id") REFERENCES "cases"("id") ON DELETE CASCADE ON UPDATE CASCADE;

@@ -1,0 +1,53 @@
+// How honest the estimated waits are: the estimate each enqueue answered
+// with is kept (wait_estimates), and a service's statistics set the kept
+// estimates against the waits that followed (enqueue to first call).
+import { Prisma } from '../generated/prisma/client.js';
+import type { Database } from '../db/prisma-client.js';
+import type { Standing } from './queue-reads.js';
+
+/**
+ * Keeps the estimates of a batch of new cases (those that have one). A
+ * retry's second answer keeps the first: the estimate the person was given.
+ */
+export async function keepEstimates(
+  db: Database,
+  caseIds: readonly number[],
+  given: readonly Standing[],
+): Promise<void> {
+  const kept = caseIds.flatMap((caseId, index) => {
+    const standing = given[index];
+    const range = standing?.estimatedWaitRange;
+    return standing?.position != null && standing.estimatedWaitSeconds !== null && range
+      ? [{ caseId, position: standing.position, seconds: standing.estimatedWaitSeconds, ...range }]
+      : [];
+  });
+  if (kept.length === 0) return;
+  const column = <K extends keyof (typeof kept)[number]>(key: K) => kept.map((each) => each[key]);
+  await db.$executeRaw`
+    INSERT INTO wait_estimates (case_id, position, seconds, low, high)
+    SELECT * FROM unnest(${column('caseId')}::int[], ${column('position')}::int[], ${column('seconds')}::int[],
+                         ${column('low')}::int[], ${column('high')}::int[])
+    ON CONFLICT (case_id) DO NOTHING`;
+}
+
+/**
+ * The accuracy of the kept estimates of service `service` (an SQL
+ * expression) whose case was called at or after `since`, as a json object:
+ * how many (`count`), their mean absolute error in seconds (`meanAbsoluteError`)
+ * and the share of waits within their range (`withinRange`). The actual wait
+ * runs from the enqueue to the case's first call (a returned case is called
+ * again later). Bounded by the calls in the window.
+ */
+export function estimateAccuracySql(service: Prisma.Sql, since: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`(
+    SELECT json_build_object(
+             'count', count(*)::int,
+             'meanAbsoluteError', round(avg(abs(w.seconds - realised.wait)))::int,
+             'withinRange', avg(CASE WHEN realised.wait BETWEEN w.low AND w.high THEN 1 ELSE 0 END)::float8)
+      FROM cases c
+      JOIN wait_estimates w ON w.case_id = c.id
+      CROSS JOIN LATERAL (
+        SELECT extract(epoch FROM min(e.at) - c.enqueued_at) AS wait FROM case_events e
+         WHERE e.case_id = c.id AND e.action IN ('CALL_NEXT', 'CALL_CASE')) realised
+     WHERE c.service_id = ${service} AND c.called_at >= ${since} AND realised.wait IS NOT NULL)`;
+}

@@ -1,0 +1,155 @@
+// How long a person who joins a queue will wait, from what the queue knows:
+// which agents serve it now, how long their recent cases took from one call
+// to the next, and how many cases are ahead. A pure function of a bounded
+// sample of recent rows (`PaceSample`), so the gateway (which reads the
+// sample in SQL, queue-reads.ts) and the backtest (scripts/estimates/, which
+// builds it from a replayed history) run the very same rule. Why this rule and
+// how well it does: docs/estimates.md.
+
+/** The bounds of the sample read from the cases table; the SQL and the backtest both use them. */
+export const PACE_SAMPLE = {
+  /** Calls (a case's latest `called_at`) at most this old... */
+  callsWithinSeconds: 2 * 3600,
+  /** ...and at most this many, newest first. */
+  calls: 60,
+  /** Cases closed after a call, newest first, however old: the fallback before the day's first calls. */
+  closes: 40,
+  /** Cases in service, most recently called first. */
+  inService: 100,
+} as const;
+
+/** One call: a case's latest `called_at` and the agent who called it. */
+export interface PaceCall {
+  /** Milliseconds since the epoch. */
+  readonly at: number;
+  readonly agent: string | null;
+  /** When the case was closed, if it was (milliseconds since the epoch). */
+  readonly closedAt: number | null;
+}
+
+/** What the queue knows of its recent pace (bounded by PACE_SAMPLE). */
+export interface PaceSample {
+  /** The database's clock when the sample was read, in milliseconds since the epoch. */
+  readonly now: number;
+  /** Recent calls, newest first. */
+  readonly calls: readonly PaceCall[];
+  /** Seconds from call to close of the most recently closed cases, newest first. */
+  readonly closeSeconds: readonly number[];
+  /** The agents of the cases in service now (an agent may appear more than once). */
+  readonly inServiceAgents: readonly (string | null)[];
+}
+
+/** An estimated wait in whole seconds: a point, and a range meant to hold 3 waits in 5. */
+export interface WaitEstimate {
+  readonly seconds: number;
+  readonly low: number;
+  readonly high: number;
+}
+
+/** An agent with a call this recent (or a case in service) is counted as serving. */
+const ACTIVE_SECONDS = 10 * 60;
+/** From a close to the same agent's next call: longer than this is a pause, not a turnaround. */
+const PAUSE_SECONDS = 3 * 60;
+/** Over a wait this long, the pace the agents really kept (pauses included) counts for 1/e... */
+const HORIZON_SECONDS = 3600;
+/** ...measured over at least this many of the most recent calls. */
+const MIN_CALLS = 3;
+/** The z of the 20th and 80th percentiles of a normal distribution. */
+const Z_80 = 0.8416;
+/** Relative drift of the pace over a wait (people join, leave and pause): fitted by the backtest. */
+const DRIFT = 0.35;
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+};
+
+const mean = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
+
+/** Seconds from each close to the same agent's next call, pauses left out. */
+function turnarounds(calls: readonly PaceCall[]): number[] {
+  const byAgent = new Map<string, PaceCall[]>();
+  for (const call of calls) {
+    if (call.agent === null) continue;
+    byAgent.set(call.agent, [...(byAgent.get(call.agent) ?? []), call]);
+  }
+  const gaps: number[] = [];
+  for (const own of byAgent.values()) {
+    own.sort((a, b) => a.at - b.at);
+    own.forEach((call, index) => {
+      const before = own[index - 1];
+      if (before?.closedAt == null) return;
+      const gap = (call.at - before.closedAt) / 1000;
+      if (gap >= 0 && gap <= PAUSE_SECONDS) gaps.push(gap);
+    });
+  }
+  return gaps;
+}
+
+/** The agents serving the queue now: those with a case in service or a recent call. */
+function activeAgents(sample: PaceSample): number {
+  const agents = new Set<string | null>(sample.inServiceAgents);
+  for (const call of sample.calls) if (sample.now - call.at <= ACTIVE_SECONDS * 1000) agents.add(call.agent);
+  return agents.size;
+}
+
+/** Calls per second the agents serving now can make, pauses aside: agents ÷ (service + turnaround). */
+function capacity(sample: PaceSample): number | null {
+  if (sample.closeSeconds.length === 0) return null;
+  const turns = turnarounds(sample.calls);
+  const cycle = mean(sample.closeSeconds) + (turns.length > 0 ? median(turns) : 0);
+  // Before the day's first call nobody is serving yet: one agent, until more show up.
+  return Math.max(1, activeAgents(sample)) / Math.max(1, cycle);
+}
+
+/** Calls per second over the most recent calls, up to now: the pace kept, pauses and all. */
+function keptPace(sample: PaceSample): number | null {
+  const count = sample.calls.length;
+  const oldest = sample.calls[count - 1];
+  if (count < MIN_CALLS || oldest === undefined) return null;
+  return count / Math.max(60, (sample.now - oldest.at) / 1000);
+}
+
+/**
+ * The wait of a case at `position` (1: called next): `position − ½` calls
+ * of the queue at a pace that starts as what the agents serving now can do
+ * and, the longer the wait, leans to the pace they have really kept (breaks
+ * and departures included). Unknown (null) when the queue was never served.
+ * The range widens with the few calls a short wait spans and with how much
+ * the pace drifts over a long one.
+ */
+export function estimateWait(position: number, sample: PaceSample): WaitEstimate | null {
+  const now = capacity(sample);
+  const kept = keptPace(sample);
+  const pace =
+    now === null || kept === null
+      ? (now ?? kept)
+      : (() => {
+          const near = Math.exp(-position / now / HORIZON_SECONDS);
+          return near * now + (1 - near) * kept;
+        })();
+  if (pace === null) return null;
+  // An agent serving nobody now calls the next case at once, unless on a break.
+  const free = activeAgents(sample) - sample.inServiceAgents.length;
+  const seconds = position <= free ? 0 : (position - 0.5 - Math.max(0, free)) / pace;
+  const spread = Math.sqrt(1 / position + DRIFT * DRIFT);
+  const upper = position <= free ? (position - 0.5) / pace : seconds;
+  return {
+    seconds: Math.round(seconds),
+    low: Math.round(seconds * Math.exp(-Z_80 * spread)),
+    high: Math.round(upper * Math.exp(Z_80 * spread)),
+  };
+}
+
+/** The window of the hourly call rate, the estimate before this one. */
+export const CALL_RATE_WINDOW_SECONDS = 3600;
+
+/**
+ * The estimate the gateway gave before this module: position × the mean
+ * interval between the service's calls over the last hour; unknown when
+ * nothing was called in that hour. Kept for the backtest's comparison.
+ */
+export function hourlyCallRateEstimate(position: number, callsInLastHour: number): number | null {
+  return callsInLastHour > 0 ? Math.round((position * CALL_RATE_WINDOW_SECONDS) / callsInLastHour) : null;
+}

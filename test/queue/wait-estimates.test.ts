@@ -1,0 +1,196 @@
+// Wait estimates: the rule on samples made by hand, then the gateway's SQL
+// sample of a service with a known past, read by the enqueue answer, by
+// case(id) and by the live state read alike.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { standings } from '../../src/queue/queue-reads.js';
+import { readServiceState } from '../../src/queue/live-reads.js';
+import { estimateWait, type PaceCall, type PaceSample } from '../../src/queue/wait-estimate.js';
+import {
+  CallNextDocument,
+  EnqueueCaseDocument,
+  QueueStatisticsDocument,
+} from '../../src/generated/operations/graphql.js';
+import * as given from '../helpers/given.js';
+import { expectData } from '../helpers/graphql-client.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+
+const NOW = Date.UTC(2026, 11, 7, 10);
+const minutes = (count: number) => count * 60_000;
+const call = (agent: string, calledMinutesAgo: number, closedMinutesAgo: number | null = null): PaceCall => ({
+  at: NOW - minutes(calledMinutesAgo),
+  agent,
+  closedAt: closedMinutesAgo === null ? null : NOW - minutes(closedMinutesAgo),
+});
+
+/** One agent, serving cases of 5 minutes with a minute between them. */
+const steady: PaceSample = {
+  now: NOW,
+  calls: [call('a', 2), call('a', 8, 3), call('a', 14, 9), call('a', 20, 15)],
+  closeSeconds: [300, 300, 300],
+  inServiceAgents: ['a'],
+};
+
+describe('the estimate rule', () => {
+  it('knows nothing of a queue never served', () => {
+    expect(estimateWait(3, { now: NOW, calls: [], closeSeconds: [], inServiceAgents: [] })).toBeNull();
+  });
+
+  it('counts the cases ahead at the pace of the agents serving now', () => {
+    // Cycle 300 + 60 s, one agent busy: position 1 waits half a cycle, position 2 one and a half.
+    const first = estimateWait(1, steady);
+    const second = estimateWait(2, steady);
+    expect(first?.seconds).toBeGreaterThan(150);
+    expect(first?.seconds).toBeLessThan(200);
+    expect(second?.seconds).toBeGreaterThan(500);
+    expect(second?.seconds).toBeLessThan(560);
+  });
+
+  it('halves the wait when a second agent serves', () => {
+    const alone = estimateWait(2, steady)?.seconds ?? 0;
+    const two = estimateWait(2, { ...steady, calls: [...steady.calls, call('b', 4)], inServiceAgents: ['a', 'b'] });
+    expect(two?.seconds).toBeLessThan(alone * 0.6);
+  });
+
+  it('calls at once when an agent is free', () => {
+    expect(estimateWait(1, { ...steady, inServiceAgents: [] })?.seconds).toBe(0);
+  });
+
+  it('gives a range around the point, wider for a short queue than a long one relative to the wait', () => {
+    for (const position of [1, 2, 5, 20, 80]) {
+      const estimate = estimateWait(position, steady);
+      expect(estimate?.low).toBeLessThanOrEqual(estimate?.seconds ?? -1);
+      expect(estimate?.high).toBeGreaterThanOrEqual(estimate?.seconds ?? Infinity);
+    }
+    const short = estimateWait(2, steady);
+    const long = estimateWait(80, steady);
+    const width = (estimate: typeof short) => ((estimate?.high ?? 0) - (estimate?.low ?? 0)) / (estimate?.seconds ?? 1);
+    expect(width(short)).toBeGreaterThan(width(long));
+  });
+
+  it('leans to the pace really kept for a long wait: breaks slow a long queue', () => {
+    // The agent made 4 calls in the last 40 minutes, though a cycle is 6: a break.
+    const paused = { ...steady, calls: [call('a', 2), call('a', 8, 3), call('a', 14, 9), call('a', 40, 35)] };
+    const near = (estimateWait(2, paused)?.seconds ?? 0) / (estimateWait(2, steady)?.seconds ?? 1);
+    const far = (estimateWait(60, paused)?.seconds ?? 0) / (estimateWait(60, steady)?.seconds ?? 1);
+    expect(near).toBeLessThan(1.15);
+    expect(far).toBeGreaterThan(1.3);
+  });
+});
+
+describe('on a service with a known past', () => {
+  let t: TestGateway;
+  let serviceId: number;
+  const waiting: number[] = [];
+
+  beforeAll(async () => {
+    t = await startTestGateway();
+    serviceId = (await given.service(t.db, { queueCode: 'W' })).id;
+    // Agent a completed three cases of 5 minutes, a minute apart; agent b serves one now.
+    const past: [number, number][] = [
+      [20, 15],
+      [14, 9],
+      [8, 3],
+    ];
+    for (const [called, closed] of past) {
+      const done = await given.caseIn(t.db, 'COMPLETED', { serviceId }, 'a');
+      await t.db.$executeRaw`UPDATE cases SET called_at = clock_timestamp() - make_interval(mins => ${called}),
+                                               closed_at = clock_timestamp() - make_interval(mins => ${closed})
+                              WHERE id = ${done.id}`;
+    }
+    const serving = await given.caseIn(t.db, 'IN_SERVICE', { serviceId }, 'b');
+    await t.db
+      .$executeRaw`UPDATE cases SET called_at = clock_timestamp() - interval '2 minutes' WHERE id = ${serving.id}`;
+    for (let index = 0; index < 3; index += 1) waiting.push((await given.waitingCase(t.db, { serviceId })).id);
+  });
+
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  it('estimates from what the cases table shows', async () => {
+    // Cycle 300 + 60 s; a and b active, b busy: capacity 2/360 per s, position 1 goes to the free agent.
+    // Kept pace: 4 calls in 20 minutes, 1/300 per s; position 2 leans to it by 1 − e^(−2·180/3600).
+    // (2 − 1.5) / (0.9048/180 + 0.0952/300) = 94 s; position 3: 1.5 / (0.8607/180 + 0.1393/300) = 286 s.
+    const found = await standings(t.db, waiting);
+    expect(found.map((standing) => [standing.position, standing.estimatedWaitSeconds])).toEqual([
+      [1, 0],
+      [2, 94],
+      [3, 286],
+    ]);
+    for (const standing of found.slice(1)) {
+      expect(standing.estimatedWaitRange?.low).toBeLessThan(standing.estimatedWaitSeconds ?? 0);
+      expect(standing.estimatedWaitRange?.high).toBeGreaterThan(standing.estimatedWaitSeconds ?? Infinity);
+    }
+  });
+
+  it('gives live subscribers the same estimates as a read', async () => {
+    const state = await readServiceState(t.db, serviceId, 10, waiting);
+    const read = await standings(t.db, waiting);
+    expect(state?.waiting.map((each) => [each.position, each.estimatedWaitSeconds, each.estimatedWaitRange])).toEqual(
+      read.map((standing) => [standing.position, standing.estimatedWaitSeconds, standing.estimatedWaitRange]),
+    );
+    expect(waiting.map((id) => state?.cases.get(id)?.estimatedWaitSeconds)).toEqual(
+      read.map((standing) => standing.estimatedWaitSeconds),
+    );
+  });
+
+  it('answers the enqueue with the estimate and its range', async () => {
+    const enqueued = expectData(await t.request(EnqueueCaseDocument, { input: { serviceId } })).enqueueCase;
+    const [again] = await standings(t.db, [enqueued.caseId]);
+    expect(enqueued).toMatchObject({
+      position: 4,
+      estimatedWaitSeconds: again?.estimatedWaitSeconds,
+      estimatedWaitRange: again?.estimatedWaitRange,
+    });
+    expect(enqueued.estimatedWaitSeconds).toBeGreaterThan(286);
+  });
+
+  it('keeps the estimate each enqueue answered with, once, and reports how close it came', async () => {
+    const key = '0b7c1c8e-5f0e-4a55-9a53-2d2f7c1e6a01';
+    const first = expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, idempotencyKey: key } }));
+    const again = expectData(await t.request(EnqueueCaseDocument, { input: { serviceId, idempotencyKey: key } }));
+    const caseId = first.enqueueCase.caseId;
+    expect(again.enqueueCase.caseId).toBe(caseId);
+    const kept = await t.sql.query<{ case_id: number; seconds: number; low: number; high: number }>(
+      `SELECT case_id, seconds, low, high FROM wait_estimates
+        WHERE case_id IN (SELECT id FROM cases WHERE service_id = $1) ORDER BY case_id`,
+      [serviceId],
+    );
+    // Only enqueues answered with an estimate keep one (those of the set-up were not asked), and a retry keeps the first.
+    expect(kept.rows.map((row) => row.case_id)).toEqual([kept.rows[0]?.case_id, caseId]);
+    expect(kept.rows.at(-1)).toMatchObject({
+      seconds: first.enqueueCase.estimatedWaitSeconds,
+      low: first.enqueueCase.estimatedWaitRange?.low,
+      high: first.enqueueCase.estimatedWaitRange?.high,
+    });
+
+    const statistics = async () =>
+      expectData(await t.request(QueueStatisticsDocument, { serviceId, windowMinutes: 60 })).service?.statistics
+        .estimateAccuracy;
+    expect(await statistics()).toEqual({
+      estimatesRealised: 0,
+      meanAbsoluteErrorSeconds: null,
+      withinRangeShare: null,
+    });
+
+    // Everyone is called; the two kept cases are made to have waited 10 and 2 minutes.
+    for (let call = 0; call < waiting.length + 2; call += 1)
+      expectData(await t.request(CallNextDocument, { input: { serviceIds: [serviceId], agent: 'c' } }));
+    const [earlier, last] = kept.rows;
+    await t.sql.query(
+      `UPDATE cases SET enqueued_at = (SELECT min(at) FROM case_events WHERE case_id = cases.id AND action = 'CALL_NEXT')
+                                      - make_interval(secs => CASE id WHEN $1 THEN 600 ELSE 120 END)
+        WHERE id = ANY($2::int[])`,
+      [earlier?.case_id, [earlier?.case_id, last?.case_id]],
+    );
+    const errors = [Math.abs((earlier?.seconds ?? 0) - 600), Math.abs((last?.seconds ?? 0) - 120)];
+    const within = [earlier, last].filter(
+      (row, index) => row && row.low <= [600, 120][index]! && [600, 120][index]! <= row.high,
+    );
+    expect(await statistics()).toEqual({
+      estimatesRealised: 2,
+      meanAbsoluteErrorSeconds: Math.round((errors[0]! + errors[1]!) / 2),
+      withinRangeShare: within.length / 2,
+    });
+  });
+});
