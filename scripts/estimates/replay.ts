@@ -34,14 +34,21 @@ interface Row {
 }
 
 /** The pace sample the gateway's SQL would read from `rows` at `now`. */
-function sampleOf(rows: ReadonlyMap<number, Row>, calls: readonly number[], closes: readonly number[], now: number) {
+function sampleOf(
+  rows: ReadonlyMap<number, Row>,
+  calls: readonly { caseId: number; at: number }[],
+  closes: readonly number[],
+  now: number,
+) {
   const recent: PaceCall[] = [];
   const since = now - PACE_SAMPLE.callsWithinSeconds * 1000;
   let lastHour = 0;
-  // `calls` and `closes` are case ids in the order of their latest call / close, newest last.
+  // `calls` (every call) and `closes` (case ids) are in the order they happened, newest last. A
+  // case called again has only its latest call in the table, as in the gateway's cases table.
   for (let index = calls.length - 1; index >= 0; index -= 1) {
-    const row = rows.get(calls[index] ?? -1);
-    if (!row || row.calledAt === null) continue;
+    const call = calls[index];
+    const row = rows.get(call?.caseId ?? -1);
+    if (!row || row.calledAt === null || row.calledAt !== call?.at) continue;
     if (row.calledAt < since) break;
     if (row.calledAt >= now - 3600 * 1000) lastHour += 1;
     if (recent.length < PACE_SAMPLE.calls) recent.push({ at: row.calledAt, agent: row.agent, closedAt: row.closedAt });
@@ -64,7 +71,7 @@ export function replay(history: History, estimators: readonly Estimator[]): Outc
     if (event.action === 'CALL' && !firstCall.has(event.caseId)) firstCall.set(event.caseId, event.at);
 
   const rows = new Map<number, Row>();
-  const calls: number[] = [];
+  const calls: { caseId: number; at: number }[] = [];
   const closes: number[] = [];
   let waiting = 0;
   const outcomes: Outcome[] = [];
@@ -90,7 +97,7 @@ export function replay(history: History, estimators: readonly Estimator[]): Outc
         if (!row) break;
         if (row.status === 'WAITING') waiting -= 1;
         Object.assign(row, { status: 'IN_SERVICE', calledAt: event.at, agent: event.agent });
-        calls.push(event.caseId);
+        calls.push({ caseId: event.caseId, at: event.at });
         break;
       case 'RETURN':
         if (!row) break;
