@@ -53,12 +53,23 @@ describe('the seed sample request', () => {
     };
     const before = Date.now();
     const { enqueueCase: result } = expectData(await enqueue(input));
-    const { caseId, enqueuedAt, closedAt, status, ticket, position, estimatedWaitSeconds, ...echoed } = result;
+    const {
+      caseId,
+      enqueuedAt,
+      closedAt,
+      status,
+      ticket,
+      position,
+      estimatedWaitSeconds,
+      estimatedWaitRange,
+      ...echoed
+    } = result;
     expect(echoed).toEqual(input);
     expect(caseId).toBeGreaterThan(0);
     expect(ticket).toMatch(/^E\d{3}$/);
     expect(position).toBeNull();
     expect(estimatedWaitSeconds).toBeNull();
+    expect(estimatedWaitRange).toBeNull();
     expect(status).toBe('COMPLETED');
     expect(closedAt).toBe(enqueuedAt);
     expect(Math.abs(Date.parse(enqueuedAt) - before)).toBeLessThan(60_000);
