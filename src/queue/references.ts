@@ -91,3 +91,33 @@ export async function requireServices(tx: Prisma.TransactionClient, ids: readonl
   const [first] = issues;
   if (first) throw new QueueError('NOT_FOUND', first, issues);
 }
+
+/**
+ * The ids of the services that `extRefs` name, in their order: how callNext
+ * and createApiKey take services by external reference. NOT_FOUND naming each
+ * reference (`field[index]`) that names no service, or one outside `actor`'s
+ * services (to which the others do not exist).
+ */
+export async function serviceIdsByExtRef(
+  db: Prisma.TransactionClient,
+  extRefs: readonly string[],
+  field: string,
+  actor: Actor | null = null,
+): Promise<number[]> {
+  if (extRefs.length === 0) return [];
+  const rows = await db.service.findMany({
+    where: { extRef: { in: [...extRefs] } },
+    select: { id: true, extRef: true },
+  });
+  const byRef = new Map(
+    rows.flatMap(({ id, extRef }) =>
+      extRef !== null && (actor === null || coversService(actor, id)) ? [[extRef, id] as const] : [],
+    ),
+  );
+  const issues = extRefs.flatMap((extRef, index) =>
+    byRef.has(extRef) ? [] : [noServiceWithExtRef(extRef, `${field}[${index}]`).issue],
+  );
+  const [first] = issues;
+  if (first) throw new QueueError('NOT_FOUND', first, issues);
+  return extRefs.map((extRef) => byRef.get(extRef) ?? 0);
+}
