@@ -4,7 +4,8 @@
 // limited to some services has had the case's service checked against its
 // limit before these run (enqueue-case.ts), so the rules here, which read
 // what a service uses, never answer about another service. Also here: the
-// services an API key or a webhook endpoint is limited to, checked to exist.
+// services an API key or a webhook endpoint is limited to, checked to exist,
+// and services named by external reference (callNext, createApiKey) as ids.
 import type { Database } from '../db/prisma-client.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { coversService, type Actor } from './actor.js';
