@@ -2,6 +2,7 @@
 // gateway: it takes a ticket over HTTP and follows it live over WebSocket,
 // on a gateway running open and on one that requires credentials.
 import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -54,6 +55,19 @@ describe('the kiosk takes a ticket', () => {
     expect(ticket).toMatchObject({ status: 'WAITING', position: 3 });
     const { rows } = await t.sql.query('SELECT ticket, status, service_id FROM cases WHERE id = $1', [ticket.caseId]);
     expect(rows).toEqual([{ ticket: ticket.ticket, status: 'WAITING', service_id: serviceId }]);
+  });
+
+  it('names the service by its external reference, as the README and the explorer do (ENR)', async () => {
+    const extRef = `ENR-${randomUUID().slice(0, 8)}`;
+    const serviceId = (await given.service(t.db, { extRef })).id;
+    const ticket = await enqueueCase(t.gateway.url, { serviceExtRef: extRef });
+    expect(ticket).toMatchObject({ status: 'WAITING', position: 1 });
+    const { rows } = await t.sql.query('SELECT service_id FROM cases WHERE id = $1', [ticket.caseId]);
+    expect(rows).toEqual([{ service_id: serviceId }]);
+    await expect(enqueueCase(t.gateway.url, { serviceExtRef: 'NO-SUCH-SERVICE' })).rejects.toMatchObject({
+      code: 'REFUSED',
+      gatewayCode: 'NOT_FOUND',
+    });
   });
 
   it('sends the same case again for a retry with the same idempotency key', async () => {
@@ -142,18 +156,19 @@ interface KioskRun {
 }
 
 /**
- * Runs the command for a service with `env` added to a clean environment; `onPlace` is called, and
- * awaited, for each "you are number N" line before the next line is read.
+ * Runs the command for a service (`--service`: an external reference, or an id) with `env` added
+ * to a clean environment; `onPlace` is called, and awaited, for each "you are number N" line
+ * before the next line is read.
  */
 async function runKiosk(
   url: string,
-  serviceId: number,
+  service: string | number,
   env: Readonly<Record<string, string>>,
   onPlace: (place: number) => Promise<void>,
 ): Promise<KioskRun> {
   const kiosk = spawn(
     join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'),
-    ['examples/kiosk/src/main.ts', '--url', url, '--service', String(serviceId)],
+    ['examples/kiosk/src/main.ts', '--url', url, '--service', String(service)],
     { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(env) },
   );
   const exited = new Promise<number | null>((resolve) => kiosk.on('exit', resolve));
@@ -194,12 +209,13 @@ const AGENTS_BY_PLACE = new Map([
 ]);
 
 describe('npx tsx examples/kiosk/src/main.ts', () => {
-  it('prints the ticket, each place, then where to go, and exits 0', async () => {
-    const serviceId = (await given.service(t.db, { queueCode: 'C' })).id;
+  it('prints the ticket, each place, then where to go, and exits 0 (--service by external reference)', async () => {
+    const extRef = `ENR-${randomUUID().slice(0, 8)}`;
+    const serviceId = (await given.service(t.db, { queueCode: 'C', extRef })).id;
     await given.waitingCase(t.db, { serviceId });
     const run = await runKiosk(
       t.gateway.url,
-      serviceId,
+      extRef,
       {},
       callOncePerPlace(AGENTS_BY_PLACE, async (agent) => {
         expectData(await t.request(CallNextDocument, { input: { serviceIds: [serviceId], agent } }));

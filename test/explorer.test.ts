@@ -1,17 +1,20 @@
 // The API explorer over plain HTTP: the page a browser gets at /graphql, its
 // files (types, caching, validators, gzip), refused paths, the switches that
-// turn the explorer and introspection off, and the example tabs run as-is.
+// turn the explorer and introspection off, the example tabs run as-is in the
+// order shown, and the README's example data and round, as written.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { buildSchema, Kind, parse, validate, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCHEMA_FILE } from '../src/config.js';
-import { EXAMPLE_DATA, EXAMPLE_TABS, type ExampleTab } from '../src/http/explorer-examples.js';
+import { PROJECT_ROOT, SCHEMA_FILE } from '../src/config.js';
+import { EXAMPLE_DATA, EXAMPLE_DATA_TAB, EXAMPLE_TABS, type ExampleTab } from '../src/http/explorer-examples.js';
 import { issueKey, type TestKey } from './helpers/credentials.js';
+import { liveClient } from './helpers/live-client.js';
 import { parseResponse, rawExchange, rawRequest } from './helpers/raw-http.js';
 import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
@@ -263,25 +266,164 @@ describe('the example tabs', () => {
     );
   });
 
-  it('run as they are on a new gateway: example data, enqueue, call next, complete, viewer', async () => {
-    const [enqueue, round, , exampleData, viewer] = EXAMPLE_TABS;
+  it('open on the tab that creates the example data, then go in the order a new user runs them', () => {
+    expect(EXAMPLE_TABS[0]).toBe(EXAMPLE_DATA_TAB);
+    expect(EXAMPLE_TABS.map((tab) => operations(tab).map((operation) => operation.name?.value))).toEqual([
+      ['CreateExampleData'],
+      ['EnqueueCase'],
+      ['FollowCase'],
+      ['CallNext', 'CompleteCase'],
+      ['Viewer'],
+    ]);
+    // Services by external reference, never by id, in every tab's variables.
+    for (const tab of EXAMPLE_TABS) expect(tab.variables).not.toMatch(/"serviceIds?"/);
+    expect(EXAMPLE_TABS.map((tab) => tab.variables).join()).toContain(`"${EXAMPLE_DATA.serviceExtRef}"`);
+  });
+
+  it('run as they are, in the order shown, on a new gateway; the first again is a CONFLICT that writes nothing', async () => {
+    const [exampleData, enqueue, follow, round, viewer] = EXAMPLE_TABS;
     const run = (tab: ExampleTab | undefined, operationName?: string) => runTab(t.gateway.url, tab, operationName);
     const created = await run(exampleData);
-    expect(created['createService']).toMatchObject({ id: EXAMPLE_DATA.serviceId, extRef: EXAMPLE_DATA.serviceExtRef });
+    expect(created['createService']).toMatchObject({
+      name: EXAMPLE_DATA.serviceName,
+      extRef: EXAMPLE_DATA.serviceExtRef,
+      queueCode: EXAMPLE_DATA.queueCode,
+    });
     const enqueued = await run(enqueue);
     expect(enqueued['enqueueCase']).toMatchObject({
       caseId: EXAMPLE_DATA.caseId,
-      serviceId: EXAMPLE_DATA.serviceId,
+      serviceIdExtRef: EXAMPLE_DATA.serviceExtRef,
       status: 'WAITING',
       position: 1,
       ticket: `${EXAMPLE_DATA.queueCode}001`,
+      classificationCode: EXAMPLE_DATA.classificationCode,
       procedureOptionExtRef: EXAMPLE_DATA.procedureOptionExtRef,
     });
-    const called = await run(round, 'CallNext');
-    expect(called['callNext']).toMatchObject({ id: EXAMPLE_DATA.caseId, status: 'IN_SERVICE' });
-    const completed = await run(round, 'CompleteCase');
-    expect(completed['completeCase']).toMatchObject({ id: EXAMPLE_DATA.caseId, status: 'COMPLETED' });
+    // The kiosk tab, as the page sends it: its first message is the case's state.
+    const live = liveClient(t.gateway.url);
+    try {
+      const followed = live.subscribe(liveDocument(follow), tabVariables(follow));
+      const first = await followed.next();
+      expect(first.errors).toBeUndefined();
+      expect(first.data?.['caseChanged']).toMatchObject({
+        caseId: EXAMPLE_DATA.caseId,
+        status: 'WAITING',
+        position: 1,
+      });
+      const called = await run(round, 'CallNext');
+      expect(called['callNext']).toMatchObject({
+        id: EXAMPLE_DATA.caseId,
+        status: 'IN_SERVICE',
+        service: { extRef: EXAMPLE_DATA.serviceExtRef },
+      });
+      await followed.until(
+        (data) => (data['caseChanged'] as { status?: unknown } | undefined)?.status === 'IN_SERVICE',
+      );
+      const completed = await run(round, 'CompleteCase');
+      expect(completed['completeCase']).toMatchObject({ id: EXAMPLE_DATA.caseId, status: 'COMPLETED' });
+      await followed.completed;
+    } finally {
+      await live.close();
+    }
     expect((await run(viewer))['viewer']).toMatchObject({ id: 'open', serviceIds: null });
+
+    // Run again, the example data tab is refused, as its comment says, and writes nothing.
+    const counts = 'SELECT (SELECT count(*) FROM services)::int AS s, (SELECT count(*) FROM classifications)::int AS c';
+    const before = (await t.sql.query(counts)).rows;
+    const again = await graphql(t.gateway.url, exampleData?.query ?? '', tabVariables(exampleData));
+    expect(again.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', field: 'extRef' });
+    expect(again.errors?.[0]?.message).toBe(
+      `extRef: a service with the external reference "${EXAMPLE_DATA.serviceExtRef}" already exists`,
+    );
+    expect(exampleData?.query).toContain(`external reference "${EXAMPLE_DATA.serviceExtRef}" already exists`);
+    expect((await t.sql.query(counts)).rows).toEqual(before);
+  });
+});
+
+/** A subscription tab's document, for the live client (its comments dropped). */
+function liveDocument(
+  tab: ExampleTab | undefined,
+): TypedDocumentNode<Record<string, unknown>, Record<string, unknown>> {
+  return parse(tab?.query ?? '');
+}
+
+const tabVariables = (tab: ExampleTab | undefined): Record<string, unknown> =>
+  tab?.variables ? (JSON.parse(tab.variables) as Record<string, unknown>) : {};
+
+describe("the README's example data", () => {
+  /** The `-d '...'` bodies of the curl commands in the README's "## Try it", in order. */
+  const tryItBodies = (): { query: string }[] => {
+    const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Try it\n'), readme.indexOf("### An agent's round"));
+    return [...section.matchAll(/ -d '([^']*)'/g)].map((match) => JSON.parse(match[1] ?? '') as { query: string });
+  };
+  /** The operations of the README's "An agent's round", then its Screen query, as written. */
+  const roundDocuments = (): string[] => {
+    const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf("### An agent's round"), readme.indexOf('### Errors'));
+    return [...section.matchAll(/```graphql\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
+  };
+
+  it('are created by "Try it" as by the first tab, and its round and screen run after it as written', async () => {
+    const fresh = await startTestGateway();
+    try {
+      const bodies = tryItBodies();
+      expect(bodies).toHaveLength(4);
+      for (const body of bodies) expect((await graphql(fresh.gateway.url, body.query)).errors).toBeUndefined();
+      // The same rows as the tab's: the tab, run now, finds them there.
+      const tab = await graphql(fresh.gateway.url, EXAMPLE_DATA_TAB.query, tabVariables(EXAMPLE_DATA_TAB));
+      expect(tab.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', field: 'extRef' });
+      const { data } = await graphql(
+        fresh.gateway.url,
+        `
+          query ($extRef: String!) {
+            service(extRef: $extRef) {
+              name
+              queueCode
+            }
+            classifications {
+              code
+              name
+            }
+            procedures {
+              extRef
+              name
+              options {
+                extRef
+                name
+              }
+            }
+          }
+        `,
+        { extRef: EXAMPLE_DATA.serviceExtRef },
+      );
+      expect(data).toEqual({
+        service: { name: EXAMPLE_DATA.serviceName, queueCode: EXAMPLE_DATA.queueCode },
+        classifications: [{ code: EXAMPLE_DATA.classificationCode, name: EXAMPLE_DATA.classificationName }],
+        procedures: [
+          {
+            extRef: EXAMPLE_DATA.procedureExtRef,
+            name: EXAMPLE_DATA.procedureName,
+            options: [{ extRef: EXAMPLE_DATA.procedureOptionExtRef, name: EXAMPLE_DATA.procedureOptionName }],
+          },
+        ],
+      });
+      // An agent's round (Enqueue, CallNext, Complete), then the Screen query, pasted in order.
+      const [round, screen] = roundDocuments();
+      const names = parse(round ?? '').definitions.flatMap((definition) =>
+        definition.kind === Kind.OPERATION_DEFINITION ? [definition.name?.value ?? ''] : [],
+      );
+      expect(names).toEqual(['Enqueue', 'CallNext', 'Complete']);
+      for (const name of names) {
+        const answer = await graphql(fresh.gateway.url, round ?? '', {}, name);
+        expect(answer.errors, name).toBeUndefined();
+      }
+      const shown = await graphql(fresh.gateway.url, screen ?? '');
+      expect(shown.errors).toBeUndefined();
+      expect(shown.data?.['service']).toMatchObject({ name: EXAMPLE_DATA.serviceName, queue: { totalCount: 1 } });
+    } finally {
+      await fresh.stop();
+    }
   });
 });
 
@@ -315,7 +457,7 @@ describe('the example tabs on a gateway that requires credentials', () => {
   });
 
   it('run as they are with the role each names, sent as the Headers pane sends it; without one, 401', async () => {
-    const [enqueue, round, , exampleData, viewer] = EXAMPLE_TABS;
+    const [exampleData, enqueue, follow, round, viewer] = EXAMPLE_TABS;
     const [admin, agent, kiosk] = [
       await issueKey(locked.db, 'ADMIN'),
       await issueKey(locked.db, 'AGENT'),
@@ -324,10 +466,19 @@ describe('the example tabs on a gateway that requires credentials', () => {
     const run = (tab: ExampleTab | undefined, credential: TestKey, operationName?: string) =>
       runTab(locked.gateway.url, tab, operationName, credential);
 
-    expect((await run(exampleData, admin))['createService']).toMatchObject({ id: EXAMPLE_DATA.serviceId });
+    expect((await run(exampleData, admin))['createService']).toMatchObject({ extRef: EXAMPLE_DATA.serviceExtRef });
     const enqueued = await run(enqueue, kiosk);
     expect(enqueued['enqueueCase']).toMatchObject({ caseId: EXAMPLE_DATA.caseId });
     expect(enqueued['enqueueCase']).toHaveProperty('receipt', expect.stringMatching(/^[\w-]{22}$/));
+    // The kiosk tab with an agent's key (a kiosk's would add the receipt), in connection_init.
+    const live = liveClient(locked.gateway.url, { authorization: agent.authorization });
+    try {
+      const first = await live.subscribe(liveDocument(follow), tabVariables(follow)).next();
+      expect(first.errors).toBeUndefined();
+      expect(first.data?.['caseChanged']).toMatchObject({ caseId: EXAMPLE_DATA.caseId, status: 'WAITING' });
+    } finally {
+      await live.close();
+    }
     expect((await run(round, agent, 'CallNext'))['callNext']).toMatchObject({ status: 'IN_SERVICE' });
     expect((await run(round, agent, 'CompleteCase'))['completeCase']).toMatchObject({ status: 'COMPLETED' });
     expect((await run(viewer, kiosk))['viewer']).toMatchObject({ id: `key:${kiosk.id}`, roles: ['KIOSK'] });
@@ -337,7 +488,7 @@ describe('the example tabs on a gateway that requires credentials', () => {
     const kioskAsAdmin = await graphql(
       locked.gateway.url,
       exampleData?.query ?? '',
-      {},
+      tabVariables(exampleData),
       undefined,
       kiosk.authorization,
     );

@@ -22,7 +22,7 @@ import { requireEveryService } from '../queue/actor-rules.js';
 import { agentNameProblem } from '../queue/agent-name.js';
 import { recordAudit } from '../queue/audit.js';
 import { badInput, notFound, QueueError, type FieldIssue } from '../queue/errors.js';
-import { requireServices } from '../queue/references.js';
+import { requireServices, serviceIdsByExtRef } from '../queue/references.js';
 import { hashSecret, KEY_ID, keyIdOf, newKeyId, newSecret, secretMatches } from './api-key-secret.js';
 import { ROLES, type Principal, type Role } from './principal.js';
 
@@ -33,6 +33,8 @@ export interface CreateApiKeyRequest {
   readonly role: string;
   /** 1 to 100 ids of existing services; absent or null: every service. */
   readonly serviceIds?: readonly number[] | null | undefined;
+  /** Services by external reference, instead of or besides `serviceIds`. */
+  readonly serviceExtRefs?: readonly string[] | null | undefined;
 }
 
 export interface ApiKeysPageRequest {
@@ -279,7 +281,12 @@ export function createApiKeyStore(
 
     async create(request, actor) {
       requireEveryService(actor);
-      const { name, role, serviceIds } = checkCreate(request);
+      // Services named by external reference join those named by id: the rules below hold for them all.
+      const refs = request.serviceExtRefs ?? null;
+      const byRef = refs === null ? [] : await serviceIdsByExtRef(db, refs, 'serviceExtRefs');
+      const { name, role, serviceIds } = checkCreate(
+        refs === null ? request : { ...request, serviceIds: [...(request.serviceIds ?? []), ...byRef] },
+      );
       for (let attempt = 1; ; attempt += 1) {
         const id = newKeyId();
         const secret = newSecret(id);

@@ -101,10 +101,18 @@ export type CallNextInput = {
    */
   agent?: InputMaybe<Scalars['String']['input']>;
   /**
-   * The services to call from, 1 to 20 ids; the oldest waiting case among them
-   * is handed out.
+   * The services to call from, by external reference (`Service.extRef`, as
+   * `enqueueCase` takes it in `serviceIdExtRef`): an alternative to
+   * `serviceIds`, or added to them. A reference that names no service (or one
+   * outside the credential's services) is `NOT_FOUND`.
    */
-  serviceIds: Array<Scalars['Int']['input']>;
+  serviceExtRefs?: InputMaybe<Array<Scalars['String']['input']>>;
+  /**
+   * The services to call from, by id; the oldest waiting case among them is
+   * handed out. With `serviceExtRefs`, the services of both lists; 1 to 20
+   * services in all, and at least one of the two lists.
+   */
+  serviceIds?: InputMaybe<Array<Scalars['Int']['input']>>;
 };
 
 /** A case to cancel. */
@@ -457,6 +465,12 @@ export type CreateApiKeyInput = {
   name: Scalars['String']['input'];
   /** Its role. */
   role: Role;
+  /**
+   * Limits the key to these services, by external reference (`Service.extRef`):
+   * an alternative to `serviceIds`, or added to them (1 to 100 services in
+   * all). A reference that names no service is `NOT_FOUND`.
+   */
+  serviceExtRefs?: InputMaybe<Array<Scalars['String']['input']>>;
   /**
    * Limits the key to these services, 1 to 100 ids of existing services;
    * absent: every service. ADMIN keys always cover every service.
@@ -1086,7 +1100,11 @@ export type Query = {
    * that, ask again with `afterExtRef` set to the last reference returned.
    */
   procedures: Array<Procedure>;
-  /** The service with this id, or null when no service has it. */
+  /**
+   * The service with this id, or with this external reference, or null when no
+   * service has it. Name it by `id`, by `extRef`, or by both (then it must have
+   * both); naming neither is refused (`BAD_USER_INPUT`).
+   */
   service: Maybe<Service>;
   /**
    * Services by id, oldest first: at most `first` of them (100 unless asked for
@@ -1158,7 +1176,8 @@ export type QueryProceduresArgs = {
 
 /** Read operations. */
 export type QueryServiceArgs = {
-  id: Scalars['Int']['input'];
+  extRef?: InputMaybe<Scalars['String']['input']>;
+  id?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -2096,7 +2115,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   classifications: Resolver<Array<ResolversTypes['Classification']>, ParentType, ContextType, RequireFields<QueryClassificationsArgs, 'first'>>;
   customer: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   procedures: Resolver<Array<ResolversTypes['Procedure']>, ParentType, ContextType, RequireFields<QueryProceduresArgs, 'first'>>;
-  service: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType, RequireFields<QueryServiceArgs, 'id'>>;
+  service: Resolver<Maybe<ResolversTypes['Service']>, ParentType, ContextType, Partial<QueryServiceArgs>>;
   services: Resolver<Array<ResolversTypes['Service']>, ParentType, ContextType, RequireFields<QueryServicesArgs, 'first'>>;
   viewer: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
   webhookDeliveries: Resolver<Array<ResolversTypes['WebhookDeliveryAttempt']>, ParentType, ContextType, RequireFields<QueryWebhookDeliveriesArgs, 'endpointId' | 'first'>>;

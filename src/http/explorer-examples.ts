@@ -1,8 +1,10 @@
 // The tabs the explorer opens with: ready-to-run examples of the calls an
-// integrator makes first. test/explorer.test.ts runs them as they are against
-// a new gateway, so they stay valid as the schema changes. Each names the
-// roles it needs: a gateway that requires credentials takes them from the
-// tab's Headers pane.
+// integrator makes first, in the order a new user runs them, the one that
+// creates the example data first. test/explorer.test.ts runs them over HTTP
+// and test/browser/explorer.test.ts in the page, in this order, on a new
+// database, so they stay valid as the schema changes. Each names the roles it
+// needs: a gateway that requires credentials takes them from the tab's
+// Headers pane.
 
 /** A GraphiQL tab: its operations and their variables (JSON). */
 export interface ExampleTab {
@@ -11,18 +13,25 @@ export interface ExampleTab {
 }
 
 /**
- * The reference data the examples name. The "Example data" tab creates it;
- * on a new gateway the service gets id 1, which the other tabs use.
+ * The example data the README, the explorer's tabs and examples/kiosk share,
+ * named by external references (never by ids, which differ between
+ * databases). The "CreateExampleData" tab creates it (and so does the
+ * README's "Try it"); `npm start` seeds nothing.
  */
 export const EXAMPLE_DATA = {
-  serviceId: 1,
   serviceName: 'Enrolments',
-  serviceExtRef: 'ENROLMENTS',
-  queueCode: 'E',
+  serviceExtRef: 'ENR',
+  queueCode: 'A',
   classificationCode: 'GENERAL',
+  classificationName: 'General enquiry',
   procedureExtRef: 'ENROL',
+  procedureName: 'Enrolment',
   procedureOptionExtRef: 'NEW-STUDENT',
-  /** The first case of a new gateway, as the agent and kiosk tabs name it. */
+  procedureOptionName: 'New student',
+  /**
+   * The case the FollowCase and CompleteCase tabs name: on a new database
+   * the enqueue tab's case is case 1 (the tabs say to use the id answered).
+   */
   caseId: 1,
   agent: 'desk-3',
 } as const;
@@ -45,8 +54,9 @@ export const ENQUEUE_TAB: ExampleTab = {
 # The answer echoes the stored case with its new caseId, its ticket and its
 # place in the queue, and the receipt with which a kiosk follows it.
 #
-# The variables name the rows the "Example data" tab creates. Run with the
-# play button (or Ctrl-Enter).
+# The variables name the rows the CreateExampleData tab creates (service
+# "ENR", classification "GENERAL", procedure "ENROL"): run that tab first.
+# Run with the play button (or Ctrl-Enter); each run enqueues another case.
 mutation EnqueueCase($input: CaseEnqueueInput!) {
   enqueueCase(input: $input) {
     caseId
@@ -97,14 +107,17 @@ export const AGENT_ROUND_TAB: ExampleTab = {
 # serve the person, then complete the case.
 #
 # 1. Run CallNext (the play button offers both operations): it hands you the
-#    oldest waiting case of serviceIds, exactly once however many desks call,
-#    or null when nobody waits.
-# 2. Put that case's id into caseId in the variables, then run CompleteCase.
+#    oldest waiting case of the services named (by external reference in
+#    serviceExtRefs, or by id in serviceIds), exactly once however many desks
+#    call, or null when nobody waits. If FollowCase runs in another window,
+#    its pane shows the case called.
+# 2. Run CompleteCase: caseId in the variables is the first case of a new
+#    database; put the id CallNext answered there if it differs.
 #
 # Needs AGENT or ADMIN. agent names the desk (open gateway, API key); with a
 # person's token leave it null: the token names the agent.
-mutation CallNext($serviceIds: [Int!]!, $agent: String) {
-  callNext(input: { serviceIds: $serviceIds, agent: $agent }) {
+mutation CallNext($serviceExtRefs: [String!], $agent: String) {
+  callNext(input: { serviceExtRefs: $serviceExtRefs, agent: $agent }) {
     id
     ticket
     status
@@ -114,6 +127,7 @@ mutation CallNext($serviceIds: [Int!]!, $agent: String) {
     service {
       id
       name
+      extRef
     }
   }
 }
@@ -135,7 +149,11 @@ mutation CompleteCase($caseId: Int!, $agent: String) {
   }
 }
 `,
-  variables: json({ serviceIds: [EXAMPLE_DATA.serviceId], agent: EXAMPLE_DATA.agent, caseId: EXAMPLE_DATA.caseId }),
+  variables: json({
+    serviceExtRefs: [EXAMPLE_DATA.serviceExtRef],
+    agent: EXAMPLE_DATA.agent,
+    caseId: EXAMPLE_DATA.caseId,
+  }),
 };
 
 /** A kiosk following the case of the ticket it printed. */
@@ -144,10 +162,12 @@ export const KIOSK_TAB: ExampleTab = {
 # whenever it changes and, while it waits, whenever its position or estimated
 # wait moves as the cases ahead are served. It ends once the case is closed.
 #
-# Put the caseId and receipt that enqueueCase answered into the variables and
-# run this; then call or complete the case in another tab and watch the
-# updates arrive. A KIOSK credential must send the receipt; AGENT and ADMIN
-# (and an open gateway) may leave it null.
+# caseId in the variables is the first case of a new database: put the
+# caseId (and receipt) that EnqueueCase answered there if they differ, and
+# run this. Then open this page in a second browser window (while this runs,
+# the play button stops it, in every tab of this window), run the CallNext
+# tab there, and watch the update arrive here. A KIOSK credential must send
+# the receipt; AGENT and ADMIN (and an open gateway) may leave it null.
 # Subscriptions use a WebSocket (graphql-ws protocol) at this same URL; the
 # Headers pane's Authorization goes in its connection_init message.
 subscription FollowCase($caseId: Int!, $receipt: String) {
@@ -168,38 +188,54 @@ subscription FollowCase($caseId: Int!, $receipt: String) {
   variables: json({ caseId: EXAMPLE_DATA.caseId, receipt: null }),
 };
 
-/** Creates the reference data the other tabs name. */
+/** Creates the example data the other tabs, the README and examples/kiosk name. */
 export const EXAMPLE_DATA_TAB: ExampleTab = {
-  query: `# The rows the other tabs name: a service, a classification and a
-# procedure with one option. Run this once on a new gateway (a second run is
-# refused with CONFLICT: they exist). On a gateway with data of its own, use
-# its services' ids and references in the other tabs' variables instead.
-# Needs ADMIN.
-mutation CreateExampleData {
-  createService(input: { name: "${EXAMPLE_DATA.serviceName}", extRef: "${EXAMPLE_DATA.serviceExtRef}", queueCode: "${EXAMPLE_DATA.queueCode}" }) {
+  query: `# Start here: run this tab first (the play button, or Ctrl-Enter).
+# It creates the example data the other tabs name, by external reference:
+# the service "${EXAMPLE_DATA.serviceExtRef}" (${EXAMPLE_DATA.serviceName}, tickets ${EXAMPLE_DATA.queueCode}001, ${EXAMPLE_DATA.queueCode}002, ...),
+# the classification "${EXAMPLE_DATA.classificationCode}", and the procedure "${EXAMPLE_DATA.procedureExtRef}" with its
+# option "${EXAMPLE_DATA.procedureOptionExtRef}", as written in the variables below. The
+# gateway seeds nothing by itself.
+#
+# Run it once. A second run (or a run after the README's "Try it", which
+# creates the same rows) is refused with CONFLICT (a service with the
+# external reference "${EXAMPLE_DATA.serviceExtRef}" already exists) and writes nothing: the
+# data are there, go on. Then run the tabs in the order shown: EnqueueCase,
+# FollowCase, CallNext, Viewer. Needs ADMIN.
+mutation CreateExampleData(
+  $service: CreateServiceInput!
+  $classification: CreateClassificationInput!
+  $procedure: CreateProcedureInput!
+) {
+  createService(input: $service) {
     id
     name
     extRef
+    queueCode
   }
-  createClassification(input: { code: "${EXAMPLE_DATA.classificationCode}", name: "General enquiry" }) {
+  createClassification(input: $classification) {
     code
     name
   }
-  createProcedure(
-    input: {
-      extRef: "${EXAMPLE_DATA.procedureExtRef}"
-      name: "Enrolment"
-      options: [{ extRef: "${EXAMPLE_DATA.procedureOptionExtRef}", name: "New student" }]
-    }
-  ) {
+  createProcedure(input: $procedure) {
     extRef
+    name
     options {
       extRef
+      name
     }
   }
 }
 `,
-  variables: '',
+  variables: json({
+    service: { name: EXAMPLE_DATA.serviceName, extRef: EXAMPLE_DATA.serviceExtRef, queueCode: EXAMPLE_DATA.queueCode },
+    classification: { code: EXAMPLE_DATA.classificationCode, name: EXAMPLE_DATA.classificationName },
+    procedure: {
+      extRef: EXAMPLE_DATA.procedureExtRef,
+      name: EXAMPLE_DATA.procedureName,
+      options: [{ extRef: EXAMPLE_DATA.procedureOptionExtRef, name: EXAMPLE_DATA.procedureOptionName }],
+    },
+  }),
 };
 
 /** Who the gateway takes the caller for: the way to check a credential. */
@@ -224,11 +260,14 @@ query Viewer {
   variables: '',
 };
 
-/** In the order the explorer shows them; the first is open on a first visit. */
+/**
+ * In the order the explorer shows them and a new user runs them, on a new
+ * database: the first (the example data) is open on a first visit.
+ */
 export const EXAMPLE_TABS: readonly ExampleTab[] = [
-  ENQUEUE_TAB,
-  AGENT_ROUND_TAB,
-  KIOSK_TAB,
   EXAMPLE_DATA_TAB,
+  ENQUEUE_TAB,
+  KIOSK_TAB,
+  AGENT_ROUND_TAB,
   VIEWER_TAB,
 ];

@@ -27,6 +27,7 @@ import { actingAgent, requireService } from './actor-rules.js';
 import { caseColumns } from './case-columns.js';
 import { noService } from './errors.js';
 import { GroupCommit } from './group-commit.js';
+import { serviceIdsByExtRef } from './references.js';
 import { callNextRules, parseInput, type CallNextRequest } from './input-rules.js';
 import { settleOutcome, settleWindowSeconds } from './unknown-outcome.js';
 
@@ -214,7 +215,9 @@ export function createCaller(db: Database, hot: Database = db): Caller {
       const agent = actingAgent(actor, input.agent);
       // Named as a missing service is (requireServices): `serviceIds`, not its place in the list.
       for (const serviceId of input.serviceIds) requireService(actor, serviceId, 'serviceIds');
-      const sorted = [...input.serviceIds].sort((a, b) => a - b);
+      // By external reference: one read more, and only then (outside the actor's services: NOT_FOUND).
+      const byRef = await serviceIdsByExtRef(db, input.serviceExtRefs, 'serviceExtRefs', actor);
+      const sorted = [...new Set([...input.serviceIds, ...byRef])].sort((a, b) => a - b);
       return lanes.submit(JSON.stringify(sorted), { serviceIds: sorted, agent, actor: actor.id });
     },
   };

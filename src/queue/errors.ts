@@ -38,8 +38,8 @@ export const noCase = (field: string, id: number): QueueError => notFound(field,
 
 export const noService = (field: string, id: number): QueueError => notFound(field, `no service has the id ${id}`);
 
-export const noServiceWithExtRef = (extRef: string): QueueError =>
-  notFound('serviceIdExtRef', `no service has the external reference "${extRef}"`);
+export const noServiceWithExtRef = (extRef: string, field = 'serviceIdExtRef'): QueueError =>
+  notFound(field, `no service has the external reference "${extRef}"`);
 
 export const conflict = (field: string, message: string): QueueError =>
   new QueueError('CONFLICT', { field, rule: 'unique', message });

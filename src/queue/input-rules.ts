@@ -186,6 +186,20 @@ export const updateServiceRules = z.object({
 });
 export type UpdateServiceRequest = z.input<typeof updateServiceRules>;
 
+/** `service(id, extRef)`: by id, by external reference, or by both. */
+export const serviceLookupRules = z
+  .object({ id: optional(id), extRef: optional(text(LIMITS.service.extRef, 1)) })
+  .superRefine((input, context) => {
+    if (input.id === null && input.extRef === null)
+      context.addIssue({
+        code: 'custom',
+        path: ['id'],
+        message: 'is required unless extRef is given',
+        params: { rule: 'required' },
+      });
+  });
+export type ServiceLookupRequest = z.input<typeof serviceLookupRules>;
+
 export const customerRules = z.object({
   name: clearable(name(LIMITS.customer.name)),
   extRef: clearable(text(LIMITS.customer.extRef, 1)),
@@ -266,15 +280,34 @@ export type UpdateProcedureRequest = z.input<typeof updateProcedureRules>;
 const agent = optional(storable);
 const reason = text(LIMITS.action.reason, 1);
 
-export const callNextRules = z.object({
-  serviceIds: serviceIds
-    .refine((ids) => ids.length >= 1, rule('minItems', 'must name at least one service'))
-    .refine(
-      (ids) => ids.length <= LIMITS.action.callNextServices,
-      rule('maxItems', `must name at most ${LIMITS.action.callNextServices} services`),
-    ),
-  agent,
-});
+const serviceExtRefs = z
+  .array(text(LIMITS.service.extRef, 1))
+  .refine((refs) => new Set(refs).size === refs.length, rule('unique', 'must not name a service twice'));
+
+/** Services by id, by external reference, or both: 1 to 20 in all. */
+export const callNextRules = z
+  .object({
+    serviceIds: serviceIds.nullish().transform((ids) => ids ?? []),
+    serviceExtRefs: serviceExtRefs.nullish().transform((refs) => refs ?? []),
+    agent,
+  })
+  .superRefine(({ serviceIds: ids, serviceExtRefs: refs }, context) => {
+    const named = ids.length + refs.length;
+    if (named === 0)
+      context.addIssue({
+        code: 'custom',
+        path: ['serviceIds'],
+        message: 'must name at least one service (or name them in serviceExtRefs)',
+        params: { rule: 'minItems' },
+      });
+    if (named > LIMITS.action.callNextServices)
+      context.addIssue({
+        code: 'custom',
+        path: [ids.length > 0 ? 'serviceIds' : 'serviceExtRefs'],
+        message: `must name at most ${LIMITS.action.callNextServices} services${ids.length > 0 && refs.length > 0 ? ' with serviceExtRefs' : ''}`,
+        params: { rule: 'maxItems' },
+      });
+  });
 export type CallNextRequest = z.input<typeof callNextRules>;
 export type CallNext = z.output<typeof callNextRules>;
 

@@ -4,7 +4,8 @@
 // limited to some services has had the case's service checked against its
 // limit before these run (enqueue-case.ts), so the rules here, which read
 // what a service uses, never answer about another service. Also here: the
-// services an API key or a webhook endpoint is limited to, checked to exist.
+// services an API key or a webhook endpoint is limited to, checked to exist,
+// and services named by external reference (callNext, createApiKey) as ids.
 import type { Database } from '../db/prisma-client.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { coversService, type Actor } from './actor.js';
@@ -90,4 +91,34 @@ export async function requireServices(tx: Prisma.TransactionClient, ids: readonl
   const issues = ids.flatMap((id, index) => (found.has(id) ? [] : [noService(`serviceIds[${index}]`, id).issue]));
   const [first] = issues;
   if (first) throw new QueueError('NOT_FOUND', first, issues);
+}
+
+/**
+ * The ids of the services that `extRefs` name, in their order: how callNext
+ * and createApiKey take services by external reference. NOT_FOUND naming each
+ * reference (`field[index]`) that names no service, or one outside `actor`'s
+ * services (to which the others do not exist).
+ */
+export async function serviceIdsByExtRef(
+  db: Prisma.TransactionClient,
+  extRefs: readonly string[],
+  field: string,
+  actor: Actor | null = null,
+): Promise<number[]> {
+  if (extRefs.length === 0) return [];
+  const rows = await db.service.findMany({
+    where: { extRef: { in: [...extRefs] } },
+    select: { id: true, extRef: true },
+  });
+  const byRef = new Map(
+    rows.flatMap(({ id, extRef }) =>
+      extRef !== null && (actor === null || coversService(actor, id)) ? [[extRef, id] as const] : [],
+    ),
+  );
+  const issues = extRefs.flatMap((extRef, index) =>
+    byRef.has(extRef) ? [] : [noServiceWithExtRef(extRef, `${field}[${index}]`).issue],
+  );
+  const [first] = issues;
+  if (first) throw new QueueError('NOT_FOUND', first, issues);
+  return extRefs.map((extRef) => byRef.get(extRef) ?? 0);
 }

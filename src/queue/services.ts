@@ -13,9 +13,11 @@ import {
   changeOf,
   createServiceRules,
   parseInput,
+  serviceLookupRules,
   servicesPageRules,
   updateServiceRules,
   type CreateServiceRequest,
+  type ServiceLookupRequest,
   type ServicesPageRequest,
   type UpdateServiceRequest,
 } from './input-rules.js';
@@ -88,9 +90,15 @@ export async function updateService(
 }
 
 /** The service with this id, or null: also when the actor is limited to other services (read either way). */
-export async function findService(db: Database, id: number, actor: Actor): Promise<Service | null> {
-  const found = await db.service.findUnique({ where: { id } });
-  return found && coversService(actor, found.id) ? found : null;
+export async function findService(db: Database, request: ServiceLookupRequest, actor: Actor): Promise<Service | null> {
+  const { id, extRef } = parseInput(serviceLookupRules, request);
+  const found =
+    id !== null
+      ? await db.service.findUnique({ where: { id } })
+      : await db.service.findUnique({ where: { extRef: extRef ?? '' } });
+  // Named by both: the service must have both.
+  if (!found || (extRef !== null && found.extRef !== extRef)) return null;
+  return coversService(actor, found.id) ? found : null;
 }
 
 /**

@@ -1,23 +1,30 @@
 // The API explorer as a person uses it, in Debian's Chromium: the page opens
 // from the gateway alone, shows the schema's documentation and the explorer
-// plugin, runs the enqueue example, and follows the new case live. On a
-// gateway that requires credentials, the tabs run with the Headers pane's
-// Authorization, the subscription's WebSocket included. Every request the
-// page makes must go to the gateway, and nothing may break the page's
-// Content-Security-Policy. Screenshots go to test-output/screenshots/.
-import { existsSync, mkdirSync } from 'node:fs';
+// plugin, and on a new database runs its tabs in the order shown, from the
+// one that creates the example data to Viewer, each answer with data and no
+// errors (the subscription's first message, then its updates, in a window of
+// its own, as a kiosk beside an agent's desk). On a gateway that requires
+// credentials, the tabs run with the Headers pane's Authorization, the
+// subscription's WebSocket included. Every request the page makes must go to
+// the gateway, and nothing may break the page's Content-Security-Policy.
+// Screenshots go to test-output/screenshots/; with UPDATE_DOCS_SCREENSHOTS=1
+// those the docs show are also written to docs/screenshots/ (then commit them).
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config.js';
 import { assetPath } from '../../src/http/explorer-assets.js';
-import { EXAMPLE_DATA, EXAMPLE_DATA_TAB } from '../../src/http/explorer-examples.js';
+import { EXAMPLE_DATA, EXAMPLE_TABS } from '../../src/http/explorer-examples.js';
 import { issueKey, type TestKey } from '../helpers/credentials.js';
 import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 /** Debian's Chromium; CHROMIUM_PATH names another build (e.g. on a developer's Mac). */
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(PROJECT_ROOT, 'test-output', 'screenshots');
+/** Where the docs' screenshots live: refreshed from this run when UPDATE_DOCS_SCREENSHOTS=1. */
+const DOCS_SCREENSHOTS = join(PROJECT_ROOT, 'docs', 'screenshots');
+const UPDATE_DOCS = process.env['UPDATE_DOCS_SCREENSHOTS'] === '1';
 const present = existsSync(CHROMIUM);
 /** How long the page may take to show something: it parses a 5 MB bundle, on a busy machine too. */
 const UI_TIMEOUT = 20_000;
@@ -62,13 +69,67 @@ async function post(
   return body.data ?? {};
 }
 
-const CALL_NEXT = 'mutation ($ids: [Int!]!) { callNext(input: { serviceIds: $ids, agent: "desk-9" }) { id } }';
+const CALL_NEXT = 'mutation ($refs: [String!]) { callNext(input: { serviceExtRefs: $refs, agent: "desk-9" }) { id } }';
+
+/** The tabs' names, in the order the explorer shows them: their first operation's. */
+const TAB_NAMES = EXAMPLE_TABS.map((tab) => /^(?:mutation|query|subscription) (\w+)/m.exec(tab.query)?.[1] ?? '');
+
+/** Saves a screenshot to test-output/screenshots/ and, for one the docs show, when asked, to docs/screenshots/. */
+async function screenshot(page: Page, file: string, { docs = false } = {}): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, file) });
+  if (docs && UPDATE_DOCS) copyFileSync(join(SCREENSHOTS, file), join(DOCS_SCREENSHOTS, file));
+}
+
+/**
+ * Presses the play button for `operation` (from its menu when the tab holds several). Just after
+ * a tab opens, GraphiQL may still hold the previous tab's operation name ("Cannot infer
+ * operation"), for a moment: then it presses again, as a person would.
+ */
+async function execute(page: Page, operation: string): Promise<void> {
+  for (let attempt = 1; attempt <= 3; attempt += 1) {
+    const button = page.locator('.graphiql-execute-button');
+    const menu = (await button.getAttribute('aria-haspopup')) === 'menu';
+    await button.click();
+    if (menu) await page.getByRole('menuitem', { name: operation, exact: true }).click();
+    const stale = await expect
+      .poll(() => responseText(page), { timeout: 1_500 })
+      .toContain('Cannot infer operation')
+      .then(
+        () => true,
+        () => false,
+      );
+    if (!stale) return;
+  }
+}
+
+/**
+ * Runs the open tab's operation `operation` with the play button (from its menu when the tab
+ * holds several) and returns the gateway's answer, checked to have data and no errors.
+ */
+async function runOpenTab(page: Page, operation: string): Promise<Record<string, unknown>> {
+  const answered = page.waitForResponse(
+    (response: Response) =>
+      new URL(response.url()).pathname === '/graphql' &&
+      response.request().method() === 'POST' &&
+      (response.request().postDataJSON() as { operationName?: unknown } | null)?.operationName === operation,
+    { timeout: UI_TIMEOUT },
+  );
+  await execute(page, operation);
+  const body = (await (await answered).json()) as { data?: Record<string, unknown> | null; errors?: unknown[] };
+  expect(body.errors, operation).toBeUndefined();
+  expect(body.data, operation).toBeTypeOf('object');
+  // The pane shows it too.
+  await expect.poll(() => responseText(page), { timeout: UI_TIMEOUT }).toContain('"data"');
+  return body.data ?? {};
+}
 
 /** Opens a tab from the keyboard: the tabs can be dragged, and a synthetic click on one can start a drag instead. */
 async function openTab(page: Page, name: string, shows: string): Promise<void> {
   await page.locator('.graphiql-tab-button', { hasText: name }).focus();
   await page.keyboard.press('Enter');
   await expect.poll(() => editorText(page, QUERY_EDITOR), { timeout: UI_TIMEOUT }).toContain(shows);
+  // GraphiQL reads the new tab's operations a moment after it shows them.
+  await page.waitForTimeout(500);
 }
 
 /**
@@ -224,46 +285,40 @@ describe.skipIf(!present)(`the explorer in Chromium${present ? '' : ` (skipped: 
     expect(problems.filter((problem) => !allowed.some((pattern) => pattern.test(problem)))).toEqual([]);
   }
 
-  describe('on an open gateway', () => {
+  describe('on an open gateway, with a new database', () => {
     let t: TestGateway | undefined;
     const gatewayUrl = () => t?.gateway.url ?? '';
 
     beforeAll(async () => {
+      // Nothing seeded: the first tab creates the example data.
       t = await startTestGateway();
-      // What the examples name, made by the example data tab's own mutation.
-      await post(t.gateway.url, EXAMPLE_DATA_TAB.query);
     });
 
     afterAll(async () => {
       await t?.stop();
     });
 
-    it('opens from the gateway alone, with the schema documentation and the explorer plugin', async () => {
+    it('opens from the gateway alone on the example data tab, with the documentation and the explorer plugin', async () => {
       const session = await visit(gatewayUrl());
       const { page } = session;
       // The documentation lists the root types once introspection has answered.
       const docs = page.locator('.graphiql-doc-explorer');
       await expect.poll(() => docs.innerText(), { timeout: UI_TIMEOUT }).toMatch(/mutation:\s*Mutation/);
       expect(await docs.innerText()).toMatch(/subscription:\s*Subscription/);
-      // The example tabs, the first one open.
-      expect(await page.locator('.graphiql-tab-button').allInnerTexts()).toEqual([
-        'EnqueueCase',
-        'CallNext',
-        'FollowCase',
-        'CreateExampleData',
-        'Viewer',
-      ]);
+      // The example tabs in the order a new user runs them, the one that creates the data open.
+      expect(TAB_NAMES).toEqual(['CreateExampleData', 'EnqueueCase', 'FollowCase', 'CallNext', 'Viewer']);
+      expect(await page.locator('.graphiql-tab-button').allInnerTexts()).toEqual(TAB_NAMES);
       await expect
         .poll(() => editorText(page, QUERY_EDITOR), { timeout: UI_TIMEOUT })
-        .toContain('enqueueCase(input: $input)');
-      await page.screenshot({ path: join(SCREENSHOTS, 'explorer-docs.png') });
+        .toContain('mutation CreateExampleData');
+      await screenshot(page, 'explorer-docs.png');
 
       await page.locator('button[aria-label="Show GraphiQL Explorer"]').click();
-      // It shows the open operation's fields, ticked, with their arguments.
+      // It shows the open operation's fields, ticked.
       await expect
         .poll(() => page.locator('.graphiql-plugin').innerText(), { timeout: UI_TIMEOUT })
-        .toMatch(/mutation[\s\S]*enqueueCase\s+input\*: \$input/);
-      await page.screenshot({ path: join(SCREENSHOTS, 'explorer-plugin.png') });
+        .toMatch(/mutation[\s\S]*createService/);
+      await screenshot(page, 'explorer-plugin.png');
 
       // The editors' language workers, from the gateway too.
       expectSelfContained(session, gatewayUrl(), [
@@ -275,35 +330,75 @@ describe.skipIf(!present)(`the explorer in Chromium${present ? '' : ` (skipped: 
       ]);
     });
 
-    it('runs the enqueue example, then follows the new case live with the kiosk example', async () => {
-      const session = await visit(gatewayUrl());
-      const { page } = session;
+    it('runs every tab in the order shown, as they are: each answer has data and no errors', async () => {
+      // The kiosk's window: the example data, a ticket, then following it live.
+      const kiosk = await visit(gatewayUrl());
+      const { page } = kiosk;
       await expect
         .poll(() => editorText(page, QUERY_EDITOR), { timeout: UI_TIMEOUT })
-        .toContain('enqueueCase(input: $input)');
-      const caseId = await runEnqueueTab(page, gatewayUrl());
-      await page.screenshot({ path: join(SCREENSHOTS, 'explorer-enqueue.png') });
+        .toContain('mutation CreateExampleData');
+      const created = await runOpenTab(page, 'CreateExampleData');
+      expect(created['createService']).toMatchObject({ extRef: EXAMPLE_DATA.serviceExtRef });
+      await screenshot(page, 'explorer-example-data.png', { docs: true });
 
-      // The kiosk tab, the new case in its variables.
+      await openTab(page, 'EnqueueCase', 'enqueueCase(input: $input)');
+      const enqueued = await runOpenTab(page, 'EnqueueCase');
+      expect(enqueued['enqueueCase']).toMatchObject({
+        caseId: EXAMPLE_DATA.caseId,
+        status: 'WAITING',
+        ticket: `${EXAMPLE_DATA.queueCode}001`,
+      });
+      await expect.poll(() => responseText(page), { timeout: UI_TIMEOUT }).toMatch(/"caseId": 1/);
+      await screenshot(page, 'explorer-enqueue.png', { docs: true });
+
       await openTab(page, 'FollowCase', 'caseChanged(caseId: $caseId, receipt: $receipt)');
-      await enterJson(page, 'variables', { caseId });
-      await page.locator('.graphiql-execute-button').click();
-      // The state at once (a CaseUpdate, which the enqueue's answer is not): waiting, first in the queue.
+      await execute(page, 'FollowCase');
+      // The first message: the case's state at once, waiting, first in the queue.
       await expect.poll(() => responseText(page), { timeout: UI_TIMEOUT }).toMatch(/"caseChanged"/);
       expect(await responseText(page)).toMatch(
         new RegExp(
-          `"caseId": ${caseId},[\\s\\S]*"status": "WAITING",[\\s\\S]*"position": 1,[\\s\\S]*"lastAction": "ENQUEUE"`,
+          `"caseId": ${EXAMPLE_DATA.caseId},[\\s\\S]*"status": "WAITING",[\\s\\S]*"position": 1,[\\s\\S]*"lastAction": "ENQUEUE"`,
         ),
       );
-      // An agent calls it: the update arrives in the pane.
-      await post(gatewayUrl(), CALL_NEXT, { ids: [EXAMPLE_DATA.serviceId] });
+      const [socket] = kiosk.sockets;
+      const received = () =>
+        (socket?.received ?? []).map(
+          (frame) => JSON.parse(frame) as { type?: string; payload?: { data?: unknown; errors?: unknown } },
+        );
+      const [, first] = received();
+      expect(first?.type).toBe('next');
+      expect(first?.payload?.errors).toBeUndefined();
+      expect(first?.payload?.data).toMatchObject({ caseChanged: { caseId: EXAMPLE_DATA.caseId, status: 'WAITING' } });
+
+      // The agent's window (the kiosk's play button now stops its subscription): CallNext, then CompleteCase.
+      const desk = await visit(gatewayUrl());
+      await expect
+        .poll(() => editorText(desk.page, QUERY_EDITOR), { timeout: UI_TIMEOUT })
+        .toContain('mutation CreateExampleData');
+      await openTab(desk.page, 'CallNext', 'callNext(input: { serviceExtRefs: $serviceExtRefs');
+      const called = await runOpenTab(desk.page, 'CallNext');
+      expect(called['callNext']).toMatchObject({ id: EXAMPLE_DATA.caseId, status: 'IN_SERVICE' });
+      await screenshot(desk.page, 'explorer-call-next.png', { docs: true });
+      // The update arrives in the kiosk's pane.
       await expect.poll(() => responseText(page), { timeout: UI_TIMEOUT }).toMatch(/"status": "IN_SERVICE"/);
       expect(await responseText(page)).toMatch(
-        /"position": null,[\s\S]*"lastAction": "CALL_NEXT",\s*"lastAgent": "desk-9"/,
+        new RegExp(`"position": null,[\\s\\S]*"lastAction": "CALL_NEXT",\\s*"lastAgent": "${EXAMPLE_DATA.agent}"`),
       );
-      await page.screenshot({ path: join(SCREENSHOTS, 'explorer-subscription.png') });
+      await screenshot(page, 'explorer-subscription.png', { docs: true });
+      const completed = await runOpenTab(desk.page, 'CompleteCase');
+      expect(completed['completeCase']).toMatchObject({ id: EXAMPLE_DATA.caseId, status: 'COMPLETED' });
+      await screenshot(desk.page, 'explorer-complete-case.png');
+      await expect.poll(() => received().map(({ type }) => type), { timeout: UI_TIMEOUT }).toContain('complete');
+      for (const message of received().filter(({ type }) => type === 'next'))
+        expect(message.payload?.errors).toBeUndefined();
 
-      expectSelfContained(session, gatewayUrl(), ['/graphql', `ws://${new URL(gatewayUrl()).host}/graphql`]);
+      await openTab(desk.page, 'Viewer', 'viewer {');
+      const viewer = await runOpenTab(desk.page, 'Viewer');
+      expect(viewer['viewer']).toMatchObject({ id: 'open', serviceIds: null });
+      await screenshot(desk.page, 'explorer-viewer.png', { docs: true });
+
+      expectSelfContained(kiosk, gatewayUrl(), ['/graphql', `ws://${new URL(gatewayUrl()).host}/graphql`]);
+      expectSelfContained(desk, gatewayUrl(), ['/graphql']);
     });
   });
 
@@ -321,7 +416,6 @@ describe.skipIf(!present)(`the explorer in Chromium${present ? '' : ` (skipped: 
       t = await startTestGateway({}, { AUTH_MODE: 'required' });
       admin = await issueKey(t.db, 'ADMIN');
       agent = await issueKey(t.db, 'AGENT');
-      await post(t.gateway.url, EXAMPLE_DATA_TAB.query, {}, admin.authorization);
     });
 
     afterAll(async () => {
@@ -341,13 +435,17 @@ describe.skipIf(!present)(`the explorer in Chromium${present ? '' : ` (skipped: 
       const { authorization: agentAuthorization, secret: agentSecret } = key(agent);
       await expect
         .poll(() => editorText(page, QUERY_EDITOR), { timeout: UI_TIMEOUT })
-        .toContain('enqueueCase(input: $input)');
+        .toContain('mutation CreateExampleData');
       // No schema without a credential; with one, after a re-fetch (as the tab's comment says).
       const docs = page.locator('.graphiql-doc-explorer');
       await expect.poll(() => docs.innerText(), { timeout: UI_TIMEOUT }).toContain('Error fetching schema');
       await enterJson(page, 'headers', { Authorization: adminAuthorization });
       await page.locator('button[aria-label^="Re-fetch GraphQL schema"]').click();
       await expect.poll(() => docs.innerText(), { timeout: UI_TIMEOUT }).toMatch(/subscription:\s*Subscription/);
+      await runOpenTab(page, 'CreateExampleData');
+      // Each tab has its own headers: the admin's key in the enqueue tab's too.
+      await openTab(page, 'EnqueueCase', 'enqueueCase(input: $input)');
+      await enterJson(page, 'headers', { Authorization: adminAuthorization });
       const caseId = await runEnqueueTab(page, gatewayUrl(), agentAuthorization);
 
       // The kiosk tab has headers of its own: the agent's key there, for the WebSocket.
@@ -359,10 +457,10 @@ describe.skipIf(!present)(`the explorer in Chromium${present ? '' : ` (skipped: 
       expect(await responseText(page)).toMatch(
         new RegExp(`"caseId": ${caseId},[\\s\\S]*"status": "WAITING",[\\s\\S]*"position": 1,`),
       );
-      await post(gatewayUrl(), CALL_NEXT, { ids: [EXAMPLE_DATA.serviceId] }, agentAuthorization);
+      await post(gatewayUrl(), CALL_NEXT, { refs: [EXAMPLE_DATA.serviceExtRef] }, agentAuthorization);
       await expect.poll(() => responseText(page), { timeout: UI_TIMEOUT }).toMatch(/"status": "IN_SERVICE"/);
       expect(await responseText(page)).toMatch(/"lastAction": "CALL_NEXT",\s*"lastAgent": "desk-9"/);
-      await page.screenshot({ path: join(SCREENSHOTS, 'explorer-credentials.png') });
+      await screenshot(page, 'explorer-credentials.png');
 
       // One socket, admitted with the open tab's key, sent in connection_init's payload.
       expect(sockets).toHaveLength(1);
@@ -396,17 +494,24 @@ describe.skipIf(!present)(`the explorer in Chromium${present ? '' : ` (skipped: 
       const session = await visit(gatewayUrl(), WATCH_CLOSE_CODES);
       const { page, sockets } = session;
       const { authorization } = key(agent);
+      // A service of its own: this test does not lean on the other's example data.
+      await post(
+        gatewayUrl(),
+        'mutation { createService(input: { name: "Refusals", extRef: "REFUSALS" }) { id } }',
+        {},
+        key(admin).authorization,
+      );
       const enqueued = await post(
         gatewayUrl(),
         'mutation ($input: CaseEnqueueInput!) { enqueueCase(input: $input) { caseId } }',
-        { input: { serviceId: EXAMPLE_DATA.serviceId } },
+        { input: { serviceIdExtRef: 'REFUSALS' } },
         authorization,
       );
       const caseId = Number((enqueued['enqueueCase'] as { caseId?: unknown } | undefined)?.caseId);
       expect(Number.isInteger(caseId)).toBe(true);
       await expect
         .poll(() => editorText(page, QUERY_EDITOR), { timeout: UI_TIMEOUT })
-        .toContain('enqueueCase(input: $input)');
+        .toContain('mutation CreateExampleData');
       await openTab(page, 'FollowCase', 'caseChanged(caseId: $caseId, receipt: $receipt)');
       await enterJson(page, 'variables', { caseId });
       await page.locator('.graphiql-execute-button').click();

@@ -14,10 +14,18 @@ export type CallNextInput = {
    */
   agent?: string | null | undefined;
   /**
-   * The services to call from, 1 to 20 ids; the oldest waiting case among them
-   * is handed out.
+   * The services to call from, by external reference (`Service.extRef`, as
+   * `enqueueCase` takes it in `serviceIdExtRef`): an alternative to
+   * `serviceIds`, or added to them. A reference that names no service (or one
+   * outside the credential's services) is `NOT_FOUND`.
    */
-  serviceIds: Array<number>;
+  serviceExtRefs?: Array<string> | null | undefined;
+  /**
+   * The services to call from, by id; the oldest waiting case among them is
+   * handed out. With `serviceExtRefs`, the services of both lists; 1 to 20
+   * services in all, and at least one of the two lists.
+   */
+  serviceIds?: Array<number> | null | undefined;
 };
 
 /** A case to cancel. */

@@ -9,7 +9,7 @@ import * as services from '../../queue/services.js';
 
 export const Query: QueryResolvers = {
   case: (_parent, { id }, { db, principal }) => findCase(db, id, principal),
-  service: (_parent, { id }, { db, principal }) => services.findService(db, id, principal),
+  service: (_parent, args, { db, principal }) => services.findService(db, args, principal),
   services: (_parent, args, { db, principal }) => services.listServices(db, args, principal),
   customer: (_parent, { id }, { db }) => referenceData.findCustomer(db, id),
   classifications: (_parent, args, { db, principal }) => referenceData.listClassifications(db, args, principal),
