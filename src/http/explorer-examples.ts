@@ -65,6 +65,10 @@ mutation EnqueueCase($input: CaseEnqueueInput!) {
     status
     position
     estimatedWaitSeconds
+    estimatedWaitRange {
+      low
+      high
+    }
     serviceId
     serviceIdExtRef
     customerId
@@ -177,6 +181,10 @@ subscription FollowCase($caseId: Int!, $receipt: String) {
     status
     position
     estimatedWaitSeconds
+    estimatedWaitRange {
+      low
+      high
+    }
     lastAction
     lastAgent
     calledAt
