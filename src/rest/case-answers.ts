@@ -1,12 +1,13 @@
 // Stored cases in the REST family's shape: the seed's CaseEnqueue fields in
 // PascalCase, CustomProperties as an object in stored order (a Map, written
 // by ordered-json.ts), times as ISO 8601 UTC strings as GraphQL's DateTime.
+// Answers only ever gain fields; clients ignore the ones they do not know.
 import type { Case, CaseEvent, CaseProperty } from '../generated/prisma/client.js';
 import type { EnqueuedCase } from '../queue/enqueue-case.js';
 import type { Standing } from '../queue/queue-reads.js';
 
 /** The seed's response: every request field as stored, with CaseId filled in. */
-export type EnqueueAnswer = {
+export type SeedAnswer = {
   readonly CaseId: number;
   readonly ServiceId: number;
   readonly ServiceIdExtRef: string | null;
@@ -21,6 +22,15 @@ export type EnqueueAnswer = {
   readonly ProcedureOptionExtRef: string | null;
 };
 
+/** `POST /api/Cases`: the seed's response, then what a kiosk shows the person (GraphQL's `enqueueCase` payload). */
+export type EnqueueAnswer = SeedAnswer & {
+  readonly Ticket: string;
+  readonly Position: number | null;
+  readonly EstimatedWaitSeconds: number | null;
+  /** Lets a KIOSK read this case (GET /api/Cases/{id}) and follow it (`caseChanged`). */
+  readonly Receipt: string;
+};
+
 export type HistoryAnswer = {
   readonly Action: string;
   readonly At: string;
@@ -31,7 +41,7 @@ export type HistoryAnswer = {
 };
 
 /** `GET /api/Cases/{id}`: the seed's fields, then where the case stands and what happened to it. */
-export type CaseAnswer = EnqueueAnswer & {
+export type CaseAnswer = SeedAnswer & {
   readonly Ticket: string;
   readonly Status: string;
   readonly LastAction: string;
@@ -54,7 +64,25 @@ function dictionary(properties: readonly CaseProperty[]): ReadonlyMap<string, st
   return new Map(ordered.map((property) => [property.key, property.value]));
 }
 
-function seedFields(row: Case, serviceExtRef: string | null, properties: readonly CaseProperty[]): EnqueueAnswer {
+/**
+ * `GET /api/Cases/{id}` by a KIOSK with the case's receipt: what `caseChanged`
+ * shows it (CaseUpdate's fields), so nothing personal: no subject, notes,
+ * references, customer, properties or history.
+ */
+export type CaseStateAnswer = {
+  readonly CaseId: number;
+  readonly Ticket: string;
+  readonly ServiceId: number;
+  readonly Status: string;
+  readonly LastAction: string;
+  readonly LastAgent: string | null;
+  readonly Position: number | null;
+  readonly EstimatedWaitSeconds: number | null;
+  readonly CalledAt: string | null;
+  readonly ClosedAt: string | null;
+};
+
+function seedFields(row: Case, serviceExtRef: string | null, properties: readonly CaseProperty[]): SeedAnswer {
   return {
     CaseId: row.id,
     ServiceId: row.serviceId,
@@ -71,8 +99,21 @@ function seedFields(row: Case, serviceExtRef: string | null, properties: readonl
   };
 }
 
-export function enqueueAnswer(stored: EnqueuedCase): EnqueueAnswer {
-  return seedFields(stored, stored.serviceExtRef, stored.customProperties);
+/** Position and estimate shown only while the case waits, as GraphQL's resolvers show them. */
+function place(row: Case, standing: Standing): Standing {
+  return row.status === 'WAITING' ? standing : { position: null, estimatedWaitSeconds: null };
+}
+
+/** `standing`: read after the commit (EnqueuedCase.standing); `receipt`: the case's, signed. */
+export function enqueueAnswer(stored: EnqueuedCase, standing: Standing, receipt: string): EnqueueAnswer {
+  const { position, estimatedWaitSeconds } = place(stored, standing);
+  return {
+    ...seedFields(stored, stored.serviceExtRef, stored.customProperties),
+    Ticket: stored.ticket,
+    Position: position,
+    EstimatedWaitSeconds: estimatedWaitSeconds,
+    Receipt: receipt,
+  };
 }
 
 function historyAnswer(event: CaseEvent): HistoryAnswer {
@@ -96,20 +137,36 @@ export interface CaseParts {
 }
 
 export function caseAnswer({ row, serviceExtRef, properties, history, standing }: CaseParts): CaseAnswer {
-  const waiting = row.status === 'WAITING';
+  const { position, estimatedWaitSeconds } = place(row, standing);
   return {
     ...seedFields(row, serviceExtRef, properties),
     Ticket: row.ticket,
     Status: row.status,
     LastAction: row.lastAction,
     LastAgent: row.lastAgent,
-    Position: waiting ? standing.position : null,
-    EstimatedWaitSeconds: waiting ? standing.estimatedWaitSeconds : null,
+    Position: position,
+    EstimatedWaitSeconds: estimatedWaitSeconds,
     EnqueuedAt: row.enqueuedAt.toISOString(),
     QueuedAt: row.queuedAt.toISOString(),
     CalledAt: time(row.calledAt),
     ClosedAt: time(row.closedAt),
     UpdatedAt: row.updatedAt.toISOString(),
     History: history.map(historyAnswer),
+  };
+}
+
+export function caseStateAnswer(row: Case, standing: Standing): CaseStateAnswer {
+  const { position, estimatedWaitSeconds } = place(row, standing);
+  return {
+    CaseId: row.id,
+    Ticket: row.ticket,
+    ServiceId: row.serviceId,
+    Status: row.status,
+    LastAction: row.lastAction,
+    LastAgent: row.lastAgent,
+    Position: position,
+    EstimatedWaitSeconds: estimatedWaitSeconds,
+    CalledAt: time(row.calledAt),
+    ClosedAt: time(row.closedAt),
   };
 }
