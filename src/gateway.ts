@@ -162,12 +162,14 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   const preparer = createOperationPreparer(schema, operationAccess(schema, requirements), {
     introspection: config.introspection,
   });
-  const rest = restAccess(admission, preparer);
+  // One signer for GraphQL's receipts and REST's: a receipt from either opens the case on both.
+  const receipts = await loadReceipts(db);
+  const rest = restAccess(admission, preparer, receipts);
   const apollo = createApolloServer(schema, log, preparer);
   await apollo.start();
   const context = contextFactory(runtime, {
     keys,
-    receipts: await loadReceipts(db),
+    receipts,
     webhooks: createWebhookEndpointStore(db, { ...config.webhooks, onDeliveriesQueued: wakeEndpointLanes }),
   });
   const formatError = errorFormatter(log);

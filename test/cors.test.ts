@@ -77,6 +77,8 @@ describe('CORS for configured origins', () => {
     expect(allowed.headers.get('access-control-allow-methods')).toContain('POST');
     expect(allowed.headers.get('access-control-allow-headers')).toContain('content-type');
     expect(allowed.headers.get('access-control-allow-headers')).toContain('idempotency-key');
+    // A kiosk page reads its case over REST with the receipt.
+    expect(allowed.headers.get('access-control-allow-headers')).toContain('x-case-receipt');
     expect(allowed.headers.get('access-control-max-age')).toBe('600');
     const rest = await preflight(t, KIOSK, '/api/Cases');
     expect(rest.headers.get('access-control-allow-origin')).toBe(KIOSK);

@@ -19,8 +19,10 @@ import {
 } from '../src/rest/ordered-json.js';
 import { RestError, restErrorBody, restErrorOf } from '../src/rest/rest-errors.js';
 import * as given from './helpers/given.js';
+import { post as graphqlPost } from './helpers/credentials.js';
 import { expectData } from './helpers/graphql-client.js';
 import { whileHolding } from './helpers/locks.js';
+import { answerSchema, isSchema, mismatches, schemaAt, type Schema } from './helpers/openapi-answers.js';
 import { rowCounts, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
 
 // The seed's sample request, verbatim (/work/shared/seeds/POST-Cases-CaseEnqueue.txt).
@@ -56,6 +58,8 @@ const SEED_FIELDS = [
   'ProcedureExtRef',
   'ProcedureOptionExtRef',
 ];
+/** POST's answer: the seed's, then what a kiosk shows (1.1). */
+const ENQUEUE_FIELDS = [...SEED_FIELDS, 'Ticket', 'Position', 'EstimatedWaitSeconds', 'EstimatedWaitRange', 'Receipt'];
 const CASE_FIELDS = [
   ...SEED_FIELDS,
   'Ticket',
@@ -64,6 +68,7 @@ const CASE_FIELDS = [
   'LastAgent',
   'Position',
   'EstimatedWaitSeconds',
+  'EstimatedWaitRange',
   'EnqueuedAt',
   'QueuedAt',
   'CalledAt',
@@ -210,10 +215,22 @@ describe('POST /api/Cases', () => {
     const caseId = caseIdOf(answer);
     expect(caseId).toBeGreaterThan(1);
     expect(answer.headers.get('location')).toBe(`/api/Cases/${caseId}`);
-    expect(Object.keys(answer.body)).toEqual(SEED_FIELDS);
-    expect(answer.body).toEqual({ ...(JSON.parse(SEED_REQUEST) as Body), CaseId: caseId });
+    expect(Object.keys(answer.body)).toEqual(ENQUEUE_FIELDS);
+    const stored = await storedCase(caseId);
+    expect(answer.body).toEqual({
+      ...(JSON.parse(SEED_REQUEST) as Body),
+      CaseId: caseId,
+      Ticket: stored?.ticket,
+      // AutoClose: closed at once, so no place in the queue.
+      Position: null,
+      EstimatedWaitSeconds: null,
+      EstimatedWaitRange: null,
+      Receipt: answer.body['Receipt'],
+    });
+    // 128 bits in base64url.
+    expect(answer.body['Receipt']).toMatch(/^[\w-]{22}$/);
 
-    expect(await storedCase(caseId)).toMatchObject({
+    expect(stored).toMatchObject({
       service_id: 2,
       customer_id: 4,
       ext_ref: 'sample string 5',
@@ -271,7 +288,53 @@ describe('POST /api/Cases', () => {
       CustomProperties: {},
       ProcedureExtRef: null,
       ProcedureOptionExtRef: null,
+      Ticket: answer.body['Ticket'],
+      Position: answer.body['Position'],
+      EstimatedWaitSeconds: null,
+      EstimatedWaitRange: null,
+      Receipt: answer.body['Receipt'],
     });
+    expect(answer.body['Ticket']).toMatch(/^S\d{3,}$/);
+    expect(answer.body['Position']).toBeGreaterThanOrEqual(1);
+    expect(answer.body['Receipt']).toMatch(/^[\w-]{22}$/);
+  });
+
+  it('answers the ticket, place in the queue, estimate and receipt GraphQL answers for the same case', async () => {
+    const { id: serviceId } = await given.service(t.db, { queueCode: 'R' });
+    const first = await post(`{"ServiceId": ${serviceId}}`);
+    const key = randomUUID();
+    const second = await post(`{"ServiceId": ${serviceId}, "Subject": "second"}`, { 'idempotency-key': key });
+    expect([first.body['Ticket'], first.body['Position']]).toEqual(['R001', 1]);
+    expect([second.body['Ticket'], second.body['Position']]).toEqual(['R002', 2]);
+    // The service was never served: no estimate yet.
+    expect([first.body['EstimatedWaitSeconds'], second.body['EstimatedWaitSeconds']]).toEqual([null, null]);
+    expect(first.body['Receipt']).not.toEqual(second.body['Receipt']);
+
+    // The same request through GraphQL (the same key) is the same case, answered alike.
+    const again = await graphqlPost(
+      t.gateway.url,
+      `mutation ($input: CaseEnqueueInput!) {
+        enqueueCase(input: $input) { caseId ticket position estimatedWaitSeconds receipt }
+      }`,
+      { variables: { input: { serviceId, subject: 'second', idempotencyKey: key } } },
+    );
+    expect(again.body).toEqual({
+      data: {
+        enqueueCase: {
+          caseId: caseIdOf(second),
+          ticket: second.body['Ticket'],
+          position: second.body['Position'],
+          estimatedWaitSeconds: second.body['EstimatedWaitSeconds'],
+          receipt: second.body['Receipt'],
+        },
+      },
+    });
+    // And the next case, enqueued over GraphQL, draws the next ticket of the same rule.
+    const next = await graphqlPost(
+      t.gateway.url,
+      `mutation { enqueueCase(input: { serviceId: ${serviceId} }) { ticket position } }`,
+    );
+    expect(next.body).toEqual({ data: { enqueueCase: { ticket: 'R003', position: 3 } } });
   });
 
   it('is also at /api/Cases/, as ASP.NET routing has it', async () => {
@@ -294,13 +357,14 @@ describe('GET /api/Cases/{id}', () => {
     const stored = await storedCase(caseId);
     if (!stored) throw new Error('the case was not stored');
     expect(answer.body).toEqual({
-      ...posted.body,
-      Ticket: stored.ticket,
+      ...Object.fromEntries(SEED_FIELDS.map((field) => [field, posted.body[field]])),
+      Ticket: posted.body['Ticket'],
       Status: 'COMPLETED',
       LastAction: 'AUTO_CLOSE',
       LastAgent: null,
       Position: null,
       EstimatedWaitSeconds: null,
+      EstimatedWaitRange: null,
       EnqueuedAt: stored.enqueued_at.toISOString(),
       QueuedAt: stored.queued_at.toISOString(),
       CalledAt: null,
@@ -309,6 +373,7 @@ describe('GET /api/Cases/{id}', () => {
       History: await storedHistory(caseId),
     });
     expect(stored.ticket).toMatch(/^S\d{3}$/);
+    expect(answer.body['Ticket']).toBe(stored.ticket);
     expect(answer.body['History']).toEqual([
       expect.objectContaining({ Action: 'AUTO_CLOSE', FromStatus: null, ToStatus: 'COMPLETED' }),
     ]);
@@ -354,7 +419,7 @@ describe('GET /api/Cases/{id}', () => {
         },
       ],
     });
-    // No call in the last hour: no estimate.
+    // The service was never served: no estimate.
     expect(waiting.body['EstimatedWaitSeconds']).toBeNull();
 
     const served = await given.caseIn(t.db, 'COMPLETED', { serviceId }, 'desk-7');
@@ -660,62 +725,6 @@ describe('HTTP statuses', () => {
   });
 });
 
-type Schema = Readonly<Record<string, unknown>>;
-
-const isSchema = (value: unknown): value is Schema =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-function schemaAt(document: Schema, schema: Schema): Schema {
-  const target = schema['$ref'];
-  if (typeof target !== 'string') return schema;
-  const found = target
-    .slice(2)
-    .split('/')
-    .reduce<unknown>((node, part) => (isSchema(node) ? node[part] : undefined), document);
-  if (!isSchema(found)) throw new Error(`unresolved ${target}`);
-  return found;
-}
-
-const jsonType = (value: unknown): string =>
-  value === null ? 'null' : Array.isArray(value) ? 'array' : Number.isInteger(value) ? 'integer' : typeof value;
-
-/** What of `value` the schema does not allow, by property name and JSON type (enough to catch a drift). */
-function mismatches(document: Schema, schemaOrRef: Schema, value: unknown, path = ''): string[] {
-  const schema = schemaAt(document, schemaOrRef);
-  const anyOf = schema['anyOf'];
-  if (Array.isArray(anyOf)) {
-    const fits = anyOf.filter(isSchema).some((option) => mismatches(document, option, value, path).length === 0);
-    return fits ? [] : [`${path}: fits no anyOf option`];
-  }
-  const type = schema['type'];
-  const types = Array.isArray(type) ? type : [type];
-  const actual = jsonType(value);
-  if (type !== undefined && !types.includes(actual) && !(actual === 'integer' && types.includes('number')))
-    return [`${path}: ${actual} where the document says ${JSON.stringify(type)}`];
-  const allowed = schema['enum'];
-  if (Array.isArray(allowed) && !allowed.includes(value)) return [`${path}: ${String(value)} is not in the enum`];
-  if (Array.isArray(value)) {
-    const items = schema['items'];
-    return isSchema(items)
-      ? value.flatMap((item, index) => mismatches(document, items, item, `${path}[${index}]`))
-      : [];
-  }
-  if (!isSchema(value)) return [];
-  const properties = isSchema(schema['properties']) ? schema['properties'] : {};
-  const required = Array.isArray(schema['required']) ? schema['required'] : [];
-  const extra = schema['additionalProperties'];
-  const problems = required
-    .filter((name) => !(String(name) in value))
-    .map((name) => `${path}.${String(name)}: missing`);
-  for (const [name, member] of Object.entries(value)) {
-    const memberSchema = properties[name];
-    if (isSchema(memberSchema)) problems.push(...mismatches(document, memberSchema, member, `${path}.${name}`));
-    else if (extra === false) problems.push(`${path}.${name}: not in the document`);
-    else if (isSchema(extra)) problems.push(...mismatches(document, extra, member, `${path}.${name}`));
-  }
-  return problems;
-}
-
 describe('GET /api/openapi.json', () => {
   it('serves a valid OpenAPI document that describes the real answers', async () => {
     const served = await get('/api/openapi.json');
@@ -735,29 +744,17 @@ describe('GET /api/openapi.json', () => {
       return isSchema(properties) ? Object.keys(properties) : [];
     };
     expect(Object.keys(components)).toEqual(
-      expect.arrayContaining(['CaseEnqueue', 'CaseEnqueueResult', 'Case', 'Error']),
+      expect.arrayContaining(['CaseEnqueue', 'CaseEnqueueResult', 'Case', 'CaseState', 'Error']),
     );
     expect(propertyNames('CaseEnqueue')).toEqual(SEED_FIELDS);
-    expect(propertyNames('CaseEnqueueResult')).toEqual(SEED_FIELDS);
+    expect(propertyNames('CaseEnqueueResult')).toEqual(ENQUEUE_FIELDS);
     expect(propertyNames('Case')).toEqual(CASE_FIELDS);
+    // Answers may gain properties: the document says clients ignore the ones they do not know.
+    expect(JSON.stringify(document['info'])).toContain('clients must ignore properties they do not know');
 
     // Real answers, checked against the schemas the document gives their statuses.
     const posted = await post(SEED_REQUEST);
     const waitingId = caseIdOf(await post('{"ServiceId": 2, "CustomProperties": {"k": "v"}}'));
-    const responses = (pathKey: string, method: string): Schema => {
-      const paths = document['paths'];
-      const operation = isSchema(paths) && isSchema(paths[pathKey]) ? paths[pathKey][method] : undefined;
-      return isSchema(operation) && isSchema(operation['responses']) ? operation['responses'] : {};
-    };
-    const bodySchema = (pathKey: string, method: string, status: number): Schema => {
-      const response = responses(pathKey, method)[String(status)];
-      if (!isSchema(response)) throw new Error(`${method} ${pathKey} does not document ${status}`);
-      const content = schemaAt(document, response)['content'];
-      const json = isSchema(content) ? content['application/json'] : undefined;
-      if (!isSchema(json) || !isSchema(json['schema']))
-        throw new Error(`${method} ${pathKey} ${status}: no JSON schema`);
-      return json['schema'];
-    };
     const answers: [string, string, Answer][] = [
       ['/api/Cases', 'post', posted],
       ['/api/Cases', 'post', await post('{"Subject": 1}')],
@@ -770,7 +767,10 @@ describe('GET /api/openapi.json', () => {
       ['/api/Cases/{id}', 'get', await get('/api/Cases/x')],
     ];
     for (const [pathKey, method, answer] of answers) {
-      expect(mismatches(document, bodySchema(pathKey, method, answer.status), answer.body), answer.text).toEqual([]);
+      expect(
+        mismatches(document, answerSchema(document, pathKey, method, answer.status), answer.body),
+        answer.text,
+      ).toEqual([]);
     }
     // The checker itself catches a drift.
     expect(mismatches(document, schema('Case'), { ...answers[5]![2].body, Extra: 1 })).toEqual([

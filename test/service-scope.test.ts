@@ -5,10 +5,15 @@
 // names nothing (status, code, message, field, path), so no answer tells
 // whether it exists; enqueue checks the limit before any rule that reads what
 // a service uses; a kiosk naming a customer gets one answer, whoever it names.
-// Administration refuses a limited credential in the domain itself.
+// Administration refuses a limited credential in the domain itself. Every
+// FORBIDDEN is HTTP 403, over GraphQL as over REST, unless a root field has a value.
+import { HeaderMap, type GraphQLResponse } from '@apollo/server';
+import type { FormattedExecutionResult } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../src/generated/prisma/client.js';
 import { FollowCaseDocument, FollowQueueDocument } from '../src/generated/operations/graphql.js';
+import { markErrorStatus } from '../src/graphql/error-status.js';
+import { DATABASE_UNAVAILABLE } from '../src/graphql/errors.js';
 import { createSchema } from '../src/graphql/schema.js';
 import type { Actor } from '../src/queue/actor.js';
 import { CUSTOMER_READERS } from '../src/queue/actor-rules.js';
@@ -414,5 +419,62 @@ describe('administration by a credential limited to some services', () => {
       });
     expect(await t.db.auditEntry.count()).toBe(auditBefore);
     expect((await t.db.service.findUniqueOrThrow({ where: { id: other.id } })).name).toBe(other.name);
+  });
+});
+
+describe('FORBIDDEN is HTTP 403, unless some root field has a value', () => {
+  it('over GraphQL: a limited kiosk naming a customer, in its own service', async () => {
+    const customer = await given.customer(t.db);
+    const refused = await graphql(
+      limitedKiosk.authorization,
+      `mutation { enqueueCase(input: { serviceId: ${mine.id}, customerId: ${customer.id} }) { caseId } }`,
+    );
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({
+      data: null,
+      errors: [{ extensions: { code: 'FORBIDDEN', field: 'customerId', rule: 'readsCustomers' } }],
+    });
+  });
+
+  it('over REST: the same refusal, 403 with Code FORBIDDEN', async () => {
+    const customer = await given.customer(t.db);
+    const refused = await rest(
+      limitedKiosk.authorization,
+      'POST',
+      '/api/Cases',
+      `{"ServiceId": ${mine.id}, "CustomerId": ${customer.id}}`,
+    );
+    expect(refused).toMatchObject({
+      status: 403,
+      body: { Code: 'FORBIDDEN', Field: 'CustomerId', Rule: 'readsCustomers' },
+    });
+  });
+
+  // Every root field the schema has that can be refused FORBIDDEN by a rule
+  // (enqueueCase, administration) is non-null, so a refusal nulls the whole
+  // answer: a partial answer is shown here on the status rule itself.
+  const answer = (result: FormattedExecutionResult): GraphQLResponse => ({
+    http: { headers: new HeaderMap() },
+    body: { kind: 'single', singleResult: result },
+  });
+  const forbidden = { message: 'customerId: only an AGENT or ADMIN ...', extensions: { code: 'FORBIDDEN' } };
+  const unavailable = { message: 'try again later', extensions: { code: DATABASE_UNAVAILABLE } };
+
+  it.each([
+    ['no data at all', { data: null, errors: [forbidden] }, 403],
+    ['only null root fields', { data: { refused: null, missing: null }, errors: [forbidden] }, 403],
+    ['another root field with data', { data: { refused: null, done: { caseId: 7 } }, errors: [forbidden] }, undefined],
+    ['an outage as well: 503 first, a retry tells the rest', { data: null, errors: [forbidden, unavailable] }, 503],
+    [
+      'errors without FORBIDDEN',
+      { data: null, errors: [{ message: 'x', extensions: { code: 'NOT_FOUND' } }] },
+      undefined,
+    ],
+  ] as const)('%s', (_name, result, status) => {
+    const response = answer({ data: result.data, errors: [...result.errors] });
+    markErrorStatus(response);
+    // undefined: Apollo's 200.
+    expect(response.http.status).toBe(status);
+    expect(response.http.headers.get('retry-after')).toBe(status === 503 ? '2' : undefined);
   });
 });

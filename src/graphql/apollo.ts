@@ -10,12 +10,12 @@ import {
 } from '@apollo/server/plugin/disabled';
 import type { Logger } from '../log.js';
 import type { GraphQLContext } from './context.js';
+import { markErrorStatus } from './error-status.js';
 import { errorFormatter } from './errors.js';
 import { outcomeTeller } from './outcome-plugin.js';
 import type { OperationPreparer } from './prepare-operation.js';
 import { refusePersistedQueries } from './request-guards.js';
 import { responseSizeLimit } from './response-size.js';
-import { markUnavailable } from './unavailable-status.js';
 
 /**
  * The gateway's one plugin, with one listener shared by every request (its
@@ -27,7 +27,7 @@ import { markUnavailable } from './unavailable-status.js';
  * before any resolver runs. Prepared requests never meet it.
  *
  * Before an answer is sent, in this order: DATABASE_UNAVAILABLE becomes 503
- * and Retry-After (unavailable-status.ts), persisted queries a 400
+ * and Retry-After, FORBIDDEN 403 (error-status.ts), persisted queries a 400
  * (request-guards.ts), a query answer over 4 MiB RESPONSE_TOO_LARGE
  * (response-size.ts); then the outcome is told to the HTTP edge (outcome-plugin.ts).
  */
@@ -44,7 +44,7 @@ function gatewayPlugin(preparer: OperationPreparer, log: Logger): ApolloServerPl
       );
     },
     willSendResponse(request) {
-      markUnavailable(request.response);
+      markErrorStatus(request.response);
       refusePersistedQueries(request.response);
       limitSize(request);
       tellOutcome(request);

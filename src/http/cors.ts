@@ -13,6 +13,8 @@ const ALLOWED_HEADERS = [
   'apollo-require-preflight',
   'x-apollo-operation-name',
   'idempotency-key',
+  // A kiosk page reading its case over REST (src/rest/case-receipt.ts).
+  'x-case-receipt',
   'x-request-id',
 ].join(', ');
 /** Answer headers a front end may read beyond the safelisted ones. */

@@ -1,12 +1,13 @@
 // Stored cases in the REST family's shape: the seed's CaseEnqueue fields in
 // PascalCase, CustomProperties as an object in stored order (a Map, written
 // by ordered-json.ts), times as ISO 8601 UTC strings as GraphQL's DateTime.
+// Answers only ever gain fields; clients ignore the ones they do not know.
 import type { Case, CaseEvent, CaseProperty } from '../generated/prisma/client.js';
 import type { EnqueuedCase } from '../queue/enqueue-case.js';
-import type { Standing } from '../queue/queue-reads.js';
+import { NOT_WAITING, type Standing } from '../queue/queue-reads.js';
 
 /** The seed's response: every request field as stored, with CaseId filled in. */
-export type EnqueueAnswer = {
+export type SeedAnswer = {
   readonly CaseId: number;
   readonly ServiceId: number;
   readonly ServiceIdExtRef: string | null;
@@ -21,6 +22,16 @@ export type EnqueueAnswer = {
   readonly ProcedureOptionExtRef: string | null;
 };
 
+/** `POST /api/Cases`: the seed's response, then what a kiosk shows the person (GraphQL's `enqueueCase` payload). */
+export type EnqueueAnswer = SeedAnswer & {
+  readonly Ticket: string;
+  readonly Position: number | null;
+  readonly EstimatedWaitSeconds: number | null;
+  readonly EstimatedWaitRange: WaitRangeAnswer | null;
+  /** Lets a KIOSK read this case (GET /api/Cases/{id}) and follow it (`caseChanged`). */
+  readonly Receipt: string;
+};
+
 export type HistoryAnswer = {
   readonly Action: string;
   readonly At: string;
@@ -31,13 +42,14 @@ export type HistoryAnswer = {
 };
 
 /** `GET /api/Cases/{id}`: the seed's fields, then where the case stands and what happened to it. */
-export type CaseAnswer = EnqueueAnswer & {
+export type CaseAnswer = SeedAnswer & {
   readonly Ticket: string;
   readonly Status: string;
   readonly LastAction: string;
   readonly LastAgent: string | null;
   readonly Position: number | null;
   readonly EstimatedWaitSeconds: number | null;
+  readonly EstimatedWaitRange: WaitRangeAnswer | null;
   readonly EnqueuedAt: string;
   readonly QueuedAt: string;
   readonly CalledAt: string | null;
@@ -54,7 +66,26 @@ function dictionary(properties: readonly CaseProperty[]): ReadonlyMap<string, st
   return new Map(ordered.map((property) => [property.key, property.value]));
 }
 
-function seedFields(row: Case, serviceExtRef: string | null, properties: readonly CaseProperty[]): EnqueueAnswer {
+/**
+ * `GET /api/Cases/{id}` by a KIOSK with the case's receipt: what `caseChanged`
+ * shows it (CaseUpdate's fields), so nothing personal: no subject, notes,
+ * references, customer, properties or history.
+ */
+export type CaseStateAnswer = {
+  readonly CaseId: number;
+  readonly Ticket: string;
+  readonly ServiceId: number;
+  readonly Status: string;
+  readonly LastAction: string;
+  readonly LastAgent: string | null;
+  readonly Position: number | null;
+  readonly EstimatedWaitSeconds: number | null;
+  readonly EstimatedWaitRange: WaitRangeAnswer | null;
+  readonly CalledAt: string | null;
+  readonly ClosedAt: string | null;
+};
+
+function seedFields(row: Case, serviceExtRef: string | null, properties: readonly CaseProperty[]): SeedAnswer {
   return {
     CaseId: row.id,
     ServiceId: row.serviceId,
@@ -71,8 +102,34 @@ function seedFields(row: Case, serviceExtRef: string | null, properties: readonl
   };
 }
 
-export function enqueueAnswer(stored: EnqueuedCase): EnqueueAnswer {
-  return seedFields(stored, stored.serviceExtRef, stored.customProperties);
+/** An estimated wait's range, in seconds (GraphQL's WaitRange). */
+export type WaitRangeAnswer = { readonly Low: number; readonly High: number };
+
+/** Position and estimate, shown only while the case waits, as GraphQL's resolvers show them. */
+function place(
+  row: Case,
+  standing: Standing,
+): Pick<CaseStateAnswer, 'Position' | 'EstimatedWaitSeconds' | 'EstimatedWaitRange'> {
+  const {
+    position,
+    estimatedWaitSeconds,
+    estimatedWaitRange: range,
+  } = row.status === 'WAITING' ? standing : NOT_WAITING;
+  return {
+    Position: position,
+    EstimatedWaitSeconds: estimatedWaitSeconds,
+    EstimatedWaitRange: range === null ? null : { Low: range.low, High: range.high },
+  };
+}
+
+/** `standing`: read after the commit (EnqueuedCase.standing); `receipt`: the case's, signed. */
+export function enqueueAnswer(stored: EnqueuedCase, standing: Standing, receipt: string): EnqueueAnswer {
+  return {
+    ...seedFields(stored, stored.serviceExtRef, stored.customProperties),
+    Ticket: stored.ticket,
+    ...place(stored, standing),
+    Receipt: receipt,
+  };
 }
 
 function historyAnswer(event: CaseEvent): HistoryAnswer {
@@ -96,20 +153,32 @@ export interface CaseParts {
 }
 
 export function caseAnswer({ row, serviceExtRef, properties, history, standing }: CaseParts): CaseAnswer {
-  const waiting = row.status === 'WAITING';
   return {
     ...seedFields(row, serviceExtRef, properties),
     Ticket: row.ticket,
     Status: row.status,
     LastAction: row.lastAction,
     LastAgent: row.lastAgent,
-    Position: waiting ? standing.position : null,
-    EstimatedWaitSeconds: waiting ? standing.estimatedWaitSeconds : null,
+    ...place(row, standing),
     EnqueuedAt: row.enqueuedAt.toISOString(),
     QueuedAt: row.queuedAt.toISOString(),
     CalledAt: time(row.calledAt),
     ClosedAt: time(row.closedAt),
     UpdatedAt: row.updatedAt.toISOString(),
     History: history.map(historyAnswer),
+  };
+}
+
+export function caseStateAnswer(row: Case, standing: Standing): CaseStateAnswer {
+  return {
+    CaseId: row.id,
+    Ticket: row.ticket,
+    ServiceId: row.serviceId,
+    Status: row.status,
+    LastAction: row.lastAction,
+    LastAgent: row.lastAgent,
+    ...place(row, standing),
+    CalledAt: time(row.calledAt),
+    ClosedAt: time(row.closedAt),
   };
 }

@@ -1,20 +1,25 @@
 // POST /api/Cases and GET /api/Cases/{id}: the original queue REST API's
-// enqueue and read, for its existing clients. Enqueues go through the same
-// enqueuer as the GraphQL mutation (one group commit for both edges); reads
-// through the same domain reads. docs/rest.md describes the contract.
+// enqueue and read, for its existing clients and for kiosks. Enqueues go
+// through the same enqueuer as the GraphQL mutation (one group commit for
+// both edges); reads through the same domain reads. A kiosk reads its case
+// with the receipt the enqueue answered (case-receipt.ts). docs/rest.md
+// describes the contract.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { databaseUnavailable } from '../db/prisma-errors.js';
 import type { QueueRuntime } from '../graphql/context.js';
 import { BodyAborted, BodyNotUtf8, BodyTooLarge, MAX_BODY_BYTES, readBody } from '../http/body.js';
 import { quote } from '../http/respond.js';
 import { recordOutcome } from '../http/request-report.js';
 import type { Route } from '../http/server.js';
 import { rateLimitedFailures, type Logger } from '../log.js';
+import type { Actor } from '../queue/actor.js';
 import type { EnqueuedCase } from '../queue/enqueue-case.js';
-import { restPrincipal, type RestAccess } from './rest-access.js';
+import { caseReader, restPrincipal, type RestAccess } from './rest-access.js';
 import { QueueError } from '../queue/errors.js';
 import { findCase, historyByCase, propertiesByCase, servicesById } from '../queue/case-reads.js';
-import { NOT_WAITING, standings } from '../queue/queue-reads.js';
-import { caseAnswer, enqueueAnswer } from './case-answers.js';
+import { NOT_WAITING, standings, type Standing } from '../queue/queue-reads.js';
+import { caseAnswer, caseStateAnswer, enqueueAnswer } from './case-answers.js';
+import { receiptHolder } from './case-receipt.js';
 import { bindCaseEnqueue, BODY_FIELD, restFieldName, restMessage } from './case-request.js';
 import { JsonSyntaxError, parseJson, stringifyJson, type JsonOut, type JsonValue } from './ordered-json.js';
 import { badRequest, fromQueueError, RestError, restErrorBody, restErrorOf } from './rest-errors.js';
@@ -135,8 +140,35 @@ async function enqueue(
     if (!(error instanceof QueueError)) throw error;
     throw fromQueueError(error, { field: (field) => restFieldName(field, enqueueRequest), message: restMessage });
   }
-  send(response, 200, enqueueAnswer(stored), { location: `${CASES_PATH}/${stored.id}` });
+  const answer = enqueueAnswer(stored, await standingAfterWrite(stored), access.receipts.sign(stored.id));
+  send(response, 200, answer, { location: `${CASES_PATH}/${stored.id}` });
 }
+
+/**
+ * Where the stored case stands: one read shared by its whole batch. The case
+ * is written by now, so a database lost meanwhile leaves the place unknown
+ * (null) rather than turning the answer into a 503 that a client would retry.
+ */
+async function standingAfterWrite(stored: EnqueuedCase): Promise<Standing> {
+  if (stored.status !== 'WAITING') return NOT_WAITING;
+  try {
+    return await stored.standing();
+  } catch (error) {
+    if (databaseUnavailable(error) === undefined) throw error;
+    return NOT_WAITING;
+  }
+}
+
+const noCase = (id: number): RestError =>
+  new RestError(404, 'NOT_FOUND', `id: no case has the id ${id}`, [
+    { field: 'id', rule: 'exists', message: `no case has the id ${id}` },
+  ]);
+
+/** Where a case stands when it waits; a closed or called one has no place. */
+const standingOf = (db: QueueRuntime['db'], id: number, status: string): Promise<Standing> =>
+  status === 'WAITING'
+    ? standings(db, [id]).then(([standing = NOT_WAITING]) => standing)
+    : Promise.resolve(NOT_WAITING);
 
 async function readCase(
   runtime: QueueRuntime,
@@ -145,22 +177,36 @@ async function readCase(
   response: ServerResponse,
   idText: string,
 ): Promise<void> {
-  const principal = await restPrincipal(access, request, response, access.readCase);
-  if (!principal) return;
+  const reader = await caseReader(access, request, response);
+  if (!reader) return;
   const id = caseIdOf(idText);
+  if (reader.view === 'receipt') {
+    await readCaseState(runtime, receiptHolder(reader.principal, id, request, access.receipts), id, response);
+    return;
+  }
   const { db } = runtime;
-  const row = await findCase(db, id, principal);
-  if (!row)
-    throw new RestError(404, 'NOT_FOUND', `id: no case has the id ${id}`, [
-      { field: 'id', rule: 'exists', message: `no case has the id ${id}` },
-    ]);
-  const [[service], [properties = []], [history = []], [standing = NOT_WAITING]] = await Promise.all([
+  const row = await findCase(db, id, reader.principal);
+  if (!row) throw noCase(id);
+  const [[service], [properties = []], [history = []], standing] = await Promise.all([
     servicesById(db, [row.serviceId]),
     propertiesByCase(db, [id]),
     historyByCase(db, [id]),
-    row.status === 'WAITING' ? standings(db, [id]) : [NOT_WAITING],
+    standingOf(db, id, row.status),
   ]);
   send(response, 200, caseAnswer({ row, serviceExtRef: service?.extRef ?? null, properties, history, standing }));
+}
+
+/** What the holder of the case's receipt sees: what `caseChanged` shows it, nothing personal. */
+async function readCaseState(
+  runtime: QueueRuntime,
+  holder: Actor,
+  id: number,
+  response: ServerResponse,
+): Promise<void> {
+  const row = await findCase(runtime.db, id, holder);
+  // Reached with a valid receipt only: its case is no longer stored.
+  if (!row) throw noCase(id);
+  send(response, 200, caseStateAnswer(row, await standingOf(runtime.db, id, row.status)));
 }
 
 function answerOptions(response: ServerResponse, allowed: string): void {

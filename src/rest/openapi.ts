@@ -13,6 +13,7 @@ import {
   type PropertyKind,
   type PropertyName,
 } from './case-request.js';
+import { RECEIPT_HEADER } from './case-receipt.js';
 import { CASES_PATH } from './cases-route.js';
 
 export const OPENAPI_PATH = '/api/openapi.json';
@@ -60,11 +61,14 @@ const requestProperties = Object.fromEntries(
   ]),
 );
 
-/** The answer echoes every request property as stored: never absent, null when not set. */
-const answerProperties: Record<string, Schema> = {
+const CASE_ID = { ...INT32, minimum: 1, description: 'The id of the case.' } as const;
+const SERVICE_ID = { ...INT32, minimum: 1, description: 'The service whose queue the case joined.' } as const;
+
+/** The answers echo every request property as stored: never absent, null when not set. */
+const seedProperties: Record<string, Schema> = {
   ...requestProperties,
-  CaseId: { ...INT32, minimum: 1, description: 'The id of the case.' },
-  ServiceId: { ...INT32, minimum: 1, description: 'The service whose queue the case joined.' },
+  CaseId: CASE_ID,
+  ServiceId: SERVICE_ID,
   ServiceIdExtRef: { type: nullable('string'), description: "The service's external reference, however it was named." },
   AutoClose: { type: 'boolean', description: 'Whether the case was enqueued and closed at once.' },
   CustomProperties: {
@@ -80,12 +84,9 @@ const time = (description: string, canBeNull = false): Schema => ({
   description: `${description} ISO 8601, UTC, to the millisecond.`,
 });
 
-const caseProperties: Record<string, Schema> = {
-  ...answerProperties,
+/** Where a case stands, as every answer about it says it. */
+const standing = {
   Ticket: { type: 'string', description: 'The ticket shown to the person, e.g. A042.' },
-  Status: ref('CaseStatus'),
-  LastAction: ref('CaseAction'),
-  LastAgent: { type: nullable('string'), description: 'Who did the last action; null for enqueues.' },
   Position: {
     type: nullable('integer'),
     minimum: 1,
@@ -93,8 +94,69 @@ const caseProperties: Record<string, Schema> = {
   },
   EstimatedWaitSeconds: {
     type: nullable('integer'),
-    description: "Estimated seconds until called, from the last hour's calls; null when not waiting or unknown.",
+    description:
+      'Estimated seconds until called, from the agents serving now, their recent cases and the cases ahead; ' +
+      'null when not waiting or unknown.',
   },
+  EstimatedWaitRange: {
+    type: ['object', 'null'],
+    description:
+      'Where the wait is expected to end, in seconds: about 1 wait in 5 is shorter than Low, 1 in 5 longer ' +
+      'than High; null when EstimatedWaitSeconds is.',
+    required: ['Low', 'High'],
+    additionalProperties: false,
+    properties: {
+      Low: { type: 'integer', minimum: 0 },
+      High: { type: 'integer', minimum: 0 },
+    },
+  },
+} as const;
+
+const enqueueProperties: Record<string, Schema> = {
+  ...seedProperties,
+  ...standing,
+  Position: {
+    ...standing.Position,
+    description:
+      'Place in the queue from 1 (called next); null for an AutoClose case, or when it could not be read after ' +
+      'the case was stored (the case is stored: GET it).',
+  },
+  Receipt: {
+    type: 'string',
+    description:
+      `Lets a KIOSK credential read this case (\`GET ${CASES_PATH}/{id}\` with the \`${RECEIPT_HEADER}\` header) and ` +
+      "follow it (GraphQL's `caseChanged(caseId, receipt)`); it names this case alone and does not expire. " +
+      'Print it on the ticket, e.g. as a QR code.',
+  },
+};
+
+/** What the holder of a case's receipt sees: GraphQL's `caseChanged`, nothing personal. */
+const caseStateProperties: Record<string, Schema> = {
+  CaseId: CASE_ID,
+  Ticket: standing.Ticket,
+  ServiceId: SERVICE_ID,
+  Status: ref('CaseStatus'),
+  LastAction: ref('CaseAction'),
+  LastAgent: {
+    type: nullable('string'),
+    description: 'Who did the last action (for a called case, who calls it); null for enqueues.',
+  },
+  Position: standing.Position,
+  EstimatedWaitSeconds: standing.EstimatedWaitSeconds,
+  EstimatedWaitRange: standing.EstimatedWaitRange,
+  CalledAt: time('When it was last called.', true),
+  ClosedAt: time('When it was completed or cancelled.', true),
+};
+
+const caseProperties: Record<string, Schema> = {
+  ...seedProperties,
+  Ticket: standing.Ticket,
+  Status: ref('CaseStatus'),
+  LastAction: ref('CaseAction'),
+  LastAgent: { type: nullable('string'), description: 'Who did the last action; null for enqueues.' },
+  Position: standing.Position,
+  EstimatedWaitSeconds: standing.EstimatedWaitSeconds,
+  EstimatedWaitRange: standing.EstimatedWaitRange,
   EnqueuedAt: time('When the case was enqueued.'),
   QueuedAt: time('The time that orders it in the queue.'),
   CalledAt: time('When it was last called.', true),
@@ -108,12 +170,12 @@ const caseProperties: Record<string, Schema> = {
   },
 };
 
+/** An answer: every property listed is always there; later versions may add others, which clients ignore. */
 const objectOf = (properties: Record<string, Schema>, description: string): Schema => ({
   type: 'object',
   description,
   properties,
   required: Object.keys(properties),
-  additionalProperties: false,
 });
 
 const errorResponse = (description: string, headers: Record<string, Schema> = {}): Schema => ({
@@ -148,16 +210,19 @@ export const openApiDocument = {
   openapi: '3.1.0',
   info: {
     title: 'FIFO case queue: REST compatibility API',
-    version: '1.0.0',
+    version: '1.1.0',
     description:
       'The enqueue and read of the original queue REST API, served by the GraphQL gateway for existing clients. ' +
       'Request property names match case-insensitively and unknown properties are ignored. ' +
+      'Answers may gain properties (1.1 added `Ticket`, `Position`, `EstimatedWaitSeconds`, `EstimatedWaitRange` and ' +
+      "`Receipt` to the enqueue's, and `EstimatedWaitRange` to a case's): clients must ignore properties they do not know. " +
       'Errors name the field at fault as the client spells it: `Subject`, `CustomProperties["key"]` ' +
       '(`.Key` after it when the key itself is at fault), `$` for the whole body, `id` for the path, ' +
-      '`Idempotency-Key` for the header.',
+      `\`Idempotency-Key\` and \`${RECEIPT_HEADER}\` for the headers.`,
   },
   // Every call needs a credential unless the gateway runs open (development): an API key
-  // (`fcq_...`) of a KIOSK, AGENT or ADMIN to enqueue; AGENT or ADMIN to read a case.
+  // (`fcq_...`) of a KIOSK, AGENT or ADMIN to enqueue; AGENT or ADMIN to read a case whole,
+  // a KIOSK with the case's receipt to read where it stands.
   security: [{ bearer: [] }],
   paths: {
     [CASES_PATH]: {
@@ -187,7 +252,9 @@ export const openApiDocument = {
         },
         responses: {
           '200': {
-            description: 'The case as stored (also for a retry with the same `Idempotency-Key`).',
+            description:
+              'The case as stored, with its ticket, place, estimated wait and receipt (also for a retry with the ' +
+              'same `Idempotency-Key`).',
             headers: { Location: { $ref: '#/components/headers/Location' } },
             content: { 'application/json': { schema: ref('CaseEnqueueResult') } },
           },
@@ -211,6 +278,10 @@ export const openApiDocument = {
       get: {
         operationId: 'Cases_Get',
         summary: 'A case, where it stands and its history',
+        description:
+          'To an AGENT or ADMIN credential, the whole case (`Case`). To a KIOSK credential, with the receipt ' +
+          "`POST /api/Cases` answered, where the case stands (`CaseState`, what GraphQL's `caseChanged` shows): " +
+          "nothing personal. The receipt is the right to that case, whatever the kiosk's service limit.",
         parameters: [
           {
             name: 'id',
@@ -219,14 +290,30 @@ export const openApiDocument = {
             description: 'The case id (`CaseId`).',
             schema: { ...INT32, minimum: 1 },
           },
+          {
+            name: RECEIPT_HEADER,
+            in: 'header',
+            required: false,
+            description:
+              "The case's `Receipt`, as `POST /api/Cases` answered it: required of a KIOSK credential, ignored for others.",
+            schema: { type: 'string' },
+          },
         ],
         responses: {
-          '200': { description: 'The case.', content: { 'application/json': { schema: ref('Case') } } },
+          '200': {
+            description: 'The case whole (AGENT, ADMIN), or where it stands (KIOSK with the receipt).',
+            content: { 'application/json': { schema: { anyOf: [ref('Case'), ref('CaseState')] } } },
+          },
           '400': errorResponse('The id is not a positive 32-bit integer (`BAD_USER_INPUT`, field `id`).'),
           '404': errorResponse(
             "No case has the id, or none the credential's service limit lets it see (`NOT_FOUND`, field `id`).",
           ),
           ...commonErrors,
+          '403': errorResponse(
+            'A credential that may not read cases (`SCREEN`), or a `KIOSK` without the receipt of this case in ' +
+              `\`${RECEIPT_HEADER}\` (\`FORBIDDEN\`, field \`${RECEIPT_HEADER}\`): one answer for a missing, wrong or ` +
+              "another case's receipt, whether the case exists or not.",
+          ),
         },
       },
     },
@@ -238,7 +325,7 @@ export const openApiDocument = {
         scheme: 'bearer',
         description:
           "An API key (`fcq_<id>_<secret>`) or a person's token (JWT) from the identity provider. " +
-          'POST needs the KIOSK, AGENT or ADMIN role; GET, AGENT or ADMIN.',
+          `POST needs the KIOSK, AGENT or ADMIN role; GET, AGENT or ADMIN, or KIOSK with the case's \`${RECEIPT_HEADER}\`.`,
       },
     },
     schemas: {
@@ -250,8 +337,15 @@ export const openApiDocument = {
           'match case-insensitively; other properties are ignored.',
         properties: requestProperties,
       },
-      CaseEnqueueResult: objectOf(answerProperties, 'The case as stored, in the request shape.'),
+      CaseEnqueueResult: objectOf(
+        enqueueProperties,
+        'The case as stored, in the request shape, then its ticket, place, estimated wait and receipt.',
+      ),
       Case: objectOf(caseProperties, 'A case: the enqueue fields as stored, where it stands, and its history.'),
+      CaseState: objectOf(
+        caseStateProperties,
+        "Where a case stands, as its receipt's holder (a KIOSK) sees it: no personal data.",
+      ),
       CaseEvent: objectOf(
         {
           Action: ref('CaseAction'),
@@ -274,14 +368,14 @@ export const openApiDocument = {
           Code: {
             type: 'string',
             description:
-              'BAD_USER_INPUT, NOT_FOUND, CONFLICT, METHOD_NOT_ALLOWED, UNSUPPORTED_MEDIA_TYPE, PAYLOAD_TOO_LARGE, DATABASE_UNAVAILABLE or INTERNAL_SERVER_ERROR.',
+              'BAD_USER_INPUT, NOT_FOUND, CONFLICT, UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED, METHOD_NOT_ALLOWED, ' +
+              'UNSUPPORTED_MEDIA_TYPE, PAYLOAD_TOO_LARGE, DATABASE_UNAVAILABLE or INTERNAL_SERVER_ERROR.',
           },
           Field: { type: 'string' },
           Rule: { type: 'string', description: 'e.g. type, json, required, maxLength, exists, unique.' },
           Issues: { type: 'array', items: ref('ErrorIssue') },
         },
         required: ['Message', 'Code'],
-        additionalProperties: false,
       },
       ErrorIssue: objectOf(
         { Field: { type: 'string' }, Rule: { type: 'string' }, Message: { type: 'string' } },

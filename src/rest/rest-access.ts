@@ -4,11 +4,14 @@
 // operation, by the same @auth check as GraphQL (prepare-operation.ts). The
 // documents are checked against schema.graphql when the gateway starts: a
 // field name the schema does not have stops it, rather than being allowed.
+// A case read stands for two: `case(id)` whole, or `caseChanged` as a
+// kiosk with the case's receipt sees it (case-receipt.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal.js';
+import type { Receipts } from '../auth/receipts.js';
 import type { FixedOperation, OperationPreparer } from '../graphql/prepare-operation.js';
 import { refusalAnswer, type Admission, type Refusal } from '../http/admission.js';
-import type { CaseAnswer, EnqueueAnswer, HistoryAnswer } from './case-answers.js';
+import type { CaseAnswer, CaseStateAnswer, EnqueueAnswer, HistoryAnswer } from './case-answers.js';
 import { RestError } from './rest-errors.js';
 
 /** A REST route's GraphQL operation, compiled at start-up. */
@@ -23,8 +26,12 @@ export interface RestAccess {
   readonly preparer: OperationPreparer;
   /** POST /api/Cases. */
   readonly enqueue: RestOperation;
-  /** GET /api/Cases/{id}. */
+  /** GET /api/Cases/{id}, the whole case. */
   readonly readCase: RestOperation;
+  /** GET /api/Cases/{id}, what the case's receipt shows. */
+  readonly followCase: RestOperation;
+  /** Signs the receipts enqueues answer, and checks the ones kiosks read with. */
+  readonly receipts: Receipts;
 }
 
 /** Each field of the enqueue's answer, by the field of `enqueueCase`'s payload it shows (tsc wants every one). */
@@ -41,6 +48,11 @@ const ENQUEUE_ANSWER = {
   CustomProperties: 'customProperties { key value }',
   ProcedureExtRef: 'procedureExtRef',
   ProcedureOptionExtRef: 'procedureOptionExtRef',
+  Ticket: 'ticket',
+  Position: 'position',
+  EstimatedWaitSeconds: 'estimatedWaitSeconds',
+  EstimatedWaitRange: 'estimatedWaitRange { low high }',
+  Receipt: 'receipt',
 } as const satisfies Record<keyof EnqueueAnswer, string>;
 
 const HISTORY_ANSWER = {
@@ -72,6 +84,7 @@ const CASE_ANSWER = {
   LastAgent: 'lastAgent',
   Position: 'position',
   EstimatedWaitSeconds: 'estimatedWaitSeconds',
+  EstimatedWaitRange: 'estimatedWaitRange { low high }',
   EnqueuedAt: 'enqueuedAt',
   QueuedAt: 'queuedAt',
   CalledAt: 'calledAt',
@@ -80,12 +93,29 @@ const CASE_ANSWER = {
   History: `history { ${Object.values(HISTORY_ANSWER).join(' ')} }`,
 } as const satisfies Record<keyof CaseAnswer, string>;
 
+/** Each field a receipt shows, by the field of `caseChanged`'s CaseUpdate it shows. */
+const CASE_STATE_ANSWER = {
+  CaseId: 'caseId',
+  Ticket: 'ticket',
+  ServiceId: 'serviceId',
+  Status: 'status',
+  LastAction: 'lastAction',
+  LastAgent: 'lastAgent',
+  Position: 'position',
+  EstimatedWaitSeconds: 'estimatedWaitSeconds',
+  EstimatedWaitRange: 'estimatedWaitRange { low high }',
+  CalledAt: 'calledAt',
+  ClosedAt: 'closedAt',
+} as const satisfies Record<keyof CaseStateAnswer, string>;
+
 const selection = (answer: Record<string, string>): string => Object.values(answer).join(' ');
 
 /** The GraphQL operation POST /api/Cases stands for. */
 export const ENQUEUE_DOCUMENT = `mutation RestEnqueueCase($input: CaseEnqueueInput!) { enqueueCase(input: $input) { ${selection(ENQUEUE_ANSWER)} } }`;
 /** The GraphQL operation GET /api/Cases/{id} stands for. */
 export const READ_CASE_DOCUMENT = `query RestReadCase($id: Int!) { case(id: $id) { ${selection(CASE_ANSWER)} } }`;
+/** The GraphQL operation GET /api/Cases/{id} stands for when the credential may not read cases whole. */
+export const FOLLOW_CASE_DOCUMENT = `subscription RestFollowCase($id: Int!, $receipt: String) { caseChanged(caseId: $id, receipt: $receipt) { ${selection(CASE_STATE_ANSWER)} } }`;
 
 /** A route's operation, checked against the schema now: throws when the document does not fit it. */
 export function restOperation(preparer: OperationPreparer, route: string, document: string): RestOperation {
@@ -97,14 +127,38 @@ export function restOperation(preparer: OperationPreparer, route: string, docume
 }
 
 /** The REST routes' access, their documents checked at start-up. */
-export function restAccess(admission: Admission, preparer: OperationPreparer): RestAccess {
+export function restAccess(admission: Admission, preparer: OperationPreparer, receipts: Receipts): RestAccess {
+  const readRoute = 'GET /api/Cases/{id}';
   return {
     admission,
     preparer,
     enqueue: restOperation(preparer, 'POST /api/Cases', ENQUEUE_DOCUMENT),
-    readCase: restOperation(preparer, 'GET /api/Cases/{id}', READ_CASE_DOCUMENT),
+    readCase: restOperation(preparer, readRoute, READ_CASE_DOCUMENT),
+    followCase: restOperation(preparer, readRoute, FOLLOW_CASE_DOCUMENT),
+    receipts,
   };
 }
+
+/** The principal of an admitted request; throws the refusal (401, 429, 503) as a REST error. */
+async function admitted(
+  access: RestAccess,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<Principal | undefined> {
+  let refused: Refusal | undefined;
+  const principal = await access.admission.admit(request, response, (_response, refusal) => (refused = refusal));
+  if (refused) {
+    const { status, code, message, headers } = refusalAnswer(refused);
+    throw new RestError(status, code, message, [], headers);
+  }
+  return principal;
+}
+
+const mayRun = (access: RestAccess, { operation }: RestOperation, principal: Principal): boolean =>
+  access.preparer.prepareFixed(operation, principal).ok;
+
+const forbiddenRoute = ({ route }: RestOperation): RestError =>
+  new RestError(403, 'FORBIDDEN', `This credential may not use ${route}`);
 
 /**
  * The principal of an admitted request; throws the refusal (401, 429, 503)
@@ -114,16 +168,29 @@ export async function restPrincipal(
   access: RestAccess,
   request: IncomingMessage,
   response: ServerResponse,
-  { route, operation }: RestOperation,
+  operation: RestOperation,
 ): Promise<Principal | undefined> {
-  let refused: Refusal | undefined;
-  const principal = await access.admission.admit(request, response, (_response, refusal) => (refused = refusal));
-  if (refused) {
-    const { status, code, message, headers } = refusalAnswer(refused);
-    throw new RestError(status, code, message, [], headers);
-  }
-  if (!principal) return undefined;
-  const verdict = access.preparer.prepareFixed(operation, principal);
-  if (!verdict.ok) throw new RestError(403, 'FORBIDDEN', `This credential may not use ${route}`);
+  const principal = await admitted(access, request, response);
+  if (principal && !mayRun(access, operation, principal)) throw forbiddenRoute(operation);
   return principal;
+}
+
+/** How a case is read: whole, or what its receipt shows (the receipt still to be checked). */
+export type CaseView = 'whole' | 'receipt';
+
+/**
+ * The principal of an admitted case read and what it may see: the case whole
+ * when it may run `case(id)` (AGENT, ADMIN), else what `caseChanged` shows
+ * when it may follow cases (KIOSK); a 403 otherwise (SCREEN), as GraphQL refuses both.
+ */
+export async function caseReader(
+  access: RestAccess,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<{ readonly principal: Principal; readonly view: CaseView } | undefined> {
+  const principal = await admitted(access, request, response);
+  if (!principal) return undefined;
+  if (mayRun(access, access.readCase, principal)) return { principal, view: 'whole' };
+  if (mayRun(access, access.followCase, principal)) return { principal, view: 'receipt' };
+  throw forbiddenRoute(access.readCase);
 }
