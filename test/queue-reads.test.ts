@@ -113,6 +113,8 @@ describe('after a mix of actions', () => {
       enqueuedToday: 7,
       closedToday: 3,
       autoClosedToday: 1,
+      // No enqueue here was answered with an estimate (they were made by the domain, not asked).
+      estimateAccuracy: { estimatesRealised: 0, meanAbsoluteErrorSeconds: null, withinRangeShare: null },
       windowMinutes: 30,
     });
     expect(statistics.longestWaitSeconds).toBeGreaterThanOrEqual(0);
@@ -131,6 +133,7 @@ describe('after a mix of actions', () => {
       enqueuedToday: 0,
       closedToday: 0,
       autoClosedToday: 0,
+      estimateAccuracy: { estimatesRealised: 0, meanAbsoluteErrorSeconds: null, withinRangeShare: null },
       windowMinutes: 60,
     });
   });
