@@ -5,9 +5,10 @@
 // the guarantees of a single gateway (docs/reliability.md), for all of them.
 import type { Config } from '../config.js';
 import { openDatabaseServer, type DatabaseServer } from '../db/database-server.js';
+import type { LogFormat } from '../log-format.js';
 import type { Logger } from '../log.js';
 import { answerMetricsRequests } from '../metrics/cluster-metrics.js';
-import { startWorkers, type Workers } from './workers.js';
+import { startWorkers, type Serving, type Workers } from './workers.js';
 
 /** How long stopping workers may take beyond the requests' grace: their subscriptions, listener and pools. */
 const WORKER_STOP_MARGIN_MS = 20_000;
@@ -46,7 +47,14 @@ async function stopAndExit(
   process.exit(failed ? 1 : 0);
 }
 
-export async function runPrimary(config: Config, log: Logger): Promise<void> {
+export interface PrimaryOutput {
+  /** The format the workers write their lines in, the primary's own. */
+  readonly logFormat: LogFormat;
+  /** Told once every first worker serves (the start-up banner). */
+  readonly onServing: (serving: Serving) => void;
+}
+
+export async function runPrimary(config: Config, log: Logger, output: PrimaryOutput): Promise<void> {
   log.info(`GATEWAY_WORKERS=${config.workers}: one primary process and ${config.workers} gateway workers`, {
     workers: config.workers,
   });
@@ -81,16 +89,19 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
     database,
     stopWithinMs: config.shutdownGraceMs + WORKER_STOP_MARGIN_MS,
     log,
+    logFormat: output.logFormat,
   });
   run.workers = workers;
-  let url: string;
+  let serving: Serving;
   try {
-    url = await workers.ready;
+    serving = await workers.ready;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log.error(`the gateway could not start: ${message}`);
     await stop(database, true);
     return;
   }
+  const { url } = serving;
   log.info(`GraphQL endpoint: ${url}`, { url, workers: config.workers });
+  output.onServing(serving);
 }
