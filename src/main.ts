@@ -4,6 +4,7 @@ import cluster from 'node:cluster';
 import { isatty } from 'node:tty';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DataFolderInUseError } from './db/data-folder-lock.js';
+import { checkPortAvailable, PortUnavailableError } from './http/port-check.js';
 import { logFormat, logFormatBeforeConfig, type LogFormat } from './log-format.js';
 import { createLogger, type Logger } from './log.js';
 import { startupBanner, type BannerFacts } from './startup-banner.js';
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
   log = logger;
   // Imported on demand: a primary serves nothing, and so loads no GraphQL, HTTP or Prisma client code.
   if (cluster.isWorker) return (await import('./process/worker.js')).runWorker(config, logger);
+  // Before the database: a busy port is the commonest failed start, and the quickest to tell.
+  await checkPortAvailable(config.host, config.port);
   const announce = announcer(config, format);
   if (config.workers > 1)
     return (await import('./process/primary.js')).runPrimary(config, logger, {
@@ -53,7 +56,8 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   // Errors an operator can act on are told in one line; anything else with its
   // stack. No request has been served yet, so the message cannot quote one.
-  const known = error instanceof ConfigError || error instanceof DataFolderInUseError;
+  const known =
+    error instanceof ConfigError || error instanceof DataFolderInUseError || error instanceof PortUnavailableError;
   const message = error instanceof Error ? error.message : String(error);
   (log ?? createLogger({ format: logFormatBeforeConfig(process.env, onTerminal) })).error(
     known ? message : `the gateway could not start: ${message}`,
