@@ -1,10 +1,12 @@
 // `npm start` as a person meets it, on real processes: a busy port is refused
 // at once, before any PostgreSQL starts; readable lines (LOG_FORMAT=pretty,
 // what a terminal gets) come with the banner, once, also from a primary and
-// its workers; and a signal ends with a `stopped` line.
+// its workers; and a signal ends with a `stopped` line (one Ctrl-C, which
+// npm start passes on as a second SIGINT, with no "still stopping" line).
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { FIRST_KEY_COMMAND } from '../src/auth/auth-mode.js';
 import { ServicesDocument } from '../src/generated/operations/graphql.js';
@@ -19,10 +21,12 @@ import {
 } from './reliability/helpers/gateway-process.js';
 
 const databases: TestDatabase[] = [];
+const teardowns: (() => Promise<void>)[] = [];
+const onTeardown = (step: () => Promise<void>): void => void teardowns.push(step);
 
 afterAll(async () => {
   await stopAllGatewayProcesses();
-  await Promise.all(databases.map((database) => database.drop()));
+  await Promise.all([...databases.map((database) => database.drop()), ...teardowns.map((step) => step())]);
 });
 
 async function database(): Promise<string> {
@@ -84,7 +88,10 @@ describe('a busy port', () => {
 
 describe('LOG_FORMAT=pretty (what a terminal gets)', () => {
   it('writes readable lines, the banner with the first key command as a shell takes it, and stopped', async () => {
-    const gateway = await startGatewayProcess({ DATABASE_URL: await database(), LOG_FORMAT: 'pretty' });
+    // As on a fresh clone: an embedded database, whose stop outlasts the echo of a Ctrl-C (below).
+    const folder = await temporaryDataFolder();
+    onTeardown(() => folder.remove());
+    const gateway = await startGatewayProcess({ EMBEDDED_PG_DATA_DIR: folder.dataDir, LOG_FORMAT: 'pretty' });
     expect(await timeUntil(() => gateway.output().includes(BANNER_END), 5_000)).toBeDefined();
     const output = gateway.output();
     expect(output).toContain(
@@ -99,13 +106,21 @@ describe('LOG_FORMAT=pretty (what a terminal gets)', () => {
     );
     expect(output).not.toContain('\\"first admin\\"');
     expectData(await graphqlClient(gateway.url)(ServicesDocument, {}));
-    const exit = await gateway.stop();
+    // One Ctrl-C under npm start: the terminal's SIGINT, and npm's copy of it a moment later.
+    gateway.kill('SIGINT');
+    await sleep(50);
+    gateway.kill('SIGINT');
+    const exit = await gateway.exited;
     expect(exit.code).toBe(0);
     await timeUntil(() => /\): stopped$/m.test(gateway.output()), 2_000);
     const lines = gateway.output().split('\n');
     expect(lines.filter((line) => line.startsWith('{'))).toEqual([]);
     expect(lines).toContainEqual(expect.stringMatching(/^\[[\d:.]+\] INFO \(\d+\): request \{"requestId":/));
     expect(lines).toContainEqual(expect.stringMatching(/^\[[\d:.]+\] INFO \(\d+\): SIGINT: stopping: no new requests/));
+    expect(gateway.output()).not.toContain('still stopping');
+    expect(lines).toContainEqual(
+      expect.stringMatching(/INFO \(\d+\): database: embedded PostgreSQL \(pid \d+\) stopped/),
+    );
     expect(lines.filter((line) => PRETTY_LINE.test(line)).at(-1)).toMatch(/INFO \(\d+\): stopped$/);
   }, 60_000);
 

@@ -8,6 +8,7 @@ import { openDatabaseServer, type DatabaseServer } from '../db/database-server.j
 import type { LogFormat } from '../log-format.js';
 import type { Logger } from '../log.js';
 import { answerMetricsRequests } from '../metrics/cluster-metrics.js';
+import { signalEchoes } from './signal-echo.js';
 import { startWorkers, type Serving, type Workers } from './workers.js';
 
 /** How long stopping workers may take beyond the requests' grace: their subscriptions, listener and pools. */
@@ -61,16 +62,20 @@ export async function runPrimary(config: Config, log: Logger, output: PrimaryOut
   // A failure to open is reported by the caller: nothing is left to stop.
   const opening = openDatabaseServer(config, log);
   // Shared with the signal handler, which may run at any `await` below.
-  const run: { signalled: boolean; workers?: Workers; stopping?: Promise<never> } = { signalled: false };
+  const run: { signalled: boolean; isEcho?: () => boolean; workers?: Workers; stopping?: Promise<never> } = {
+    signalled: false,
+  };
   // Once, whether a signal or a failed start asks first.
   const stop = (database: DatabaseServer, failed: boolean) =>
     (run.stopping ??= stopAndExit(database, run.workers, log, failed));
   const onSignal = (signal: NodeJS.Signals) => {
     if (run.signalled) {
+      if (run.isEcho?.()) return;
       log.info(`${signal}: still stopping; the gateway exits once its workers and database server have stopped`);
       return;
     }
     run.signalled = true;
+    run.isEcho = signalEchoes();
     log.info(`${signal}: stopping: no new requests, then the workers, then the database server`);
     // A signal while the database opens is acted on once it has: it is stopped too.
     opening.then(
