@@ -159,7 +159,7 @@ async function runningServerUrl(dataDir: string): Promise<string> {
     throw new DatabaseOpenError(`cannot read ${passwordFile}, the password of the embedded database`);
   });
   stderrLog.info(
-    `database: the embedded PostgreSQL of the running gateway, pid ${server.pid} on 127.0.0.1:${server.port}, data in ${server.folder}`,
+    `database: the running gateway's embedded PostgreSQL (PostgreSQL pid ${server.pid}) on 127.0.0.1:${server.port}, data in ${server.folder}`,
   );
   return `postgresql://${EMBEDDED_USER}:${encodeURIComponent(password.trim())}@127.0.0.1:${server.port}/${EMBEDDED_DATABASE}`;
 }

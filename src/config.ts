@@ -16,6 +16,9 @@ export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'prisma', 'migrations');
 export const MIGRATED_SCHEMA_FILE = join(MIGRATIONS_DIR, 'schema.snapshot.prisma');
 export const SCHEMA_FILE = join(PROJECT_ROOT, 'schema.graphql');
 
+/** `auto`: readable lines when stdout is a terminal, JSON lines otherwise (src/log-format.ts). */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+
 const port = z.coerce.number().int().min(0).max(65535);
 /** `https://host[:port]` exactly as a browser sends it in `Origin`. */
 const isOrigin = (value: string): boolean =>
@@ -155,6 +158,10 @@ const environment = z
     LOG_LEVEL: z.preprocess(
       blankAsAbsent,
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ),
+    LOG_FORMAT: z.preprocess(
+      blankAsAbsent,
+      z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }).default('auto'),
     ),
     METRICS_ENABLED: flag(true),
     METRICS_TOKEN: z.preprocess(blankAsAbsent, z.string().min(16, 'must be at least 16 characters').optional()),
@@ -347,6 +354,8 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   /** The least severe log level written (pino's levels; `silent` writes nothing). */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** JSON lines, readable lines, or (`auto`) readable only when stdout is a terminal. */
+  readonly logFormat: (typeof LOG_FORMATS)[number];
   readonly metrics: {
     /** Whether `/metrics` answers (Prometheus text format). */
     readonly enabled: boolean;
@@ -508,6 +517,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: value.INTROSPECTION_ENABLED,
     corsOrigins: value.CORS_ORIGINS,
     logLevel: value.LOG_LEVEL,
+    logFormat: value.LOG_FORMAT,
     metrics: {
       enabled: value.METRICS_ENABLED,
       token: value.METRICS_TOKEN,

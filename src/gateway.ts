@@ -8,8 +8,8 @@ import { openDatabaseServer, type DatabaseServer } from './db/database-server.js
 import { createDatabaseClient, type QueryListener } from './db/prisma-client.js';
 import { createReadRouter } from './db/read-replica.js';
 import { createApiKeyStore, principalIdOfKey } from './auth/api-keys.js';
-import { createAuthenticator, type AuthMode } from './auth/authenticate.js';
-import { decideAuthMode } from './auth/auth-mode.js';
+import { createAuthenticator } from './auth/authenticate.js';
+import { decideAuthMode, type AuthDecision } from './auth/auth-mode.js';
 import { createJwtVerifier, type JwtVerifier } from './auth/jwt.js';
 import { loadReceipts } from './auth/receipts.js';
 import { createWebhookEndpointStore } from './queue/webhook-endpoints.js';
@@ -49,6 +49,8 @@ export interface Gateway {
   readonly url: string;
   /** The database the gateway uses (embedded or external). */
   readonly databaseUrl: string;
+  /** How it authenticates as it started (the first API key later ends open mode). */
+  readonly auth: AuthDecision;
   stop(): Promise<void>;
 }
 
@@ -102,10 +104,10 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
     // Revoked or rotated here: this process's sockets are re-checked at once (the notification follows).
     onChanged: (keyId) => socketCredentials.revoked(principalIdOfKey(keyId)),
   });
-  let mode: AuthMode;
+  let auth: AuthDecision;
   let tokens: JwtVerifier | undefined;
   try {
-    mode = await decideAuthMode(config, keys, log);
+    auth = await decideAuthMode(config, keys, log);
     tokens = config.auth.jwt ? createJwtVerifier(config.auth.jwt) : undefined;
   } catch (error) {
     await Promise.all([db.$disconnect(), hot.$disconnect(), reads.stop()]);
@@ -142,10 +144,10 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   // API keys in the database, people's tokens from the identity provider;
   // open (no credentials) only where auth-mode.ts allows it.
   const authenticator = createAuthenticator(
-    mode,
+    auth.mode,
     { keys, tokens },
     // Open because nothing was configured: the first API key closes it, on every process.
-    config.auth.mode === 'auto' && mode === 'open'
+    config.auth.mode === 'auto' && auth.mode === 'open'
       ? {
           openUntil: () => keys.anyActive(),
           recheckMs: Math.max(1_000, config.auth.keyCacheMs),
@@ -227,6 +229,7 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}${GRAPHQL_PATH}`,
     databaseUrl: databaseServer.url,
+    auth,
     async stop() {
       // Every step runs even when one before it failed, and the database
       // server is stopped last whatever happened: a gateway that exits while

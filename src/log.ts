@@ -1,9 +1,12 @@
 // The gateway's log: JSON lines on stdout (pino), one object per line, for
-// operators and their log shippers. Nothing a client sent is ever written:
+// operators and their log shippers; readable lines instead for a person at a
+// terminal (log-format.ts, pretty-log.ts). Nothing a client sent is ever written:
 // callers pass fixed messages and scalar fields they chose, and errors are
 // reduced to what cannot quote input (docs/operations.md, "Logs").
 import { pino, type DestinationStream } from 'pino';
 import type { Config } from './config.js';
+import type { LogFormat } from './log-format.js';
+import { prettyDestination } from './pretty-log.js';
 
 /** Values a line may carry beside its message: scalars the caller chose, never request content. */
 export type LogFields = Readonly<Record<string, string | number | boolean | null>>;
@@ -23,6 +26,8 @@ export interface LoggerOptions {
   readonly level?: LogLevel;
   /** Where the lines go; stdout, buffered, unless given. */
   readonly destination?: DestinationStream;
+  /** `json` unless given; `pretty` writes readable lines, unbuffered, to `destination` or stdout. */
+  readonly format?: LogFormat;
   /** Written on every line (a cluster worker's number), besides pino's pid and hostname. */
   readonly fields?: LogFields;
 }
@@ -49,7 +54,19 @@ export function isoTime(): string {
   return timeText;
 }
 
-export function createLogger({ level = 'info', destination, fields }: LoggerOptions = {}): Logger {
+/**
+ * Readable lines go to stdout as they are made: a terminal shows each at
+ * once, and a person reads far fewer lines than a shipper takes.
+ */
+const PRETTY_STDOUT = (): DestinationStream => prettyDestination(pino.destination({ dest: 1, sync: true }));
+
+function destinationFor(format: LogFormat, given: DestinationStream | undefined): DestinationStream {
+  if (format === 'json') return given ?? STDOUT();
+  // A given destination is a test's or a file's: no colours.
+  return given ? prettyDestination(given, { colorize: false }) : PRETTY_STDOUT();
+}
+
+export function createLogger({ level = 'info', destination, fields, format = 'json' }: LoggerOptions = {}): Logger {
   const root = pino(
     {
       level,
@@ -59,7 +76,7 @@ export function createLogger({ level = 'info', destination, fields }: LoggerOpti
       // Replaces pino's own, which writes an error's message, stack and every property.
       serializers: { err: (error: unknown) => loggedError(error) },
     },
-    destination ?? STDOUT(),
+    destinationFor(format, destination),
   );
   const logger = fields ? root.child(fields) : root;
   return {

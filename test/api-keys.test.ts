@@ -596,7 +596,10 @@ describe('npm run keys', () => {
       try {
         const created = await keysScript(['create', '--name', 'kiosk 1', '--role', 'KIOSK'], env);
         expect(created.code, created.stderr).toBe(0);
-        expect(created.stderr).toContain('the embedded PostgreSQL of the running gateway');
+        // The pid is PostgreSQL's (postmaster.pid), not the gateway's: the line says so.
+        expect(created.stderr).toMatch(
+          /database: the running gateway's embedded PostgreSQL \(PostgreSQL pid \d+\) on 127\.0\.0\.1:\d+, data in /,
+        );
         secret = secretIn(created.stdout);
         const db = createDatabaseClient(gateway.databaseUrl, 1);
         const verified = await createApiKeyStore(db, { cacheMs: 0 }).verify(secret);

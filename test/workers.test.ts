@@ -4,10 +4,8 @@
 // both workers (told by the pid on each request's log line); a worker killed
 // with SIGKILL under load is replaced and nothing acknowledged is lost; a
 // signal stops everything, database last, and the primary exits with 0.
-import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { print } from 'graphql';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -335,25 +333,25 @@ describe.each([
 describe('GATEWAY_WORKERS=2 that cannot start', () => {
   it('stops its database server and exits with 1 when a worker exits before it serves', async () => {
     const folder = await temporaryDataFolder();
-    // The workers' port is taken: each worker's listen fails, as one gateway's would.
-    const taken = createServer().listen(0, '127.0.0.1');
     try {
-      await once(taken, 'listening');
-      const { port } = taken.address() as AddressInfo;
+      // Each worker refuses to run open on an address others can reach, as
+      // one gateway would; the primary does not decide that, so it has
+      // started the database by then. (A busy port is refused before that:
+      // test/start-up.test.ts.)
       const failed = await failingGatewayProcess({
         ...WORKERS,
         EMBEDDED_PG_DATA_DIR: folder.dataDir,
-        AUTH_MODE: 'open',
-        PORT: String(port),
+        AUTH_MODE: 'auto',
+        HOST: '0.0.0.0',
       });
       expect(failed.code, failed.output.slice(-4000)).toBe(1);
+      expect(failed.output).toMatch(/"msg":"refusing to start without credentials on HOST=0\.0\.0\.0/);
       expect(failed.output).toMatch(
         /"msg":"the gateway could not start: worker \d+ \(pid \d+\) exited \(code 1\) before it served"/,
       );
       expect(failed.output).toMatch(/"msg":"database: embedded PostgreSQL \(pid \d+\) stopped in \d+ ms"/);
       expect(postgresProcessesOn(await realpath(folder.dataDir))).toEqual([]);
     } finally {
-      taken.close();
       await folder.remove();
     }
   }, 120_000);

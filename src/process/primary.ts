@@ -5,9 +5,11 @@
 // the guarantees of a single gateway (docs/reliability.md), for all of them.
 import type { Config } from '../config.js';
 import { openDatabaseServer, type DatabaseServer } from '../db/database-server.js';
+import type { LogFormat } from '../log-format.js';
 import type { Logger } from '../log.js';
 import { answerMetricsRequests } from '../metrics/cluster-metrics.js';
-import { startWorkers, type Workers } from './workers.js';
+import { signalEchoes } from './signal-echo.js';
+import { startWorkers, type Serving, type Workers } from './workers.js';
 
 /** How long stopping workers may take beyond the requests' grace: their subscriptions, listener and pools. */
 const WORKER_STOP_MARGIN_MS = 20_000;
@@ -46,23 +48,34 @@ async function stopAndExit(
   process.exit(failed ? 1 : 0);
 }
 
-export async function runPrimary(config: Config, log: Logger): Promise<void> {
+export interface PrimaryOutput {
+  /** The format the workers write their lines in, the primary's own. */
+  readonly logFormat: LogFormat;
+  /** Told once every first worker serves (the start-up banner). */
+  readonly onServing: (serving: Serving) => void;
+}
+
+export async function runPrimary(config: Config, log: Logger, output: PrimaryOutput): Promise<void> {
   log.info(`GATEWAY_WORKERS=${config.workers}: one primary process and ${config.workers} gateway workers`, {
     workers: config.workers,
   });
   // A failure to open is reported by the caller: nothing is left to stop.
   const opening = openDatabaseServer(config, log);
   // Shared with the signal handler, which may run at any `await` below.
-  const run: { signalled: boolean; workers?: Workers; stopping?: Promise<never> } = { signalled: false };
+  const run: { signalled: boolean; isEcho?: () => boolean; workers?: Workers; stopping?: Promise<never> } = {
+    signalled: false,
+  };
   // Once, whether a signal or a failed start asks first.
   const stop = (database: DatabaseServer, failed: boolean) =>
     (run.stopping ??= stopAndExit(database, run.workers, log, failed));
   const onSignal = (signal: NodeJS.Signals) => {
     if (run.signalled) {
+      if (run.isEcho?.()) return;
       log.info(`${signal}: still stopping; the gateway exits once its workers and database server have stopped`);
       return;
     }
     run.signalled = true;
+    run.isEcho = signalEchoes();
     log.info(`${signal}: stopping: no new requests, then the workers, then the database server`);
     // A signal while the database opens is acted on once it has: it is stopped too.
     opening.then(
@@ -81,16 +94,19 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
     database,
     stopWithinMs: config.shutdownGraceMs + WORKER_STOP_MARGIN_MS,
     log,
+    logFormat: output.logFormat,
   });
   run.workers = workers;
-  let url: string;
+  let serving: Serving;
   try {
-    url = await workers.ready;
+    serving = await workers.ready;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log.error(`the gateway could not start: ${message}`);
     await stop(database, true);
     return;
   }
+  const { url } = serving;
   log.info(`GraphQL endpoint: ${url}`, { url, workers: config.workers });
+  output.onServing(serving);
 }

@@ -4,6 +4,7 @@
 import type { Gateway } from '../gateway.js';
 import { startIdleCollector } from '../idle-collector.js';
 import type { Logger } from '../log.js';
+import { signalEchoes } from './signal-echo.js';
 
 export interface RunOptions {
   /** What the stop line says follows the requests in flight ("then the database server"). */
@@ -46,15 +47,18 @@ export async function runGateway(starting: Promise<Gateway>, logger: Logger, opt
   // Handled from the start: a signal while the gateway starts is acted on
   // once it has started, so that the PostgreSQL it started is stopped too.
   let stopSignal: NodeJS.Signals | undefined;
+  let isEcho: (() => boolean) | undefined;
   let started = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopSignal !== undefined) {
+      if (isEcho?.()) return;
       // Exiting now would leave the database server half-way through its
       // shutdown; each stage of that is bounded (docs/reliability.md).
       logger.info(`${signal}: still stopping; the gateway exits once ${options.exitsOnce}`);
       return;
     }
     stopSignal = signal;
+    isEcho = signalEchoes();
     logger.info(
       started ? `${signal}: stopping: no new requests, ${options.thenStops}` : `${signal}: stopping once started`,
     );

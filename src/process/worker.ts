@@ -27,6 +27,6 @@ export async function runWorker(config: Config, log: Logger): Promise<void> {
   await runGateway(startGateway(config, log, { databaseServer }), log, {
     thenStops: 'then this worker exits',
     exitsOnce: 'this worker has stopped',
-    onStarted: (gateway) => send(readyMessage(gateway.url)),
+    onStarted: (gateway) => send(readyMessage(gateway.url, gateway.auth)),
   });
 }

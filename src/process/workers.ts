@@ -11,7 +11,9 @@
 // no such gap but balances badly: measured on 2 cores, 82% of 64 kept-alive
 // connections' requests went to one of 2 workers, against 50% with round-robin.
 import cluster, { type Worker } from 'node:cluster';
+import type { AuthDecision } from '../auth/auth-mode.js';
 import type { DatabaseServer } from '../db/database-server.js';
+import type { LogFormat } from '../log-format.js';
 import type { Logger } from '../log.js';
 import { workerReady } from './messages.js';
 import { restartDelays } from './restart-delay.js';
@@ -23,11 +25,19 @@ export interface WorkersOptions {
   /** A worker not gone this long after SIGTERM is killed (and the stop counts as failed). */
   readonly stopWithinMs: number;
   readonly log: Logger;
+  /** The primary's, decided once: every process writes its lines alike to the one stdout. */
+  readonly logFormat: LogFormat;
+}
+
+/** What the first worker to serve said: where, and how it authenticates. */
+export interface Serving {
+  readonly url: string;
+  readonly auth: AuthDecision;
 }
 
 export interface Workers {
   /** The GraphQL endpoint, once every first worker serves; rejects when one exits before it does. */
-  readonly ready: Promise<string>;
+  readonly ready: Promise<Serving>;
   /** SIGTERM to every worker (each drains and stops); resolves once all have exited, true when all exited with 0. */
   stop(): Promise<boolean>;
 }
@@ -42,7 +52,7 @@ interface Running {
 const exitOf = (code: number | null, signal: string | null): string =>
   signal === null ? `code ${code ?? 'unknown'}` : signal;
 
-export function startWorkers({ count, database, stopWithinMs, log }: WorkersOptions): Workers {
+export function startWorkers({ count, database, stopWithinMs, log, logFormat }: WorkersOptions): Workers {
   const running = new Map<Worker, Running>();
   const nextDelay = restartDelays();
   const replacements = new Set<NodeJS.Timeout>();
@@ -50,9 +60,9 @@ export function startWorkers({ count, database, stopWithinMs, log }: WorkersOpti
   let cleanExits = true;
   let whenAllExited: (() => void) | undefined;
   let firstServing = 0;
-  let started: (url: string) => void = () => undefined;
+  let started: (serving: Serving) => void = () => undefined;
   let failedToStart: (error: Error) => void = () => undefined;
-  const ready = new Promise<string>((resolveReady, rejectReady) => {
+  const ready = new Promise<Serving>((resolveReady, rejectReady) => {
     started = resolveReady;
     failedToStart = rejectReady;
   });
@@ -64,11 +74,13 @@ export function startWorkers({ count, database, stopWithinMs, log }: WorkersOpti
     // polling once (several machines share the work through the job queue).
     const delivers = deliverer === undefined || replaces === deliverer;
     // Where the primary's database decided writes and reads go (an embedded
-    // server's URL, a standby-seeking URL split in two); the rest of the
-    // environment (PORT, pool sizes, ...) is the primary's own.
+    // server's URL, a standby-seeking URL split in two), and the log format
+    // it chose (`auto` is decided once, by the primary's stdout); the rest of
+    // the environment (PORT, pool sizes, ...) is the primary's own.
     const worker = cluster.fork({
       DATABASE_URL: database.url,
       DATABASE_READ_URL: database.readUrl ?? '',
+      LOG_FORMAT: logFormat,
       ...(delivers ? {} : { WEBHOOK_DELIVERY: 'off' }),
     });
     if (delivers) deliverer = worker.id;
@@ -88,7 +100,7 @@ export function startWorkers({ count, database, stopWithinMs, log }: WorkersOpti
         fields,
       );
       firstServing += state.replaces === undefined ? 1 : 0;
-      if (firstServing === count) started(parsed.data.url);
+      if (firstServing === count) started({ url: parsed.data.url, auth: parsed.data.auth });
     });
     // A fork that failed, or a channel that broke: told, and not a crash of the
     // primary (an unheard 'error' would be); its 'exit' follows when the process ends.
