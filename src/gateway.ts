@@ -36,7 +36,7 @@ import { createSocketCredentials } from './http/socket-credentials.js';
 import { clientAddressResolver } from './limits/client-address.js';
 import { createRateLimiter } from './limits/rate-limiter.js';
 import { createLiveHub } from './live/live-hub.js';
-import type { Logger } from './log.js';
+import { rateLimitedFailures, type Logger } from './log.js';
 import { createGatewayMetrics } from './metrics/gateway-metrics.js';
 import { knownOperations } from './metrics/operation-labels.js';
 import { operationNamesIn } from './metrics/operations-folder.js';
@@ -138,8 +138,18 @@ export async function startGateway(config: Config, log: Logger, hooks: GatewayHo
   const live = createLiveHub({ db, reads, announcements: listener, log, minIntervalMs: config.live.minIntervalMs });
   await listener.ready;
   const metrics = createGatewayMetrics(config, { main: db, hot, reads }, operationNames);
+  // A lost measurement, logged once per kind every 5 s: the answers went out regardless.
+  const estimatesNotKept = rateLimitedFailures(log);
   const runtime = metrics.instrument(
-    createQueueRuntime({ db, hot, maxWaiting: Math.max(1, Math.floor(config.databasePoolSize / 2)), live, reads }),
+    createQueueRuntime({
+      db,
+      hot,
+      maxWaiting: Math.max(1, Math.floor(config.databasePoolSize / 2)),
+      live,
+      reads,
+      onEstimatesNotKept: (error) =>
+        estimatesNotKept(`wait estimates not kept (${error instanceof Error ? error.name : typeof error})`),
+    }),
   );
   // API keys in the database, people's tokens from the identity provider;
   // open (no credentials) only where auth-mode.ts allows it.

@@ -74,7 +74,7 @@ describe('after a mix of actions', () => {
     estimates.sort(([a], [b]) => a - b);
     const waits = estimates.map(([, seconds]) => seconds);
     expect(waits).toEqual([...waits].sort((a, b) => a - b));
-    expect(waits[0]).toBe(0); // an agent is free and position 1 is next
+    expect(waits[0]).toBeLessThan(waits.at(-1) ?? 0);
   });
 
   it('pages through the queue oldest first with cursors', async () => {

@@ -56,7 +56,9 @@ function sampleOf(
   const closeSeconds: number[] = [];
   for (let index = closes.length - 1; index >= 0 && closeSeconds.length < PACE_SAMPLE.closes; index -= 1) {
     const row = rows.get(closes[index] ?? -1);
-    if (row?.closedAt != null && row.calledAt !== null) closeSeconds.push((row.closedAt - row.calledAt) / 1000);
+    if (row?.closedAt == null || row.calledAt === null) continue;
+    if (row.closedAt < now - PACE_SAMPLE.closesWithinSeconds * 1000) break;
+    closeSeconds.push((row.closedAt - row.calledAt) / 1000);
   }
   const inServiceAgents: (string | null)[] = [];
   for (const row of rows.values()) if (row.status === 'IN_SERVICE') inServiceAgents.push(row.agent);
@@ -102,14 +104,14 @@ export function replay(history: History, estimators: readonly Estimator[]): Outc
       case 'RETURN':
         if (!row) break;
         if (row.status !== 'WAITING') waiting += 1;
-        row.status = 'WAITING';
+        // Every action names its agent in last_agent, as the gateway's transitions do.
+        Object.assign(row, { status: 'WAITING', agent: event.agent });
         break;
       case 'COMPLETE':
       case 'CANCEL':
         if (!row) break;
         if (row.status === 'WAITING') waiting -= 1;
-        row.status = 'CLOSED';
-        row.closedAt = event.at;
+        Object.assign(row, { status: 'CLOSED', closedAt: event.at, agent: event.agent });
         if (row.calledAt !== null) closes.push(event.caseId);
         break;
     }

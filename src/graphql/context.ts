@@ -51,6 +51,8 @@ export interface ContextParts {
   readonly live: LiveHub;
   /** Where what screens poll is read (src/db/read-replica.ts). */
   readonly reads: ReadRouter;
+  /** Told when the estimates enqueues answered with could not be kept (enqueue-case.ts). */
+  readonly onEstimatesNotKept?: (error: unknown) => void;
 }
 
 /** The long-lived queue machinery every edge (GraphQL, REST) shares, so their enqueues share commits. */
@@ -62,8 +64,16 @@ export interface QueueRuntime {
   readonly reads: ReadRouter;
 }
 
-export function createQueueRuntime({ db, hot, maxWaiting, live, reads }: ContextParts): QueueRuntime {
-  return { db, enqueuer: createEnqueuer(db, hot, { maxWaiting }), caller: createCaller(db, hot), live, reads };
+export function createQueueRuntime({
+  db,
+  hot,
+  maxWaiting,
+  live,
+  reads,
+  onEstimatesNotKept,
+}: ContextParts): QueueRuntime {
+  const enqueuer = createEnqueuer(db, hot, { maxWaiting, ...(onEstimatesNotKept ? { onEstimatesNotKept } : {}) });
+  return { db, enqueuer, caller: createCaller(db, hot), live, reads };
 }
 
 /**

@@ -55,6 +55,8 @@ export interface EnqueuedCase extends Case {
 export interface EnqueuerOptions {
   /** Writes that wait for held services at once (each holds a connection of `db` meanwhile). */
   readonly maxWaiting?: number;
+  /** Told when the estimates a batch answered with could not be kept (the answers are not affected). */
+  readonly onEstimatesNotKept?: (error: unknown) => void;
 }
 
 export interface Enqueuer {
@@ -74,19 +76,26 @@ interface Enqueue {
 /** Most cases one statement writes; more waiting go in the next. */
 export const MAX_BATCH = 256;
 
+/** Keeps the estimates a batch answered with (estimate-accuracy.ts); never fails. */
+type Keeper = (caseIds: readonly number[], given: readonly Standing[]) => Promise<void>;
+
 /**
  * One standings read for a whole batch, made when the first answer asks for
- * it; the estimates it gives are kept, to measure them (estimate-accuracy.ts).
+ * it; `keep` keeps the estimates it gives. An answer to a retry (an earlier
+ * case read back) keeps none: its first answer did.
  */
-function sharedStandings(db: Database, caseIds: readonly number[]): (caseId: number) => Promise<Standing> {
+function sharedStandings(
+  db: Database,
+  caseIds: readonly number[],
+  keep?: Keeper,
+): (caseId: number) => Promise<Standing> {
   let read: Promise<Map<number, Standing>> | undefined;
   return async (caseId) => {
     // After the commit: a failover now must not fail the answer (unknown-outcome.ts, afterWrite).
-    read ??= afterWrite(db, async () => {
-      const list = await standings(db, caseIds);
-      await keepEstimates(db, caseIds, list);
-      return list;
-    }).then((list) => new Map(caseIds.map((id, index) => [id, list[index] ?? NOT_WAITING])));
+    read ??= afterWrite(db, () => standings(db, caseIds)).then(async (list) => {
+      await keep?.(caseIds, list);
+      return new Map(caseIds.map((id, index) => [id, list[index] ?? NOT_WAITING]));
+    });
     return (await read).get(caseId) ?? NOT_WAITING;
   };
 }
@@ -248,6 +257,7 @@ interface Writing {
   readonly db: Database;
   readonly writer: Database;
   readonly lock: LockMode;
+  readonly keep: Keeper;
 }
 
 /** An answer for a request of a batch whose commit was lost and is found to have written its case. */
@@ -280,6 +290,7 @@ async function settleBatch(
   const standing = sharedStandings(
     writer,
     rows.map((row) => row.id),
+    writing.keep,
   );
   const again = requests.filter((_, ord) => !byToken.has(tokens[ord] ?? null));
   const rewritten = again.length > 0 ? await writeBatch(writing, again) : [];
@@ -347,6 +358,7 @@ async function writeBatch(writing: Writing, requests: readonly Enqueue[]): Promi
   const standing = sharedStandings(
     writer,
     rows.flatMap((row) => (row.id === null ? [] : [row.id])),
+    writing.keep,
   );
   return Promise.all(
     requests.map(async (request, ord) => {
@@ -371,10 +383,16 @@ async function writeBatch(writing: Writing, requests: readonly Enqueue[]): Promi
  * writes run on `hot` (connections that never wait for a lock); the rest,
  * including writes that wait for a held service, on `db`.
  */
-export function createEnqueuer(db: Database, hot: Database = db, { maxWaiting = 4 }: EnqueuerOptions = {}): Enqueuer {
+export function createEnqueuer(
+  db: Database,
+  hot: Database = db,
+  { maxWaiting = 4, onEstimatesNotKept = () => undefined }: EnqueuerOptions = {},
+): Enqueuer {
+  // Kept on `db`: a measurement, not the hot path's business.
+  const keep: Keeper = (caseIds, given) => keepEstimates(db, caseIds, given).catch(onEstimatesNotKept);
   // One shared lane for every service, and a waiting lane per held service.
-  const sharedWriting: Writing = { db, writer: hot, lock: 'skip-held' };
-  const waitWriting: Writing = { db, writer: db, lock: 'wait' };
+  const sharedWriting: Writing = { db, writer: hot, lock: 'skip-held', keep };
+  const waitWriting: Writing = { db, writer: db, lock: 'wait', keep };
   const shared = new GroupCommit<Enqueue, Written>((requests) => writeBatch(sharedWriting, requests), MAX_BATCH);
   // Waiting writes hold a connection of `db` while they wait: a few at most,
   // so that held services cannot take every connection reads need.

@@ -6,8 +6,8 @@ import type { Database } from '../db/prisma-client.js';
 import type { Standing } from './queue-reads.js';
 
 /**
- * Keeps the estimates of a batch of new cases (those that have one). A
- * retry's second answer keeps the first: the estimate the person was given.
+ * Keeps the estimates of a batch of new cases (those that have one), once:
+ * the first answer's is the estimate the person was given.
  */
 export async function keepEstimates(
   db: Database,
@@ -35,19 +35,21 @@ export async function keepEstimates(
  * expression) whose case was called at or after `since`, as a json object:
  * how many (`count`), their mean absolute error in seconds (`meanAbsoluteError`)
  * and the share of waits within their range (`withinRange`). The actual wait
- * runs from the enqueue to the case's first call (a returned case is called
- * again later). Bounded by the calls in the window.
+ * runs from when the estimate was given (just after the enqueue's commit) to
+ * the case's first call (a returned case is called again later). Bounded by
+ * the calls in the window.
  */
 export function estimateAccuracySql(service: Prisma.Sql, since: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`(
     SELECT json_build_object(
              'count', count(*)::int,
              'meanAbsoluteError', round(avg(abs(w.seconds - realised.wait)))::int,
-             'withinRange', avg(CASE WHEN realised.wait BETWEEN w.low AND w.high THEN 1 ELSE 0 END)::float8)
+             -- Ranges are whole seconds: a wait within half a second of one is in it, as the backtest counts.
+             'withinRange', avg(CASE WHEN realised.wait BETWEEN w.low - 0.5 AND w.high + 0.5 THEN 1 ELSE 0 END)::float8)
       FROM cases c
       JOIN wait_estimates w ON w.case_id = c.id
       CROSS JOIN LATERAL (
-        SELECT extract(epoch FROM min(e.at) - c.enqueued_at) AS wait FROM case_events e
+        SELECT extract(epoch FROM min(e.at) - w.given_at) AS wait FROM case_events e
          WHERE e.case_id = c.id AND e.action IN ('CALL_NEXT', 'CALL_CASE')) realised
      WHERE c.service_id = ${service} AND c.called_at >= ${since} AND realised.wait IS NOT NULL)`;
 }

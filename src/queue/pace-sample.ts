@@ -19,7 +19,8 @@ export function paceSampleColumns(service: Prisma.Sql): Prisma.Sql {
       ${epochMillis(Prisma.sql`clock_timestamp()`)} AS "paceNow",
       calls."callAt", calls."callAgent", calls."callClosedAt",
       ARRAY(SELECT extract(epoch FROM c.closed_at - c.called_at)::float8 FROM cases c
-             WHERE c.service_id = ${service} AND c.closed_at IS NOT NULL AND c.called_at IS NOT NULL
+             WHERE c.service_id = ${service} AND c.called_at IS NOT NULL
+               AND c.closed_at >= (SELECT clock_timestamp() - make_interval(secs => ${PACE_SAMPLE.closesWithinSeconds}))
              ORDER BY c.closed_at DESC LIMIT ${PACE_SAMPLE.closes}) AS "closeSeconds",
       ARRAY(SELECT c.last_agent FROM cases c WHERE c.service_id = ${service} AND c.status = 'IN_SERVICE'
              ORDER BY c.called_at DESC LIMIT ${PACE_SAMPLE.inService}) AS "inServiceAgents"`;
@@ -28,13 +29,13 @@ export function paceSampleColumns(service: Prisma.Sql): Prisma.Sql {
 /** The recent calls of `service`, as a lateral join named `calls` that paceSampleColumns reads. */
 export function paceCallsJoin(service: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`CROSS JOIN LATERAL (
-      SELECT coalesce(array_agg(${epochMillis(Prisma.sql`r.called_at`)} ORDER BY r.called_at DESC), '{}') AS "callAt",
-             coalesce(array_agg(r.last_agent ORDER BY r.called_at DESC), '{}') AS "callAgent",
-             coalesce(array_agg(${epochMillis(Prisma.sql`r.closed_at`)} ORDER BY r.called_at DESC), '{}') AS "callClosedAt"
-        FROM (SELECT c.called_at, c.last_agent, c.closed_at FROM cases c
+      SELECT coalesce(array_agg(${epochMillis(Prisma.sql`r.called_at`)} ORDER BY r.called_at DESC, r.id DESC), '{}') AS "callAt",
+             coalesce(array_agg(r.last_agent ORDER BY r.called_at DESC, r.id DESC), '{}') AS "callAgent",
+             coalesce(array_agg(${epochMillis(Prisma.sql`r.closed_at`)} ORDER BY r.called_at DESC, r.id DESC), '{}') AS "callClosedAt"
+        FROM (SELECT c.id, c.called_at, c.last_agent, c.closed_at FROM cases c
                WHERE c.service_id = ${service}
                  AND c.called_at >= (SELECT clock_timestamp() - make_interval(secs => ${PACE_SAMPLE.callsWithinSeconds}))
-               ORDER BY c.called_at DESC LIMIT ${PACE_SAMPLE.calls}) r) calls`;
+               ORDER BY c.called_at DESC, c.id DESC LIMIT ${PACE_SAMPLE.calls}) r) calls`;
 }
 
 /** The columns of paceSampleColumns, checked. */

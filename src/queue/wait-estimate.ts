@@ -12,13 +12,15 @@ export const PACE_SAMPLE = {
   callsWithinSeconds: 2 * 3600,
   /** ...and at most this many, newest first. */
   calls: 60,
-  /** Cases closed after a call, newest first, however old: the fallback before the day's first calls. */
+  /** Cases closed after a call, newest first, in the last week (yesterday's serve before today's first call)... */
   closes: 40,
+  /** ...at most this old: the scan over closes is bounded by a week's, whatever the service's past. */
+  closesWithinSeconds: 7 * 24 * 3600,
   /** Cases in service, most recently called first. */
   inService: 100,
 } as const;
 
-/** One call: a case's latest `called_at` and the agent who called it. */
+/** One call: a case's latest `called_at` and its `last_agent` (who called it, or who acted on it since). */
 export interface PaceCall {
   /** Milliseconds since the epoch. */
   readonly at: number;
@@ -50,6 +52,10 @@ export interface WaitEstimate {
 const ACTIVE_SECONDS = 10 * 60;
 /** From a close to the same agent's next call: longer than this is a pause, not a turnaround. */
 const PAUSE_SECONDS = 3 * 60;
+/** A case longer than this many typical ones counts as this long: one forgotten in service must not stretch every estimate. */
+const LONG_CASE_FACTOR = 4;
+/** No estimate goes beyond a week: past that it says nothing a person can use, and stays an Int. */
+const MAX_WAIT_SECONDS = 7 * 24 * 3600;
 /** Over a wait this long, the pace the agents really kept (pauses included) counts for 1/e... */
 const HORIZON_SECONDS = 3600;
 /** ...measured over at least this many of the most recent calls. */
@@ -66,6 +72,12 @@ const median = (values: readonly number[]): number => {
 };
 
 const mean = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
+
+/** The mean, each value capped at LONG_CASE_FACTOR × the median (a winsorised mean). */
+function robustMean(values: readonly number[]): number {
+  const cap = LONG_CASE_FACTOR * median(values);
+  return mean(values.map((value) => Math.min(value, cap)));
+}
 
 /** Seconds from each close to the same agent's next call, pauses left out. */
 function turnarounds(calls: readonly PaceCall[]): number[] {
@@ -87,6 +99,20 @@ function turnarounds(calls: readonly PaceCall[]): number[] {
   return gaps;
 }
 
+/**
+ * Agents between two cases: no case in service, and their latest case closed
+ * within PAUSE_SECONDS. One idle longer is on a break, not about to call.
+ */
+function freeAgents(sample: PaceSample): number {
+  const busy = new Set(sample.inServiceAgents);
+  const latest = new Map<string | null, PaceCall>();
+  for (const call of sample.calls) if (!latest.has(call.agent)) latest.set(call.agent, call);
+  let free = 0;
+  for (const [agent, call] of latest)
+    if (!busy.has(agent) && call.closedAt !== null && sample.now - call.closedAt <= PAUSE_SECONDS * 1000) free += 1;
+  return free;
+}
+
 /** The agents serving the queue now: those with a case in service or a recent call. */
 function activeAgents(sample: PaceSample): number {
   const agents = new Set<string | null>(sample.inServiceAgents);
@@ -98,7 +124,7 @@ function activeAgents(sample: PaceSample): number {
 function capacity(sample: PaceSample): number | null {
   if (sample.closeSeconds.length === 0) return null;
   const turns = turnarounds(sample.calls);
-  const cycle = mean(sample.closeSeconds) + (turns.length > 0 ? median(turns) : 0);
+  const cycle = robustMean(sample.closeSeconds) + (turns.length > 0 ? median(turns) : 0);
   // Before the day's first call nobody is serving yet: one agent, until more show up.
   return Math.max(1, activeAgents(sample)) / Math.max(1, cycle);
 }
@@ -113,9 +139,11 @@ function keptPace(sample: PaceSample): number | null {
 
 /**
  * The wait of a case at `position` (1: called next): `position − ½` calls
- * of the queue at a pace that starts as what the agents serving now can do
+ * (less the agents between two cases, who call at once) at a pace that starts as what the agents serving now can do
  * and, the longer the wait, leans to the pace they have really kept (breaks
- * and departures included). Unknown (null) when the queue was never served.
+ * and departures included), at most a week. Unknown (null) when no case was
+ * closed after a call in the last week and fewer than three were called in
+ * the last two hours.
  * The range widens with the few calls a short wait spans and with how much
  * the pace drifts over a long one.
  */
@@ -130,15 +158,16 @@ export function estimateWait(position: number, sample: PaceSample): WaitEstimate
           return near * now + (1 - near) * kept;
         })();
   if (pace === null) return null;
-  // An agent serving nobody now calls the next case at once, unless on a break.
-  const free = activeAgents(sample) - sample.inServiceAgents.length;
-  const seconds = position <= free ? 0 : (position - 0.5 - Math.max(0, free)) / pace;
+  // An agent between two cases calls the next one at once.
+  const free = freeAgents(sample);
+  const seconds = position <= free ? 0 : (position - 0.5 - free) / pace;
   const spread = Math.sqrt(1 / position + DRIFT * DRIFT);
   const upper = position <= free ? (position - 0.5) / pace : seconds;
+  const whole = (value: number) => Math.min(MAX_WAIT_SECONDS, Math.round(value));
   return {
-    seconds: Math.round(seconds),
-    low: Math.round(seconds * Math.exp(-Z_80 * spread)),
-    high: Math.round(upper * Math.exp(Z_80 * spread)),
+    seconds: whole(seconds),
+    low: whole(seconds * Math.exp(-Z_80 * spread)),
+    high: whole(upper * Math.exp(Z_80 * spread)),
   };
 }
 

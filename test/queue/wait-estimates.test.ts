@@ -51,8 +51,22 @@ describe('the estimate rule', () => {
     expect(two?.seconds).toBeLessThan(alone * 0.6);
   });
 
-  it('calls at once when an agent is free', () => {
-    expect(estimateWait(1, { ...steady, inServiceAgents: [] })?.seconds).toBe(0);
+  it('calls at once when an agent is between two cases, not when the agent is on a break', () => {
+    const between = { ...steady, calls: [call('a', 7, 1), ...steady.calls.slice(1)], inServiceAgents: [] };
+    expect(estimateWait(1, between)).toMatchObject({ seconds: 0, low: 0 });
+    expect(estimateWait(2, between)?.seconds).toBeGreaterThan(0);
+    // The same agent, idle for 5 minutes: a break; position 1 waits for a call.
+    const onBreak = { ...between, calls: [call('a', 11, 5), ...steady.calls.slice(1)] };
+    expect(estimateWait(1, onBreak)?.seconds).toBeGreaterThan(60);
+  });
+
+  it('is not stretched by one case forgotten in service, and never passes a week', () => {
+    const closes = Array.from({ length: 39 }, () => 300);
+    const usual = estimateWait(5, { ...steady, closeSeconds: [...closes, 300] })?.seconds ?? 0;
+    const forgotten = estimateWait(5, { ...steady, closeSeconds: [...closes, 16 * 3600] })?.seconds ?? 0;
+    expect(forgotten / usual).toBeLessThan(1.1);
+    const stale = { ...steady, calls: [], closeSeconds: [2 * 24 * 3600] };
+    expect(estimateWait(30_000, stale)).toEqual({ seconds: 604_800, low: 604_800, high: 604_800 });
   });
 
   it('gives a range around the point, wider for a short queue than a long one relative to the wait', () => {
@@ -85,11 +99,11 @@ describe('on a service with a known past', () => {
   beforeAll(async () => {
     t = await startTestGateway();
     serviceId = (await given.service(t.db, { queueCode: 'W' })).id;
-    // Agent a completed three cases of 5 minutes, a minute apart; agent b serves one now.
+    // Agent a completed three cases of 5 minutes, a minute apart, the last 2 minutes ago; agent b serves one now.
     const past: [number, number][] = [
-      [20, 15],
-      [14, 9],
-      [8, 3],
+      [19, 14],
+      [13, 8],
+      [7, 2],
     ];
     for (const [called, closed] of past) {
       const done = await given.caseIn(t.db, 'COMPLETED', { serviceId }, 'a');
@@ -108,14 +122,15 @@ describe('on a service with a known past', () => {
   });
 
   it('estimates from what the cases table shows', async () => {
-    // Cycle 300 + 60 s; a and b active, b busy: capacity 2/360 per s, position 1 goes to the free agent.
-    // Kept pace: 4 calls in 20 minutes, 1/300 per s; position 2 leans to it by 1 − e^(−2·180/3600).
-    // (2 − 1.5) / (0.9048/180 + 0.0952/300) = 94 s; position 3: 1.5 / (0.8607/180 + 0.1393/300) = 286 s.
+    // Cycle 300 + 60 s; a and b active, b busy: capacity 2/360 per s. a closed 2 minutes ago, so is
+    // between two cases: position 1 goes to a at once. Kept pace: 4 calls in 19 minutes, 4/1140 per s;
+    // position 2 leans to it by 1 − e^(−2·180/3600):
+    // (2 − 0.5 − 1) / (0.9048/180 + 0.0952·4/1140) = 93 s; position 3: 1.5 / (0.8607/180 + 0.1393·4/1140) = 285 s.
     const found = await standings(t.db, waiting);
     expect(found.map((standing) => [standing.position, standing.estimatedWaitSeconds])).toEqual([
       [1, 0],
-      [2, 94],
-      [3, 286],
+      [2, 93],
+      [3, 285],
     ]);
     for (const standing of found.slice(1)) {
       expect(standing.estimatedWaitRange?.low).toBeLessThan(standing.estimatedWaitSeconds ?? 0);
@@ -142,7 +157,7 @@ describe('on a service with a known past', () => {
       estimatedWaitSeconds: again?.estimatedWaitSeconds,
       estimatedWaitRange: again?.estimatedWaitRange,
     });
-    expect(enqueued.estimatedWaitSeconds).toBeGreaterThan(286);
+    expect(enqueued.estimatedWaitSeconds).toBeGreaterThan(285);
   });
 
   it('keeps the estimate each enqueue answered with, once, and reports how close it came', async () => {
@@ -173,14 +188,15 @@ describe('on a service with a known past', () => {
       withinRangeShare: null,
     });
 
-    // Everyone is called; the two kept cases are made to have waited 10 and 2 minutes.
+    // Everyone is called; the two kept estimates are made to have been given 10 and 2 minutes before their call.
     for (let call = 0; call < waiting.length + 2; call += 1)
       expectData(await t.request(CallNextDocument, { input: { serviceIds: [serviceId], agent: 'c' } }));
     const [earlier, last] = kept.rows;
     await t.sql.query(
-      `UPDATE cases SET enqueued_at = (SELECT min(at) FROM case_events WHERE case_id = cases.id AND action = 'CALL_NEXT')
-                                      - make_interval(secs => CASE id WHEN $1 THEN 600 ELSE 120 END)
-        WHERE id = ANY($2::int[])`,
+      `UPDATE wait_estimates w SET given_at = (SELECT min(at) FROM case_events
+                                                WHERE case_id = w.case_id AND action = 'CALL_NEXT')
+                                      - make_interval(secs => CASE case_id WHEN $1 THEN 600 ELSE 120 END)
+        WHERE case_id = ANY($2::int[])`,
       [earlier?.case_id, [earlier?.case_id, last?.case_id]],
     );
     const errors = [Math.abs((earlier?.seconds ?? 0) - 600), Math.abs((last?.seconds ?? 0) - 120)];

@@ -92,6 +92,8 @@ export type ServiceTally = Prisma.ServiceTallyModel
  * What happened to a case, when, by whom and why: its history.
  * The wait estimate a case's enqueue answered with, kept to measure how
  * close estimates come to the waits that follow (statistics' estimateAccuracy).
+ * No foreign key to cases: its key-share lock on a just-enqueued case would
+ * make call next's FOR UPDATE SKIP LOCKED pass over it, out of FIFO order.
  */
 export type WaitEstimate = Prisma.WaitEstimateModel
 /**

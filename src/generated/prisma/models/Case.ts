@@ -411,7 +411,6 @@ export type CaseWhereInput = {
   customer?: Prisma.XOR<Prisma.CustomerNullableScalarRelationFilter, Prisma.CustomerWhereInput> | null
   properties?: Prisma.CasePropertyListRelationFilter
   events?: Prisma.CaseEventListRelationFilter
-  waitEstimate?: Prisma.XOR<Prisma.WaitEstimateNullableScalarRelationFilter, Prisma.WaitEstimateWhereInput> | null
 }
 
 export type CaseOrderByWithRelationInput = {
@@ -445,7 +444,6 @@ export type CaseOrderByWithRelationInput = {
   customer?: Prisma.CustomerOrderByWithRelationInput
   properties?: Prisma.CasePropertyOrderByRelationAggregateInput
   events?: Prisma.CaseEventOrderByRelationAggregateInput
-  waitEstimate?: Prisma.WaitEstimateOrderByWithRelationInput
 }
 
 export type CaseWhereUniqueInput = Prisma.AtLeast<{
@@ -483,7 +481,6 @@ export type CaseWhereUniqueInput = Prisma.AtLeast<{
   customer?: Prisma.XOR<Prisma.CustomerNullableScalarRelationFilter, Prisma.CustomerWhereInput> | null
   properties?: Prisma.CasePropertyListRelationFilter
   events?: Prisma.CaseEventListRelationFilter
-  waitEstimate?: Prisma.XOR<Prisma.WaitEstimateNullableScalarRelationFilter, Prisma.WaitEstimateWhereInput> | null
 }, "id" | "idempotencyKey" | "serviceId_ticketDay_ticketNumber">
 
 export type CaseOrderByWithAggregationInput = {
@@ -580,7 +577,6 @@ export type CaseCreateInput = {
   customer?: Prisma.CustomerCreateNestedOneWithoutCasesInput
   properties?: Prisma.CasePropertyCreateNestedManyWithoutCaseInput
   events?: Prisma.CaseEventCreateNestedManyWithoutCaseInput
-  waitEstimate?: Prisma.WaitEstimateCreateNestedOneWithoutCaseInput
 }
 
 export type CaseUncheckedCreateInput = {
@@ -612,7 +608,6 @@ export type CaseUncheckedCreateInput = {
   writeToken?: string | null
   properties?: Prisma.CasePropertyUncheckedCreateNestedManyWithoutCaseInput
   events?: Prisma.CaseEventUncheckedCreateNestedManyWithoutCaseInput
-  waitEstimate?: Prisma.WaitEstimateUncheckedCreateNestedOneWithoutCaseInput
 }
 
 export type CaseUpdateInput = {
@@ -643,7 +638,6 @@ export type CaseUpdateInput = {
   customer?: Prisma.CustomerUpdateOneWithoutCasesNestedInput
   properties?: Prisma.CasePropertyUpdateManyWithoutCaseNestedInput
   events?: Prisma.CaseEventUpdateManyWithoutCaseNestedInput
-  waitEstimate?: Prisma.WaitEstimateUpdateOneWithoutCaseNestedInput
 }
 
 export type CaseUncheckedUpdateInput = {
@@ -675,7 +669,6 @@ export type CaseUncheckedUpdateInput = {
   writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   properties?: Prisma.CasePropertyUncheckedUpdateManyWithoutCaseNestedInput
   events?: Prisma.CaseEventUncheckedUpdateManyWithoutCaseNestedInput
-  waitEstimate?: Prisma.WaitEstimateUncheckedUpdateOneWithoutCaseNestedInput
 }
 
 export type CaseCreateManyInput = {
@@ -1022,20 +1015,6 @@ export type CaseUpdateOneRequiredWithoutPropertiesNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.CaseUpdateToOneWithWhereWithoutPropertiesInput, Prisma.CaseUpdateWithoutPropertiesInput>, Prisma.CaseUncheckedUpdateWithoutPropertiesInput>
 }
 
-export type CaseCreateNestedOneWithoutWaitEstimateInput = {
-  create?: Prisma.XOR<Prisma.CaseCreateWithoutWaitEstimateInput, Prisma.CaseUncheckedCreateWithoutWaitEstimateInput>
-  connectOrCreate?: Prisma.CaseCreateOrConnectWithoutWaitEstimateInput
-  connect?: Prisma.CaseWhereUniqueInput
-}
-
-export type CaseUpdateOneRequiredWithoutWaitEstimateNestedInput = {
-  create?: Prisma.XOR<Prisma.CaseCreateWithoutWaitEstimateInput, Prisma.CaseUncheckedCreateWithoutWaitEstimateInput>
-  connectOrCreate?: Prisma.CaseCreateOrConnectWithoutWaitEstimateInput
-  upsert?: Prisma.CaseUpsertWithoutWaitEstimateInput
-  connect?: Prisma.CaseWhereUniqueInput
-  update?: Prisma.XOR<Prisma.XOR<Prisma.CaseUpdateToOneWithWhereWithoutWaitEstimateInput, Prisma.CaseUpdateWithoutWaitEstimateInput>, Prisma.CaseUncheckedUpdateWithoutWaitEstimateInput>
-}
-
 export type CaseCreateNestedOneWithoutEventsInput = {
   create?: Prisma.XOR<Prisma.CaseCreateWithoutEventsInput, Prisma.CaseUncheckedCreateWithoutEventsInput>
   connectOrCreate?: Prisma.CaseCreateOrConnectWithoutEventsInput
@@ -1077,7 +1056,6 @@ export type CaseCreateWithoutServiceInput = {
   customer?: Prisma.CustomerCreateNestedOneWithoutCasesInput
   properties?: Prisma.CasePropertyCreateNestedManyWithoutCaseInput
   events?: Prisma.CaseEventCreateNestedManyWithoutCaseInput
-  waitEstimate?: Prisma.WaitEstimateCreateNestedOneWithoutCaseInput
 }
 
 export type CaseUncheckedCreateWithoutServiceInput = {
@@ -1108,7 +1086,6 @@ export type CaseUncheckedCreateWithoutServiceInput = {
   writeToken?: string | null
   properties?: Prisma.CasePropertyUncheckedCreateNestedManyWithoutCaseInput
   events?: Prisma.CaseEventUncheckedCreateNestedManyWithoutCaseInput
-  waitEstimate?: Prisma.WaitEstimateUncheckedCreateNestedOneWithoutCaseInput
 }
 
 export type CaseCreateOrConnectWithoutServiceInput = {
@@ -1196,7 +1173,6 @@ export type CaseCreateWithoutCustomerInput = {
   service: Prisma.ServiceCreateNestedOneWithoutCasesInput
   properties?: Prisma.CasePropertyCreateNestedManyWithoutCaseInput
   events?: Prisma.CaseEventCreateNestedManyWithoutCaseInput
-  waitEstimate?: Prisma.WaitEstimateCreateNestedOneWithoutCaseInput
 }
 
 export type CaseUncheckedCreateWithoutCustomerInput = {
@@ -1227,7 +1203,6 @@ export type CaseUncheckedCreateWithoutCustomerInput = {
   writeToken?: string | null
   properties?: Prisma.CasePropertyUncheckedCreateNestedManyWithoutCaseInput
   events?: Prisma.CaseEventUncheckedCreateNestedManyWithoutCaseInput
-  waitEstimate?: Prisma.WaitEstimateUncheckedCreateNestedOneWithoutCaseInput
 }
 
 export type CaseCreateOrConnectWithoutCustomerInput = {
@@ -1283,7 +1258,6 @@ export type CaseCreateWithoutPropertiesInput = {
   service: Prisma.ServiceCreateNestedOneWithoutCasesInput
   customer?: Prisma.CustomerCreateNestedOneWithoutCasesInput
   events?: Prisma.CaseEventCreateNestedManyWithoutCaseInput
-  waitEstimate?: Prisma.WaitEstimateCreateNestedOneWithoutCaseInput
 }
 
 export type CaseUncheckedCreateWithoutPropertiesInput = {
@@ -1314,7 +1288,6 @@ export type CaseUncheckedCreateWithoutPropertiesInput = {
   requestHash?: string | null
   writeToken?: string | null
   events?: Prisma.CaseEventUncheckedCreateNestedManyWithoutCaseInput
-  waitEstimate?: Prisma.WaitEstimateUncheckedCreateNestedOneWithoutCaseInput
 }
 
 export type CaseCreateOrConnectWithoutPropertiesInput = {
@@ -1360,7 +1333,6 @@ export type CaseUpdateWithoutPropertiesInput = {
   service?: Prisma.ServiceUpdateOneRequiredWithoutCasesNestedInput
   customer?: Prisma.CustomerUpdateOneWithoutCasesNestedInput
   events?: Prisma.CaseEventUpdateManyWithoutCaseNestedInput
-  waitEstimate?: Prisma.WaitEstimateUpdateOneWithoutCaseNestedInput
 }
 
 export type CaseUncheckedUpdateWithoutPropertiesInput = {
@@ -1391,145 +1363,6 @@ export type CaseUncheckedUpdateWithoutPropertiesInput = {
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   events?: Prisma.CaseEventUncheckedUpdateManyWithoutCaseNestedInput
-  waitEstimate?: Prisma.WaitEstimateUncheckedUpdateOneWithoutCaseNestedInput
-}
-
-export type CaseCreateWithoutWaitEstimateInput = {
-  extRef?: string | null
-  notes?: string | null
-  subject?: string | null
-  classificationCode?: string | null
-  autoClose?: boolean
-  procedureExtRef?: string | null
-  procedureOptionExtRef?: string | null
-  status?: $Enums.CaseStatus
-  ticketDay: Date | string
-  ticketNumber: number
-  ticket: string
-  enqueuedAt?: Date | string
-  queuedAt?: Date | string
-  queueSeq?: bigint | number
-  enqueueSeq?: bigint | number | null
-  calledAt?: Date | string | null
-  closedAt?: Date | string | null
-  updatedAt?: Date | string
-  lastAction?: $Enums.CaseAction
-  lastAgent?: string | null
-  idempotencyKey?: string | null
-  requestHash?: string | null
-  writeToken?: string | null
-  service: Prisma.ServiceCreateNestedOneWithoutCasesInput
-  customer?: Prisma.CustomerCreateNestedOneWithoutCasesInput
-  properties?: Prisma.CasePropertyCreateNestedManyWithoutCaseInput
-  events?: Prisma.CaseEventCreateNestedManyWithoutCaseInput
-}
-
-export type CaseUncheckedCreateWithoutWaitEstimateInput = {
-  id?: number
-  serviceId: number
-  customerId?: number | null
-  extRef?: string | null
-  notes?: string | null
-  subject?: string | null
-  classificationCode?: string | null
-  autoClose?: boolean
-  procedureExtRef?: string | null
-  procedureOptionExtRef?: string | null
-  status?: $Enums.CaseStatus
-  ticketDay: Date | string
-  ticketNumber: number
-  ticket: string
-  enqueuedAt?: Date | string
-  queuedAt?: Date | string
-  queueSeq?: bigint | number
-  enqueueSeq?: bigint | number | null
-  calledAt?: Date | string | null
-  closedAt?: Date | string | null
-  updatedAt?: Date | string
-  lastAction?: $Enums.CaseAction
-  lastAgent?: string | null
-  idempotencyKey?: string | null
-  requestHash?: string | null
-  writeToken?: string | null
-  properties?: Prisma.CasePropertyUncheckedCreateNestedManyWithoutCaseInput
-  events?: Prisma.CaseEventUncheckedCreateNestedManyWithoutCaseInput
-}
-
-export type CaseCreateOrConnectWithoutWaitEstimateInput = {
-  where: Prisma.CaseWhereUniqueInput
-  create: Prisma.XOR<Prisma.CaseCreateWithoutWaitEstimateInput, Prisma.CaseUncheckedCreateWithoutWaitEstimateInput>
-}
-
-export type CaseUpsertWithoutWaitEstimateInput = {
-  update: Prisma.XOR<Prisma.CaseUpdateWithoutWaitEstimateInput, Prisma.CaseUncheckedUpdateWithoutWaitEstimateInput>
-  create: Prisma.XOR<Prisma.CaseCreateWithoutWaitEstimateInput, Prisma.CaseUncheckedCreateWithoutWaitEstimateInput>
-  where?: Prisma.CaseWhereInput
-}
-
-export type CaseUpdateToOneWithWhereWithoutWaitEstimateInput = {
-  where?: Prisma.CaseWhereInput
-  data: Prisma.XOR<Prisma.CaseUpdateWithoutWaitEstimateInput, Prisma.CaseUncheckedUpdateWithoutWaitEstimateInput>
-}
-
-export type CaseUpdateWithoutWaitEstimateInput = {
-  extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  notes?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  subject?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  classificationCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  autoClose?: Prisma.BoolFieldUpdateOperationsInput | boolean
-  procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
-  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
-  ticket?: Prisma.StringFieldUpdateOperationsInput | string
-  enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
-  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
-  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
-  closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
-  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
-  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  service?: Prisma.ServiceUpdateOneRequiredWithoutCasesNestedInput
-  customer?: Prisma.CustomerUpdateOneWithoutCasesNestedInput
-  properties?: Prisma.CasePropertyUpdateManyWithoutCaseNestedInput
-  events?: Prisma.CaseEventUpdateManyWithoutCaseNestedInput
-}
-
-export type CaseUncheckedUpdateWithoutWaitEstimateInput = {
-  id?: Prisma.IntFieldUpdateOperationsInput | number
-  serviceId?: Prisma.IntFieldUpdateOperationsInput | number
-  customerId?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
-  extRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  notes?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  subject?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  classificationCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  autoClose?: Prisma.BoolFieldUpdateOperationsInput | boolean
-  procedureExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  procedureOptionExtRef?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  status?: Prisma.EnumCaseStatusFieldUpdateOperationsInput | $Enums.CaseStatus
-  ticketDay?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  ticketNumber?: Prisma.IntFieldUpdateOperationsInput | number
-  ticket?: Prisma.StringFieldUpdateOperationsInput | string
-  enqueuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  queuedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  queueSeq?: Prisma.BigIntFieldUpdateOperationsInput | bigint | number
-  enqueueSeq?: Prisma.NullableBigIntFieldUpdateOperationsInput | bigint | number | null
-  calledAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
-  closedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
-  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  lastAction?: Prisma.EnumCaseActionFieldUpdateOperationsInput | $Enums.CaseAction
-  lastAgent?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
-  properties?: Prisma.CasePropertyUncheckedUpdateManyWithoutCaseNestedInput
-  events?: Prisma.CaseEventUncheckedUpdateManyWithoutCaseNestedInput
 }
 
 export type CaseCreateWithoutEventsInput = {
@@ -1559,7 +1392,6 @@ export type CaseCreateWithoutEventsInput = {
   service: Prisma.ServiceCreateNestedOneWithoutCasesInput
   customer?: Prisma.CustomerCreateNestedOneWithoutCasesInput
   properties?: Prisma.CasePropertyCreateNestedManyWithoutCaseInput
-  waitEstimate?: Prisma.WaitEstimateCreateNestedOneWithoutCaseInput
 }
 
 export type CaseUncheckedCreateWithoutEventsInput = {
@@ -1590,7 +1422,6 @@ export type CaseUncheckedCreateWithoutEventsInput = {
   requestHash?: string | null
   writeToken?: string | null
   properties?: Prisma.CasePropertyUncheckedCreateNestedManyWithoutCaseInput
-  waitEstimate?: Prisma.WaitEstimateUncheckedCreateNestedOneWithoutCaseInput
 }
 
 export type CaseCreateOrConnectWithoutEventsInput = {
@@ -1636,7 +1467,6 @@ export type CaseUpdateWithoutEventsInput = {
   service?: Prisma.ServiceUpdateOneRequiredWithoutCasesNestedInput
   customer?: Prisma.CustomerUpdateOneWithoutCasesNestedInput
   properties?: Prisma.CasePropertyUpdateManyWithoutCaseNestedInput
-  waitEstimate?: Prisma.WaitEstimateUpdateOneWithoutCaseNestedInput
 }
 
 export type CaseUncheckedUpdateWithoutEventsInput = {
@@ -1667,7 +1497,6 @@ export type CaseUncheckedUpdateWithoutEventsInput = {
   requestHash?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   properties?: Prisma.CasePropertyUncheckedUpdateManyWithoutCaseNestedInput
-  waitEstimate?: Prisma.WaitEstimateUncheckedUpdateOneWithoutCaseNestedInput
 }
 
 export type CaseCreateManyServiceInput = {
@@ -1725,7 +1554,6 @@ export type CaseUpdateWithoutServiceInput = {
   customer?: Prisma.CustomerUpdateOneWithoutCasesNestedInput
   properties?: Prisma.CasePropertyUpdateManyWithoutCaseNestedInput
   events?: Prisma.CaseEventUpdateManyWithoutCaseNestedInput
-  waitEstimate?: Prisma.WaitEstimateUpdateOneWithoutCaseNestedInput
 }
 
 export type CaseUncheckedUpdateWithoutServiceInput = {
@@ -1756,7 +1584,6 @@ export type CaseUncheckedUpdateWithoutServiceInput = {
   writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   properties?: Prisma.CasePropertyUncheckedUpdateManyWithoutCaseNestedInput
   events?: Prisma.CaseEventUncheckedUpdateManyWithoutCaseNestedInput
-  waitEstimate?: Prisma.WaitEstimateUncheckedUpdateOneWithoutCaseNestedInput
 }
 
 export type CaseUncheckedUpdateManyWithoutServiceInput = {
@@ -1842,7 +1669,6 @@ export type CaseUpdateWithoutCustomerInput = {
   service?: Prisma.ServiceUpdateOneRequiredWithoutCasesNestedInput
   properties?: Prisma.CasePropertyUpdateManyWithoutCaseNestedInput
   events?: Prisma.CaseEventUpdateManyWithoutCaseNestedInput
-  waitEstimate?: Prisma.WaitEstimateUpdateOneWithoutCaseNestedInput
 }
 
 export type CaseUncheckedUpdateWithoutCustomerInput = {
@@ -1873,7 +1699,6 @@ export type CaseUncheckedUpdateWithoutCustomerInput = {
   writeToken?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   properties?: Prisma.CasePropertyUncheckedUpdateManyWithoutCaseNestedInput
   events?: Prisma.CaseEventUncheckedUpdateManyWithoutCaseNestedInput
-  waitEstimate?: Prisma.WaitEstimateUncheckedUpdateOneWithoutCaseNestedInput
 }
 
 export type CaseUncheckedUpdateManyWithoutCustomerInput = {
@@ -1975,7 +1800,6 @@ export type CaseSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   customer?: boolean | Prisma.Case$customerArgs<ExtArgs>
   properties?: boolean | Prisma.Case$propertiesArgs<ExtArgs>
   events?: boolean | Prisma.Case$eventsArgs<ExtArgs>
-  waitEstimate?: boolean | Prisma.Case$waitEstimateArgs<ExtArgs>
   _count?: boolean | Prisma.CaseCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["case"]>
 
@@ -2076,7 +1900,6 @@ export type CaseInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
   customer?: boolean | Prisma.Case$customerArgs<ExtArgs>
   properties?: boolean | Prisma.Case$propertiesArgs<ExtArgs>
   events?: boolean | Prisma.Case$eventsArgs<ExtArgs>
-  waitEstimate?: boolean | Prisma.Case$waitEstimateArgs<ExtArgs>
   _count?: boolean | Prisma.CaseCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type CaseIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -2095,7 +1918,6 @@ export type $CasePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs =
     customer: Prisma.$CustomerPayload<ExtArgs> | null
     properties: Prisma.$CasePropertyPayload<ExtArgs>[]
     events: Prisma.$CaseEventPayload<ExtArgs>[]
-    waitEstimate: Prisma.$WaitEstimatePayload<ExtArgs> | null
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: number
@@ -2541,7 +2363,6 @@ export interface Prisma__CaseClient<T, Null = never, ExtArgs extends runtime.Typ
   customer<T extends Prisma.Case$customerArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Case$customerArgs<ExtArgs>>): Prisma.Prisma__CustomerClient<runtime.Types.Result.GetResult<Prisma.$CustomerPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   properties<T extends Prisma.Case$propertiesArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Case$propertiesArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CasePropertyPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   events<T extends Prisma.Case$eventsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Case$eventsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CaseEventPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
-  waitEstimate<T extends Prisma.Case$waitEstimateArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Case$waitEstimateArgs<ExtArgs>>): Prisma.Prisma__WaitEstimateClient<runtime.Types.Result.GetResult<Prisma.$WaitEstimatePayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -3062,25 +2883,6 @@ export type Case$eventsArgs<ExtArgs extends runtime.Types.Extensions.InternalArg
   take?: number
   skip?: number
   distinct?: Prisma.CaseEventScalarFieldEnum | Prisma.CaseEventScalarFieldEnum[]
-}
-
-/**
- * Case.waitEstimate
- */
-export type Case$waitEstimateArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  /**
-   * Select specific fields to fetch from the WaitEstimate
-   */
-  select?: Prisma.WaitEstimateSelect<ExtArgs> | null
-  /**
-   * Omit specific fields from the WaitEstimate
-   */
-  omit?: Prisma.WaitEstimateOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WaitEstimateInclude<ExtArgs> | null
-  where?: Prisma.WaitEstimateWhereInput
 }
 
 /**

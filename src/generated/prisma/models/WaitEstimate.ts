@@ -17,6 +17,8 @@ import type * as Prisma from "../internal/prismaNamespace.js"
  * What happened to a case, when, by whom and why: its history.
  * The wait estimate a case's enqueue answered with, kept to measure how
  * close estimates come to the waits that follow (statistics' estimateAccuracy).
+ * No foreign key to cases: its key-share lock on a just-enqueued case would
+ * make call next's FOR UPDATE SKIP LOCKED pass over it, out of FIFO order.
  */
 export type WaitEstimateModel = runtime.Types.Result.DefaultSelection<Prisma.$WaitEstimatePayload>
 
@@ -242,7 +244,6 @@ export type WaitEstimateWhereInput = {
   low?: Prisma.IntFilter<"WaitEstimate"> | number
   high?: Prisma.IntFilter<"WaitEstimate"> | number
   givenAt?: Prisma.DateTimeFilter<"WaitEstimate"> | Date | string
-  case?: Prisma.XOR<Prisma.CaseScalarRelationFilter, Prisma.CaseWhereInput>
 }
 
 export type WaitEstimateOrderByWithRelationInput = {
@@ -252,7 +253,6 @@ export type WaitEstimateOrderByWithRelationInput = {
   low?: Prisma.SortOrder
   high?: Prisma.SortOrder
   givenAt?: Prisma.SortOrder
-  case?: Prisma.CaseOrderByWithRelationInput
 }
 
 export type WaitEstimateWhereUniqueInput = Prisma.AtLeast<{
@@ -265,7 +265,6 @@ export type WaitEstimateWhereUniqueInput = Prisma.AtLeast<{
   low?: Prisma.IntFilter<"WaitEstimate"> | number
   high?: Prisma.IntFilter<"WaitEstimate"> | number
   givenAt?: Prisma.DateTimeFilter<"WaitEstimate"> | Date | string
-  case?: Prisma.XOR<Prisma.CaseScalarRelationFilter, Prisma.CaseWhereInput>
 }, "caseId">
 
 export type WaitEstimateOrderByWithAggregationInput = {
@@ -295,12 +294,12 @@ export type WaitEstimateScalarWhereWithAggregatesInput = {
 }
 
 export type WaitEstimateCreateInput = {
+  caseId: number
   position: number
   seconds: number
   low: number
   high: number
   givenAt?: Date | string
-  case: Prisma.CaseCreateNestedOneWithoutWaitEstimateInput
 }
 
 export type WaitEstimateUncheckedCreateInput = {
@@ -313,12 +312,12 @@ export type WaitEstimateUncheckedCreateInput = {
 }
 
 export type WaitEstimateUpdateInput = {
+  caseId?: Prisma.IntFieldUpdateOperationsInput | number
   position?: Prisma.IntFieldUpdateOperationsInput | number
   seconds?: Prisma.IntFieldUpdateOperationsInput | number
   low?: Prisma.IntFieldUpdateOperationsInput | number
   high?: Prisma.IntFieldUpdateOperationsInput | number
   givenAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-  case?: Prisma.CaseUpdateOneRequiredWithoutWaitEstimateNestedInput
 }
 
 export type WaitEstimateUncheckedUpdateInput = {
@@ -340,6 +339,7 @@ export type WaitEstimateCreateManyInput = {
 }
 
 export type WaitEstimateUpdateManyMutationInput = {
+  caseId?: Prisma.IntFieldUpdateOperationsInput | number
   position?: Prisma.IntFieldUpdateOperationsInput | number
   seconds?: Prisma.IntFieldUpdateOperationsInput | number
   low?: Prisma.IntFieldUpdateOperationsInput | number
@@ -354,11 +354,6 @@ export type WaitEstimateUncheckedUpdateManyInput = {
   low?: Prisma.IntFieldUpdateOperationsInput | number
   high?: Prisma.IntFieldUpdateOperationsInput | number
   givenAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-}
-
-export type WaitEstimateNullableScalarRelationFilter = {
-  is?: Prisma.WaitEstimateWhereInput | null
-  isNot?: Prisma.WaitEstimateWhereInput | null
 }
 
 export type WaitEstimateCountOrderByAggregateInput = {
@@ -404,86 +399,6 @@ export type WaitEstimateSumOrderByAggregateInput = {
   high?: Prisma.SortOrder
 }
 
-export type WaitEstimateCreateNestedOneWithoutCaseInput = {
-  create?: Prisma.XOR<Prisma.WaitEstimateCreateWithoutCaseInput, Prisma.WaitEstimateUncheckedCreateWithoutCaseInput>
-  connectOrCreate?: Prisma.WaitEstimateCreateOrConnectWithoutCaseInput
-  connect?: Prisma.WaitEstimateWhereUniqueInput
-}
-
-export type WaitEstimateUncheckedCreateNestedOneWithoutCaseInput = {
-  create?: Prisma.XOR<Prisma.WaitEstimateCreateWithoutCaseInput, Prisma.WaitEstimateUncheckedCreateWithoutCaseInput>
-  connectOrCreate?: Prisma.WaitEstimateCreateOrConnectWithoutCaseInput
-  connect?: Prisma.WaitEstimateWhereUniqueInput
-}
-
-export type WaitEstimateUpdateOneWithoutCaseNestedInput = {
-  create?: Prisma.XOR<Prisma.WaitEstimateCreateWithoutCaseInput, Prisma.WaitEstimateUncheckedCreateWithoutCaseInput>
-  connectOrCreate?: Prisma.WaitEstimateCreateOrConnectWithoutCaseInput
-  upsert?: Prisma.WaitEstimateUpsertWithoutCaseInput
-  disconnect?: Prisma.WaitEstimateWhereInput | boolean
-  delete?: Prisma.WaitEstimateWhereInput | boolean
-  connect?: Prisma.WaitEstimateWhereUniqueInput
-  update?: Prisma.XOR<Prisma.XOR<Prisma.WaitEstimateUpdateToOneWithWhereWithoutCaseInput, Prisma.WaitEstimateUpdateWithoutCaseInput>, Prisma.WaitEstimateUncheckedUpdateWithoutCaseInput>
-}
-
-export type WaitEstimateUncheckedUpdateOneWithoutCaseNestedInput = {
-  create?: Prisma.XOR<Prisma.WaitEstimateCreateWithoutCaseInput, Prisma.WaitEstimateUncheckedCreateWithoutCaseInput>
-  connectOrCreate?: Prisma.WaitEstimateCreateOrConnectWithoutCaseInput
-  upsert?: Prisma.WaitEstimateUpsertWithoutCaseInput
-  disconnect?: Prisma.WaitEstimateWhereInput | boolean
-  delete?: Prisma.WaitEstimateWhereInput | boolean
-  connect?: Prisma.WaitEstimateWhereUniqueInput
-  update?: Prisma.XOR<Prisma.XOR<Prisma.WaitEstimateUpdateToOneWithWhereWithoutCaseInput, Prisma.WaitEstimateUpdateWithoutCaseInput>, Prisma.WaitEstimateUncheckedUpdateWithoutCaseInput>
-}
-
-export type WaitEstimateCreateWithoutCaseInput = {
-  position: number
-  seconds: number
-  low: number
-  high: number
-  givenAt?: Date | string
-}
-
-export type WaitEstimateUncheckedCreateWithoutCaseInput = {
-  position: number
-  seconds: number
-  low: number
-  high: number
-  givenAt?: Date | string
-}
-
-export type WaitEstimateCreateOrConnectWithoutCaseInput = {
-  where: Prisma.WaitEstimateWhereUniqueInput
-  create: Prisma.XOR<Prisma.WaitEstimateCreateWithoutCaseInput, Prisma.WaitEstimateUncheckedCreateWithoutCaseInput>
-}
-
-export type WaitEstimateUpsertWithoutCaseInput = {
-  update: Prisma.XOR<Prisma.WaitEstimateUpdateWithoutCaseInput, Prisma.WaitEstimateUncheckedUpdateWithoutCaseInput>
-  create: Prisma.XOR<Prisma.WaitEstimateCreateWithoutCaseInput, Prisma.WaitEstimateUncheckedCreateWithoutCaseInput>
-  where?: Prisma.WaitEstimateWhereInput
-}
-
-export type WaitEstimateUpdateToOneWithWhereWithoutCaseInput = {
-  where?: Prisma.WaitEstimateWhereInput
-  data: Prisma.XOR<Prisma.WaitEstimateUpdateWithoutCaseInput, Prisma.WaitEstimateUncheckedUpdateWithoutCaseInput>
-}
-
-export type WaitEstimateUpdateWithoutCaseInput = {
-  position?: Prisma.IntFieldUpdateOperationsInput | number
-  seconds?: Prisma.IntFieldUpdateOperationsInput | number
-  low?: Prisma.IntFieldUpdateOperationsInput | number
-  high?: Prisma.IntFieldUpdateOperationsInput | number
-  givenAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-}
-
-export type WaitEstimateUncheckedUpdateWithoutCaseInput = {
-  position?: Prisma.IntFieldUpdateOperationsInput | number
-  seconds?: Prisma.IntFieldUpdateOperationsInput | number
-  low?: Prisma.IntFieldUpdateOperationsInput | number
-  high?: Prisma.IntFieldUpdateOperationsInput | number
-  givenAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
-}
-
 
 
 export type WaitEstimateSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -493,7 +408,6 @@ export type WaitEstimateSelect<ExtArgs extends runtime.Types.Extensions.Internal
   low?: boolean
   high?: boolean
   givenAt?: boolean
-  case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["waitEstimate"]>
 
 export type WaitEstimateSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -503,7 +417,6 @@ export type WaitEstimateSelectCreateManyAndReturn<ExtArgs extends runtime.Types.
   low?: boolean
   high?: boolean
   givenAt?: boolean
-  case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["waitEstimate"]>
 
 export type WaitEstimateSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
@@ -513,7 +426,6 @@ export type WaitEstimateSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.
   low?: boolean
   high?: boolean
   givenAt?: boolean
-  case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["waitEstimate"]>
 
 export type WaitEstimateSelectScalar = {
@@ -526,21 +438,10 @@ export type WaitEstimateSelectScalar = {
 }
 
 export type WaitEstimateOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"caseId" | "position" | "seconds" | "low" | "high" | "givenAt", ExtArgs["result"]["waitEstimate"]>
-export type WaitEstimateInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
-}
-export type WaitEstimateIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
-}
-export type WaitEstimateIncludeUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
-  case?: boolean | Prisma.CaseDefaultArgs<ExtArgs>
-}
 
 export type $WaitEstimatePayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "WaitEstimate"
-  objects: {
-    case: Prisma.$CasePayload<ExtArgs>
-  }
+  objects: {}
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     caseId: number
     /**
@@ -945,7 +846,6 @@ readonly fields: WaitEstimateFieldRefs;
  */
 export interface Prisma__WaitEstimateClient<T, Null = never, ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs, GlobalOmitOptions = {}> extends Prisma.PrismaPromise<T> {
   readonly [Symbol.toStringTag]: "PrismaPromise"
-  case<T extends Prisma.CaseDefaultArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.CaseDefaultArgs<ExtArgs>>): Prisma.Prisma__CaseClient<runtime.Types.Result.GetResult<Prisma.$CasePayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | Null, Null, ExtArgs, GlobalOmitOptions>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -998,10 +898,6 @@ export type WaitEstimateFindUniqueArgs<ExtArgs extends runtime.Types.Extensions.
    */
   omit?: Prisma.WaitEstimateOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WaitEstimateInclude<ExtArgs> | null
-  /**
    * Filter, which WaitEstimate to fetch.
    */
   where: Prisma.WaitEstimateWhereUniqueInput
@@ -1020,10 +916,6 @@ export type WaitEstimateFindUniqueOrThrowArgs<ExtArgs extends runtime.Types.Exte
    */
   omit?: Prisma.WaitEstimateOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WaitEstimateInclude<ExtArgs> | null
-  /**
    * Filter, which WaitEstimate to fetch.
    */
   where: Prisma.WaitEstimateWhereUniqueInput
@@ -1041,10 +933,6 @@ export type WaitEstimateFindFirstArgs<ExtArgs extends runtime.Types.Extensions.I
    * Omit specific fields from the WaitEstimate
    */
   omit?: Prisma.WaitEstimateOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WaitEstimateInclude<ExtArgs> | null
   /**
    * Filter, which WaitEstimate to fetch.
    */
@@ -1094,10 +982,6 @@ export type WaitEstimateFindFirstOrThrowArgs<ExtArgs extends runtime.Types.Exten
    */
   omit?: Prisma.WaitEstimateOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WaitEstimateInclude<ExtArgs> | null
-  /**
    * Filter, which WaitEstimate to fetch.
    */
   where?: Prisma.WaitEstimateWhereInput
@@ -1145,10 +1029,6 @@ export type WaitEstimateFindManyArgs<ExtArgs extends runtime.Types.Extensions.In
    * Omit specific fields from the WaitEstimate
    */
   omit?: Prisma.WaitEstimateOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WaitEstimateInclude<ExtArgs> | null
   /**
    * Filter, which WaitEstimates to fetch.
    */
@@ -1198,10 +1078,6 @@ export type WaitEstimateCreateArgs<ExtArgs extends runtime.Types.Extensions.Inte
    */
   omit?: Prisma.WaitEstimateOmit<ExtArgs> | null
   /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WaitEstimateInclude<ExtArgs> | null
-  /**
    * The data needed to create a WaitEstimate.
    */
   data: Prisma.XOR<Prisma.WaitEstimateCreateInput, Prisma.WaitEstimateUncheckedCreateInput>
@@ -1235,10 +1111,6 @@ export type WaitEstimateCreateManyAndReturnArgs<ExtArgs extends runtime.Types.Ex
    */
   data: Prisma.WaitEstimateCreateManyInput | Prisma.WaitEstimateCreateManyInput[]
   skipDuplicates?: boolean
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WaitEstimateIncludeCreateManyAndReturn<ExtArgs> | null
 }
 
 /**
@@ -1253,10 +1125,6 @@ export type WaitEstimateUpdateArgs<ExtArgs extends runtime.Types.Extensions.Inte
    * Omit specific fields from the WaitEstimate
    */
   omit?: Prisma.WaitEstimateOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WaitEstimateInclude<ExtArgs> | null
   /**
    * The data needed to update a WaitEstimate.
    */
@@ -1309,10 +1177,6 @@ export type WaitEstimateUpdateManyAndReturnArgs<ExtArgs extends runtime.Types.Ex
    * Limit how many WaitEstimates to update.
    */
   limit?: number
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WaitEstimateIncludeUpdateManyAndReturn<ExtArgs> | null
 }
 
 /**
@@ -1327,10 +1191,6 @@ export type WaitEstimateUpsertArgs<ExtArgs extends runtime.Types.Extensions.Inte
    * Omit specific fields from the WaitEstimate
    */
   omit?: Prisma.WaitEstimateOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WaitEstimateInclude<ExtArgs> | null
   /**
    * The filter to search for the WaitEstimate to update in case it exists.
    */
@@ -1357,10 +1217,6 @@ export type WaitEstimateDeleteArgs<ExtArgs extends runtime.Types.Extensions.Inte
    * Omit specific fields from the WaitEstimate
    */
   omit?: Prisma.WaitEstimateOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WaitEstimateInclude<ExtArgs> | null
   /**
    * Filter which WaitEstimate to delete.
    */
@@ -1393,8 +1249,4 @@ export type WaitEstimateDefaultArgs<ExtArgs extends runtime.Types.Extensions.Int
    * Omit specific fields from the WaitEstimate
    */
   omit?: Prisma.WaitEstimateOmit<ExtArgs> | null
-  /**
-   * Choose, which related nodes to fetch as well
-   */
-  include?: Prisma.WaitEstimateInclude<ExtArgs> | null
 }

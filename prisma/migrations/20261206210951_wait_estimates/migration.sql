@@ -9,6 +9,3 @@ CREATE TABLE "wait_estimates" (
 
     CONSTRAINT "wait_estimates_pkey" PRIMARY KEY ("case_id")
 );
-
--- AddForeignKey
-ALTER TABLE "wait_estimates" ADD CONSTRAINT "wait_estimates_case_id_fkey" FOREIGN KEY ("case_id") REFERENCES "cases"("id") ON DELETE CASCADE ON UPDATE CASCADE;
