@@ -209,4 +209,15 @@ describe('on a service with a known past', () => {
       withinRangeShare: within.length / 2,
     });
   });
+
+  it('answers an enqueue whole when its estimate cannot be kept', async () => {
+    await t.sql.query('ALTER TABLE wait_estimates RENAME TO wait_estimates_away');
+    try {
+      const answer = await t.request(EnqueueCaseDocument, { input: { serviceId } });
+      expect(answer.errors).toBeUndefined();
+      expect(answer.data?.enqueueCase).toMatchObject({ status: 'WAITING', position: expect.any(Number) as number });
+    } finally {
+      await t.sql.query('ALTER TABLE wait_estimates_away RENAME TO wait_estimates');
+    }
+  });
 });
