@@ -40,7 +40,8 @@ const settingsSchema = z.object({
 export type ReadsSettings = z.infer<typeof settingsSchema>;
 
 const STATISTICS =
-  'waitingCount inServiceCount longestWaitSeconds averageWaitSeconds servedInWindow enqueuedToday closedToday autoClosedToday windowMinutes';
+  'waitingCount inServiceCount longestWaitSeconds averageWaitSeconds servedInWindow enqueuedToday closedToday autoClosedToday ' +
+  'estimateAccuracy { estimatesRealised meanAbsoluteErrorSeconds withinRangeShare } windowMinutes';
 
 interface Read {
   readonly name: string;
