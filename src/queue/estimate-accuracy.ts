@@ -30,26 +30,42 @@ export async function keepEstimates(
     ON CONFLICT (case_id) DO NOTHING`;
 }
 
+/** How close the estimates given came to the waits that followed. */
+export interface EstimateAccuracy {
+  readonly estimatesRealised: number;
+  readonly meanAbsoluteErrorSeconds: number | null;
+  readonly withinRangeShare: number | null;
+}
+
 /**
- * The accuracy of the kept estimates of service `service` (an SQL
- * expression) whose case was called at or after `since`, as a json object:
- * how many (`count`), their mean absolute error in seconds (`meanAbsoluteError`)
- * and the share of waits within their range (`withinRange`). The actual wait
- * runs from when the estimate was given (just after the enqueue's commit) to
- * the case's first call (a returned case is called again later). Bounded by
- * the calls in the window.
+ * The accuracy of the kept estimates of service `serviceId` whose case was
+ * called in the last `windowMinutes`: how many, their mean absolute error in
+ * seconds and the share of waits within their range. The actual wait runs
+ * from when the estimate was given (just after the enqueue's commit) to the
+ * case's first call (a returned case is called again later). Bounded by the
+ * calls in the window.
  */
-export function estimateAccuracySql(service: Prisma.Sql, since: Prisma.Sql): Prisma.Sql {
-  return Prisma.sql`(
-    SELECT json_build_object(
-             'count', count(*)::int,
-             'meanAbsoluteError', round(avg(abs(w.seconds - realised.wait)))::int,
-             -- Ranges are whole seconds: a wait within half a second of one is in it, as the backtest counts.
-             'withinRange', avg(CASE WHEN realised.wait BETWEEN w.low - 0.5 AND w.high + 0.5 THEN 1 ELSE 0 END)::float8)
+export function estimateAccuracySql(serviceId: number, windowMinutes: number): Prisma.Sql {
+  return Prisma.sql`
+    SELECT count(*)::int AS "estimatesRealised",
+           round(avg(abs(w.seconds - realised.wait)))::int AS "meanAbsoluteErrorSeconds",
+           -- Ranges are whole seconds: a wait within half a second of one is in it, as the backtest counts.
+           avg(CASE WHEN realised.wait BETWEEN w.low - 0.5 AND w.high + 0.5 THEN 1 ELSE 0 END)::float8 AS "withinRangeShare"
       FROM cases c
       JOIN wait_estimates w ON w.case_id = c.id
       CROSS JOIN LATERAL (
         SELECT extract(epoch FROM min(e.at) - w.given_at) AS wait FROM case_events e
          WHERE e.case_id = c.id AND e.action IN ('CALL_NEXT', 'CALL_CASE')) realised
-     WHERE c.service_id = ${service} AND c.called_at >= ${since} AND realised.wait IS NOT NULL)`;
+     WHERE c.service_id = ${serviceId}
+       AND c.called_at >= (SELECT clock_timestamp() - make_interval(mins => ${windowMinutes}))
+       AND realised.wait IS NOT NULL`;
+}
+
+export async function estimateAccuracy(
+  db: Database,
+  serviceId: number,
+  windowMinutes: number,
+): Promise<EstimateAccuracy> {
+  const [row] = await db.$queryRaw<EstimateAccuracy[]>(estimateAccuracySql(serviceId, windowMinutes));
+  return row ?? { estimatesRealised: 0, meanAbsoluteErrorSeconds: null, withinRangeShare: null };
 }

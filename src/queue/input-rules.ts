@@ -52,6 +52,11 @@ export const codePoints = (text: string): number => {
 
 const rule = (name: string, message: string) => ({ message, params: { rule: name } });
 
+/** A rule broken across fields (or items of a list), told on `path`. */
+function broken(context: z.RefinementCtx, path: (string | number)[], name: string, message: string): void {
+  context.addIssue({ code: 'custom', path, ...rule(name, message) });
+}
+
 /** Text PostgreSQL can store: well-formed UTF-16 (no lone surrogates) and no NUL. */
 const storable = z.string().refine((text) => text.isWellFormed() && !text.includes('\u0000'), {
   ...rule('storableText', 'must be well-formed Unicode text without NUL characters'),
@@ -105,13 +110,7 @@ const customProperties = z
   .superRefine((list, context) => {
     const seen = new Set<string>();
     list.forEach((property, index) => {
-      if (seen.has(property.key))
-        context.addIssue({
-          code: 'custom',
-          path: [index, 'key'],
-          message: `duplicates the key "${property.key}"`,
-          params: { rule: 'uniqueKey' },
-        });
+      if (seen.has(property.key)) broken(context, [index, 'key'], 'uniqueKey', `duplicates the key "${property.key}"`);
       seen.add(property.key);
     });
   });
@@ -135,22 +134,10 @@ export const caseEnqueueRules = z
     idempotencyKey: optional(idempotencyKey),
   })
   .superRefine((input, context) => {
-    if (input.serviceId === null && input.serviceIdExtRef === null) {
-      context.addIssue({
-        code: 'custom',
-        path: ['serviceId'],
-        message: 'is required unless serviceIdExtRef is given',
-        params: { rule: 'required' },
-      });
-    }
-    if (input.procedureOptionExtRef !== null && input.procedureExtRef === null) {
-      context.addIssue({
-        code: 'custom',
-        path: ['procedureExtRef'],
-        message: 'is required when procedureOptionExtRef is given',
-        params: { rule: 'required' },
-      });
-    }
+    if (input.serviceId === null && input.serviceIdExtRef === null)
+      broken(context, ['serviceId'], 'required', 'is required unless serviceIdExtRef is given');
+    if (input.procedureOptionExtRef !== null && input.procedureExtRef === null)
+      broken(context, ['procedureExtRef'], 'required', 'is required when procedureOptionExtRef is given');
   });
 
 /** An enqueue as clients send it; `null` and absent both mean "not given". */
@@ -191,12 +178,7 @@ export const serviceLookupRules = z
   .object({ id: optional(id), extRef: optional(text(LIMITS.service.extRef, 1)) })
   .superRefine((input, context) => {
     if (input.id === null && input.extRef === null)
-      context.addIssue({
-        code: 'custom',
-        path: ['id'],
-        message: 'is required unless extRef is given',
-        params: { rule: 'required' },
-      });
+      broken(context, ['id'], 'required', 'is required unless extRef is given');
   });
 export type ServiceLookupRequest = z.input<typeof serviceLookupRules>;
 
@@ -254,13 +236,7 @@ export const createProcedureRules = z.object({
     .superRefine((list, context) => {
       const seen = new Set<string>();
       list.forEach((option, index) => {
-        if (seen.has(option.extRef))
-          context.addIssue({
-            code: 'custom',
-            path: [index, 'extRef'],
-            message: `duplicates "${option.extRef}"`,
-            params: { rule: 'unique' },
-          });
+        if (seen.has(option.extRef)) broken(context, [index, 'extRef'], 'unique', `duplicates "${option.extRef}"`);
         seen.add(option.extRef);
       });
     })
@@ -294,19 +270,14 @@ export const callNextRules = z
   .superRefine(({ serviceIds: ids, serviceExtRefs: refs }, context) => {
     const named = ids.length + refs.length;
     if (named === 0)
-      context.addIssue({
-        code: 'custom',
-        path: ['serviceIds'],
-        message: 'must name at least one service (or name them in serviceExtRefs)',
-        params: { rule: 'minItems' },
-      });
+      broken(context, ['serviceIds'], 'minItems', 'must name at least one service (or name them in serviceExtRefs)');
     if (named > LIMITS.action.callNextServices)
-      context.addIssue({
-        code: 'custom',
-        path: [ids.length > 0 ? 'serviceIds' : 'serviceExtRefs'],
-        message: `must name at most ${LIMITS.action.callNextServices} services${ids.length > 0 && refs.length > 0 ? ' with serviceExtRefs' : ''}`,
-        params: { rule: 'maxItems' },
-      });
+      broken(
+        context,
+        [ids.length > 0 ? 'serviceIds' : 'serviceExtRefs'],
+        'maxItems',
+        `must name at most ${LIMITS.action.callNextServices} services${ids.length > 0 && refs.length > 0 ? ' with serviceExtRefs' : ''}`,
+      );
   });
 export type CallNextRequest = z.input<typeof callNextRules>;
 export type CallNext = z.output<typeof callNextRules>;
@@ -407,12 +378,7 @@ export const auditPageRules = z
   .superRefine((input, context) => {
     // An id alone is ambiguous (service 7 and customer 7), and the log is indexed by entity, then id.
     if (input.entityId !== null && input.entity === null)
-      context.addIssue({
-        code: 'custom',
-        path: ['entity'],
-        message: 'is required when entityId is given',
-        params: { rule: 'required' },
-      });
+      broken(context, ['entity'], 'required', 'is required when entityId is given');
   });
 export type AuditPageRequest = z.input<typeof auditPageRules>;
 

@@ -10,7 +10,7 @@ import { requireService } from './actor-rules.js';
 import { caseColumns } from './case-columns.js';
 import { aheadSumFor, queueLengthSql, rankedSql, waitingUpToSql } from './queue-positions.js';
 import { badInput } from './errors.js';
-import { estimateAccuracySql } from './estimate-accuracy.js';
+import { estimateAccuracy, type EstimateAccuracy } from './estimate-accuracy.js';
 import { paceCallsJoin, paceSampleColumns, paceSampleOf, paceSampleRow } from './pace-sample.js';
 import { estimateWait, type PaceSample } from './wait-estimate.js';
 import { z } from 'zod';
@@ -203,15 +203,9 @@ export interface QueueStatistics {
   readonly enqueuedToday: number;
   readonly closedToday: number;
   readonly autoClosedToday: number;
-  readonly estimateAccuracy: EstimateAccuracy;
+  /** Read only when asked: its own statement, so that screens' polls do not plan it. */
+  estimateAccuracy(): Promise<EstimateAccuracy>;
   readonly windowMinutes: number;
-}
-
-/** How close the estimates given came to the waits that followed (estimate-accuracy.ts). */
-export interface EstimateAccuracy {
-  readonly estimatesRealised: number;
-  readonly meanAbsoluteErrorSeconds: number | null;
-  readonly withinRangeShare: number | null;
 }
 
 const statisticsRow = z.object({
@@ -223,11 +217,6 @@ const statisticsRow = z.object({
   enqueuedToday: z.number().int(),
   closedToday: z.number().int(),
   autoClosedToday: z.number().int(),
-  estimateAccuracy: z.object({
-    count: z.number().int(),
-    meanAbsoluteError: z.number().int().nullable(),
-    withinRange: z.number().nullable(),
-  }),
 });
 
 /** Tallies are kept per quarter of an hour from this origin (migration `flat_counts`). */
@@ -286,8 +275,7 @@ export function statisticsSql(serviceId: number, windowMinutes: number): Prisma.
       (SELECT count(*)::int FROM cases WHERE service_id = service.id AND called_at >= (SELECT since FROM recent)) AS "servedInWindow",
       ${sinceSql(service, 'enqueued_at', today, false)} AS "enqueuedToday",
       ${sinceSql(service, 'closed_at', today, false)} AS "closedToday",
-      ${sinceSql(service, 'closed_at', today, true)} AS "autoClosedToday",
-      ${estimateAccuracySql(service, Prisma.sql`(SELECT since FROM recent)`)} AS "estimateAccuracy"
+      ${sinceSql(service, 'closed_at', today, true)} AS "autoClosedToday"
     FROM service`;
 }
 
@@ -302,14 +290,9 @@ export async function queueStatistics(
   const { windowMinutes } = parseInput(statisticsRules, request);
   const [raw] = await db.$queryRaw<unknown[]>(statisticsSql(serviceId, windowMinutes));
   if (!raw) throw new Error(`service ${serviceId} vanished while its statistics were read`);
-  const { estimateAccuracy: accuracy, ...row } = statisticsRow.parse(raw);
   return {
-    ...row,
-    estimateAccuracy: {
-      estimatesRealised: accuracy.count,
-      meanAbsoluteErrorSeconds: accuracy.meanAbsoluteError,
-      withinRangeShare: accuracy.withinRange,
-    },
+    ...statisticsRow.parse(raw),
+    estimateAccuracy: lazy(() => estimateAccuracy(db, serviceId, windowMinutes)),
     windowMinutes,
   };
 }

@@ -22,15 +22,33 @@ export type SeedAnswer = {
   readonly ProcedureOptionExtRef: string | null;
 };
 
-/** `POST /api/Cases`: the seed's response, then what a kiosk shows the person (GraphQL's `enqueueCase` payload). */
-export type EnqueueAnswer = SeedAnswer & {
-  readonly Ticket: string;
+/** An estimated wait's range, in seconds (GraphQL's WaitRange). */
+export type WaitRangeAnswer = { readonly Low: number; readonly High: number };
+
+/** Its place and estimated wait while it waits (null otherwise), as every answer about a case shows them. */
+export type PlaceAnswer = {
   readonly Position: number | null;
   readonly EstimatedWaitSeconds: number | null;
   readonly EstimatedWaitRange: WaitRangeAnswer | null;
-  /** Lets a KIOSK read this case (GET /api/Cases/{id}) and follow it (`caseChanged`). */
-  readonly Receipt: string;
 };
+
+/** Where a case stands: its ticket, status, last action and place. */
+type ProgressAnswer = PlaceAnswer & {
+  readonly Ticket: string;
+  readonly Status: string;
+  readonly LastAction: string;
+  readonly LastAgent: string | null;
+  readonly CalledAt: string | null;
+  readonly ClosedAt: string | null;
+};
+
+/** `POST /api/Cases`: the seed's response, then what a kiosk shows the person (GraphQL's `enqueueCase` payload). */
+export type EnqueueAnswer = SeedAnswer &
+  PlaceAnswer & {
+    readonly Ticket: string;
+    /** Lets a KIOSK read this case (GET /api/Cases/{id}) and follow it (`caseChanged`). */
+    readonly Receipt: string;
+  };
 
 export type HistoryAnswer = {
   readonly Action: string;
@@ -42,21 +60,13 @@ export type HistoryAnswer = {
 };
 
 /** `GET /api/Cases/{id}`: the seed's fields, then where the case stands and what happened to it. */
-export type CaseAnswer = SeedAnswer & {
-  readonly Ticket: string;
-  readonly Status: string;
-  readonly LastAction: string;
-  readonly LastAgent: string | null;
-  readonly Position: number | null;
-  readonly EstimatedWaitSeconds: number | null;
-  readonly EstimatedWaitRange: WaitRangeAnswer | null;
-  readonly EnqueuedAt: string;
-  readonly QueuedAt: string;
-  readonly CalledAt: string | null;
-  readonly ClosedAt: string | null;
-  readonly UpdatedAt: string;
-  readonly History: readonly HistoryAnswer[];
-};
+export type CaseAnswer = SeedAnswer &
+  ProgressAnswer & {
+    readonly EnqueuedAt: string;
+    readonly QueuedAt: string;
+    readonly UpdatedAt: string;
+    readonly History: readonly HistoryAnswer[];
+  };
 
 const time = (date: Date | null): string | null => date?.toISOString() ?? null;
 
@@ -71,18 +81,9 @@ function dictionary(properties: readonly CaseProperty[]): ReadonlyMap<string, st
  * shows it (CaseUpdate's fields), so nothing personal: no subject, notes,
  * references, customer, properties or history.
  */
-export type CaseStateAnswer = {
+export type CaseStateAnswer = ProgressAnswer & {
   readonly CaseId: number;
-  readonly Ticket: string;
   readonly ServiceId: number;
-  readonly Status: string;
-  readonly LastAction: string;
-  readonly LastAgent: string | null;
-  readonly Position: number | null;
-  readonly EstimatedWaitSeconds: number | null;
-  readonly EstimatedWaitRange: WaitRangeAnswer | null;
-  readonly CalledAt: string | null;
-  readonly ClosedAt: string | null;
 };
 
 function seedFields(row: Case, serviceExtRef: string | null, properties: readonly CaseProperty[]): SeedAnswer {
@@ -102,14 +103,8 @@ function seedFields(row: Case, serviceExtRef: string | null, properties: readonl
   };
 }
 
-/** An estimated wait's range, in seconds (GraphQL's WaitRange). */
-export type WaitRangeAnswer = { readonly Low: number; readonly High: number };
-
 /** Position and estimate, shown only while the case waits, as GraphQL's resolvers show them. */
-function place(
-  row: Case,
-  standing: Standing,
-): Pick<CaseStateAnswer, 'Position' | 'EstimatedWaitSeconds' | 'EstimatedWaitRange'> {
+function place(row: Case, standing: Standing): PlaceAnswer {
   const {
     position,
     estimatedWaitSeconds,

@@ -12,6 +12,7 @@ import { Procedure } from './Procedure.js';
 import { Query } from './Query.js';
 import { QueueConnection } from './QueueConnection.js';
 import { QueueEdge } from './QueueEdge.js';
+import { QueueStatistics } from './QueueStatistics.js';
 import { Service } from './Service.js';
 import { Subscription } from './Subscription.js';
 import { Viewer } from './Viewer.js';
@@ -26,6 +27,7 @@ export const resolvers = {
   Service,
   QueueConnection,
   QueueEdge,
+  QueueStatistics,
   Classification,
   Procedure,
   ApiKey,

@@ -1,0 +1,5 @@
+import type { QueueStatisticsResolvers } from '../../generated/graphql.js';
+
+export const QueueStatistics: QueueStatisticsResolvers = {
+  estimateAccuracy: (statistics) => statistics.estimateAccuracy(),
+};
