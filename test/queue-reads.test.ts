@@ -56,25 +56,13 @@ describe('after a mix of actions', () => {
       [ids[0], null],
       [ids[3], null],
     ]);
-    const estimates: [number, number][] = [];
     for (const [id, position] of expected) {
       const { case: detail } = expectData(await t.request(CaseDocument, { id: id! }));
       expect(detail?.position, `case ${id}`).toBe(position);
-      // A case was served and an agent is active: an estimate, with its range, exists while waiting.
-      if (position === null) expect([detail?.estimatedWaitSeconds, detail?.estimatedWaitRange]).toEqual([null, null]);
-      else {
-        const { estimatedWaitSeconds: seconds, estimatedWaitRange: range } = detail ?? {};
-        expect(seconds, `case ${id}`).toEqual(expect.any(Number));
-        expect(range?.low).toBeLessThanOrEqual(seconds ?? -1);
-        expect(range?.high).toBeGreaterThanOrEqual(seconds ?? Infinity);
-        estimates.push([position, seconds ?? -1]);
-      }
+      // One case served and two called: too little to estimate from (test/queue/wait-estimates.test.ts
+      // estimates on a service with a past).
+      expect([detail?.estimatedWaitSeconds, detail?.estimatedWaitRange]).toEqual([null, null]);
     }
-    // Further back, never sooner.
-    estimates.sort(([a], [b]) => a - b);
-    const waits = estimates.map(([, seconds]) => seconds);
-    expect(waits).toEqual([...waits].sort((a, b) => a - b));
-    expect(waits[0]).toBeLessThan(waits.at(-1) ?? 0);
   });
 
   it('pages through the queue oldest first with cursors', async () => {

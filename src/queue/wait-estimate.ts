@@ -60,6 +60,8 @@ const MAX_WAIT_SECONDS = 7 * 24 * 3600;
 const HORIZON_SECONDS = 3600;
 /** ...measured over at least this many of the most recent calls. */
 const MIN_CALLS = 3;
+/** Fewer closes than this say too little of a case's length (one quick case would promise seconds). */
+const MIN_CLOSES = 3;
 /** The z of the 20th and 80th percentiles of a normal distribution. */
 const Z_80 = 0.8416;
 /** Relative drift of the pace over a wait (people join, leave and pause): fitted by the backtest. */
@@ -122,7 +124,7 @@ function activeAgents(sample: PaceSample): number {
 
 /** Calls per second the agents serving now can make, pauses aside: agents ÷ (service + turnaround). */
 function capacity(sample: PaceSample): number | null {
-  if (sample.closeSeconds.length === 0) return null;
+  if (sample.closeSeconds.length < MIN_CLOSES) return null;
   const turns = turnarounds(sample.calls);
   const cycle = robustMean(sample.closeSeconds) + (turns.length > 0 ? median(turns) : 0);
   // Before the day's first call nobody is serving yet: one agent, until more show up.
@@ -141,9 +143,9 @@ function keptPace(sample: PaceSample): number | null {
  * The wait of a case at `position` (1: called next): `position − ½` calls
  * (less the agents between two cases, who call at once) at a pace that starts as what the agents serving now can do
  * and, the longer the wait, leans to the pace they have really kept (breaks
- * and departures included), at most a week. Unknown (null) when no case was
- * closed after a call in the last week and fewer than three were called in
- * the last two hours.
+ * and departures included), at most a week. Unknown (null) when fewer than
+ * three cases were closed after a call in the last week and fewer than three
+ * were called in the last two hours.
  * The range widens with the few calls a short wait spans and with how much
  * the pace drifts over a long one.
  */

@@ -31,8 +31,17 @@ const steady: PaceSample = {
 };
 
 describe('the estimate rule', () => {
-  it('knows nothing of a queue never served', () => {
+  it('knows nothing of a queue never served, nor from one or two quick cases', () => {
     expect(estimateWait(3, { now: NOW, calls: [], closeSeconds: [], inServiceAgents: [] })).toBeNull();
+    const twoCases = {
+      now: NOW,
+      calls: [call('a', 1, 0.9), call('a', 2, 1.9)],
+      closeSeconds: [6, 6],
+      inServiceAgents: [],
+    };
+    expect(estimateWait(3, twoCases)).toBeNull();
+    // A third call: the pace kept over them stands in.
+    expect(estimateWait(3, { ...twoCases, calls: [call('a', 0.5), ...twoCases.calls] })).not.toBeNull();
   });
 
   it('counts the cases ahead at the pace of the agents serving now', () => {
@@ -65,7 +74,7 @@ describe('the estimate rule', () => {
     const usual = estimateWait(5, { ...steady, closeSeconds: [...closes, 300] })?.seconds ?? 0;
     const forgotten = estimateWait(5, { ...steady, closeSeconds: [...closes, 16 * 3600] })?.seconds ?? 0;
     expect(forgotten / usual).toBeLessThan(1.1);
-    const stale = { ...steady, calls: [], closeSeconds: [2 * 24 * 3600] };
+    const stale = { ...steady, calls: [], closeSeconds: [2 * 24 * 3600, 2 * 24 * 3600, 2 * 24 * 3600] };
     expect(estimateWait(30_000, stale)).toEqual({ seconds: 604_800, low: 604_800, high: 604_800 });
   });
 
