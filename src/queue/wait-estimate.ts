@@ -12,7 +12,7 @@ export const PACE_SAMPLE = {
   callsWithinSeconds: 2 * 3600,
   /** ...and at most this many, newest first. */
   calls: 60,
-  /** Cases closed after a call, newest first, in the last week (yesterday's serve before today's first call)... */
+  /** Cases closed after a call, newest first (yesterday's stand in before today's first call)... */
   closes: 40,
   /** ...at most this old: the scan over closes is bounded by a week's, whatever the service's past. */
   closesWithinSeconds: 7 * 24 * 3600,
@@ -52,7 +52,7 @@ export interface WaitEstimate {
 const ACTIVE_SECONDS = 10 * 60;
 /** From a close to the same agent's next call: longer than this is a pause, not a turnaround. */
 const PAUSE_SECONDS = 3 * 60;
-/** A case longer than this many typical ones counts as this long: one forgotten in service must not stretch every estimate. */
+/** A case longer than this many typical ones counts as this long: one forgotten in service stretches nothing. */
 const LONG_CASE_FACTOR = 4;
 /** No estimate goes beyond a week: past that it says nothing a person can use, and stays an Int. */
 const MAX_WAIT_SECONDS = 7 * 24 * 3600;
@@ -140,14 +140,14 @@ function keptPace(sample: PaceSample): number | null {
 }
 
 /**
- * The wait of a case at `position` (1: called next): `position − ½` calls
- * (less the agents between two cases, who call at once) at a pace that starts as what the agents serving now can do
- * and, the longer the wait, leans to the pace they have really kept (breaks
- * and departures included), at most a week. Unknown (null) when fewer than
- * three cases were closed after a call in the last week and fewer than three
- * were called in the last two hours.
- * The range widens with the few calls a short wait spans and with how much
- * the pace drifts over a long one.
+ * The wait of a case at `position` (1: called next): `position − ½` calls,
+ * less the agents between two cases (who call at once), at a pace that
+ * starts as what the agents serving now can do and, the longer the wait,
+ * leans to the pace they have really kept (breaks and departures included);
+ * at most a week. Unknown (null) when fewer than three cases were closed
+ * after a call in the last week and fewer than three were called in the last
+ * two hours. The range widens with the few calls a short wait spans and with
+ * how much the pace drifts over a long one.
  */
 export function estimateWait(position: number, sample: PaceSample): WaitEstimate | null {
   const now = capacity(sample);
