@@ -1,6 +1,6 @@
 // How honest the estimated waits are: the estimate each enqueue answered
 // with is kept (wait_estimates), and a service's statistics set the kept
-// estimates against the waits that followed (enqueue to first call).
+// estimates against the waits that followed (from when each was given to the first call).
 import { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../db/prisma-client.js';
 import type { Standing } from './queue-reads.js';
