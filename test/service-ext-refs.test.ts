@@ -138,4 +138,21 @@ describe('createApiKey(serviceExtRefs)', () => {
     const twice = await run(CREATE_KEY, { ids: [id], refs: [extRef] });
     expect(twice.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', rule: 'unique' });
   });
+
+  it('refuses references that are not storable text as bad input, before any lookup (a fuzz find)', async () => {
+    for (const [refs, rule] of [
+      [['OK', '\u0000'], 'storableText'],
+      [['\ud800'], 'storableText'],
+      [['A', 'A'], 'unique'],
+    ] as const) {
+      const answer = await run(CREATE_KEY, { refs: [...refs] });
+      expect(answer.errors?.[0]?.extensions, JSON.stringify(refs)).toMatchObject({ code: 'BAD_USER_INPUT', rule });
+    }
+    const many = Array.from({ length: 101 }, (_unused, index) => `R${index}`);
+    expect((await run(CREATE_KEY, { refs: many })).errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'serviceExtRefs',
+      rule: 'maxItems',
+    });
+  });
 });

@@ -22,6 +22,7 @@ import { requireEveryService } from '../queue/actor-rules.js';
 import { agentNameProblem } from '../queue/agent-name.js';
 import { recordAudit } from '../queue/audit.js';
 import { badInput, notFound, QueueError, type FieldIssue } from '../queue/errors.js';
+import { parseInput, serviceExtRefsRules } from '../queue/input-rules.js';
 import { requireServices, serviceIdsByExtRef } from '../queue/references.js';
 import { hashSecret, KEY_ID, keyIdOf, newKeyId, newSecret, secretMatches } from './api-key-secret.js';
 import { ROLES, type Principal, type Role } from './principal.js';
@@ -282,7 +283,12 @@ export function createApiKeyStore(
     async create(request, actor) {
       requireEveryService(actor);
       // Services named by external reference join those named by id: the rules below hold for them all.
-      const refs = request.serviceExtRefs ?? null;
+      const given = request.serviceExtRefs ?? null;
+      // Checked as text before they are looked up: a NUL or a lone surrogate is bad input, not a database error.
+      const refs =
+        given === null
+          ? null
+          : parseInput(serviceExtRefsRules(API_KEY_LIMITS.services), { serviceExtRefs: given }).serviceExtRefs;
       const byRef = refs === null ? [] : await serviceIdsByExtRef(db, refs, 'serviceExtRefs');
       const { name, role, serviceIds } = checkCreate(
         refs === null ? request : { ...request, serviceIds: [...(request.serviceIds ?? []), ...byRef] },

@@ -260,6 +260,15 @@ const serviceExtRefs = z
   .array(text(LIMITS.service.extRef, 1))
   .refine((refs) => new Set(refs).size === refs.length, rule('unique', 'must not name a service twice'));
 
+/** Services by external reference, as `createApiKey` takes them: at most `max`, each checked before any lookup. */
+export const serviceExtRefsRules = (max: number) =>
+  z.object({
+    serviceExtRefs: serviceExtRefs.refine(
+      (refs) => refs.length <= max,
+      rule('maxItems', `must name at most ${max} services`),
+    ),
+  });
+
 /** Services by id, by external reference, or both: 1 to 20 in all. */
 export const callNextRules = z
   .object({
