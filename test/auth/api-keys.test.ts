@@ -14,17 +14,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createApiKeyStore, type ApiKeyStore } from '../src/auth/api-keys.js';
-import type { Role } from '../src/auth/principal.js';
-import { loadConfig, PROJECT_ROOT } from '../src/config.js';
-import { KEY_CHANGES_CHANNEL } from '../src/db/change-listener.js';
-import { createDatabaseClient, type Database } from '../src/db/prisma-client.js';
-import { startGateway } from '../src/gateway.js';
-import { silentLogger } from '../src/log.js';
-import { post } from './helpers/credentials.js';
-import * as given from './helpers/given.js';
-import { expectData, expectError } from './helpers/graphql-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { createApiKeyStore, type ApiKeyStore } from '../../src/auth/api-keys.js';
+import type { Role } from '../../src/auth/principal.js';
+import { loadConfig, PROJECT_ROOT } from '../../src/config.js';
+import { KEY_CHANGES_CHANNEL } from '../../src/db/change-listener.js';
+import { createDatabaseClient, type Database } from '../../src/db/prisma-client.js';
+import { startGateway } from '../../src/gateway.js';
+import { silentLogger } from '../../src/log.js';
+import { post } from '../helpers/credentials.js';
+import * as given from '../helpers/given.js';
+import { expectData, expectError } from '../helpers/graphql-client.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 interface KeyFields {
   readonly id: string;

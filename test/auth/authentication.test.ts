@@ -6,16 +6,16 @@
 // limited ADMIN does not exist: such a token is refused as a credential. What
 // was wrong with a token is logged in fixed words, never quoting it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKeyStore } from '../src/auth/api-keys.js';
-import { ConfigError, loadConfig } from '../src/config.js';
-import { startGateway } from '../src/gateway.js';
-import { REQUEST_MESSAGE } from '../src/http/request-log.js';
-import { createLogger, type Logger } from '../src/log.js';
-import { issueKey, post, type TestKey } from './helpers/credentials.js';
-import * as given from './helpers/given.js';
-import { webSocketUrl } from './helpers/live-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
-import { mintToken, signingKey, startIdentityProvider, type TestIdentityProvider } from './helpers/tokens.js';
+import { createApiKeyStore } from '../../src/auth/api-keys.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { startGateway } from '../../src/gateway.js';
+import { REQUEST_MESSAGE } from '../../src/http/request-log.js';
+import { createLogger, type Logger } from '../../src/log.js';
+import { issueKey, post, type TestKey } from '../helpers/credentials.js';
+import * as given from '../helpers/given.js';
+import { webSocketUrl } from '../helpers/live-client.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { mintToken, signingKey, startIdentityProvider, type TestIdentityProvider } from '../helpers/tokens.js';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 

@@ -4,10 +4,10 @@
 import { createHmac, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { base64url, decodeJwt, exportSPKI, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJwtVerifier, looksLikeJwt, type JwtOutcome, type JwtVerifier } from '../src/auth/jwt.js';
-import type { Principal } from '../src/auth/principal.js';
-import { parseRoleMap, principalFromClaims, type ClaimMapping } from '../src/auth/role-claims.js';
-import { ConfigError, loadConfig, type JwtConfig } from '../src/config.js';
+import { createJwtVerifier, looksLikeJwt, type JwtOutcome, type JwtVerifier } from '../../src/auth/jwt.js';
+import type { Principal } from '../../src/auth/principal.js';
+import { parseRoleMap, principalFromClaims, type ClaimMapping } from '../../src/auth/role-claims.js';
+import { ConfigError, loadConfig, type JwtConfig } from '../../src/config.js';
 import {
   mintToken,
   signingKey,
@@ -15,7 +15,7 @@ import {
   TOKEN_DEFAULTS,
   type SigningKey,
   type TestIdentityProvider,
-} from './helpers/tokens.js';
+} from '../helpers/tokens.js';
 
 function principalOf(outcome: JwtOutcome): Principal {
   if (!outcome.ok) throw new Error(`expected a principal, got: ${outcome.reason}`);

@@ -3,14 +3,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type pg from 'pg';
-import { loadConfig } from '../src/config.js';
-import { createDatabaseClient, type Database } from '../src/db/prisma-client.js';
-import { databaseUnavailable, refusedByDatabase } from '../src/db/prisma-errors.js';
-import { startGateway, type Gateway } from '../src/gateway.js';
-import { silentLogger } from '../src/log.js';
-import { createTestDatabase, testPool, type TestDatabase } from './helpers/databases.js';
-import * as given from './helpers/given.js';
-import { lockWaiters, whileHolding } from './helpers/locks.js';
+import { loadConfig } from '../../src/config.js';
+import { createDatabaseClient, type Database } from '../../src/db/prisma-client.js';
+import { databaseUnavailable, refusedByDatabase } from '../../src/db/prisma-errors.js';
+import { startGateway, type Gateway } from '../../src/gateway.js';
+import { silentLogger } from '../../src/log.js';
+import { createTestDatabase, testPool, type TestDatabase } from '../helpers/databases.js';
+import * as given from '../helpers/given.js';
+import { lockWaiters, whileHolding } from '../helpers/locks.js';
 
 const ENQUEUE = 'mutation ($input: CaseEnqueueInput!) { enqueueCase(input: $input) { caseId } }';
 const HOLD_SERVICE = 'SELECT 1 FROM services WHERE id = $1 FOR NO KEY UPDATE';

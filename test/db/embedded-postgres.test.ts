@@ -10,12 +10,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { loadConfig } from '../src/config.js';
-import { DataFolderInUseError } from '../src/db/data-folder-lock.js';
-import { startEmbeddedPostgres, type RunningPostgres } from '../src/db/embedded-postgres.js';
-import { inspectDataDir } from '../src/db/orphan-postgres.js';
-import { commandLine, isAlive } from '../src/db/process-info.js';
-import { queryRows } from './helpers/databases.js';
+import { loadConfig } from '../../src/config.js';
+import { DataFolderInUseError } from '../../src/db/data-folder-lock.js';
+import { startEmbeddedPostgres, type RunningPostgres } from '../../src/db/embedded-postgres.js';
+import { inspectDataDir } from '../../src/db/orphan-postgres.js';
+import { commandLine, isAlive } from '../../src/db/process-info.js';
+import { queryRows } from '../helpers/databases.js';
 
 const isRoot = process.getuid?.() === 0;
 /** What a @embedded-postgres/<platform> package exports that this test uses (its declarations are not found by a computed name). */

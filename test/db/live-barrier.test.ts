@@ -5,13 +5,13 @@
 // writers' changes must still reach the subscriber once they commit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { FOLLOW_LOCK_NAMESPACE, FOLLOW_WAIT_MS, startChangeListener } from '../src/db/change-listener.js';
-import { silentLogger } from '../src/log.js';
-import { FollowCaseDocument, FollowQueueDocument } from '../src/generated/operations/graphql.js';
-import { createTestDatabase, testPool, type TestDatabase } from './helpers/databases.js';
-import * as given from './helpers/given.js';
-import { liveClient, type LiveClient } from './helpers/live-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { FOLLOW_LOCK_NAMESPACE, FOLLOW_WAIT_MS, startChangeListener } from '../../src/db/change-listener.js';
+import { silentLogger } from '../../src/log.js';
+import { FollowCaseDocument, FollowQueueDocument } from '../../src/generated/operations/graphql.js';
+import { createTestDatabase, testPool, type TestDatabase } from '../helpers/databases.js';
+import * as given from '../helpers/given.js';
+import { liveClient, type LiveClient } from '../helpers/live-client.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 let live: LiveClient;

@@ -5,11 +5,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { MIGRATED_SCHEMA_FILE, MIGRATIONS_DIR, PRISMA_SCHEMA_FILE } from '../src/config.js';
-import { readCatalog } from '../src/db/catalog.js';
-import { applyPendingMigrations, migrationSql, readMigrations } from '../src/db/migrations.js';
-import { withSchemaEngine } from '../src/db/schema-engine.js';
-import { createTestDatabase, type TestDatabase } from './helpers/databases.js';
+import { MIGRATED_SCHEMA_FILE, MIGRATIONS_DIR, PRISMA_SCHEMA_FILE } from '../../src/config.js';
+import { readCatalog } from '../../src/db/catalog.js';
+import { applyPendingMigrations, migrationSql, readMigrations } from '../../src/db/migrations.js';
+import { withSchemaEngine } from '../../src/db/schema-engine.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 
 const databases: TestDatabase[] = [];
 

@@ -9,15 +9,19 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { DataFolderInUseError, lockDataFolder } from '../src/db/data-folder-lock.js';
-import { startEmbeddedPostgres, type EmbeddedPostgresOptions } from '../src/db/embedded-postgres.js';
-import { commandLine, isAlive, isZombie, postgresProcessesOn } from '../src/db/process-info.js';
-import { startGateway } from '../src/gateway.js';
-import { silentLogger } from '../src/log.js';
-import { CreateServiceDocument, EnqueueCaseDocument, ServicesDocument } from '../src/generated/operations/graphql.js';
-import { expectData, graphqlClient } from './helpers/graphql-client.js';
-import { queryRows } from './helpers/databases.js';
+import { loadConfig } from '../../src/config.js';
+import { DataFolderInUseError, lockDataFolder } from '../../src/db/data-folder-lock.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresOptions } from '../../src/db/embedded-postgres.js';
+import { commandLine, isAlive, isZombie, postgresProcessesOn } from '../../src/db/process-info.js';
+import { startGateway } from '../../src/gateway.js';
+import { silentLogger } from '../../src/log.js';
+import {
+  CreateServiceDocument,
+  EnqueueCaseDocument,
+  ServicesDocument,
+} from '../../src/generated/operations/graphql.js';
+import { expectData, graphqlClient } from '../helpers/graphql-client.js';
+import { queryRows } from '../helpers/databases.js';
 
 const folders: string[] = [];
 

@@ -6,11 +6,11 @@
 // READ_MAX_LAG_MS, and a kiosk's own answers never come from it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { loadConfig } from '../src/config.js';
-import type { RunningPostgres } from '../src/db/embedded-postgres.js';
-import { createDatabaseClient, type Database } from '../src/db/prisma-client.js';
-import { startScratchPostgres } from '../src/db/scratch-postgres.js';
-import { startGateway, type Gateway } from '../src/gateway.js';
+import { loadConfig } from '../../src/config.js';
+import type { RunningPostgres } from '../../src/db/embedded-postgres.js';
+import { createDatabaseClient, type Database } from '../../src/db/prisma-client.js';
+import { startScratchPostgres } from '../../src/db/scratch-postgres.js';
+import { startGateway, type Gateway } from '../../src/gateway.js';
 import {
   CaseDocument,
   CallNextDocument,
@@ -20,14 +20,14 @@ import {
   QueueDocument,
   QueueStatisticsDocument,
   ReturnToQueueDocument,
-} from '../src/generated/operations/graphql.js';
-import { silentLogger } from '../src/log.js';
-import * as given from './helpers/given.js';
-import { expectData, graphqlClient, type Client } from './helpers/graphql-client.js';
-import { liveClient, type LiveClient } from './helpers/live-client.js';
-import { parseExposition, valueOf, type Sample } from './helpers/prometheus-text.js';
-import { startStandby, type Standby } from './helpers/standby.js';
-import { TEST_CLIENTS } from './helpers/test-gateway.js';
+} from '../../src/generated/operations/graphql.js';
+import { silentLogger } from '../../src/log.js';
+import * as given from '../helpers/given.js';
+import { expectData, graphqlClient, type Client } from '../helpers/graphql-client.js';
+import { liveClient, type LiveClient } from '../helpers/live-client.js';
+import { parseExposition, valueOf, type Sample } from '../helpers/prometheus-text.js';
+import { startStandby, type Standby } from '../helpers/standby.js';
+import { TEST_CLIENTS } from '../helpers/test-gateway.js';
 
 const SETTINGS = { shared_preload_libraries: 'pg_stat_statements' };
 /** The statements screens' reads run, as pg_stat_statements shows them (normalised, leading comments dropped). */

@@ -17,8 +17,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'graphql';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { startGateway } from '../src/gateway.js';
+import { loadConfig } from '../../src/config.js';
+import { startGateway } from '../../src/gateway.js';
 import {
   CallCaseDocument,
   CallNextDocument,
@@ -31,12 +31,12 @@ import {
   QueueDocument,
   QueueStatisticsDocument,
   ReturnToQueueDocument,
-} from '../src/generated/operations/graphql.js';
-import { silentLogger } from '../src/log.js';
-import * as given from './helpers/given.js';
-import { expectData, graphqlClient, type Client } from './helpers/graphql-client.js';
-import { liveClient, type LiveClient } from './helpers/live-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+} from '../../src/generated/operations/graphql.js';
+import { silentLogger } from '../../src/log.js';
+import * as given from '../helpers/given.js';
+import { expectData, graphqlClient, type Client } from '../helpers/graphql-client.js';
+import { liveClient, type LiveClient } from '../helpers/live-client.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 /** The database's default zone: a half-hour offset, west of UTC. */
 const DATABASE_ZONE = 'America/St_Johns';

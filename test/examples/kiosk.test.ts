@@ -9,14 +9,14 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { announce, enqueueCase, followCase, KioskError, type CaseUpdate } from '../examples/kiosk/src/index.js';
-import { PROJECT_ROOT } from '../src/config.js';
-import { silentLogger, type Logger } from '../src/log.js';
-import { CallNextDocument } from '../src/generated/operations/graphql.js';
-import { issueKey, type TestKey } from './helpers/credentials.js';
-import * as given from './helpers/given.js';
-import { expectData, graphqlClient } from './helpers/graphql-client.js';
-import { rowCounts, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { announce, enqueueCase, followCase, KioskError, type CaseUpdate } from '../../examples/kiosk/src/index.js';
+import { PROJECT_ROOT } from '../../src/config.js';
+import { silentLogger, type Logger } from '../../src/log.js';
+import { CallNextDocument } from '../../src/generated/operations/graphql.js';
+import { issueKey, type TestKey } from '../helpers/credentials.js';
+import * as given from '../helpers/given.js';
+import { expectData, graphqlClient } from '../helpers/graphql-client.js';
+import { rowCounts, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 

@@ -9,9 +9,9 @@ import { promisify } from 'node:util';
 import { generate } from '@graphql-codegen/cli';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import codegenConfig from '../codegen.js';
-import kioskCodegenConfig from '../examples/kiosk/codegen.js';
-import { PRISMA_SCHEMA_FILE, PROJECT_ROOT } from '../src/config.js';
+import codegenConfig from '../../codegen.js';
+import kioskCodegenConfig from '../../examples/kiosk/codegen.js';
+import { PRISMA_SCHEMA_FILE, PROJECT_ROOT } from '../../src/config.js';
 
 const GENERATED_PRISMA = join(PROJECT_ROOT, 'src', 'generated', 'prisma');
 /** What `generate` answers when it does not write: its files, untyped in its declarations. */

@@ -2,10 +2,10 @@
 // customer, properties, history and position costs the same number of
 // database statements whatever the page's size.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QueueScreenDocument } from '../src/generated/operations/graphql.js';
-import * as given from './helpers/given.js';
-import { expectData } from './helpers/graphql-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { QueueScreenDocument } from '../../src/generated/operations/graphql.js';
+import * as given from '../helpers/given.js';
+import { expectData } from '../helpers/graphql-client.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 let statements = 0;

@@ -1,11 +1,11 @@
 // What clients see of errors: rule violations in full, anything else masked.
 import { GraphQLError } from 'graphql';
 import { describe, expect, it, vi } from 'vitest';
-import { createDatabaseClient } from '../src/db/prisma-client.js';
-import { boundedMessage } from '../src/graphql/bounded-message.js';
-import { errorFormatter } from '../src/graphql/errors.js';
-import type { Logger } from '../src/log.js';
-import { badInput } from '../src/queue/errors.js';
+import { createDatabaseClient } from '../../src/db/prisma-client.js';
+import { boundedMessage } from '../../src/graphql/bounded-message.js';
+import { errorFormatter } from '../../src/graphql/errors.js';
+import type { Logger } from '../../src/log.js';
+import { badInput } from '../../src/queue/errors.js';
 
 function recorder(): { log: Logger; errors: unknown[] } {
   const errors: unknown[] = [];

@@ -7,25 +7,29 @@ import { getDirectiveValues, getIntrospectionQuery, isObjectType, parse } from '
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { inject } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { createDatabaseClient, type Database } from '../src/db/prisma-client.js';
-import { startGateway, type Gateway } from '../src/gateway.js';
-import { ClassificationsDocument, ProceduresDocument, ServicesDocument } from '../src/generated/operations/graphql.js';
+import { loadConfig } from '../../src/config.js';
+import { createDatabaseClient, type Database } from '../../src/db/prisma-client.js';
+import { startGateway, type Gateway } from '../../src/gateway.js';
+import {
+  ClassificationsDocument,
+  ProceduresDocument,
+  ServicesDocument,
+} from '../../src/generated/operations/graphql.js';
 import {
   LIST_SIZE_DIRECTIVE,
   MAX_DOCUMENT_TOKENS,
   measureOperations,
   OPERATION_LIMITS,
-} from '../src/graphql/operation-limits.js';
-import { createSchema } from '../src/graphql/schema.js';
-import { jsonSizeWithin, MAX_RESPONSE_BYTES } from '../src/graphql/response-size.js';
-import { REQUEST_MESSAGE } from '../src/http/request-log.js';
-import type { Logger } from '../src/log.js';
-import { LIMITS } from '../src/queue/input-rules.js';
-import { createTestDatabase, testPool, type TestDatabase } from './helpers/databases.js';
-import * as given from './helpers/given.js';
-import { expectData, expectError, graphqlClient, type Client } from './helpers/graphql-client.js';
-import { rowCounts } from './helpers/test-gateway.js';
+} from '../../src/graphql/operation-limits.js';
+import { createSchema } from '../../src/graphql/schema.js';
+import { jsonSizeWithin, MAX_RESPONSE_BYTES } from '../../src/graphql/response-size.js';
+import { REQUEST_MESSAGE } from '../../src/http/request-log.js';
+import type { Logger } from '../../src/log.js';
+import { LIMITS } from '../../src/queue/input-rules.js';
+import { createTestDatabase, testPool, type TestDatabase } from '../helpers/databases.js';
+import * as given from '../helpers/given.js';
+import { expectData, expectError, graphqlClient, type Client } from '../helpers/graphql-client.js';
+import { rowCounts } from '../helpers/test-gateway.js';
 
 const logged: string[] = [];
 // Everything but the request log's line, which every request has.

@@ -6,10 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { buildSchema, isObjectType, type GraphQLObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import codegen from '../codegen.js';
-import { SCHEMA_FILE } from '../src/config.js';
-import { Prisma } from '../src/generated/prisma/client.js';
-import { resolvers } from '../src/graphql/resolvers/index.js';
+import codegen from '../../codegen.js';
+import { SCHEMA_FILE } from '../../src/config.js';
+import { Prisma } from '../../src/generated/prisma/client.js';
+import { resolvers } from '../../src/graphql/resolvers/index.js';
 
 const schema = buildSchema(readFileSync(SCHEMA_FILE, 'utf8'));
 

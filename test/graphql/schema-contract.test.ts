@@ -10,7 +10,7 @@ import {
   type GraphQLNamedType,
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { SCHEMA_FILE } from '../src/config.js';
+import { SCHEMA_FILE } from '../../src/config.js';
 
 function undocumented(type: GraphQLNamedType): string[] {
   const missing: string[] = type.description?.trim() ? [] : [type.name];

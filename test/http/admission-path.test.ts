@@ -8,28 +8,28 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { OPEN_PRINCIPAL, ROLES, type Principal, type Role } from '../src/auth/principal.js';
-import { SCHEMA_FILE } from '../src/config.js';
-import { createApolloServer } from '../src/graphql/apollo.js';
-import { operationAccess } from '../src/graphql/operation-access.js';
-import { measureOperations, OPERATION_LIMITS } from '../src/graphql/operation-limits.js';
-import { createOperationPreparer, type OperationPreparer } from '../src/graphql/prepare-operation.js';
-import { createSchema } from '../src/graphql/schema.js';
-import { MAX_REFUSED_SUBSCRIBES } from '../src/http/subscriptions-route.js';
-import { silentLogger, type Logger } from '../src/log.js';
-import type { Receipts } from '../src/auth/receipts.js';
-import { RECEIPT_HEADER } from '../src/rest/case-receipt.js';
+import { OPEN_PRINCIPAL, ROLES, type Principal, type Role } from '../../src/auth/principal.js';
+import { SCHEMA_FILE } from '../../src/config.js';
+import { createApolloServer } from '../../src/graphql/apollo.js';
+import { operationAccess } from '../../src/graphql/operation-access.js';
+import { measureOperations, OPERATION_LIMITS } from '../../src/graphql/operation-limits.js';
+import { createOperationPreparer, type OperationPreparer } from '../../src/graphql/prepare-operation.js';
+import { createSchema } from '../../src/graphql/schema.js';
+import { MAX_REFUSED_SUBSCRIBES } from '../../src/http/subscriptions-route.js';
+import { silentLogger, type Logger } from '../../src/log.js';
+import type { Receipts } from '../../src/auth/receipts.js';
+import { RECEIPT_HEADER } from '../../src/rest/case-receipt.js';
 import {
   ENQUEUE_DOCUMENT,
   FOLLOW_CASE_DOCUMENT,
   READ_CASE_DOCUMENT,
   restAccess,
   restOperation,
-} from '../src/rest/rest-access.js';
-import { createAdmission } from '../src/http/admission.js';
-import { issueKey, post, type RawGraphQLBody, type TestKey } from './helpers/credentials.js';
-import { webSocketUrl } from './helpers/live-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+} from '../../src/rest/rest-access.js';
+import { createAdmission } from '../../src/http/admission.js';
+import { issueKey, post, type RawGraphQLBody, type TestKey } from '../helpers/credentials.js';
+import { webSocketUrl } from '../helpers/live-client.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 /** Receipts for access built here without a database: these tests sign and check none. */
 const noReceipts: Receipts = { sign: () => '', verify: () => false };

@@ -1,7 +1,7 @@
 // Refusals a client causes by the thousand are logged as counts (connections
 // over an address's share, Host names not allowed, the global connection cap).
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { collapsedCount } from '../src/http/collapsed-count.js';
+import { collapsedCount } from '../../src/http/collapsed-count.js';
 
 describe('collapsedCount', () => {
   afterEach(() => {

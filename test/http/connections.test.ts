@@ -9,13 +9,13 @@ import { createServer } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressCounter } from '../src/http/connection-limits.js';
-import { clientAddressResolver } from '../src/limits/client-address.js';
-import { silentLogger, type Logger } from '../src/log.js';
-import { webSocketUrl } from './helpers/live-client.js';
-import { plainRequest as send } from './helpers/plain-http.js';
-import { parseResponse } from './helpers/raw-http.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { addressCounter } from '../../src/http/connection-limits.js';
+import { clientAddressResolver } from '../../src/limits/client-address.js';
+import { silentLogger, type Logger } from '../../src/log.js';
+import { webSocketUrl } from '../helpers/live-client.js';
+import { plainRequest as send } from '../helpers/plain-http.js';
+import { parseResponse } from '../helpers/raw-http.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 const ATTACKER = '127.0.0.1';
 /** How late a deadline may be kept on a busy machine. */

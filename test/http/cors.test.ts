@@ -3,8 +3,8 @@
 // protection stays as it was.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { webSocketUrl } from './helpers/live-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { webSocketUrl } from '../helpers/live-client.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 const KIOSK = 'https://kiosk.example.org';
 const STRANGER = 'https://stranger.example.net';

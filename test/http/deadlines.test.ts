@@ -4,10 +4,10 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpServer, deadlineCheckIntervalMs } from '../src/http/server.js';
-import { silentLogger } from '../src/log.js';
-import { parseResponse, rawConnect, rawExchange, rawRequest, type RawEnding } from './helpers/raw-http.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { createHttpServer, deadlineCheckIntervalMs } from '../../src/http/server.js';
+import { silentLogger } from '../../src/log.js';
+import { parseResponse, rawConnect, rawExchange, rawRequest, type RawEnding } from '../helpers/raw-http.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 const HEADERS_MS = 1_000;
 const REQUEST_MS = 2_000;

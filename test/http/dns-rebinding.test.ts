@@ -5,12 +5,12 @@
 // (always the loopback ones).
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostName } from '../src/http/host-check.js';
-import { issueKey } from './helpers/credentials.js';
-import { webSocketUrl } from './helpers/live-client.js';
-import { plainRequest, type PlainAnswer } from './helpers/plain-http.js';
-import { parseResponse, rawExchange, rawRequest } from './helpers/raw-http.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { hostName } from '../../src/http/host-check.js';
+import { issueKey } from '../helpers/credentials.js';
+import { webSocketUrl } from '../helpers/live-client.js';
+import { plainRequest, type PlainAnswer } from '../helpers/plain-http.js';
+import { parseResponse, rawExchange, rawRequest } from '../helpers/raw-http.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 const EVIL = 'rebind.evil.example:4711';
 const EVIL_ORIGIN = `http://${EVIL}`;

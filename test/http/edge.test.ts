@@ -2,12 +2,12 @@
 // a crash or a 500; health reports the database; shutdown is bounded.
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import { startGateway } from '../src/gateway.js';
-import { MAX_BODY_BYTES } from '../src/http/body.js';
-import { silentLogger } from '../src/log.js';
-import { createTestDatabase } from './helpers/databases.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { loadConfig } from '../../src/config.js';
+import { startGateway } from '../../src/gateway.js';
+import { MAX_BODY_BYTES } from '../../src/http/body.js';
+import { silentLogger } from '../../src/log.js';
+import { createTestDatabase } from '../helpers/databases.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 

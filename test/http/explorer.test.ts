@@ -11,12 +11,12 @@ import { gunzipSync } from 'node:zlib';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { buildSchema, Kind, parse, validate, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, SCHEMA_FILE } from '../src/config.js';
-import { EXAMPLE_DATA, EXAMPLE_DATA_TAB, EXAMPLE_TABS, type ExampleTab } from '../src/http/explorer-examples.js';
-import { issueKey, type TestKey } from './helpers/credentials.js';
-import { liveClient } from './helpers/live-client.js';
-import { parseResponse, rawExchange, rawRequest } from './helpers/raw-http.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { PROJECT_ROOT, SCHEMA_FILE } from '../../src/config.js';
+import { EXAMPLE_DATA, EXAMPLE_DATA_TAB, EXAMPLE_TABS, type ExampleTab } from '../../src/http/explorer-examples.js';
+import { issueKey, type TestKey } from '../helpers/credentials.js';
+import { liveClient } from '../helpers/live-client.js';
+import { parseResponse, rawExchange, rawRequest } from '../helpers/raw-http.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 /** What Chromium sends when a person opens a URL. */
 const BROWSER_ACCEPT =

@@ -3,9 +3,9 @@
 // database answers in time and every migration in prisma/migrations is applied.
 import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS_DIR } from '../src/config.js';
-import { STARVED_DEADLINE_MS, whilePoolTaken } from './helpers/starved-pool.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { MIGRATIONS_DIR } from '../../src/config.js';
+import { STARVED_DEADLINE_MS, whilePoolTaken } from '../helpers/starved-pool.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 

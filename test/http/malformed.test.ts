@@ -3,10 +3,10 @@
 // UTF-8, and errors quote input only up to a small bound.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quote, QUOTE_LIMIT } from '../src/http/respond.js';
-import * as given from './helpers/given.js';
-import { parseResponse, rawExchange, rawRequest, type RawResponse } from './helpers/raw-http.js';
-import { rowCounts, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { quote, QUOTE_LIMIT } from '../../src/http/respond.js';
+import * as given from '../helpers/given.js';
+import { parseResponse, rawExchange, rawRequest, type RawResponse } from '../helpers/raw-http.js';
+import { rowCounts, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 let port: number;

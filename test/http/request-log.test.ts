@@ -13,12 +13,12 @@ import {
   EnqueueCaseDocument,
   FollowCaseDocument,
   UpdateCustomerDocument,
-} from '../src/generated/operations/graphql.js';
-import { REQUEST_MESSAGE } from '../src/http/request-log.js';
-import { createLogger } from '../src/log.js';
-import * as given from './helpers/given.js';
-import { liveClient } from './helpers/live-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+} from '../../src/generated/operations/graphql.js';
+import { REQUEST_MESSAGE } from '../../src/http/request-log.js';
+import { createLogger } from '../../src/log.js';
+import * as given from '../helpers/given.js';
+import { liveClient } from '../helpers/live-client.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 /** Everything the gateway logged, as written. */
 const written: string[] = [];

@@ -6,10 +6,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kind, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSchema } from '../src/graphql/schema.js';
-import { answerBound, MAX_RESPONSE_BYTES } from '../src/graphql/response-size.js';
-import { parseResponse, rawConnect, rawRequest, type RawResponse } from './helpers/raw-http.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { createSchema } from '../../src/graphql/schema.js';
+import { answerBound, MAX_RESPONSE_BYTES } from '../../src/graphql/response-size.js';
+import { parseResponse, rawConnect, rawRequest, type RawResponse } from '../helpers/raw-http.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 let port: number;

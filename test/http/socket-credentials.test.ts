@@ -9,26 +9,26 @@ import { print } from 'graphql';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import type { Principal } from '../src/auth/principal.js';
-import { loadConfig } from '../src/config.js';
-import { KEY_CHANGES_CHANNEL, LISTENER_APPLICATION_NAME } from '../src/db/change-listener.js';
-import { startGateway, type Gateway } from '../src/gateway.js';
-import { EnqueueCaseDocument, FollowQueueDocument } from '../src/generated/operations/graphql.js';
-import type { Refusal } from '../src/http/admission.js';
+import type { Principal } from '../../src/auth/principal.js';
+import { loadConfig } from '../../src/config.js';
+import { KEY_CHANGES_CHANNEL, LISTENER_APPLICATION_NAME } from '../../src/db/change-listener.js';
+import { startGateway, type Gateway } from '../../src/gateway.js';
+import { EnqueueCaseDocument, FollowQueueDocument } from '../../src/generated/operations/graphql.js';
+import type { Refusal } from '../../src/http/admission.js';
 import {
   CLOSE_REVOKED,
   CLOSE_UNAUTHORIZED,
   createSocketCredentials,
   type CredentialSocket,
-} from '../src/http/socket-credentials.js';
-import { silentLogger } from '../src/log.js';
-import { issueKey, post } from './helpers/credentials.js';
-import * as given from './helpers/given.js';
-import { expectData } from './helpers/graphql-client.js';
-import { webSocketUrl } from './helpers/live-client.js';
-import { lockWaiters, whileHolding } from './helpers/locks.js';
-import { startTestGateway, TEST_CLIENTS, type TestGateway } from './helpers/test-gateway.js';
-import { startIdentityProvider } from './helpers/tokens.js';
+} from '../../src/http/socket-credentials.js';
+import { silentLogger } from '../../src/log.js';
+import { issueKey, post } from '../helpers/credentials.js';
+import * as given from '../helpers/given.js';
+import { expectData } from '../helpers/graphql-client.js';
+import { webSocketUrl } from '../helpers/live-client.js';
+import { lockWaiters, whileHolding } from '../helpers/locks.js';
+import { startTestGateway, TEST_CLIENTS, type TestGateway } from '../helpers/test-gateway.js';
+import { startIdentityProvider } from '../helpers/tokens.js';
 
 const FOLLOW_QUEUE = print(FollowQueueDocument);
 /** Long enough that only a notification can make a gateway forget a key within the tests. */

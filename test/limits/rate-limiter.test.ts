@@ -3,19 +3,19 @@
 // database going away, clean-up, and its bounds on memory.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../src/config.js';
-import { createDatabaseClient } from '../src/db/prisma-client.js';
-import { addressKey } from '../src/limits/client-address.js';
-import { storageKey } from '../src/limits/rate-limit-key.js';
+import type { Config } from '../../src/config.js';
+import { createDatabaseClient } from '../../src/db/prisma-client.js';
+import { addressKey } from '../../src/limits/client-address.js';
+import { storageKey } from '../../src/limits/rate-limit-key.js';
 import {
   createRateLimiter,
   MAX_KEYS_PER_KIND,
   type RateLimitKey,
   type SyncingRateLimiter,
   type Verdict,
-} from '../src/limits/rate-limiter.js';
-import type { Logger } from '../src/log.js';
-import { startTestDatabaseClient, type TestDatabaseClient } from './helpers/test-database-client.js';
+} from '../../src/limits/rate-limiter.js';
+import type { Logger } from '../../src/log.js';
+import { startTestDatabaseClient, type TestDatabaseClient } from '../helpers/test-database-client.js';
 
 const WINDOW_MS = 10_000;
 /** The start of a window (a multiple of WINDOW_MS). */

@@ -8,7 +8,7 @@ import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import pg from 'pg';
-import { CHANGES_CHANNEL, FOLLOW_LOCK_NAMESPACE, LISTENER_APPLICATION_NAME } from '../src/db/change-listener.js';
+import { CHANGES_CHANNEL, FOLLOW_LOCK_NAMESPACE, LISTENER_APPLICATION_NAME } from '../../src/db/change-listener.js';
 import {
   CallNextDocument,
   CompleteCaseDocument,
@@ -16,11 +16,11 @@ import {
   FollowCaseDocument,
   FollowQueueDocument,
   ServiceDocument,
-} from '../src/generated/operations/graphql.js';
-import * as given from './helpers/given.js';
-import { expectData } from './helpers/graphql-client.js';
-import { liveClient, webSocketUrl, type LiveClient } from './helpers/live-client.js';
-import { gatewayGroup, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+} from '../../src/generated/operations/graphql.js';
+import * as given from '../helpers/given.js';
+import { expectData } from '../helpers/graphql-client.js';
+import { liveClient, webSocketUrl, type LiveClient } from '../helpers/live-client.js';
+import { gatewayGroup, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 const STATE_READ = '/* live: service state */';
 let t: TestGateway;

@@ -10,11 +10,11 @@ import { print } from 'graphql';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CreateServiceDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
-import { LIVE_PATH } from '../src/http/health-probes.js';
-import { expectData, graphqlClient } from './helpers/graphql-client.js';
-import { plainRequest, type PlainAnswer } from './helpers/plain-http.js';
-import { parseExposition, samples, valueOf } from './helpers/prometheus-text.js';
+import { CreateServiceDocument, EnqueueCaseDocument } from '../../src/generated/operations/graphql.js';
+import { LIVE_PATH } from '../../src/http/health-probes.js';
+import { expectData, graphqlClient } from '../helpers/graphql-client.js';
+import { plainRequest, type PlainAnswer } from '../helpers/plain-http.js';
+import { parseExposition, samples, valueOf } from '../helpers/prometheus-text.js';
 import {
   embeddedDatabaseUrl,
   startGatewayGroup,
@@ -22,8 +22,8 @@ import {
   temporaryDataFolder,
   timeUntil,
   type GatewayGroup,
-} from './reliability/helpers/gateway-process.js';
-import { logLines } from './helpers/log-lines.js';
+} from '../reliability/helpers/gateway-process.js';
+import { logLines } from '../helpers/log-lines.js';
 
 /** Enqueues sent, each over a connection of its own: cluster's round-robin spreads them over both workers. */
 const ENQUEUES = 40;

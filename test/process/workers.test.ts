@@ -9,12 +9,12 @@ import { realpath } from 'node:fs/promises';
 import { print } from 'graphql';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive, postgresProcessesOn } from '../src/db/process-info.js';
-import { CreateServiceDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
-import { restartDelays } from '../src/process/restart-delay.js';
-import { expectEveryCaseHandedOutOnce } from './helpers/exactly-once.js';
-import { expectData, graphqlClient } from './helpers/graphql-client.js';
-import { plainRequest } from './helpers/plain-http.js';
+import { isAlive, postgresProcessesOn } from '../../src/db/process-info.js';
+import { CreateServiceDocument, EnqueueCaseDocument } from '../../src/generated/operations/graphql.js';
+import { restartDelays } from '../../src/process/restart-delay.js';
+import { expectEveryCaseHandedOutOnce } from '../helpers/exactly-once.js';
+import { expectData, graphqlClient } from '../helpers/graphql-client.js';
+import { plainRequest } from '../helpers/plain-http.js';
 import {
   embeddedDatabaseUrl,
   failingGatewayProcess,
@@ -23,8 +23,8 @@ import {
   temporaryDataFolder,
   timeUntil,
   type GatewayGroup,
-} from './reliability/helpers/gateway-process.js';
-import { logLines } from './helpers/log-lines.js';
+} from '../reliability/helpers/gateway-process.js';
+import { logLines } from '../helpers/log-lines.js';
 
 const WORKERS = { GATEWAY_WORKERS: '2' } as const;
 const CLIENTS = 16;

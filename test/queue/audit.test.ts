@@ -5,12 +5,12 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Actor } from '../src/queue/actor.js';
-import { listAudit, type AuditLogEntry } from '../src/queue/audit.js';
-import * as referenceData from '../src/queue/reference-data.js';
-import * as services from '../src/queue/services.js';
-import { expectData, expectError } from './helpers/graphql-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import type { Actor } from '../../src/queue/actor.js';
+import { listAudit, type AuditLogEntry } from '../../src/queue/audit.js';
+import * as referenceData from '../../src/queue/reference-data.js';
+import * as services from '../../src/queue/services.js';
+import { expectData, expectError } from '../helpers/graphql-client.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 

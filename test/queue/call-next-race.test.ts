@@ -2,11 +2,11 @@
 // case handed out exactly once, in FIFO order per service, tickets unique,
 // and nobody stuck.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallNextDocument, CompleteCaseDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
-import * as given from './helpers/given.js';
-import { expectData } from './helpers/graphql-client.js';
-import { expectHandedOutInQueueOrder, type HandOut } from './helpers/hand-outs.js';
-import { gatewayGroup, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { CallNextDocument, CompleteCaseDocument, EnqueueCaseDocument } from '../../src/generated/operations/graphql.js';
+import * as given from '../helpers/given.js';
+import { expectData } from '../helpers/graphql-client.js';
+import { expectHandedOutInQueueOrder, type HandOut } from '../helpers/hand-outs.js';
+import { gatewayGroup, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 const CASES = 500;

@@ -1,12 +1,12 @@
 // Enqueues racing each other: none lost, none doubled, and each service's
 // FIFO order total and consistent with the ids handed back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
-import * as given from './helpers/given.js';
-import { expectData } from './helpers/graphql-client.js';
-import { lockWaiters } from './helpers/locks.js';
-import { raceWhileWatchingQueue } from './helpers/queue-watch.js';
-import { gatewayGroup, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { EnqueueCaseDocument } from '../../src/generated/operations/graphql.js';
+import * as given from '../helpers/given.js';
+import { expectData } from '../helpers/graphql-client.js';
+import { lockWaiters } from '../helpers/locks.js';
+import { raceWhileWatchingQueue } from '../helpers/queue-watch.js';
+import { gatewayGroup, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 const ENQUEUES = 200;

@@ -1,10 +1,10 @@
 // enqueueCase over HTTP: the seed's sample, service resolution, customers,
 // custom properties and autoClose.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnqueueCaseDocument, type CaseEnqueueInput } from '../src/generated/operations/graphql.js';
-import * as given from './helpers/given.js';
-import { expectData, expectError } from './helpers/graphql-client.js';
-import { rowCounts, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { EnqueueCaseDocument, type CaseEnqueueInput } from '../../src/generated/operations/graphql.js';
+import * as given from '../helpers/given.js';
+import { expectData, expectError } from '../helpers/graphql-client.js';
+import { rowCounts, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 let serviceId: number;

@@ -2,10 +2,10 @@
 // different request with the same key is refused, racing duplicates make one case.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
-import * as given from './helpers/given.js';
-import { expectData, expectError } from './helpers/graphql-client.js';
-import { rowCounts, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { EnqueueCaseDocument } from '../../src/generated/operations/graphql.js';
+import * as given from '../helpers/given.js';
+import { expectData, expectError } from '../helpers/graphql-client.js';
+import { rowCounts, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 let serviceId: number;

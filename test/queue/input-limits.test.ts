@@ -2,11 +2,11 @@
 // limit is stored, one over is rejected with the field and rule named, and a
 // rejection writes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnqueueCaseDocument, type CaseEnqueueInput } from '../src/generated/operations/graphql.js';
-import { LIMITS } from '../src/queue/input-rules.js';
-import * as given from './helpers/given.js';
-import { expectData, expectError } from './helpers/graphql-client.js';
-import { rowCounts, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { EnqueueCaseDocument, type CaseEnqueueInput } from '../../src/generated/operations/graphql.js';
+import { LIMITS } from '../../src/queue/input-rules.js';
+import * as given from '../helpers/given.js';
+import { expectData, expectError } from '../helpers/graphql-client.js';
+import { rowCounts, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 let serviceId: number;

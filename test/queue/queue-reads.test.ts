@@ -10,10 +10,10 @@ import {
   QueueDocument,
   QueueStatisticsDocument,
   ReturnToQueueDocument,
-} from '../src/generated/operations/graphql.js';
-import * as given from './helpers/given.js';
-import { expectData, expectError } from './helpers/graphql-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+} from '../../src/generated/operations/graphql.js';
+import * as given from '../helpers/given.js';
+import { expectData, expectError } from '../helpers/graphql-client.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 let serviceId: number;

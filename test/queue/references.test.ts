@@ -16,10 +16,10 @@ import {
   UpdateProcedureDocument,
   UpdateServiceDocument,
   type CaseEnqueueInput,
-} from '../src/generated/operations/graphql.js';
-import * as given from './helpers/given.js';
-import { expectData, expectError } from './helpers/graphql-client.js';
-import { rowCounts, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+} from '../../src/generated/operations/graphql.js';
+import * as given from '../helpers/given.js';
+import { expectData, expectError } from '../helpers/graphql-client.js';
+import { rowCounts, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 let serviceId: number;

@@ -4,16 +4,16 @@
 // to the model and missed by a statement fails this test (and the type check
 // of src/queue/case-columns.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Prisma, type Case } from '../src/generated/prisma/client.js';
-import { OPEN_ACTOR } from '../src/queue/actor.js';
-import { createCaller } from '../src/queue/call-next.js';
-import { CASE_EVENT_FIELDS, CASE_FIELDS, caseColumns } from '../src/queue/case-columns.js';
-import { historyByCase } from '../src/queue/case-reads.js';
-import { createEnqueuer } from '../src/queue/enqueue-case.js';
-import { queuePage } from '../src/queue/queue-reads.js';
-import { createService } from '../src/queue/services.js';
-import { callCase, cancelCase, completeCase, returnToQueue } from '../src/queue/transitions.js';
-import { startTestDatabaseClient, type TestDatabaseClient } from './helpers/test-database-client.js';
+import { Prisma, type Case } from '../../src/generated/prisma/client.js';
+import { OPEN_ACTOR } from '../../src/queue/actor.js';
+import { createCaller } from '../../src/queue/call-next.js';
+import { CASE_EVENT_FIELDS, CASE_FIELDS, caseColumns } from '../../src/queue/case-columns.js';
+import { historyByCase } from '../../src/queue/case-reads.js';
+import { createEnqueuer } from '../../src/queue/enqueue-case.js';
+import { queuePage } from '../../src/queue/queue-reads.js';
+import { createService } from '../../src/queue/services.js';
+import { callCase, cancelCase, completeCase, returnToQueue } from '../../src/queue/transitions.js';
+import { startTestDatabaseClient, type TestDatabaseClient } from '../helpers/test-database-client.js';
 
 let t: TestDatabaseClient;
 const agent = 'row-shapes';

@@ -3,9 +3,9 @@
 // over HTTP. Each test makes its own services, with references of its own.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as given from './helpers/given.js';
-import { issueKey, post, type RawGraphQLBody } from './helpers/credentials.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import * as given from '../helpers/given.js';
+import { issueKey, post, type RawGraphQLBody } from '../helpers/credentials.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 

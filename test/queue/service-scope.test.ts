@@ -10,21 +10,21 @@
 import { HeaderMap, type GraphQLResponse } from '@apollo/server';
 import type { FormattedExecutionResult } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Service } from '../src/generated/prisma/client.js';
-import { FollowCaseDocument, FollowQueueDocument } from '../src/generated/operations/graphql.js';
-import { markErrorStatus } from '../src/graphql/error-status.js';
-import { DATABASE_UNAVAILABLE } from '../src/graphql/errors.js';
-import { createSchema } from '../src/graphql/schema.js';
-import type { Actor } from '../src/queue/actor.js';
-import { CUSTOMER_READERS } from '../src/queue/actor-rules.js';
-import { listAudit } from '../src/queue/audit.js';
-import * as referenceData from '../src/queue/reference-data.js';
-import * as services from '../src/queue/services.js';
-import { issueKey, post, type TestKey } from './helpers/credentials.js';
-import * as given from './helpers/given.js';
-import { liveClient, type LiveClient } from './helpers/live-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
-import { startIdentityProvider, type TestIdentityProvider } from './helpers/tokens.js';
+import type { Service } from '../../src/generated/prisma/client.js';
+import { FollowCaseDocument, FollowQueueDocument } from '../../src/generated/operations/graphql.js';
+import { markErrorStatus } from '../../src/graphql/error-status.js';
+import { DATABASE_UNAVAILABLE } from '../../src/graphql/errors.js';
+import { createSchema } from '../../src/graphql/schema.js';
+import type { Actor } from '../../src/queue/actor.js';
+import { CUSTOMER_READERS } from '../../src/queue/actor-rules.js';
+import { listAudit } from '../../src/queue/audit.js';
+import * as referenceData from '../../src/queue/reference-data.js';
+import * as services from '../../src/queue/services.js';
+import { issueKey, post, type TestKey } from '../helpers/credentials.js';
+import * as given from '../helpers/given.js';
+import { liveClient, type LiveClient } from '../helpers/live-client.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
+import { startIdentityProvider, type TestIdentityProvider } from '../helpers/tokens.js';
 
 /** An id no row has. */
 const MISSING = 2_000_000_000;

@@ -1,9 +1,9 @@
 // createService, service(id) and services over HTTP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateServiceDocument, ServiceDocument, ServicesDocument } from '../src/generated/operations/graphql.js';
-import * as given from './helpers/given.js';
-import { expectData, expectError } from './helpers/graphql-client.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import { CreateServiceDocument, ServiceDocument, ServicesDocument } from '../../src/generated/operations/graphql.js';
+import * as given from '../helpers/given.js';
+import { expectData, expectError } from '../helpers/graphql-client.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 let t: TestGateway;
 

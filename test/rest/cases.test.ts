@@ -6,9 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaseDocument, EnqueueCaseDocument } from '../src/generated/operations/graphql.js';
-import type { Logger } from '../src/log.js';
-import { MAX_BODY_BYTES } from '../src/http/body.js';
+import { CaseDocument, EnqueueCaseDocument } from '../../src/generated/operations/graphql.js';
+import type { Logger } from '../../src/log.js';
+import { MAX_BODY_BYTES } from '../../src/http/body.js';
 import {
   JsonSyntaxError,
   MAX_JSON_DEPTH,
@@ -16,14 +16,14 @@ import {
   stringifyJson,
   type JsonObject,
   type JsonValue,
-} from '../src/rest/ordered-json.js';
-import { RestError, restErrorBody, restErrorOf } from '../src/rest/rest-errors.js';
-import * as given from './helpers/given.js';
-import { post as graphqlPost } from './helpers/credentials.js';
-import { expectData } from './helpers/graphql-client.js';
-import { whileHolding } from './helpers/locks.js';
-import { answerSchema, isSchema, mismatches, schemaAt, type Schema } from './helpers/openapi-answers.js';
-import { rowCounts, startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+} from '../../src/rest/ordered-json.js';
+import { RestError, restErrorBody, restErrorOf } from '../../src/rest/rest-errors.js';
+import * as given from '../helpers/given.js';
+import { post as graphqlPost } from '../helpers/credentials.js';
+import { expectData } from '../helpers/graphql-client.js';
+import { whileHolding } from '../helpers/locks.js';
+import { answerSchema, isSchema, mismatches, schemaAt, type Schema } from '../helpers/openapi-answers.js';
+import { rowCounts, startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 // The seed's sample request, verbatim (/work/shared/seeds/POST-Cases-CaseEnqueue.txt).
 const SEED_REQUEST = `{

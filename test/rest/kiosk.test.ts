@@ -7,13 +7,13 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Service } from '../src/generated/prisma/client.js';
-import { RECEIPT_HEADER } from '../src/rest/case-receipt.js';
-import { issueKey, post, type TestKey } from './helpers/credentials.js';
-import * as given from './helpers/given.js';
-import { liveClient } from './helpers/live-client.js';
-import { answerSchema, mismatches, type Schema } from './helpers/openapi-answers.js';
-import { startTestGateway, type TestGateway } from './helpers/test-gateway.js';
+import type { Service } from '../../src/generated/prisma/client.js';
+import { RECEIPT_HEADER } from '../../src/rest/case-receipt.js';
+import { issueKey, post, type TestKey } from '../helpers/credentials.js';
+import * as given from '../helpers/given.js';
+import { liveClient } from '../helpers/live-client.js';
+import { answerSchema, mismatches, type Schema } from '../helpers/openapi-answers.js';
+import { startTestGateway, type TestGateway } from '../helpers/test-gateway.js';
 
 /** What a kiosk sees of a case over REST: CaseUpdate's fields, in this order. */
 const CASE_STATE_FIELDS = [

@@ -16,8 +16,8 @@ import {
   readAnnouncements,
   type Announcement,
   type Release,
-} from '../scripts/schema-compatibility.js';
-import { PROJECT_ROOT } from '../src/config.js';
+} from '../../scripts/schema-compatibility.js';
+import { PROJECT_ROOT } from '../../src/config.js';
 
 const RELEASES = join(PROJECT_ROOT, 'schema-releases');
 let released: Release;

@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/config.js';
-import { startCommand } from '../scripts/bench/gateway.js';
+import { PROJECT_ROOT } from '../../../src/config.js';
+import { startCommand } from '../../../scripts/bench/gateway.js';
 
 const manifest = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
   scripts: Record<string, string>;
