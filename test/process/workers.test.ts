@@ -337,7 +337,7 @@ describe('GATEWAY_WORKERS=2 that cannot start', () => {
       // Each worker refuses to run open on an address others can reach, as
       // one gateway would; the primary does not decide that, so it has
       // started the database by then. (A busy port is refused before that:
-      // test/start-up.test.ts.)
+      // test/main.test.ts.)
       const failed = await failingGatewayProcess({
         ...WORKERS,
         EMBEDDED_PG_DATA_DIR: folder.dataDir,
