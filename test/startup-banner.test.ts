@@ -2,7 +2,7 @@
 // explorer, the auth mode on every start, and the first key's command as a
 // shell takes it. The banner is a function of the configuration and of how
 // the gateway decided to authenticate (auth-mode.ts), tested here without a
-// terminal; test/start-up.test.ts reads it from a real process.
+// terminal; test/main.test.ts reads it from a real process.
 import { describe, expect, it } from 'vitest';
 import { decideAuthMode, FIRST_KEY_COMMAND, type AuthDecision } from '../src/auth/auth-mode.js';
 import { loadConfig } from '../src/config.js';

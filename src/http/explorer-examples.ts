@@ -1,6 +1,6 @@
 // The tabs the explorer opens with: ready-to-run examples of the calls an
 // integrator makes first, in the order a new user runs them, the one that
-// creates the example data first. test/explorer.test.ts runs them over HTTP
+// creates the example data first. test/http/explorer.test.ts runs them over HTTP
 // and test/browser/explorer.test.ts in the page, in this order, on a new
 // database, so they stay valid as the schema changes. Each names the roles it
 // needs: a gateway that requires credentials takes them from the tab's

@@ -61,7 +61,7 @@ export function requireEveryService(actor: Actor): void {
 
 /**
  * The roles that may read customers (schema.graphql: `Query.customer`,
- * `Case.customer`); test/service-scope.test.ts holds the two together.
+ * `Case.customer`); test/queue/service-scope.test.ts holds the two together.
  */
 export const CUSTOMER_READERS: readonly ActorRole[] = ['AGENT', 'ADMIN'];
 

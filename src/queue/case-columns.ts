@@ -7,7 +7,7 @@ import type { Case, CaseEvent } from '../generated/prisma/client.js';
 /**
  * Each field of the `Case` model and the SQL expression that reads it. Typed
  * as a complete map of the model: a column added to schema.prisma fails the
- * type check here until its read is listed (test/row-shapes.test.ts then
+ * type check here until its read is listed (test/queue/row-shapes.test.ts then
  * checks that every statement's rows equal the query builder's).
  */
 export const CASE_FIELDS = {

@@ -225,7 +225,7 @@ const BIGINTS = ['queueSeq', 'enqueueSeq'] as const;
 /**
  * The statement's rows as $queryRaw would have returned them one by one:
  * dates as Date, 64-bit sequence numbers as BigInt (sent as text, so none
- * loses precision), everything else as JSON has it (test/row-shapes.test.ts).
+ * loses precision), everything else as JSON has it (test/queue/row-shapes.test.ts).
  */
 export function enqueueOutcomes(answer: EnqueueAnswer): EnqueueOutcome[] {
   const outcomes = answer[0]?.outcomes ?? null;

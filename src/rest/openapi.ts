@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 description of the REST routes, served at
 // GET /api/openapi.json. The request's properties come from the binder's
 // table and the limits from the domain's LIMITS, so the document cannot drift
-// from either; test/rest-cases.test.ts checks real answers against it.
+// from either; test/rest/cases.test.ts checks real answers against it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Route } from '../http/server.js';
 import { sendJson } from '../http/respond.js';

@@ -22,7 +22,7 @@ export interface TestGateway {
  * Every test client connects from 127.0.0.1, and tests race hundreds of
  * requests at once (fetch opens a connection for each): as many as the
  * gateway takes in all, rather than one client's share.
- * test/connections.test.ts sets the per-address cap it tests.
+ * test/http/connections.test.ts sets the per-address cap it tests.
  */
 export const TEST_CLIENTS = { HTTP_MAX_CONNECTIONS_PER_ADDRESS: '1024' } as const;
 

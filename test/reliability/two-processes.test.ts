@@ -2,7 +2,7 @@
 // server, the second pointed at it by DATABASE_URL: agents calling next on
 // both, while cases are enqueued through both, get every case exactly once,
 // each service's cases in queue order (test/helpers/exactly-once.ts, which
-// test/workers.test.ts also runs through one port served by two workers).
+// test/process/workers.test.ts also runs through one port served by two workers).
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { expectEveryCaseHandedOutOnce } from '../helpers/exactly-once.js';
