@@ -14,53 +14,39 @@ const TINY = [
 ] as const satisfies StopSequence;
 const TINY_POLL_MS = 20;
 
-/** The `kill` lines of a script with the tick each is sent at, and the tick it gives up at. */
-function ticksOf(script: string) {
-  const kills = [...script.matchAll(/"\$i" -eq (\d+) \]; then kill -(\w+)/g)].map(([, tick, signal]) => ({
-    tick: Number(tick),
-    signal,
-  }));
+/** What a script does: the first signal, each later one at its tick, the tick it gives up at, its poll. */
+function stepsOf(script: string): string {
+  const first = /^kill -(\w+) "\$pid" 2>\/dev\/null \|\| exit 0$/m.exec(script)?.[1];
+  const later = [...script.matchAll(/"\$i" -eq (\d+) \]; then kill -(\w+)/g)].map(
+    ([, tick, signal]) => `${signal}@${tick}`,
+  );
   const givesUp = /"\$i" -ge (\d+) \]; then exit 1/.exec(script)?.[1];
-  return {
-    first: /^kill -(\w+) "\$pid" 2>\/dev\/null \|\| exit 0$/m.exec(script)?.[1],
-    kills,
-    givesUp: Number(givesUp),
-  };
+  const sleep = /^ {2}sleep ([\d.]+)$/m.exec(script)?.[1];
+  return `${first} ${later.join(' ')} gives up@${givesUp}, polls of ${sleep} s`;
 }
 
 describe('watchdogScript', () => {
-  it('follows the default table: SIGINT, SIGQUIT after 15 s, SIGKILL after 20 s, gives up after 25 s, in ticks of 0.1 s', () => {
-    const script = watchdogScript();
-    expect(ticksOf(script)).toEqual({
-      first: 'INT',
-      kills: [
-        { tick: 150, signal: 'QUIT' },
-        { tick: 200, signal: 'KILL' },
-      ],
-      givesUp: 250,
-    });
-    expect(script).toContain('sleep 0.1\n');
-  });
-
-  it('follows another table and poll interval', () => {
-    const script = watchdogScript(
-      [
-        { signal: 'SIGINT', waitMs: 1_000, why: 'fast shutdown' },
-        { signal: 'SIGQUIT', waitMs: 300, why: 'immediate shutdown' },
-        // Not a whole number of polls: rounded up.
-        { signal: 'SIGKILL', waitMs: 230, why: 'kill' },
-      ],
-      50,
-    );
-    expect(ticksOf(script)).toEqual({
-      first: 'INT',
-      kills: [
-        { tick: 20, signal: 'QUIT' },
-        { tick: 26, signal: 'KILL' },
-      ],
-      givesUp: 31,
-    });
-    expect(script).toContain('sleep 0.05\n');
+  it.each([
+    {
+      table:
+        'the default table (SIGINT, SIGQUIT after 15 s, SIGKILL after 20 s, gives up after 25 s), in polls of 0.1 s',
+      script: watchdogScript(),
+      steps: 'INT QUIT@150 KILL@200 gives up@250, polls of 0.1 s',
+    },
+    {
+      table: 'another table (a wait not a whole number of polls is rounded up) and poll interval',
+      script: watchdogScript(
+        [
+          { signal: 'SIGINT', waitMs: 1_000, why: 'fast shutdown' },
+          { signal: 'SIGQUIT', waitMs: 300, why: 'immediate shutdown' },
+          { signal: 'SIGKILL', waitMs: 230, why: 'kill' },
+        ],
+        50,
+      ),
+      steps: 'INT QUIT@20 KILL@26 gives up@31, polls of 0.05 s',
+    },
+  ])('follows $table', ({ script, steps }) => {
+    expect(stepsOf(script)).toBe(steps);
   });
 });
 
