@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { createConnection, createServer, type Server } from 'node:net';
 import { platform } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { STOP_TIMEOUTS } from './orphan-postgres.js';
+import { stopSequenceMs } from './stop-sequence.js';
 
 export class DataFolderInUseError extends Error {
   override readonly name = 'DataFolderInUseError';
@@ -35,9 +35,9 @@ const HOLDER_TIMEOUT_MS = 1_000;
 const RETRY_MS = 100;
 /**
  * A stopping gateway first lets requests in flight finish (SHUTDOWN_GRACE_MS,
- * 10 s by default), then stops its server (at most the sum of STOP_TIMEOUTS).
+ * 10 s by default), then stops its server (at most every wait of stop-sequence.ts).
  */
-export const STOPPING_HOLDER_WAIT_MS = 10_000 + STOP_TIMEOUTS.fastMs + STOP_TIMEOUTS.immediateMs + STOP_TIMEOUTS.killMs;
+export const STOPPING_HOLDER_WAIT_MS = 10_000 + stopSequenceMs();
 
 interface Holder {
   readonly pid: number | undefined;

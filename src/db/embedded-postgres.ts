@@ -28,9 +28,10 @@ import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { lockDataFolder } from './data-folder-lock.js';
-import { leftoversGone, recoverDataDir, STOP_TIMEOUTS } from './orphan-postgres.js';
+import { leftoversGone, recoverDataDir } from './orphan-postgres.js';
 import { serverUserFor, userCan, type OsUser } from './os-user.js';
 import { watchServer } from './postgres-watchdog.js';
+import { escalations, STOP_SEQUENCE } from './stop-sequence.js';
 
 export interface EmbeddedPostgresOptions {
   /** PGDATA. Created and initialised on first start; kept across restarts. */
@@ -296,20 +297,17 @@ export function startServer(
   });
 }
 
-/** Fast shutdown, then immediate, then SIGKILL (STOP_TIMEOUTS); resolves once the server has exited. */
+/** Fast shutdown, then immediate, then SIGKILL (stop-sequence.ts); resolves once the server has exited. */
 export function stopServer(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolveStop) => {
     // A fast shutdown that hangs becomes an immediate one, then a kill (PostgreSQL's advice).
-    const immediate = setTimeout(() => child.kill('SIGQUIT'), STOP_TIMEOUTS.fastMs);
-    const kill = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUTS.fastMs + STOP_TIMEOUTS.immediateMs);
+    const timers = escalations().map(({ signal, atMs }) => setTimeout(() => child.kill(signal), atMs));
     child.once('exit', () => {
-      clearTimeout(immediate);
-      clearTimeout(kill);
+      for (const timer of timers) clearTimeout(timer);
       resolveStop();
     });
-    // SIGINT is PostgreSQL's "fast shutdown": roll back open transactions, flush, exit.
-    child.kill('SIGINT');
+    child.kill(STOP_SEQUENCE[0].signal);
   });
 }
 

@@ -21,6 +21,7 @@ import {
   postgresProcessesOn,
   servesDataDir,
 } from './process-info.js';
+import { STOP_SEQUENCE, type StopSequence } from './stop-sequence.js';
 
 export type PostmasterState =
   /** No postmaster.pid: no server has the folder. */
@@ -73,16 +74,6 @@ export async function inspectDataDir(dataDir: string): Promise<PostmasterState> 
   return { kind: 'stale', pid, alive: true };
 }
 
-export interface StopTimeouts {
-  /** After SIGINT (fast shutdown: roll back, checkpoint, exit). */
-  readonly fastMs: number;
-  /** After SIGQUIT (immediate shutdown: exit now, recover at next start). */
-  readonly immediateMs: number;
-  /** After SIGKILL. */
-  readonly killMs: number;
-}
-
-export const STOP_TIMEOUTS: StopTimeouts = { fastMs: 15_000, immediateMs: 5_000, killMs: 5_000 };
 const POLL_MS = 50;
 
 /** Polls `done` until it holds (true) or `withinMs` has passed (false). */
@@ -101,23 +92,22 @@ const exited = (pid: number, withinMs: number): Promise<boolean> =>
 
 /**
  * Stops a server that is not our child, the way PostgreSQL's documentation
- * says: fast shutdown first, immediate shutdown if that hangs, SIGKILL last.
+ * says (stop-sequence.ts): fast shutdown first, immediate shutdown if that
+ * hangs, SIGKILL last.
  */
-export async function stopOrphan(pid: number, timeouts: StopTimeouts = STOP_TIMEOUTS): Promise<void> {
-  const steps: readonly [NodeJS.Signals, number][] = [
-    ['SIGINT', timeouts.fastMs],
-    ['SIGQUIT', timeouts.immediateMs],
-    ['SIGKILL', timeouts.killMs],
-  ];
-  for (const [signal, withinMs] of steps) {
+export async function stopOrphan(pid: number, steps: StopSequence = STOP_SEQUENCE): Promise<void> {
+  for (const { signal, waitMs } of steps) {
     try {
       process.kill(pid, signal);
     } catch {
       return;
     }
-    if (await exited(pid, withinMs)) return;
+    if (await exited(pid, waitMs)) return;
   }
-  throw new Error(`the orphaned PostgreSQL server (pid ${pid}) did not exit after SIGINT, SIGQUIT and SIGKILL`);
+  const signals = steps.map((step) => step.signal);
+  throw new Error(
+    `the orphaned PostgreSQL server (pid ${pid}) did not exit after ${signals.slice(0, -1).join(', ')} and ${signals.at(-1)}`,
+  );
 }
 
 const allExited = (pids: readonly number[], withinMs: number): Promise<boolean> =>
@@ -126,35 +116,36 @@ const allExited = (pids: readonly number[], withinMs: number): Promise<boolean> 
 /**
  * Waits for the processes of an earlier server still working in `dataDir`
  * (a killed server's backends and helpers, which exit once they notice, or
- * once a statement they are busy with ends); those still there after
- * `immediateMs` are killed, as PostgreSQL's hint for the case says. Meant
- * for when no server runs on the folder; one found anyway (its postmaster.pid
- * removed by hand) is stopped first, as `stopOrphan` does. Returns the pids
- * it waited for.
+ * once a statement they are busy with ends); those still there after an
+ * immediate shutdown's wait are killed, as PostgreSQL's hint for the case
+ * says. Meant for when no server runs on the folder; one found anyway (its
+ * postmaster.pid removed by hand) is stopped first, as `stopOrphan` does.
+ * Returns the pids it waited for.
  */
 export async function leftoversGone(
   dataDir: string,
   notice: (message: string) => void,
-  timeouts: StopTimeouts = STOP_TIMEOUTS,
+  steps: StopSequence = STOP_SEQUENCE,
 ): Promise<number[]> {
   const left = postgresProcessesOn(dataDir);
   if (left.length === 0) return [];
+  const [, immediate, kill] = steps;
   notice(
     `processes of an earlier PostgreSQL server still run on ${dataDir} (pids ${left.join(', ')}): ` +
-      `waiting for them to exit (up to ${timeouts.immediateMs / 1000} s, then SIGKILL)`,
+      `waiting for them to exit (up to ${immediate.waitMs / 1000} s, then ${kill.signal})`,
   );
-  for (const pid of left.filter((pid) => isPostgresServer(commandLine(pid)))) await stopOrphan(pid, timeouts);
-  if (await allExited(left, timeouts.immediateMs)) return left;
+  for (const pid of left.filter((pid) => isPostgresServer(commandLine(pid)))) await stopOrphan(pid, steps);
+  if (await allExited(left, immediate.waitMs)) return left;
   for (const pid of left) {
     try {
-      process.kill(pid, 'SIGKILL');
+      process.kill(pid, kill.signal);
     } catch {
       // Gone meanwhile.
     }
   }
-  if (await allExited(left, timeouts.killMs)) return left;
+  if (await allExited(left, kill.waitMs)) return left;
   throw new Error(
-    `processes of an earlier PostgreSQL server on ${dataDir} (pids ${left.filter(isAlive).join(', ')}) did not exit, even after SIGKILL`,
+    `processes of an earlier PostgreSQL server on ${dataDir} (pids ${left.filter(isAlive).join(', ')}) did not exit, even after ${kill.signal}`,
   );
 }
 

@@ -7,10 +7,8 @@ import type { Database } from '../db/prisma-client.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { Actor } from './actor.js';
 import { requireEveryService } from './actor-rules.js';
+import type { AuditedEntity } from './audited-entities.js';
 import { auditPageRules, parseInput, type AuditPageRequest } from './input-rules.js';
-
-/** What the log says of things: one word per kind. */
-export type AuditedEntity = 'service' | 'customer' | 'classification' | 'procedure' | 'apiKey' | 'webhookEndpoint';
 
 /** A database handle, inside a transaction or not. */
 export type Writer = Database | Prisma.TransactionClient;

@@ -4,7 +4,7 @@
 // domain functions take (`...Request`), so no request is described twice.
 import { z } from 'zod';
 import { WebhookEventType } from '../generated/prisma/enums.js';
-import type { AuditedEntity } from './audit.js';
+import { AUDITED_ENTITIES, type AuditedEntity } from './audited-entities.js';
 import { QueueError, type FieldIssue } from './errors.js';
 
 export const LIMITS = {
@@ -351,14 +351,6 @@ export const proceduresPageRules = z.object({
 });
 export type ProceduresPageRequest = z.input<typeof proceduresPageRules>;
 
-const AUDITED_ENTITIES = [
-  'service',
-  'customer',
-  'classification',
-  'procedure',
-  'apiKey',
-  'webhookEndpoint',
-] as const satisfies readonly AuditedEntity[];
 const LARGEST_BIGINT = 2n ** 63n - 1n;
 
 export const auditPageRules = z

@@ -3,10 +3,12 @@
 // change that changes nothing, or fails, writes none; customers' personal
 // data never enters it. Read back, newest first, through Query.auditLog.
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { parse } from 'graphql';
+import { GraphQLObjectType, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/queue/actor.js';
+import { createSchema } from '../../src/graphql/schema.js';
 import { listAudit, type AuditLogEntry } from '../../src/queue/audit.js';
+import { AUDITED_ENTITIES } from '../../src/queue/audited-entities.js';
 import * as referenceData from '../../src/queue/reference-data.js';
 import * as services from '../../src/queue/services.js';
 import { expectData, expectError } from '../helpers/graphql-client.js';
@@ -295,5 +297,19 @@ describe('Query.auditLog', () => {
         field,
         rule,
       });
+  });
+
+  it('names in the contract every kind of thing the log records, and no other', () => {
+    const { schema } = createSchema();
+    const kinds = (description: string | null | undefined): string[] =>
+      [...(description ?? '').matchAll(/`(\w+)`/g)].map(([, word]) => word ?? '').sort();
+    const filter = schema
+      .getQueryType()
+      ?.getFields()
+      ['auditLog']?.args.find((arg) => arg.name === 'entity');
+    const entryType = schema.getType('AuditEntry');
+    const field = entryType instanceof GraphQLObjectType ? entryType.getFields()['entity'] : undefined;
+    expect(kinds(filter?.description)).toEqual([...AUDITED_ENTITIES].sort());
+    expect(kinds(field?.description)).toEqual([...AUDITED_ENTITIES].sort());
   });
 });
