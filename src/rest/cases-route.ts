@@ -6,7 +6,7 @@
 // describes the contract.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { databaseUnavailable } from '../db/prisma-errors.js';
-import type { QueueRuntime } from '../graphql/context.js';
+import type { QueueRuntime } from '../queue/runtime.js';
 import { BodyAborted, BodyNotUtf8, BodyTooLarge, MAX_BODY_BYTES, readBody } from '../http/body.js';
 import { quote } from '../http/respond.js';
 import { recordOutcome } from '../http/request-report.js';
