@@ -22,7 +22,7 @@ import { createDatabaseClient, type Database } from '../src/db/prisma-client.js'
 import type { ApiKey } from '../src/generated/prisma/client.js';
 import type { Logger } from '../src/log.js';
 import type { Actor } from '../src/queue/actor.js';
-import { QueueError } from '../src/queue/errors.js';
+import { GatewayError } from '../src/queue/errors.js';
 
 const USAGE = `usage: npm run keys -- <command>
 
@@ -315,7 +315,7 @@ async function exitCodeOf(args: readonly string[]): Promise<number> {
       console.error(`keys: ${error.message}\n\n${USAGE}`);
       return EXIT.usage;
     }
-    if (error instanceof QueueError) {
+    if (error instanceof GatewayError) {
       console.error(`keys: refused (${error.code}):`);
       for (const issue of error.issues) console.error(`  ${issue.field}: ${issue.message} [${issue.rule}]`);
       return EXIT.refused;

@@ -21,7 +21,7 @@ import type { Actor } from '../queue/actor.js';
 import { requireEveryService } from '../queue/actor-rules.js';
 import { agentNameProblem } from '../queue/agent-name.js';
 import { recordAudit } from '../queue/audit.js';
-import { badInput, notFound, QueueError, type FieldIssue } from '../queue/errors.js';
+import { badInput, notFound, GatewayError, type FieldIssue } from '../queue/errors.js';
 import { parseInput, serviceExtRefsRules } from '../queue/input-rules.js';
 import { requireServices, serviceIdsByExtRef } from '../queue/references.js';
 import { hashSecret, KEY_ID, keyIdOf, newKeyId, newSecret, secretMatches } from './api-key-secret.js';
@@ -175,7 +175,7 @@ function checkCreate(request: CreateApiKeyRequest): CheckedKey {
       });
   }
   const [first] = issues;
-  if (first !== undefined || role === undefined) throw new QueueError('BAD_USER_INPUT', first ?? roleIssue, issues);
+  if (first !== undefined || role === undefined) throw new GatewayError('BAD_USER_INPUT', first ?? roleIssue, issues);
   return { name: request.name, role, serviceIds: ids === null ? [] : [...ids] };
 }
 
@@ -184,7 +184,7 @@ async function announce(tx: Prisma.TransactionClient, id: string): Promise<void>
   await tx.$executeRaw`SELECT pg_notify(${KEY_CHANGES_CHANNEL}, ${id})`;
 }
 
-const unknownKey = (field: string, id: string): QueueError =>
+const unknownKey = (field: string, id: string): GatewayError =>
   notFound(field, `no API key has the id ${JSON.stringify(id)}`);
 
 /** The key's row, locked until the transaction ends (so a rotation and a revocation cannot interleave). */

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { WebhookEventType } from '../generated/prisma/enums.js';
 import type { AuditedEntity } from './audit.js';
-import { QueueError, type FieldIssue } from './errors.js';
+import { GatewayError, type FieldIssue } from './errors.js';
 
 export const LIMITS = {
   service: { name: 100, extRef: 100, queueCode: 10, timeZone: 64 },
@@ -540,12 +540,12 @@ function toIssue(issue: z.core.$ZodIssue): FieldIssue {
   return { field, rule: issue.code, message: issue.message };
 }
 
-/** Parses `input` by `rules`, or throws a BAD_USER_INPUT QueueError naming every broken rule. */
+/** Parses `input` by `rules`, or throws a BAD_USER_INPUT GatewayError naming every broken rule. */
 export function parseInput<T extends z.ZodType>(rules: T, input: unknown): z.output<T> {
   const result = rules.safeParse(input);
   if (result.success) return result.data;
   const issues = result.error.issues.map(toIssue);
   const [first] = issues;
   if (!first) throw new Error('input rejected without an issue');
-  throw new QueueError('BAD_USER_INPUT', first, issues);
+  throw new GatewayError('BAD_USER_INPUT', first, issues);
 }
