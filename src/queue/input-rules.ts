@@ -50,10 +50,11 @@ export const codePoints = (text: string): number => {
   return count;
 };
 
-const rule = (name: string, message: string) => ({ message, params: { rule: name } });
+/** A rule's name and message, as a zod check's parameters (`toIssue` reads them back). */
+export const rule = (name: string, message: string) => ({ message, params: { rule: name } });
 
 /** A rule broken across fields (or items of a list), told on `path`. */
-function broken(context: z.RefinementCtx, path: (string | number)[], name: string, message: string): void {
+export function broken(context: z.RefinementCtx, path: (string | number)[], name: string, message: string): void {
   context.addIssue({ code: 'custom', path, ...rule(name, message) });
 }
 
