@@ -13,7 +13,8 @@ import { readFile, realpath } from 'node:fs/promises';
 import { platform } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { API_KEY_LIMITS, createApiKeyStore, type ApiKeyStore, type CreateApiKeyRequest } from '../src/auth/api-keys.js';
+import { API_KEY_LIMITS, type CreateApiKeyRequest } from '../src/auth/api-key-rules.js';
+import { createApiKeyStore, type ApiKeyStore } from '../src/auth/api-keys.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { openDatabaseServer } from '../src/db/database-server.js';
 import { DataFolderInUseError } from '../src/db/data-folder-lock.js';
@@ -22,7 +23,7 @@ import { createDatabaseClient, type Database } from '../src/db/prisma-client.js'
 import type { ApiKey } from '../src/generated/prisma/client.js';
 import type { Logger } from '../src/log.js';
 import type { Actor } from '../src/queue/actor.js';
-import { QueueError } from '../src/queue/errors.js';
+import { GatewayError } from '../src/queue/errors.js';
 
 const USAGE = `usage: npm run keys -- <command>
 
@@ -315,7 +316,7 @@ async function exitCodeOf(args: readonly string[]): Promise<number> {
       console.error(`keys: ${error.message}\n\n${USAGE}`);
       return EXIT.usage;
     }
-    if (error instanceof QueueError) {
+    if (error instanceof GatewayError) {
       console.error(`keys: refused (${error.code}):`);
       for (const issue of error.issues) console.error(`  ${issue.field}: ${issue.message} [${issue.rule}]`);
       return EXIT.refused;

@@ -84,7 +84,7 @@ describe('errors in the log', () => {
     // The SQLSTATE and the routine say what PostgreSQL refused; the frames say where.
     expect(errors[0]).toMatchObject({ code: '22P02' });
     expect(typeof errors[0]?.['routine']).toBe('string');
-    expect(errors[1]).toMatchObject({ cause: { type: 'QueueError', code: 'BAD_USER_INPUT' } });
+    expect(errors[1]).toMatchObject({ cause: { type: 'GatewayError', code: 'BAD_USER_INPUT' } });
     expect(errors[1]?.['stack']).toMatch(/^at .*log\.test\.ts:\d+:\d+\)?$/m);
     expect(errors[3]?.['stack']).toMatch(/^at .*log\.test\.ts:\d+:\d+\)?$/m);
     expect(errors[4]?.['stack']).toMatch(/^at .*log\.test\.ts:\d+:\d+\)?$/m);

@@ -10,16 +10,20 @@
 // attackers a cheap way to burn it).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
+/** Every API key secret starts with this: no regular-expression metacharacters, so it is used as is in `SECRET`. */
 export const SECRET_PREFIX = 'fcq_';
 export const KEY_ID_LENGTH = 12;
 /** Lower-case letters and digits, without 0, 1, l and o, which people misread: 32 symbols, 5 bits each. */
 const ID_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
 const SECRET_BYTES = 32;
 
+/** An id: `KEY_ID_LENGTH` symbols of `ID_ALPHABET`. */
+const ID_PATTERN = `[a-km-np-z2-9]{${KEY_ID_LENGTH}}`;
+
 /** What an id looks like; anything else names no key. */
-export const KEY_ID = /^[a-km-np-z2-9]{12}$/;
+export const KEY_ID = new RegExp(`^${ID_PATTERN}$`);
 /** A whole secret: the prefix, the id, `_`, then 43 base64url characters (32 bytes, unpadded). */
-const SECRET = /^fcq_([a-km-np-z2-9]{12})_[A-Za-z0-9_-]{43}$/;
+const SECRET = new RegExp(`^${SECRET_PREFIX}(${ID_PATTERN})_[A-Za-z0-9_-]{43}$`);
 
 /** A new random public id: 60 bits, so ids never need to be guessed apart. */
 export function newKeyId(): string {

@@ -19,31 +19,19 @@ import { isUniqueViolation } from '../db/prisma-errors.js';
 import type { ApiKey, Prisma } from '../generated/prisma/client.js';
 import type { Actor } from '../queue/actor.js';
 import { requireEveryService } from '../queue/actor-rules.js';
-import { agentNameProblem } from '../queue/agent-name.js';
 import { recordAudit } from '../queue/audit.js';
-import { badInput, notFound, QueueError, type FieldIssue } from '../queue/errors.js';
-import { parseInput, serviceExtRefsRules } from '../queue/input-rules.js';
+import { badInput, GatewayError, notFound } from '../queue/errors.js';
+import { parseInput } from '../queue/input-rules.js';
 import { requireServices, serviceIdsByExtRef } from '../queue/references.js';
+import {
+  apiKeysPageRules,
+  createApiKeyRules,
+  serviceNamedTwice,
+  type ApiKeysPageRequest,
+  type CreateApiKeyRequest,
+} from './api-key-rules.js';
 import { hashSecret, KEY_ID, keyIdOf, newKeyId, newSecret, secretMatches } from './api-key-secret.js';
-import { ROLES, type Principal, type Role } from './principal.js';
-
-export interface CreateApiKeyRequest {
-  /** What the key is for, 1 to 100 readable characters. */
-  readonly name: string;
-  /** One of ROLES; checked here, since the npm script passes what it was given. */
-  readonly role: string;
-  /** 1 to 100 ids of existing services; absent or null: every service. */
-  readonly serviceIds?: readonly number[] | null | undefined;
-  /** Services by external reference, instead of or besides `serviceIds`. */
-  readonly serviceExtRefs?: readonly string[] | null | undefined;
-}
-
-export interface ApiKeysPageRequest {
-  /** 1 to 100; 100 when absent. */
-  readonly first?: number | null | undefined;
-  /** The id of the last key of the previous page. */
-  readonly after?: string | null | undefined;
-}
+import type { Principal, Role } from './principal.js';
 
 /** A key with its secret, which exists nowhere else. */
 export interface IssuedApiKey {
@@ -87,7 +75,6 @@ export interface ApiKeyStoreOptions {
   readonly onChanged?: (id: string) => void;
 }
 
-export const API_KEY_LIMITS = { name: 100, services: 100, page: 100 } as const;
 const MAX_CACHED_KEYS = 10_000;
 /** `lastUsedAt` is written at most this often per key by each process. */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -127,64 +114,12 @@ function principalOf(row: Pick<ApiKey, 'id' | 'name' | 'role' | 'serviceIds'>): 
   };
 }
 
-/** Why `name` cannot name a key, as an agent's name could not name an agent. */
-function nameProblem(name: string): { rule: string; message: string } | null {
-  if (!name.isWellFormed())
-    return { rule: 'storableText', message: 'must be well-formed Unicode text without NUL characters' };
-  if (name.length > 0 && name.trim() === '') return { rule: 'notBlank', message: 'must not be blank' };
-  return agentNameProblem(name);
-}
-
-interface CheckedKey {
-  readonly name: string;
-  readonly role: Role;
-  /** Empty: every service. */
-  readonly serviceIds: number[];
-}
-
-/** Every rule that can be checked without the database, all problems at once. */
-function checkCreate(request: CreateApiKeyRequest): CheckedKey {
-  const issues: FieldIssue[] = [];
-  const problem = nameProblem(request.name);
-  if (problem) issues.push({ field: 'name', ...problem });
-  const role = ROLES.find((each) => each === request.role);
-  const roleIssue = { field: 'role', rule: 'oneOf', message: `must be one of ${ROLES.join(', ')}` };
-  if (role === undefined) issues.push(roleIssue);
-  const ids = request.serviceIds ?? null;
-  if (ids !== null) {
-    if (ids.length === 0)
-      issues.push({
-        field: 'serviceIds',
-        rule: 'minItems',
-        message: 'must name at least 1 service; leave it out for every service',
-      });
-    if (ids.length > API_KEY_LIMITS.services)
-      issues.push({
-        field: 'serviceIds',
-        rule: 'maxItems',
-        message: `must name at most ${API_KEY_LIMITS.services} services`,
-      });
-    const duplicate = ids.find((id, index) => ids.indexOf(id) !== index);
-    if (duplicate !== undefined)
-      issues.push({ field: 'serviceIds', rule: 'unique', message: `names the service ${duplicate} twice` });
-    if (role === 'ADMIN')
-      issues.push({
-        field: 'serviceIds',
-        rule: 'adminCoversAll',
-        message: 'an ADMIN key covers every service: leave serviceIds out',
-      });
-  }
-  const [first] = issues;
-  if (first !== undefined || role === undefined) throw new QueueError('BAD_USER_INPUT', first ?? roleIssue, issues);
-  return { name: request.name, role, serviceIds: ids === null ? [] : [...ids] };
-}
-
 /** Tells every gateway process, once the transaction commits, that the key changed. */
 async function announce(tx: Prisma.TransactionClient, id: string): Promise<void> {
   await tx.$executeRaw`SELECT pg_notify(${KEY_CHANGES_CHANNEL}, ${id})`;
 }
 
-const unknownKey = (field: string, id: string): QueueError =>
+const unknownKey = (field: string, id: string): GatewayError =>
   notFound(field, `no API key has the id ${JSON.stringify(id)}`);
 
 /** The key's row, locked until the transaction ends (so a rotation and a revocation cannot interleave). */
@@ -194,13 +129,6 @@ async function lockedKey(tx: Prisma.TransactionClient, id: string): Promise<ApiK
   const key = await tx.apiKey.findUnique({ where: { id } });
   if (!key) throw unknownKey('id', id);
   return key;
-}
-
-function checkPage({ first, after }: ApiKeysPageRequest): { first: number; after: string | null } {
-  const size = first ?? API_KEY_LIMITS.page;
-  if (!Number.isInteger(size) || size < 1 || size > API_KEY_LIMITS.page)
-    throw badInput('first', 'range', `must be from 1 to ${API_KEY_LIMITS.page}`);
-  return { first: size, after: after ?? null };
 }
 
 export function createApiKeyStore(
@@ -282,17 +210,14 @@ export function createApiKeyStore(
 
     async create(request, actor) {
       requireEveryService(actor);
-      // Services named by external reference join those named by id: the rules below hold for them all.
-      const given = request.serviceExtRefs ?? null;
-      // Checked as text before they are looked up: a NUL or a lone surrogate is bad input, not a database error.
-      const refs =
-        given === null
-          ? null
-          : parseInput(serviceExtRefsRules(API_KEY_LIMITS.services), { serviceExtRefs: given }).serviceExtRefs;
+      // Every rule before any lookup: a NUL in a reference is bad input, not a database error.
+      const { name, role, serviceIds: ids, serviceExtRefs: refs } = parseInput(createApiKeyRules, request);
+      // Services named by external reference join those named by id; empty: every service.
       const byRef = refs === null ? [] : await serviceIdsByExtRef(db, refs, 'serviceExtRefs');
-      const { name, role, serviceIds } = checkCreate(
-        refs === null ? request : { ...request, serviceIds: [...(request.serviceIds ?? []), ...byRef] },
-      );
+      const serviceIds = [...(ids ?? []), ...byRef];
+      // A service named both by id and by reference shows only once the references are looked up.
+      const twice = serviceNamedTwice(serviceIds);
+      if (twice) throw new GatewayError('BAD_USER_INPUT', twice);
       for (let attempt = 1; ; attempt += 1) {
         const id = newKeyId();
         const secret = newSecret(id);
@@ -332,7 +257,7 @@ export function createApiKeyStore(
 
     async list(request, actor) {
       requireEveryService(actor);
-      const { first, after } = checkPage(request);
+      const { first, after } = parseInput(apiKeysPageRules, request);
       let where: Prisma.ApiKeyWhereInput = {};
       if (after !== null) {
         const cursor = KEY_ID.test(after)

@@ -2,6 +2,7 @@
 // device (`Bearer fcq_...`) or a person's token from the identity provider
 // (`Bearer <JWT>`). What was wrong with a refused credential is for the
 // operators' log; the client learns only that it was not accepted.
+import { SECRET_PREFIX } from './api-key-secret.js';
 import { OPEN_PRINCIPAL, type Principal } from './principal.js';
 
 export type AuthMode = 'open' | 'required';
@@ -36,9 +37,6 @@ export interface CredentialVerifiers {
       }
     | undefined;
 }
-
-/** API key secrets start with this (src/auth/api-keys.ts). */
-export const API_KEY_PREFIX = 'fcq_';
 
 const BEARER = /^Bearer +(\S+) *$/i;
 
@@ -95,7 +93,7 @@ export function createAuthenticator(
       const credential = BEARER.exec(authorization)?.[1];
       if (credential === undefined)
         return { ok: false, failure: 'invalid', reason: 'Authorization is not "Bearer <credential>"' };
-      if (credential.startsWith(API_KEY_PREFIX)) {
+      if (credential.startsWith(SECRET_PREFIX)) {
         const principal = await keys.verify(credential);
         return principal
           ? { ok: true, principal }

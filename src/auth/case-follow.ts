@@ -1,7 +1,7 @@
 // Who may follow a case live (Subscription.caseChanged): agents and
 // administrators within their services, and a kiosk holding the case's
 // receipt, which names that one case and nothing else.
-import { QueueError } from '../queue/errors.js';
+import { GatewayError } from '../queue/errors.js';
 import type { Actor } from '../queue/actor.js';
 import { holdsAny, type Principal } from './principal.js';
 import type { Receipts } from './receipts.js';
@@ -16,13 +16,13 @@ export function caseFollower(
   // Agents and administrators see cases whole; their service limits still apply.
   if (holdsAny(principal, ['AGENT', 'ADMIN'])) return principal;
   if (receipt === null || receipt === undefined)
-    throw new QueueError('FORBIDDEN', {
+    throw new GatewayError('FORBIDDEN', {
       field: 'receipt',
       rule: 'required',
       message: "a kiosk follows a case with the case's receipt, as enqueueCase returned it",
     });
   if (!receipts.verify(caseId, receipt))
-    throw new QueueError('FORBIDDEN', {
+    throw new GatewayError('FORBIDDEN', {
       field: 'receipt',
       rule: 'receipt',
       message: 'is not the receipt of this case',

@@ -1,15 +1,16 @@
 // What every resolver receives. Built fresh for each request from the
-// long-lived pieces created once at start-up.
+// long-lived pieces created once at start-up: the queue runtime every edge
+// shares (src/queue/runtime.ts) and the identity stores.
 import { OperationTypeNode } from 'graphql';
 import type { ApiKeyStore } from '../auth/api-keys.js';
 import { OPEN_PRINCIPAL, type Principal } from '../auth/principal.js';
 import type { Receipts } from '../auth/receipts.js';
 import type { Database } from '../db/prisma-client.js';
-import type { ReadRouter } from '../db/read-replica.js';
-import { createCaller, type Caller } from '../queue/call-next.js';
+import type { Caller } from '../queue/call-next.js';
 import type { Outcome } from '../http/request-report.js';
 import type { LiveHub } from '../live/live-hub.js';
-import { createEnqueuer, type Enqueuer } from '../queue/enqueue-case.js';
+import type { Enqueuer } from '../queue/enqueue-case.js';
+import type { QueueRuntime } from '../queue/runtime.js';
 import type { WebhookEndpointStore } from '../queue/webhook-endpoints.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
@@ -40,40 +41,6 @@ export interface GraphQLContext {
   readonly receipts: Receipts;
   /** Over HTTP: where the request's outcome is told to the request log and the metrics. */
   readonly outcome?: Outcome | undefined;
-}
-
-export interface ContextParts {
-  readonly db: Database;
-  /** The pool for the hot statements (`createDatabaseClient(..., { planOnce: true })`). */
-  readonly hot: Database;
-  /** Enqueue writes that may wait for held services at once. */
-  readonly maxWaiting: number;
-  readonly live: LiveHub;
-  /** Where what screens poll is read (src/db/read-replica.ts). */
-  readonly reads: ReadRouter;
-  /** Told when the estimates enqueues answered with could not be kept (enqueue-case.ts). */
-  readonly onEstimatesNotKept?: (error: unknown) => void;
-}
-
-/** The long-lived queue machinery every edge (GraphQL, REST) shares, so their enqueues share commits. */
-export interface QueueRuntime {
-  readonly db: Database;
-  readonly enqueuer: Enqueuer;
-  readonly caller: Caller;
-  readonly live: LiveHub;
-  readonly reads: ReadRouter;
-}
-
-export function createQueueRuntime({
-  db,
-  hot,
-  maxWaiting,
-  live,
-  reads,
-  onEstimatesNotKept,
-}: ContextParts): QueueRuntime {
-  const enqueuer = createEnqueuer(db, hot, { maxWaiting, ...(onEstimatesNotKept ? { onEstimatesNotKept } : {}) });
-  return { db, enqueuer, caller: createCaller(db, hot), live, reads };
 }
 
 /**

@@ -4,10 +4,9 @@
 // credential"), as the HTTP edge already answers its own refusals (@auth, REST).
 import type { GraphQLResponse } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
-import type { QueueErrorCode } from '../queue/errors.js';
-import { DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS } from './errors.js';
+import { DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, type GatewayErrorCode } from '../queue/error-codes.js';
 
-const FORBIDDEN: QueueErrorCode = 'FORBIDDEN';
+const FORBIDDEN: GatewayErrorCode = 'FORBIDDEN';
 
 /**
  * The codes that decide the status, first match wins. An outage comes first:

@@ -6,14 +6,11 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { databaseUnavailable } from '../db/prisma-errors.js';
 import { rateLimitedFailures, type Logger } from '../log.js';
-import { QueueError } from '../queue/errors.js';
+import { DATABASE_UNAVAILABLE, INTERNAL_SERVER_ERROR, RETRY_AFTER_SECONDS } from '../queue/error-codes.js';
+import { GatewayError } from '../queue/errors.js';
 import { OutcomeUnknownError } from '../queue/unknown-outcome.js';
 import { boundedMessage } from './bounded-message.js';
 
-/** The code of the error answered when the database is unreachable, frozen, overloaded or timed out. */
-export const DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE';
-/** What `Retry-After` says, and the error's `extensions.retryAfterSeconds`. */
-export const RETRY_AFTER_SECONDS = 2;
 const TOO_MANY_VARIABLE_ERRORS = 'Too many errors processing variables';
 
 function unbounded(
@@ -23,7 +20,7 @@ function unbounded(
   error: unknown,
 ): GraphQLFormattedError {
   const original = unwrapResolverError(error);
-  if (original instanceof QueueError) {
+  if (original instanceof GatewayError) {
     const { code, issue, issues } = original;
     return {
       ...formatted,
@@ -65,7 +62,7 @@ function unbounded(
   }
   // A bug: its stack is worth a line each time.
   log.error('unexpected error while resolving', original);
-  return { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' }, ...path };
+  return { message: 'Internal server error', extensions: { code: INTERNAL_SERVER_ERROR }, ...path };
 }
 
 export function errorFormatter(

@@ -9,15 +9,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authentication, Authenticator, AuthMode } from '../auth/authenticate.js';
 import { databaseUnavailable } from '../db/prisma-errors.js';
-import { DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS } from '../graphql/errors.js';
+import { DATABASE_UNAVAILABLE, RATE_LIMITED, RETRY_AFTER_SECONDS, UNAUTHENTICATED } from '../queue/error-codes.js';
 import type { Principal } from '../auth/principal.js';
 import type { RateLimiter, RateLimitKey, Verdict } from '../limits/rate-limiter.js';
+import { clientAddress } from '../limits/client-address.js';
 import type { Logger } from '../log.js';
 import { recordOutcome } from './request-report.js';
 import { sendJson } from './respond.js';
 
-export const UNAUTHENTICATED = 'UNAUTHENTICATED';
-export const RATE_LIMITED = 'RATE_LIMITED';
 const REALM = 'Bearer realm="fifo-case-gateway"';
 
 export type Refusal =
@@ -43,11 +42,6 @@ export interface Admission {
   recheck(authorization: string | undefined): Promise<Principal | Refusal>;
   /** The client address of a request, which per-address limits count by. */
   address(request: IncomingMessage): string;
-}
-
-/** The socket's peer: the client address when no proxy is trusted. */
-export function clientAddress(request: IncomingMessage): string {
-  return request.socket.remoteAddress ?? 'unknown';
 }
 
 function tooMany(verdict: Verdict): Refusal | undefined {

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Database } from '../db/prisma-client.js';
 import { databaseUnavailable } from '../db/prisma-errors.js';
 import { singleFlight, within } from '../deadline.js';
-import { RETRY_AFTER_SECONDS } from '../graphql/errors.js';
+import { RETRY_AFTER_SECONDS } from '../queue/error-codes.js';
 import { readOnly } from './read-only.js';
 import { sendJson } from './respond.js';
 

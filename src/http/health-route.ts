@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Database } from '../db/prisma-client.js';
 import { singleFlight, within } from '../deadline.js';
-import { RETRY_AFTER_SECONDS } from '../graphql/errors.js';
+import { RETRY_AFTER_SECONDS } from '../queue/error-codes.js';
 import { sendJson } from './respond.js';
 
 const ALLOWED = 'GET, HEAD';

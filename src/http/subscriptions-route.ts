@@ -17,7 +17,8 @@ import type { Principal } from '../auth/principal.js';
 import type { ContextFactory } from '../graphql/context.js';
 import type { OperationPreparer } from '../graphql/prepare-operation.js';
 import type { Logger } from '../log.js';
-import { RATE_LIMITED, type Admission } from './admission.js';
+import { RATE_LIMITED, UNAUTHENTICATED } from '../queue/error-codes.js';
+import type { Admission } from './admission.js';
 import { MAX_BODY_BYTES } from './body.js';
 import { serveGraphqlWs } from './graphql-ws-server.js';
 import type { UpgradeRoute } from './server.js';
@@ -144,7 +145,7 @@ export function subscriptionsRoute(options: SubscriptionsOptions): Subscriptions
       onSubscribe: async (ctx, _id, payload) => {
         const { socket } = ctx.extra;
         const admitted = principals.get(socket);
-        if (!admitted) return [refusal('The connection was not admitted', 'UNAUTHENTICATED')];
+        if (!admitted) return [refusal('The connection was not admitted', UNAUTHENTICATED)];
         // First the rate limit, before anything of the message is read: refused messages count too.
         const limited = admission.take(admitted);
         if (limited?.status === 429) return [rateLimited(socket, admitted, limited.retryAfterSeconds)];
@@ -158,7 +159,7 @@ export function subscriptionsRoute(options: SubscriptionsOptions): Subscriptions
           ];
         // The credential may have been revoked or have expired since connection_init.
         const principal = await credentials.current(socket);
-        if ('code' in principal) return [refusal(principal.reason, 'UNAUTHENTICATED')];
+        if ('code' in principal) return [refusal(principal.reason, UNAUTHENTICATED)];
         const prepared = preparer.prepare(payload.query, payload.operationName, principal, 'websocket');
         if (!prepared.ok) return [...prepared.errors];
         return {

@@ -44,6 +44,11 @@ export function trustedProxy(trustProxy: readonly string[]): (address: string) =
   return (address) => trust(address, 0);
 }
 
+/** The socket's peer: the client address when no proxy is trusted. */
+export function clientAddress(request: IncomingMessage): string {
+  return request.socket.remoteAddress ?? 'unknown';
+}
+
 /**
  * The client address of a request: the socket's peer, unless that peer is a
  * trusted proxy; then `X-Forwarded-For` is read from the right, past every
@@ -54,14 +59,13 @@ export function trustedProxy(trustProxy: readonly string[]): (address: string) =
  * clients then share that hop's limits rather than choose their own.
  */
 export function clientAddressResolver(trustProxy: readonly string[]): (request: IncomingMessage) => string {
-  const peer = (request: IncomingMessage): string => request.socket.remoteAddress ?? 'unknown';
-  if (trustProxy.length === 0) return peer;
+  if (trustProxy.length === 0) return clientAddress;
   const trust = proxyaddr.compile([...trustProxy]);
   return (request) => {
     if (request.socket.remoteAddress === undefined) return 'unknown';
     // The peer, then forwarded addresses right to left, up to the first one not trusted.
     const chain = proxyaddr.all(request, trust);
-    const client = chain.at(-1) ?? peer(request);
-    return isIP(client) !== 0 ? client : (chain.at(-2) ?? peer(request));
+    const client = chain.at(-1) ?? clientAddress(request);
+    return isIP(client) !== 0 ? client : (chain.at(-2) ?? clientAddress(request));
   };
 }

@@ -5,7 +5,7 @@
 // from the database, which sees every gateway (queue-state.ts), and these
 // stay one cheap increment per case.
 import { Counter, type Registry } from 'prom-client';
-import type { QueueRuntime } from '../graphql/context.js';
+import type { QueueRuntime } from '../queue/runtime.js';
 
 /** The same runtime, counting the cases its enqueuer and caller answer with. */
 export type RuntimeInstrument = (runtime: QueueRuntime) => QueueRuntime;

@@ -34,7 +34,7 @@ import {
   type EnqueueOutcome,
   type LockMode,
 } from './enqueue-statement.js';
-import { badInput, conflict, noService, noServiceWithExtRef, notFound, QueueError } from './errors.js';
+import { badInput, conflict, noService, noServiceWithExtRef, notFound, GatewayError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import { caseEnqueueRules, parseInput, type CaseEnqueue, type CaseEnqueueRequest } from './input-rules.js';
 import { keepEstimates } from './estimate-accuracy.js';
@@ -124,7 +124,7 @@ async function storedCase(db: Database, row: Case): Promise<EnqueuedCase> {
  * else), or undefined when there is none, or none the credential may see
  * now (its limit narrowed since).
  */
-async function earlierCase(db: Database, { input, actor }: Enqueue): Promise<EnqueuedCase | QueueError | undefined> {
+async function earlierCase(db: Database, { input, actor }: Enqueue): Promise<EnqueuedCase | GatewayError | undefined> {
   const key = scopedIdempotencyKey(actor, input.idempotencyKey);
   if (key === null) return undefined;
   // What a first try wrote on an old primary that has not yet stopped is no answer (unknown-outcome.ts).
@@ -147,9 +147,9 @@ async function earlierCase(db: Database, { input, actor }: Enqueue): Promise<Enq
  * rules it checks (whyNothingWasWritten).
  */
 async function unlessRetried(db: Database, request: Enqueue, refusal: unknown): Promise<EnqueuedCase> {
-  const retried = refusal instanceof QueueError ? await earlierCase(db, request) : undefined;
+  const retried = refusal instanceof GatewayError ? await earlierCase(db, request) : undefined;
   if (retried === undefined) throw refusal;
-  if (retried instanceof QueueError) throw retried;
+  if (retried instanceof GatewayError) throw retried;
   return retried;
 }
 
@@ -159,7 +159,7 @@ async function unlessRetried(db: Database, request: Enqueue, refusal: unknown): 
  * leaves a row out of a service outside the credential's limit without
  * saying so; this read tells it from the other reasons.)
  */
-async function whyNothingWasWritten(db: Database, { input, actor }: Enqueue): Promise<EnqueuedCase | QueueError> {
+async function whyNothingWasWritten(db: Database, { input, actor }: Enqueue): Promise<EnqueuedCase | GatewayError> {
   const retried = await earlierCase(db, { input, actor });
   if (retried) return retried;
   const service =
@@ -206,7 +206,7 @@ async function whyNothingWasWritten(db: Database, { input, actor }: Enqueue): Pr
 }
 
 /** The answer for a service that does not exist, named as the request names it. */
-function unknownService(input: CaseEnqueue): QueueError {
+function unknownService(input: CaseEnqueue): GatewayError {
   return input.serviceId !== null
     ? noService('serviceId', input.serviceId)
     : noServiceWithExtRef(input.serviceIdExtRef ?? '');

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { WebhookEventType } from '../generated/prisma/enums.js';
 import { AUDITED_ENTITIES, type AuditedEntity } from './audited-entities.js';
-import { QueueError, type FieldIssue } from './errors.js';
+import { GatewayError, type FieldIssue } from './errors.js';
 
 export const LIMITS = {
   service: { name: 100, extRef: 100, queueCode: 10, timeZone: 64 },
@@ -50,10 +50,11 @@ export const codePoints = (text: string): number => {
   return count;
 };
 
-const rule = (name: string, message: string) => ({ message, params: { rule: name } });
+/** A rule's name and message, as a zod check's parameters (`toIssue` reads them back). */
+export const rule = (name: string, message: string) => ({ message, params: { rule: name } });
 
 /** A rule broken across fields (or items of a list), told on `path`. */
-function broken(context: z.RefinementCtx, path: (string | number)[], name: string, message: string): void {
+export function broken(context: z.RefinementCtx, path: (string | number)[], name: string, message: string): void {
   context.addIssue({ code: 'custom', path, ...rule(name, message) });
 }
 
@@ -532,12 +533,12 @@ function toIssue(issue: z.core.$ZodIssue): FieldIssue {
   return { field, rule: issue.code, message: issue.message };
 }
 
-/** Parses `input` by `rules`, or throws a BAD_USER_INPUT QueueError naming every broken rule. */
+/** Parses `input` by `rules`, or throws a BAD_USER_INPUT GatewayError naming every broken rule. */
 export function parseInput<T extends z.ZodType>(rules: T, input: unknown): z.output<T> {
   const result = rules.safeParse(input);
   if (result.success) return result.data;
   const issues = result.error.issues.map(toIssue);
   const [first] = issues;
   if (!first) throw new Error('input rejected without an issue');
-  throw new QueueError('BAD_USER_INPUT', first, issues);
+  throw new GatewayError('BAD_USER_INPUT', first, issues);
 }

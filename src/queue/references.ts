@@ -9,7 +9,7 @@
 import type { Database } from '../db/prisma-client.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { coversService, type Actor } from './actor.js';
-import { badInput, noService, noServiceWithExtRef, notFound, QueueError } from './errors.js';
+import { badInput, noService, noServiceWithExtRef, notFound, GatewayError } from './errors.js';
 import type { CaseEnqueue } from './input-rules.js';
 
 async function checkClassification(
@@ -90,7 +90,7 @@ export async function requireServices(tx: Prisma.TransactionClient, ids: readonl
   );
   const issues = ids.flatMap((id, index) => (found.has(id) ? [] : [noService(`serviceIds[${index}]`, id).issue]));
   const [first] = issues;
-  if (first) throw new QueueError('NOT_FOUND', first, issues);
+  if (first) throw new GatewayError('NOT_FOUND', first, issues);
 }
 
 /**
@@ -119,6 +119,6 @@ export async function serviceIdsByExtRef(
     byRef.has(extRef) ? [] : [noServiceWithExtRef(extRef, `${field}[${index}]`).issue],
   );
   const [first] = issues;
-  if (first) throw new QueueError('NOT_FOUND', first, issues);
+  if (first) throw new GatewayError('NOT_FOUND', first, issues);
   return extRefs.map((extRef) => byRef.get(extRef) ?? 0);
 }

@@ -25,7 +25,7 @@ import { newWebhookSecret } from '../webhooks/signing.js';
 import type { Actor } from './actor.js';
 import { requireEveryService } from './actor-rules.js';
 import { changesBetween, recordAudit, type AuditChange } from './audit.js';
-import { badInput, notFound, QueueError } from './errors.js';
+import { badInput, notFound, GatewayError } from './errors.js';
 import { INT4_MAX, requireServices } from './references.js';
 import {
   changeOf,
@@ -149,7 +149,7 @@ const view = ({ serviceIds, ...row }: EndpointRow): WebhookEndpointView => ({
   serviceIds: serviceIds.length === 0 ? null : serviceIds,
 });
 
-const noEndpoint = (field: string, id: number): QueueError => notFound(field, `no webhook endpoint has the id ${id}`);
+const noEndpoint = (field: string, id: number): GatewayError => notFound(field, `no webhook endpoint has the id ${id}`);
 
 /**
  * The endpoint's row, locked until the transaction ends, so that "before" is
@@ -173,7 +173,7 @@ async function touched(tx: Prisma.TransactionClient, id: number): Promise<Endpoi
 
 function requirePersonalDataAllowed(endpoint: Parameters<typeof personalDataIssue>[0]): void {
   const issue = personalDataIssue(endpoint);
-  if (issue) throw new QueueError('BAD_USER_INPUT', issue);
+  if (issue) throw new GatewayError('BAD_USER_INPUT', issue);
 }
 
 export function createWebhookEndpointStore(db: Database, settings: WebhookAdminSettings): WebhookEndpointStore {

@@ -7,7 +7,7 @@ import { caseFollower } from '../auth/case-follow.js';
 import type { Principal } from '../auth/principal.js';
 import type { Receipts } from '../auth/receipts.js';
 import type { Actor } from '../queue/actor.js';
-import { QueueError } from '../queue/errors.js';
+import { GatewayError } from '../queue/errors.js';
 import { RestError } from './rest-errors.js';
 
 /** The header that carries the receipt `POST /api/Cases` answered (`Receipt`). */
@@ -43,7 +43,7 @@ export function receiptHolder(
   try {
     return caseFollower(principal, caseId, receiptOf(request), receipts);
   } catch (error) {
-    if (error instanceof QueueError && error.code === 'FORBIDDEN') throw refusal();
+    if (error instanceof GatewayError && error.code === 'FORBIDDEN') throw refusal();
     throw error;
   }
 }

@@ -6,7 +6,7 @@
 // describes the contract.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { databaseUnavailable } from '../db/prisma-errors.js';
-import type { QueueRuntime } from '../graphql/context.js';
+import type { QueueRuntime } from '../queue/runtime.js';
 import { BodyAborted, BodyNotUtf8, BodyTooLarge, MAX_BODY_BYTES, readBody } from '../http/body.js';
 import { quote } from '../http/respond.js';
 import { recordOutcome } from '../http/request-report.js';
@@ -15,14 +15,14 @@ import { rateLimitedFailures, type Logger } from '../log.js';
 import type { Actor } from '../queue/actor.js';
 import type { EnqueuedCase } from '../queue/enqueue-case.js';
 import { caseReader, restPrincipal, type RestAccess } from './rest-access.js';
-import { QueueError } from '../queue/errors.js';
+import { GatewayError } from '../queue/errors.js';
 import { findCase, historyByCase, propertiesByCase, servicesById } from '../queue/case-reads.js';
 import { NOT_WAITING, standings, type Standing } from '../queue/queue-reads.js';
 import { caseAnswer, caseStateAnswer, enqueueAnswer } from './case-answers.js';
 import { receiptHolder } from './case-receipt.js';
 import { bindCaseEnqueue, BODY_FIELD, restFieldName, restMessage } from './case-request.js';
 import { JsonSyntaxError, parseJson, stringifyJson, type JsonOut, type JsonValue } from './ordered-json.js';
-import { badRequest, fromQueueError, RestError, restErrorBody, restErrorOf } from './rest-errors.js';
+import { badRequest, fromGatewayError, RestError, restErrorBody, restErrorOf } from './rest-errors.js';
 
 export const CASES_PATH = '/api/Cases';
 const ALLOWED_ON_CASES = 'POST, OPTIONS';
@@ -137,8 +137,8 @@ async function enqueue(
   try {
     stored = await runtime.enqueuer.enqueue(enqueueRequest, principal);
   } catch (error) {
-    if (!(error instanceof QueueError)) throw error;
-    throw fromQueueError(error, { field: (field) => restFieldName(field, enqueueRequest), message: restMessage });
+    if (!(error instanceof GatewayError)) throw error;
+    throw fromGatewayError(error, { field: (field) => restFieldName(field, enqueueRequest), message: restMessage });
   }
   const answer = enqueueAnswer(stored, await standingAfterWrite(stored), access.receipts.sign(stored.id));
   send(response, 200, answer, { location: `${CASES_PATH}/${stored.id}` });

@@ -1,14 +1,19 @@
 // How errors look to REST clients: `{ Message, Code, Field?, Rule?, Issues? }`
 // with a status that says who must act (400 the request, 403 the credential,
 // 404 the URL names nothing, 409 a conflict with what is stored, 503 try later). The codes are
-// the GraphQL API's; fields are named as the client spells them. Anything
+// every edge's (src/queue/error-codes.ts); fields are named as the client spells them. Anything
 // unexpected is logged and answered without internals.
 import type { OutgoingHttpHeaders } from 'node:http';
 import { databaseUnavailable } from '../db/prisma-errors.js';
 import { boundedMessage } from '../graphql/bounded-message.js';
-import { DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS } from '../graphql/errors.js';
 import type { FailureLog, Logger } from '../log.js';
-import { QueueError, type FieldIssue, type QueueErrorCode } from '../queue/errors.js';
+import {
+  DATABASE_UNAVAILABLE,
+  INTERNAL_SERVER_ERROR,
+  RETRY_AFTER_SECONDS,
+  type GatewayErrorCode,
+} from '../queue/error-codes.js';
+import { GatewayError, type FieldIssue } from '../queue/errors.js';
 import { OutcomeUnknownError } from '../queue/unknown-outcome.js';
 
 export type RestIssue = { readonly Field: string; readonly Rule: string; readonly Message: string };
@@ -50,7 +55,7 @@ export function badRequest(issues: readonly FieldIssue[]): RestError {
  * classification, procedure) is the request's fault, so 400 with the code
  * NOT_FOUND; 404 is kept for a URL that names nothing.
  */
-const STATUS_OF: Readonly<Record<QueueErrorCode, number>> = {
+const STATUS_OF: Readonly<Record<GatewayErrorCode, number>> = {
   BAD_USER_INPUT: 400,
   NOT_FOUND: 400,
   CONFLICT: 409,
@@ -70,7 +75,7 @@ export interface Naming {
 const asIs: Naming = { field: (field) => field, message: (message) => message };
 
 /** The domain's error in the client's names. */
-export function fromQueueError(error: QueueError, naming: Naming = asIs): RestError {
+export function fromGatewayError(error: GatewayError, naming: Naming = asIs): RestError {
   const issues = error.issues.map((issue) => ({
     field: naming.field(issue.field),
     rule: issue.rule,
@@ -83,7 +88,7 @@ export function fromQueueError(error: QueueError, naming: Naming = asIs): RestEr
 /** Turns any error into the answer a client gets, logging what the client cannot be told. */
 export function restErrorOf(error: unknown, log: Logger, failures: FailureLog): RestError {
   if (error instanceof RestError) return error;
-  if (error instanceof QueueError) return fromQueueError(error);
+  if (error instanceof GatewayError) return fromGatewayError(error);
   const reason = databaseUnavailable(error);
   if (reason !== undefined) {
     // Expected during an outage, and one per request: a rate-limited line, no stack.
@@ -100,7 +105,7 @@ export function restErrorOf(error: unknown, log: Logger, failures: FailureLog): 
     );
   }
   log.error('unexpected error in the REST API', error);
-  return new RestError(500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
+  return new RestError(500, INTERNAL_SERVER_ERROR, 'Internal server error');
 }
 
 /** The body of an error; messages quote at most a bounded part of the input. */

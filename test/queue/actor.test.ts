@@ -15,10 +15,10 @@ import { KEY_SCOPE_SEPARATOR, requireEveryService } from '../../src/queue/actor-
 import { createCaller } from '../../src/queue/call-next.js';
 import { findCase } from '../../src/queue/case-reads.js';
 import { createEnqueuer } from '../../src/queue/enqueue-case.js';
-import { QueueError } from '../../src/queue/errors.js';
+import { GatewayError } from '../../src/queue/errors.js';
 import { queuePage, queueStatistics } from '../../src/queue/queue-reads.js';
 import { callCase, cancelCase, completeCase, returnToQueue } from '../../src/queue/transitions.js';
-import { fromQueueError } from '../../src/rest/rest-errors.js';
+import { fromGatewayError } from '../../src/rest/rest-errors.js';
 import * as given from '../helpers/given.js';
 import { expectData, expectError } from '../helpers/graphql-client.js';
 import { expectHandedOutInQueueOrder, type HandOut } from '../helpers/hand-outs.js';
@@ -468,13 +468,13 @@ describe('a credential limited to some services', () => {
     } catch (refusal) {
       error = refusal;
     }
-    if (!(error instanceof QueueError)) throw new Error('a limited actor was not refused');
+    if (!(error instanceof GatewayError)) throw new Error('a limited actor was not refused');
     const formatted = errorFormatter(silentLogger)(
       { message: error.message, path: ['updateService'] },
       new GraphQLError(error.message, { path: ['updateService'], originalError: error }),
     );
     expect(formatted.extensions).toMatchObject({ code: 'FORBIDDEN', field: 'credential', rule: 'everyService' });
-    const rest = fromQueueError(error);
+    const rest = fromGatewayError(error);
     expect(rest.status).toBe(403);
     expect(rest.code).toBe('FORBIDDEN');
     expect(() => requireEveryService(actor('key:admin'))).not.toThrow();

@@ -1,16 +1,16 @@
 // The input rules on their own: no HTTP, no database.
 import { describe, expect, it } from 'vitest';
-import { QueueError } from '../../src/queue/errors.js';
+import { GatewayError } from '../../src/queue/errors.js';
 import { caseEnqueueRules, codePoints, createServiceRules, LIMITS, parseInput } from '../../src/queue/input-rules.js';
 
-function rejection(run: () => unknown): QueueError {
+function rejection(run: () => unknown): GatewayError {
   try {
     run();
   } catch (error) {
-    if (error instanceof QueueError) return error;
+    if (error instanceof GatewayError) return error;
     throw error;
   }
-  throw new Error('expected a QueueError');
+  throw new Error('expected a GatewayError');
 }
 
 describe('case enqueue rules', () => {

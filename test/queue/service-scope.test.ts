@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/generated/prisma/client.js';
 import { FollowCaseDocument, FollowQueueDocument } from '../../src/generated/operations/graphql.js';
 import { markErrorStatus } from '../../src/graphql/error-status.js';
-import { DATABASE_UNAVAILABLE } from '../../src/graphql/errors.js';
+import { DATABASE_UNAVAILABLE } from '../../src/queue/error-codes.js';
 import { createSchema } from '../../src/graphql/schema.js';
 import type { Actor } from '../../src/queue/actor.js';
 import { CUSTOMER_READERS } from '../../src/queue/actor-rules.js';

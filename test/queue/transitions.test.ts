@@ -5,7 +5,7 @@ import type { CaseStatus } from '../../src/generated/prisma/client.js';
 import { OPEN_ACTOR } from '../../src/queue/actor.js';
 import { createCaller, type Caller } from '../../src/queue/call-next.js';
 import { createEnqueuer, type Enqueuer } from '../../src/queue/enqueue-case.js';
-import { QueueError } from '../../src/queue/errors.js';
+import { GatewayError } from '../../src/queue/errors.js';
 import { updateService } from '../../src/queue/services.js';
 import { callCase, cancelCase, completeCase, returnToQueue, TRANSITIONS } from '../../src/queue/transitions.js';
 import * as given from '../helpers/given.js';
@@ -80,9 +80,9 @@ describe('every action from every status', () => {
       () => undefined,
       (reason: unknown) => reason,
     );
-    expect(error).toBeInstanceOf(QueueError);
+    expect(error).toBeInstanceOf(GatewayError);
     expect(error).toMatchObject({ code: 'ILLEGAL_TRANSITION', issue: { field: 'caseId', rule: 'transition' } });
-    expect((error as QueueError).message).toContain(status);
+    expect((error as GatewayError).message).toContain(status);
     // Nothing changed.
     expect((await t.db.case.findUniqueOrThrow({ where: { id: caseId } })).status).toBe(status);
     expect(await eventCount(caseId)).toBe(eventsBefore);

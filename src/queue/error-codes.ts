@@ -1,0 +1,17 @@
+// The error codes every edge answers with: GraphQL's `extensions.code`, REST's
+// `Code`, the errors of live updates. Their strings are the public contract
+// (clients switch on them), so none ever changes.
+
+/** The refusals a `GatewayError` carries: the queue's rules and the edges' own (auth, REST, live). */
+export type GatewayErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'ILLEGAL_TRANSITION' | 'FORBIDDEN';
+
+/** The code of the error answered when the database is unreachable, frozen, overloaded or timed out. */
+export const DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE';
+/** What `Retry-After` says, and the error's `extensions.retryAfterSeconds`. */
+export const RETRY_AFTER_SECONDS = 2;
+/** No credential, or one that is not accepted (HTTP 401). */
+export const UNAUTHENTICATED = 'UNAUTHENTICATED';
+/** Over the rate limit (HTTP 429 with Retry-After). */
+export const RATE_LIMITED = 'RATE_LIMITED';
+/** Anything unexpected, answered without internals. */
+export const INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR';
