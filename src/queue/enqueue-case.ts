@@ -38,7 +38,8 @@ import { badInput, conflict, noService, noServiceWithExtRef, notFound, GatewayEr
 import { GroupCommit } from './group-commit.js';
 import { caseEnqueueRules, parseInput, type CaseEnqueue, type CaseEnqueueRequest } from './input-rules.js';
 import { keepEstimates } from './estimate-accuracy.js';
-import { NOT_WAITING, standings, type Standing } from './queue-reads.js';
+import { standings } from './queue-reads.js';
+import { NOT_WAITING, type Standing } from './standing.js';
 import { checkCaseReferences } from './references.js';
 import { afterWrite, readConfirmed, settleOutcome, settleWindowSeconds } from './unknown-outcome.js';
 

@@ -3,7 +3,7 @@
 // estimates against the waits that followed (from when each was given to the first call).
 import { Prisma } from '../generated/prisma/client.js';
 import type { Database } from '../db/prisma-client.js';
-import type { Standing } from './queue-reads.js';
+import type { Standing } from './standing.js';
 
 /**
  * Keeps the estimates of a batch of new cases (those that have one), once:

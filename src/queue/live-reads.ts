@@ -10,7 +10,7 @@ import type { Database } from '../db/prisma-client.js';
 import { LIMITS } from './input-rules.js';
 import { aheadSumFor, queueLengthSql, rankedSql } from './queue-positions.js';
 import { paceCallsJoin, paceSampleColumns, paceSampleOf, paceSampleRow } from './pace-sample.js';
-import { standingAt, type WaitRange } from './queue-reads.js';
+import { standingAt, type WaitRange } from './standing.js';
 
 /** A waiting case as a screen shows it. */
 export interface QueuedTicket {

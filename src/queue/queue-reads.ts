@@ -12,7 +12,7 @@ import { aheadSumFor, queueLengthSql, rankedSql, waitingUpToSql } from './queue-
 import { badInput } from './errors.js';
 import { estimateAccuracy, type EstimateAccuracy } from './estimate-accuracy.js';
 import { paceCallsJoin, paceSampleColumns, paceSampleOf, paceSampleRow } from './pace-sample.js';
-import { estimateWait, type PaceSample } from './wait-estimate.js';
+import { NOT_WAITING, standingAt, type Standing } from './standing.js';
 import { z } from 'zod';
 import {
   parseInput,
@@ -21,32 +21,6 @@ import {
   type QueuePageRequest,
   type StatisticsRequest,
 } from './input-rules.js';
-
-/** An estimated wait's range, in seconds: the 20th and 80th percentiles as the estimator sees them. */
-export interface WaitRange {
-  readonly low: number;
-  readonly high: number;
-}
-
-export interface Standing {
-  /** From 1 (called next); null when the case is not waiting. */
-  readonly position: number | null;
-  readonly estimatedWaitSeconds: number | null;
-  readonly estimatedWaitRange: WaitRange | null;
-}
-
-/** The standing of a case that does not wait. */
-export const NOT_WAITING: Standing = { position: null, estimatedWaitSeconds: null, estimatedWaitRange: null };
-
-/** The standing of a waiting case at `position`, its service's pace sampled as `sample`. */
-export function standingAt(position: number, sample: PaceSample): Standing {
-  const estimate = estimateWait(position, sample);
-  return {
-    position,
-    estimatedWaitSeconds: estimate?.seconds ?? null,
-    estimatedWaitRange: estimate === null ? null : { low: estimate.low, high: estimate.high },
-  };
-}
 
 /**
  * Positions of the waiting cases among `caseIds`, with the pace sample of

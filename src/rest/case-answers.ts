@@ -4,7 +4,7 @@
 // Answers only ever gain fields; clients ignore the ones they do not know.
 import type { Case, CaseEvent, CaseProperty } from '../generated/prisma/client.js';
 import type { EnqueuedCase } from '../queue/enqueue-case.js';
-import { NOT_WAITING, type Standing } from '../queue/queue-reads.js';
+import { NOT_WAITING, type Standing } from '../queue/standing.js';
 
 /** The seed's response: every request field as stored, with CaseId filled in. */
 export type SeedAnswer = {
