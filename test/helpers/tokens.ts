@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import type { JwtConfig } from '../../src/config.js';
+import { loadConfig, type JwtConfig } from '../../src/config.js';
 
 export type TestAlgorithm = 'RS256' | 'ES256';
 
@@ -135,19 +135,7 @@ export async function startIdentityProvider(options: ProviderOptions = {}): Prom
     get fetches() {
       return fetches;
     },
-    config: (overrides = {}) => ({
-      issuer,
-      audience,
-      jwksUrl,
-      publicKeys: undefined,
-      algorithms: ['RS256', 'ES256'],
-      rolesClaim: 'roles',
-      roleMap: undefined,
-      nameClaim: 'preferred_username',
-      servicesClaim: 'services',
-      clockToleranceSeconds: 30,
-      ...overrides,
-    }),
+    config: (overrides = {}) => ({ ...loadConfig(env).auth.jwt!, ...overrides }),
     mint: (mintOptions = {}) => {
       const [first] = keys;
       const key = mintOptions.key ?? first;

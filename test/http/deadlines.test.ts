@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { createHttpServer, deadlineCheckIntervalMs } from '../../src/http/server.js';
 import { silentLogger } from '../../src/log.js';
 import { parseResponse, rawConnect, rawExchange, rawRequest, type RawEnding } from '../helpers/raw-http.js';
@@ -57,6 +58,7 @@ function expectTimedOut(ending: RawEnding, deadline: number): void {
 describe('deadlines', () => {
   it('checks deadlines at least every second, and more often for short ones', () => {
     const limits = {
+      ...loadConfig({}).http,
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 5_000,
@@ -185,6 +187,7 @@ describe('refused connections', () => {
       { graphql: () => Promise.resolve(), health: () => Promise.resolve() },
       { info: () => undefined, warn: () => undefined, error: (message) => lines.push(message) },
       {
+        ...loadConfig({}).http,
         headersTimeoutMs: 10_000,
         requestTimeoutMs: 10_000,
         keepAliveTimeoutMs: 2_000,
@@ -229,6 +232,7 @@ describe('a client that stops reading', () => {
       },
       silentLogger,
       {
+        ...loadConfig({}).http,
         headersTimeoutMs: 1_000,
         requestTimeoutMs: 2_000,
         keepAliveTimeoutMs: 2_000,

@@ -3,7 +3,7 @@
 // database going away, clean-up, and its bounds on memory.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import { createDatabaseClient } from '../../src/db/prisma-client.js';
 import { addressKey } from '../../src/limits/client-address.js';
 import { storageKey } from '../../src/limits/rate-limit-key.js';
@@ -57,7 +57,7 @@ function limiter(
 ): SyncingRateLimiter {
   const made = createRateLimiter(
     db,
-    { windowMs: WINDOW_MS, perCredential: 5, perAddress: 3, syncMs: 3_600_000, ...limits },
+    { ...loadConfig({}).rateLimit, windowMs: WINDOW_MS, perCredential: 5, perAddress: 3, syncMs: 3_600_000, ...limits },
     log,
     clock,
   );
