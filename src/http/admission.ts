@@ -9,7 +9,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authentication, Authenticator, AuthMode } from '../auth/authenticate.js';
 import { databaseUnavailable } from '../db/prisma-errors.js';
-import { DATABASE_UNAVAILABLE, RATE_LIMITED, RETRY_AFTER_SECONDS, UNAUTHENTICATED } from '../queue/error-codes.js';
+import {
+  DATABASE_UNAVAILABLE,
+  RATE_LIMITED,
+  RETRY_AFTER_SECONDS,
+  UNAUTHENTICATED,
+  type ErrorCode,
+} from '../queue/error-codes.js';
 import type { Principal } from '../auth/principal.js';
 import type { RateLimiter, RateLimitKey, Verdict } from '../limits/rate-limiter.js';
 import { clientAddress } from '../limits/client-address.js';
@@ -53,7 +59,7 @@ function tooMany(verdict: Verdict): Refusal | undefined {
 /** What a refusal says: status, code, message and headers, whatever the body's shape (GraphQL, REST). */
 export function refusalAnswer(refusal: Refusal): {
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly retryAfterSeconds?: number;

@@ -10,10 +10,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthMode } from '../auth/authenticate.js';
 import type { Logger } from '../log.js';
+import type { ErrorCode } from '../queue/error-codes.js';
 import { collapsedCount } from './collapsed-count.js';
 import { rawErrorResponse, sendError } from './respond.js';
 
-export const HOST_NOT_ALLOWED = 'HOST_NOT_ALLOWED';
+export const HOST_NOT_ALLOWED = 'HOST_NOT_ALLOWED' satisfies ErrorCode;
 
 /** Refused Host names are logged at most once per this long, with their count (never the names). */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;

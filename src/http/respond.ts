@@ -2,6 +2,7 @@
 // socket when Node rejects a request before any route sees it.
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
+import type { ErrorCode } from '../queue/error-codes.js';
 import { recordOutcome } from './request-report.js';
 
 /** Input quoted in an error message is cut to this many characters. */
@@ -34,7 +35,7 @@ export function sendJson(
 
 /** The body of every HTTP-level error: the shape GraphQL clients already read. */
 export function errorBody(
-  code: string,
+  code: ErrorCode,
   message: string,
 ): { errors: { message: string; extensions: { code: string } }[] } {
   return { errors: [{ message, extensions: { code } }] };
@@ -43,7 +44,7 @@ export function errorBody(
 export function sendError(
   response: ServerResponse,
   status: number,
-  code: string,
+  code: ErrorCode,
   message: string,
   headers: OutgoingHttpHeaders = {},
 ): void {
@@ -52,7 +53,7 @@ export function sendError(
 }
 
 /** A whole HTTP/1.1 error response as bytes, for a socket that has no ServerResponse. */
-export function rawErrorResponse(status: number, code: string, message: string): Buffer {
+export function rawErrorResponse(status: number, code: ErrorCode, message: string): Buffer {
   const text = JSON.stringify(errorBody(code, message));
   return Buffer.from(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +

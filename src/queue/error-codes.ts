@@ -15,3 +15,29 @@ export const UNAUTHENTICATED = 'UNAUTHENTICATED';
 export const RATE_LIMITED = 'RATE_LIMITED';
 /** Anything unexpected, answered without internals. */
 export const INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR';
+
+/**
+ * The HTTP edge's own refusals, answered before GraphQL or REST reads the
+ * request (a bad body, a wrong method, a request too slow or too large, a
+ * Host not allowed, metrics not gathered): the README's errors table.
+ */
+export type HttpErrorCode =
+  | 'BAD_REQUEST'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'REQUEST_TIMEOUT'
+  | 'REQUEST_HEADER_FIELDS_TOO_LARGE'
+  | 'EXPECTATION_FAILED'
+  | 'HOST_NOT_ALLOWED'
+  | 'METRICS_UNAVAILABLE';
+
+/** A code an HTTP or REST error body may carry: checked by the compiler wherever one is written. */
+export type ErrorCode =
+  | GatewayErrorCode
+  | HttpErrorCode
+  | typeof DATABASE_UNAVAILABLE
+  | typeof UNAUTHENTICATED
+  | typeof RATE_LIMITED
+  | typeof INTERNAL_SERVER_ERROR;

@@ -11,6 +11,7 @@ import {
   DATABASE_UNAVAILABLE,
   INTERNAL_SERVER_ERROR,
   RETRY_AFTER_SECONDS,
+  type ErrorCode,
   type GatewayErrorCode,
 } from '../queue/error-codes.js';
 import { GatewayError, type FieldIssue } from '../queue/errors.js';
@@ -33,7 +34,7 @@ export class RestError extends Error {
 
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     /** Already in the client's names. */
     readonly issues: readonly FieldIssue[] = [],
