@@ -258,8 +258,8 @@ async function main(): Promise<void> {
           );
           // Sent through pg, the builders' statements must give the positions the fill implies.
           const check = standingsSql(last.map((row) => row.id));
-          const positions = (await client.query<{ position: number }>(check.text, check.values)).rows.map(
-            (row) => row.position,
+          const positions = (await client.query<{ positions: number[] }>(check.text, check.values)).rows.flatMap(
+            (row) => row.positions,
           );
           if (positions.sort((a, b) => a - b).join() !== last.map((row) => row.position).join())
             throw new Error('standings gave other positions');

@@ -10,7 +10,7 @@ import type { Database } from '../db/prisma-client.js';
 import { LIMITS } from './input-rules.js';
 import { aheadSumFor, queueLengthSql, rankedSql } from './queue-positions.js';
 import { paceCallsJoin, paceSampleColumns, paceSampleOf, paceSampleRow } from './pace-sample.js';
-import { standingAt, type WaitRange } from './standing.js';
+import { standingsIn, type WaitRange } from './standing.js';
 
 /** A waiting case as a screen shows it. */
 export interface QueuedTicket {
@@ -142,9 +142,9 @@ export async function readServiceState(
   const rows = await db.$queryRaw<unknown[]>(serviceStateSql(serviceId, first, caseIds));
   if (rows.length === 0) return null;
   const row = stateRow.parse(rows[0]);
-  const sample = paceSampleOf(row);
+  const standingAt = standingsIn(paceSampleOf(row));
   const estimate = (position: number | null) => {
-    const standing = position === null ? null : standingAt(position, sample);
+    const standing = position === null ? null : standingAt(position);
     return {
       estimatedWaitSeconds: standing?.estimatedWaitSeconds ?? null,
       estimatedWaitRange: standing?.estimatedWaitRange ?? null,

@@ -12,7 +12,7 @@ import { aheadSumFor, queueLengthSql, rankedSql, waitingUpToSql } from './queue-
 import { badInput } from './errors.js';
 import { estimateAccuracy, type EstimateAccuracy } from './estimate-accuracy.js';
 import { paceCallsJoin, paceSampleColumns, paceSampleOf, paceSampleRow } from './pace-sample.js';
-import { NOT_WAITING, standingAt, type Standing } from './standing.js';
+import { NOT_WAITING, standingsIn, type Standing } from './standing.js';
 import { z } from 'zod';
 import {
   parseInput,
@@ -24,9 +24,11 @@ import {
 
 /**
  * Positions of the waiting cases among `caseIds`, with the pace sample of
- * their services. Positions come from the queue's blocks (queue-positions.ts):
- * the same cost at a thousand waiting as at a million; the sample is
- * bounded (pace-sample.ts).
+ * their services: one row per service, its asked cases' ids and positions as
+ * two arrays, so the sample travels (and is parsed) once per service, not once
+ * per case. Positions come from the queue's blocks (queue-positions.ts): the
+ * same cost at a thousand waiting as at a million; the sample is bounded
+ * (pace-sample.ts).
  */
 export function standingsSql(caseIds: readonly number[]): Prisma.Sql {
   // Hot: kiosks ask for it with every enqueue.
@@ -36,11 +38,14 @@ export function standingsSql(caseIds: readonly number[]): Prisma.Sql {
     ), ${rankedSql(aheadSumFor(caseIds.length))}, pace AS (
       SELECT s.service_id, ${paceSampleColumns(Prisma.sql`s.service_id`)}
         FROM (SELECT DISTINCT service_id FROM asked) s ${paceCallsJoin(Prisma.sql`s.service_id`)}
+    ), by_service AS (
+      SELECT service_id, array_agg(id ORDER BY position) AS ids, array_agg(position ORDER BY position) AS positions
+        FROM ranked GROUP BY service_id
     )
-    SELECT ranked.id, ranked.position, pace.* FROM ranked JOIN pace USING (service_id)`;
+    SELECT by_service.ids, by_service.positions, pace.* FROM by_service JOIN pace USING (service_id)`;
 }
 
-const standingRow = paceSampleRow.extend({ id: z.number().int(), position: z.number().int() });
+const standingsRow = paceSampleRow.extend({ ids: z.array(z.number().int()), positions: z.array(z.number().int()) });
 
 /**
  * Position and estimated wait of each case, in the order of `caseIds`
@@ -49,11 +54,16 @@ const standingRow = paceSampleRow.extend({ id: z.number().int(), position: z.num
  */
 export async function standings(db: Database, caseIds: readonly number[]): Promise<Standing[]> {
   const rows = await db.$queryRaw<unknown[]>(standingsSql(caseIds));
-  const found = new Map(rows.map((raw) => standingRow.parse(raw)).map((row) => [row.id, row]));
-  return caseIds.map((id) => {
-    const row = found.get(id);
-    return row ? standingAt(row.position, paceSampleOf(row)) : NOT_WAITING;
-  });
+  const found = new Map<number, Standing>();
+  for (const raw of rows) {
+    const row = standingsRow.parse(raw);
+    const standingOf = standingsIn(paceSampleOf(row));
+    row.ids.forEach((id, index) => {
+      const position = row.positions[index];
+      if (position !== undefined) found.set(id, standingOf(position));
+    });
+  }
+  return caseIds.map((id) => found.get(id) ?? NOT_WAITING);
 }
 
 /**

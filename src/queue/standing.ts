@@ -1,7 +1,7 @@
 // A case's standing in its queue: its position and estimated wait, as every
 // edge shows it. Apart from the reads that compute it (queue-reads.ts) so that
 // what only needs the shape (kept estimates, REST answers) imports no reads.
-import { estimateWait, type PaceSample } from './wait-estimate.js';
+import { waitEstimator, type PaceSample } from './wait-estimate.js';
 
 /** An estimated wait's range, in seconds: the 20th and 80th percentiles as the estimator sees them. */
 export interface WaitRange {
@@ -19,12 +19,15 @@ export interface Standing {
 /** The standing of a case that does not wait. */
 export const NOT_WAITING: Standing = { position: null, estimatedWaitSeconds: null, estimatedWaitRange: null };
 
-/** The standing of a waiting case at `position`, its service's pace sampled as `sample`. */
-export function standingAt(position: number, sample: PaceSample): Standing {
-  const estimate = estimateWait(position, sample);
-  return {
-    position,
-    estimatedWaitSeconds: estimate?.seconds ?? null,
-    estimatedWaitRange: estimate === null ? null : { low: estimate.low, high: estimate.high },
+/** The standing of a waiting case at a position, its service's pace sampled as `sample`. */
+export function standingsIn(sample: PaceSample): (position: number) => Standing {
+  const estimate = waitEstimator(sample);
+  return (position) => {
+    const wait = estimate(position);
+    return {
+      position,
+      estimatedWaitSeconds: wait?.seconds ?? null,
+      estimatedWaitRange: wait === null ? null : { low: wait.low, high: wait.high },
+    };
   };
 }

@@ -148,29 +148,40 @@ function keptPace(sample: PaceSample): number | null {
  * after a call in the last week and fewer than three were called in the last
  * two hours. The range widens with the few calls a short wait spans and with
  * how much the pace drifts over a long one.
+ *
+ * What depends on the sample alone is worked out once: a live read estimates
+ * the wait of every watched case from one sample.
  */
-export function estimateWait(position: number, sample: PaceSample): WaitEstimate | null {
+export function waitEstimator(sample: PaceSample): (position: number) => WaitEstimate | null {
   const now = capacity(sample);
   const kept = keptPace(sample);
-  const pace =
-    now === null || kept === null
-      ? (now ?? kept)
-      : (() => {
-          const near = Math.exp(-position / now / HORIZON_SECONDS);
-          return near * now + (1 - near) * kept;
-        })();
-  if (pace === null) return null;
+  if (now === null && kept === null) return () => null;
   // An agent between two cases calls the next one at once.
   const free = freeAgents(sample);
-  const seconds = position <= free ? 0 : (position - 0.5 - free) / pace;
-  const spread = Math.sqrt(1 / position + DRIFT * DRIFT);
-  const upper = position <= free ? (position - 0.5) / pace : seconds;
-  const whole = (value: number) => Math.min(MAX_WAIT_SECONDS, Math.round(value));
-  return {
-    seconds: whole(seconds),
-    low: whole(seconds * Math.exp(-Z_80 * spread)),
-    high: whole(upper * Math.exp(Z_80 * spread)),
+  return (position) => {
+    const pace =
+      now === null || kept === null
+        ? (now ?? kept)
+        : (() => {
+            const near = Math.exp(-position / now / HORIZON_SECONDS);
+            return near * now + (1 - near) * kept;
+          })();
+    if (pace === null) return null;
+    const seconds = position <= free ? 0 : (position - 0.5 - free) / pace;
+    const spread = Math.sqrt(1 / position + DRIFT * DRIFT);
+    const upper = position <= free ? (position - 0.5) / pace : seconds;
+    const whole = (value: number) => Math.min(MAX_WAIT_SECONDS, Math.round(value));
+    return {
+      seconds: whole(seconds),
+      low: whole(seconds * Math.exp(-Z_80 * spread)),
+      high: whole(upper * Math.exp(Z_80 * spread)),
+    };
   };
+}
+
+/** The wait of one case at `position` (waitEstimator says how). */
+export function estimateWait(position: number, sample: PaceSample): WaitEstimate | null {
+  return waitEstimator(sample)(position);
 }
 
 /** The window of the hourly call rate, the estimate before this one. */

@@ -158,6 +158,45 @@ describe('on a service with a known past', () => {
     );
   });
 
+  it('gives each case the estimate of its own service when one read spans services', async () => {
+    // Another service, served by one agent in cases of 10 minutes: a slower pace than the first's.
+    const slowId = (await given.service(t.db, { queueCode: 'S' })).id;
+    let notWaiting = 0;
+    for (const [called, closed] of [
+      [40, 30],
+      [29, 19],
+      [18, 8],
+    ] as const) {
+      const done = await given.caseIn(t.db, 'COMPLETED', { serviceId: slowId }, 'c');
+      await t.db.$executeRaw`UPDATE cases SET called_at = clock_timestamp() - make_interval(mins => ${called}),
+                                               closed_at = clock_timestamp() - make_interval(mins => ${closed})
+                              WHERE id = ${done.id}`;
+      notWaiting = done.id;
+    }
+    const slow = [(await given.waitingCase(t.db, { serviceId: slowId })).id];
+    slow.push((await given.waitingCase(t.db, { serviceId: slowId })).id);
+
+    // Interleaved, with a case that does not wait: each answer in the order asked.
+    const asked = [slow[1], waiting[0], notWaiting, slow[0], waiting[2], waiting[1]].map((id) => id ?? 0);
+    const mixed = await standings(t.db, asked);
+    const alone = new Map<number, Awaited<ReturnType<typeof standings>>[number]>();
+    for (const ids of [waiting, slow, [notWaiting]])
+      (await standings(t.db, ids)).forEach((standing, index) => alone.set(ids[index] ?? 0, standing));
+    expect(mixed.map((standing) => standing.position)).toEqual([2, 1, null, 1, 3, 2]);
+    asked.forEach((id, index) => {
+      const [got, own] = [mixed[index], alone.get(id)];
+      expect(got?.position, `case ${id}`).toBe(own?.position);
+      // Two reads a few milliseconds apart: the kept pace may move a wait by a rounding.
+      expect(
+        Math.abs((got?.estimatedWaitSeconds ?? 0) - (own?.estimatedWaitSeconds ?? 0)),
+        `case ${id}`,
+      ).toBeLessThanOrEqual(1);
+    });
+    // The services' paces differ, so a mix-up would show: the slow service's second case waits longer.
+    expect(mixed[0]?.estimatedWaitSeconds).toBeGreaterThan((mixed[5]?.estimatedWaitSeconds ?? Infinity) + 60);
+    expect(mixed[2]).toEqual({ position: null, estimatedWaitSeconds: null, estimatedWaitRange: null });
+  });
+
   it('answers the enqueue with the estimate and its range', async () => {
     const enqueued = expectData(await t.request(EnqueueCaseDocument, { input: { serviceId } })).enqueueCase;
     const [again] = await standings(t.db, [enqueued.caseId]);
