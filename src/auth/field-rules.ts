@@ -14,6 +14,7 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
+import { graphqlError, type OtherExtensions } from '../graphql/errors.js';
 import { holdsAny, ROLES, type Principal, type Role } from './principal.js';
 
 export const AUTH_DIRECTIVE = 'auth';
@@ -104,8 +105,9 @@ export function forbiddenFields(
 }
 
 /** The refusal for fields the principal may not select: it names them (the contract is public) and nothing else. */
-export function forbiddenError(coordinates: readonly string[], extensions: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(`This credential may not use ${coordinates.join(', ')}`, {
-    extensions: { code: 'FORBIDDEN', fields: coordinates, ...extensions },
+export function forbiddenError(coordinates: readonly string[], extensions: OtherExtensions = {}): GraphQLError {
+  return graphqlError(`This credential may not use ${coordinates.join(', ')}`, 'FORBIDDEN', {
+    fields: coordinates,
+    ...extensions,
   });
 }

@@ -3,15 +3,16 @@
 // one admission path: limits, validation, channel, @auth), from the document
 // store that holds them, so it neither parses nor validates again.
 import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestListener } from '@apollo/server';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import type { Logger } from '../log.js';
+import { INTERNAL_SERVER_ERROR } from '../queue/error-codes.js';
 import type { GraphQLContext } from './context.js';
 import { markErrorStatus } from './error-status.js';
-import { errorFormatter } from './errors.js';
+import { errorFormatter, graphqlError } from './errors.js';
 import { outcomeTeller } from './outcome-plugin.js';
 import type { OperationPreparer } from './prepare-operation.js';
 import { refusePersistedQueries } from './request-guards.js';
@@ -38,9 +39,7 @@ function gatewayPlugin(preparer: OperationPreparer, log: Logger): ApolloServerPl
     didResolveOperation({ document }) {
       if (preparer.validated(document)) return Promise.resolve();
       return Promise.reject(
-        new GraphQLError('The operation was not prepared for running', {
-          extensions: { code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } },
-        }),
+        graphqlError('The operation was not prepared for running', INTERNAL_SERVER_ERROR, { http: { status: 500 } }),
       );
     },
     willSendResponse(request) {

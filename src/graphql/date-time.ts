@@ -1,14 +1,16 @@
 // The DateTime scalar: a JavaScript Date inside, an ISO 8601 UTC string on the wire.
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { graphqlError } from './errors.js';
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 function parse(value: unknown): Date {
   const date = typeof value === 'string' && ISO_8601.test(value) ? new Date(value) : undefined;
   if (!date || Number.isNaN(date.getTime())) {
-    throw new GraphQLError('DateTime must be an ISO 8601 string with a time zone, e.g. 2026-11-28T09:30:00.000Z', {
-      extensions: { code: 'BAD_USER_INPUT' },
-    });
+    throw graphqlError(
+      'DateTime must be an ISO 8601 string with a time zone, e.g. 2026-11-28T09:30:00.000Z',
+      'BAD_USER_INPUT',
+    );
   }
   return date;
 }
@@ -21,8 +23,7 @@ export const DateTime = new GraphQLScalarType<Date, string>({
   },
   parseValue: parse,
   parseLiteral(ast) {
-    if (ast.kind !== Kind.STRING)
-      throw new GraphQLError('DateTime must be a string', { extensions: { code: 'BAD_USER_INPUT' } });
+    if (ast.kind !== Kind.STRING) throw graphqlError('DateTime must be a string', 'BAD_USER_INPUT');
     return parse(ast.value);
   },
 });

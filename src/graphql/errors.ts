@@ -6,12 +6,30 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { databaseUnavailable } from '../db/prisma-errors.js';
 import { rateLimitedFailures, type Logger } from '../log.js';
-import { DATABASE_UNAVAILABLE, INTERNAL_SERVER_ERROR, RETRY_AFTER_SECONDS } from '../queue/error-codes.js';
+import {
+  DATABASE_UNAVAILABLE,
+  INTERNAL_SERVER_ERROR,
+  RETRY_AFTER_SECONDS,
+  type GatewayErrorCode,
+  type GraphQLErrorCode,
+} from '../queue/error-codes.js';
 import { GatewayError } from '../queue/errors.js';
 import { OutcomeUnknownError } from '../queue/unknown-outcome.js';
 import { boundedMessage } from './bounded-message.js';
 
 const TOO_MANY_VARIABLE_ERRORS = 'Too many errors processing variables';
+const BAD_USER_INPUT: GatewayErrorCode = 'BAD_USER_INPUT';
+
+/** Extensions besides the code, which may not override it unchecked. */
+export type OtherExtensions = Readonly<Record<string, unknown>> & { readonly code?: never };
+
+/**
+ * An error meant for the client, with a code the compiler checks: the one way
+ * the gateway writes `extensions.code` (the other extensions follow it).
+ */
+export function graphqlError(message: string, code: GraphQLErrorCode, extensions: OtherExtensions = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...extensions } });
+}
 
 function unbounded(
   log: Logger,
@@ -38,7 +56,7 @@ function unbounded(
     // graphql-js stops after 50 variable errors with an error of no code,
     // which Apollo would present as INTERNAL_SERVER_ERROR: it is still bad input.
     if (formatted.message.startsWith(TOO_MANY_VARIABLE_ERRORS))
-      return { ...formatted, extensions: { ...formatted.extensions, code: 'BAD_USER_INPUT' } };
+      return { ...formatted, extensions: { ...formatted.extensions, code: BAD_USER_INPUT } };
     return formatted;
   }
   // A resolver chose to throw a GraphQLError: it is meant for the client.

@@ -35,6 +35,8 @@ import {
 import { LRUCache } from 'lru-cache';
 import { forbiddenError } from '../auth/field-rules.js';
 import type { Principal } from '../auth/principal.js';
+import type { GraphQLErrorCode } from '../queue/error-codes.js';
+import { graphqlError } from './errors.js';
 import type { OperationAccess } from './operation-access.js';
 import { MAX_DOCUMENT_TOKENS, operationLimits } from './operation-limits.js';
 
@@ -126,7 +128,7 @@ const SHA256_HEX_LENGTH = 64;
 const VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED';
 
 /** `error` with a code, as Apollo codes the errors of its own parse and validation. */
-function coded(error: GraphQLError, code: string): GraphQLError {
+function coded(error: GraphQLError, code: GraphQLErrorCode): GraphQLError {
   return new GraphQLError(error.message, {
     nodes: error.nodes ?? null,
     source: error.source,
@@ -136,8 +138,7 @@ function coded(error: GraphQLError, code: string): GraphQLError {
   });
 }
 
-const badRequest = (message: string): GraphQLError =>
-  new GraphQLError(message, { extensions: { code: 'BAD_REQUEST' } });
+const badRequest = (message: string): GraphQLError => graphqlError(message, 'BAD_REQUEST');
 
 /** The channel's rule (step 5), as Apollo and graphql-ws answered it before it moved here. */
 function channelRefusal(
@@ -192,7 +193,7 @@ function noOperation(operationName: string | null | undefined): Refused {
   return {
     ok: false,
     status: 400,
-    errors: [new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })],
+    errors: [graphqlError(message, 'OPERATION_RESOLUTION_FAILURE')],
   };
 }
 

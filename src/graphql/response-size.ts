@@ -20,9 +20,10 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { Logger } from '../log.js';
+import type { GraphQLErrorCode } from '../queue/error-codes.js';
 
 export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
-export const RESPONSE_TOO_LARGE = 'RESPONSE_TOO_LARGE';
+export const RESPONSE_TOO_LARGE = 'RESPONSE_TOO_LARGE' satisfies GraphQLErrorCode;
 
 /**
  * The size of `value` as JSON, give or take escapes and a few bytes per short

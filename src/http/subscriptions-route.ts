@@ -15,6 +15,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import type { Principal } from '../auth/principal.js';
 import type { ContextFactory } from '../graphql/context.js';
+import { graphqlError } from '../graphql/errors.js';
 import type { OperationPreparer } from '../graphql/prepare-operation.js';
 import type { Logger } from '../log.js';
 import { RATE_LIMITED, UNAUTHENTICATED } from '../queue/error-codes.js';
@@ -62,8 +63,6 @@ export interface SubscriptionsRoute {
   stop(): Promise<void>;
 }
 
-const refusal = (message: string, code: string): GraphQLError => new GraphQLError(message, { extensions: { code } });
-
 /** A socket's refusals by its rate limit: how many, until when the limit said to wait. */
 interface Refusals {
   count: number;
@@ -106,9 +105,7 @@ export function subscriptionsRoute(options: SubscriptionsOptions): Subscriptions
       });
       socket.close(CLOSE_TRY_LATER, `Too many requests: try again in ${retryAfterSeconds} s`);
     }
-    return new GraphQLError(`Too many requests: try again in ${retryAfterSeconds} s`, {
-      extensions: { code: RATE_LIMITED, retryAfterSeconds },
-    });
+    return graphqlError(`Too many requests: try again in ${retryAfterSeconds} s`, RATE_LIMITED, { retryAfterSeconds });
   };
 
   const server = serveGraphqlWs(
@@ -145,21 +142,21 @@ export function subscriptionsRoute(options: SubscriptionsOptions): Subscriptions
       onSubscribe: async (ctx, _id, payload) => {
         const { socket } = ctx.extra;
         const admitted = principals.get(socket);
-        if (!admitted) return [refusal('The connection was not admitted', UNAUTHENTICATED)];
+        if (!admitted) return [graphqlError('The connection was not admitted', UNAUTHENTICATED)];
         // First the rate limit, before anything of the message is read: refused messages count too.
         const limited = admission.take(admitted);
         if (limited?.status === 429) return [rateLimited(socket, admitted, limited.retryAfterSeconds)];
         // graphql-ws has already reserved this subscription's id when it asks.
         if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection)
           return [
-            refusal(
+            graphqlError(
               `At most ${limits.maxSubscriptionsPerConnection} subscriptions may be open on one connection`,
               'TOO_MANY_SUBSCRIPTIONS',
             ),
           ];
         // The credential may have been revoked or have expired since connection_init.
         const principal = await credentials.current(socket);
-        if ('code' in principal) return [refusal(principal.reason, UNAUTHENTICATED)];
+        if ('code' in principal) return [graphqlError(principal.reason, UNAUTHENTICATED)];
         const prepared = preparer.prepare(payload.query, payload.operationName, principal, 'websocket');
         if (!prepared.ok) return [...prepared.errors];
         return {

@@ -41,3 +41,22 @@ export type ErrorCode =
   | typeof UNAUTHENTICATED
   | typeof RATE_LIMITED
   | typeof INTERNAL_SERVER_ERROR;
+
+/**
+ * A code the gateway writes into a GraphQL error's `extensions.code`, over
+ * HTTP or in a WebSocket subscription's error: every `ErrorCode`, and the
+ * codes only GraphQL answers with. Checked wherever one is written
+ * (`graphqlError`, graphql/errors.ts).
+ */
+export type GraphQLErrorCode =
+  | ErrorCode
+  /** The query text does not parse, or has over 10,000 tokens (HTTP 400; coded as Apollo codes it). */
+  | 'GRAPHQL_PARSE_FAILED'
+  /** The document breaks a GraphQL validation rule or an operation limit (HTTP 400; coded as Apollo codes it). */
+  | 'GRAPHQL_VALIDATION_FAILED'
+  /** `operationName` names no operation of the document, or is missing with several (HTTP 400). */
+  | 'OPERATION_RESOLUTION_FAILURE'
+  /** A query's answer would pass 4 MiB (HTTP 400). */
+  | 'RESPONSE_TOO_LARGE'
+  /** A subscribe past LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION on one WebSocket: an error for that subscription, the socket stays open. */
+  | 'TOO_MANY_SUBSCRIPTIONS';

@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import { describe, expect, it, vi } from 'vitest';
 import { createDatabaseClient } from '../../src/db/prisma-client.js';
 import { boundedMessage } from '../../src/graphql/bounded-message.js';
-import { errorFormatter } from '../../src/graphql/errors.js';
+import { errorFormatter, graphqlError } from '../../src/graphql/errors.js';
 import type { Logger } from '../../src/log.js';
 import { badInput } from '../../src/queue/errors.js';
 
@@ -27,6 +27,13 @@ describe('error formatting', () => {
       message: 'subject: must be at most 100 characters',
       extensions: { code: 'BAD_USER_INPUT', field: 'subject', rule: 'maxLength' },
     });
+  });
+
+  it('builds an error for the client with its code first, then the other extensions', () => {
+    const error = graphqlError('Too many requests: try again in 3 s', 'RATE_LIMITED', { retryAfterSeconds: 3 });
+    expect(JSON.stringify(error.toJSON())).toBe(
+      '{"message":"Too many requests: try again in 3 s","extensions":{"code":"RATE_LIMITED","retryAfterSeconds":3}}',
+    );
   });
 
   it('masks an unexpected error and logs it', () => {

@@ -431,6 +431,8 @@ describe('the HTTP side of the path', () => {
       expect({ round, codes: codesOf(forbidden) }).toEqual({ round, codes: ['FORBIDDEN'] });
       const unparsable = preparer.prepare('{', undefined, kiosk, 'websocket');
       expect({ round, codes: codesOf(unparsable) }).toEqual({ round, codes: ['GRAPHQL_PARSE_FAILED'] });
+      const unnamed = preparer.prepare('query A { __typename } query B { __typename }', undefined, kiosk, 'http-post');
+      expect({ round, codes: codesOf(unnamed) }).toEqual({ round, codes: ['OPERATION_RESOLUTION_FAILURE'] });
     }
   });
 });
