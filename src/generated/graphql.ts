@@ -22,6 +22,8 @@ export type Scalars = {
   /**
    * A point in time: an ISO 8601 string in UTC with millisecond precision,
    * for example `2026-11-28T09:30:00.123Z`. Times are assigned by the database's clock.
+   * As input, any offset is read (`2026-11-28T10:30:00+01:00`), but the day and time
+   * must exist: February 30 or 24:00 is refused as BAD_USER_INPUT, never rolled over.
    */
   DateTime: { input: Date; output: Date; }
 };

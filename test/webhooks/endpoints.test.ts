@@ -743,6 +743,22 @@ describe('replaying events', () => {
     expectData(await admin(ReplayWebhookEventsDocument, { endpointId: endpoint.id, since: inside }));
   });
 
+  it('refuses a `since` that names no real time (February 30), rather than replaying from March 2', async () => {
+    const { endpoint } = await create();
+    const before = await counts();
+    const response = await admin(ReplayWebhookEventsDocument, {
+      endpointId: endpoint.id,
+      since: '2026-02-30T09:30:00Z',
+    });
+    // A variable that does not coerce fails the whole request before it runs: HTTP 400, no data.
+    expect(response.status).toBe(400);
+    expect(response.data).toBeUndefined();
+    expect(response.errors).toHaveLength(1);
+    expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+    expect(response.errors?.[0]?.message).toMatch(/\$since.*a day the month has/);
+    expect(await counts()).toEqual(before);
+  });
+
   it('refuses more than 100,000 events with BAD_USER_INPUT naming the rule, and takes 100,000', async () => {
     const service = await given.service(t.db);
     const { endpoint } = await create({ serviceIds: [service.id] });
