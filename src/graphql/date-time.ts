@@ -27,18 +27,17 @@ function exists(fields: readonly number[], offsetMinutes: number, date: Date): b
   );
 }
 
-function parse(value: unknown): Date {
+/** The Date that `value` names, or what is wrong with it. */
+function read(value: unknown): Date | string {
   const match = typeof value === 'string' ? ISO_8601.exec(value) : null;
-  const date = match ? new Date(match[0]) : undefined;
-  if (!match || !date || Number.isNaN(date.getTime())) {
-    // Out-of-range months, hours and offsets do not parse at all: the same rule as a day that does not exist.
-    if (match) throw graphqlError(NO_SUCH_TIME, 'BAD_USER_INPUT');
-    throw graphqlError(NOT_ISO_8601, 'BAD_USER_INPUT');
-  }
+  if (!match) return NOT_ISO_8601;
+  const date = new Date(match[0]);
+  // Out-of-range months, hours and offsets do not parse at all: the same rule as a day that does not exist.
+  if (Number.isNaN(date.getTime())) return NO_SUCH_TIME;
   const [sign, offsetHours = '00', offsetMinutes = '00'] = match.slice(8);
   const offset = (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes));
   if (Number(offsetHours) > 23 || Number(offsetMinutes) > 59 || !exists(match.slice(1, 7).map(Number), offset, date))
-    throw graphqlError(NO_SUCH_TIME, 'BAD_USER_INPUT');
+    return NO_SUCH_TIME;
   return date;
 }
 
@@ -48,9 +47,17 @@ export const DateTime = new GraphQLScalarType<Date, string>({
     if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
     throw new GraphQLError('DateTime cannot represent a value that is not a valid Date');
   },
-  parseValue: parse,
+  // A variable: graphql-js names it in front of this message ('Variable "$since" got invalid value ...').
+  parseValue(value) {
+    const date = read(value);
+    if (typeof date === 'string') throw graphqlError(date, 'BAD_USER_INPUT');
+    return date;
+  },
+  // A literal in the query: a plain error, which graphql-js wraps with the value and its place in
+  // the query ('Expected value of type "DateTime!", found ...'); a GraphQLError it would pass on bare.
   parseLiteral(ast) {
-    if (ast.kind !== Kind.STRING) throw graphqlError('DateTime must be a string', 'BAD_USER_INPUT');
-    return parse(ast.value);
+    const date = ast.kind === Kind.STRING ? read(ast.value) : 'DateTime must be a string';
+    if (typeof date === 'string') throw new TypeError(date);
+    return date;
   },
 });

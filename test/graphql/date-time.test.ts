@@ -63,10 +63,15 @@ describe('the DateTime scalar', () => {
     );
   });
 
-  it('refuses a literal that is not a string as BAD_USER_INPUT', () => {
-    expect(refusalOf(() => DateTime.parseLiteral({ kind: Kind.INT, value: '1' }))).toEqual({
-      message: 'DateTime must be a string',
-      extensions: { code: 'BAD_USER_INPUT' },
-    });
+  it('refuses a literal in the query with a plain error, which graphql-js wraps with the value and its place', () => {
+    expect(() => DateTime.parseLiteral({ kind: Kind.INT, value: '1' })).toThrow(
+      new TypeError('DateTime must be a string'),
+    );
+    expect(() => DateTime.parseLiteral({ kind: Kind.STRING, value: '2026-02-30T09:30:00Z' })).toThrow(
+      /^DateTime must name a day and time that exist/,
+    );
+    expect(DateTime.parseLiteral({ kind: Kind.STRING, value: '2026-11-28T09:30:00Z' })).toEqual(
+      new Date('2026-11-28T09:30:00Z'),
+    );
   });
 });

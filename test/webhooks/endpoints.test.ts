@@ -756,6 +756,20 @@ describe('replaying events', () => {
     expect(response.errors).toHaveLength(1);
     expect(response.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
     expect(response.errors?.[0]?.message).toMatch(/\$since.*a day the month has/);
+    // Written into the query instead: the error quotes the value and says where it is.
+    const literal = await post(
+      t.gateway.url,
+      `mutation { replayWebhookEvents(endpointId: ${endpoint.id}, since: "2026-02-30T09:30:00Z") { queued } }`,
+      { authorization: adminKey.authorization },
+    );
+    expect(literal.status).toBe(400);
+    expect(literal.body.errors).toHaveLength(1);
+    const [wrapped] = literal.body.errors ?? [];
+    expect(wrapped?.message).toMatch(
+      /^Expected value of type "DateTime!", found "2026-02-30T09:30:00Z"; .*a day the month has/,
+    );
+    expect(wrapped?.extensions?.['code']).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(JSON.stringify(wrapped)).toMatch(/"locations":\[\{"line":1,"column":\d+\}\]/);
     expect(await counts()).toEqual(before);
   });
 
