@@ -169,7 +169,9 @@ export function waitEstimator(sample: PaceSample): (position: number) => WaitEst
     if (pace === null) return null;
     const seconds = position <= free ? 0 : (position - 0.5 - free) / pace;
     const spread = Math.sqrt(1 / position + DRIFT * DRIFT);
-    const upper = position <= free ? (position - 0.5) / pace : seconds;
+    // The high end does not count on the agents between two cases (one may be off on a break
+    // the queue cannot see), for every position alike: so it never falls as the position rises.
+    const upper = (position - 0.5) / pace;
     const whole = (value: number) => Math.min(MAX_WAIT_SECONDS, Math.round(value));
     return {
       seconds: whole(seconds),

@@ -69,6 +69,23 @@ describe('the estimate rule', () => {
     expect(estimateWait(1, onBreak)?.seconds).toBeGreaterThan(60);
   });
 
+  it('never lowers the high end of the range as the position rises, agents between two cases or not', () => {
+    // Two agents just closed a case each (between two cases) and one serves: positions 1 and 2 are called at once.
+    const between = {
+      ...steady,
+      calls: [call('b', 6, 1), call('c', 7, 2), ...steady.calls],
+      inServiceAgents: ['a'],
+    };
+    for (const sample of [steady, between]) {
+      const highs = [1, 2, 3, 4, 5, 8, 13, 21, 34].map((position) => estimateWait(position, sample)?.high ?? NaN);
+      expect(
+        highs.every((high, index) => index === 0 || high >= (highs[index - 1] ?? Infinity)),
+        highs.join(),
+      ).toBe(true);
+    }
+    expect(estimateWait(2, between)?.seconds).toBe(0);
+  });
+
   it('is not stretched by one case forgotten in service, and never passes a week', () => {
     const closes = Array.from({ length: 39 }, () => 300);
     const usual = estimateWait(5, { ...steady, closeSeconds: [...closes, 300] })?.seconds ?? 0;
